@@ -1,0 +1,2 @@
+if "hartonomous_ext" not in GD:
+    plpy.execute("SELECT dbo.fn_LoadExternalLibrary()")

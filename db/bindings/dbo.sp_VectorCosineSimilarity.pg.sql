@@ -1,0 +1,11 @@
+-- kind: procedure
+-- requires: dbo.fn_VectorCosineSimilarity
+-- Cosine similarity of two float32-byte vectors (an error for a zero vector).
+-- CALL dbo.sp_VectorCosineSimilarity(...) returns the result as the row of its INOUT parameter.
+CREATE OR REPLACE PROCEDURE dbo.sp_VectorCosineSimilarity(v1 bytea, v2 bytea, INOUT result double precision DEFAULT NULL)
+LANGUAGE plpgsql
+AS $$
+BEGIN
+    result := dbo.fn_VectorCosineSimilarity(v1, v2);
+END
+$$;

@@ -1,0 +1,11 @@
+-- kind: procedure
+-- requires: dbo.fn_VectorNormalize
+-- The vector scaled to unit length, as float32 bytes (an error for a zero vector).
+-- CALL dbo.sp_VectorNormalize(...) returns the result as the row of its INOUT parameter.
+CREATE OR REPLACE PROCEDURE dbo.sp_VectorNormalize(v bytea, INOUT result bytea DEFAULT NULL)
+LANGUAGE plpgsql
+AS $$
+BEGIN
+    result := dbo.fn_VectorNormalize(v);
+END
+$$;

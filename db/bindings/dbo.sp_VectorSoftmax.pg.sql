@@ -1,0 +1,11 @@
+-- kind: procedure
+-- requires: dbo.fn_VectorSoftmax
+-- Softmax of a float32-byte vector of logits, as float32 bytes (numerically stable).
+-- CALL dbo.sp_VectorSoftmax(...) returns the result as the row of its INOUT parameter.
+CREATE OR REPLACE PROCEDURE dbo.sp_VectorSoftmax(v bytea, INOUT result bytea DEFAULT NULL)
+LANGUAGE plpgsql
+AS $$
+BEGIN
+    result := dbo.fn_VectorSoftmax(v);
+END
+$$;

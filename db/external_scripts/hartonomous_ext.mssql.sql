@@ -1,0 +1,14 @@
+-- kind: library
+-- requires: ExternalScriptsEnabled
+-- The package's Python (db/external_scripts/hartonomous_ext) as a wheel the deployer builds,
+-- {{ library.filename }}, {{ library.size }} bytes, sha256 {{ library.sha256 }}.
+-- Its dependencies (numpy, scipy, scikit-learn, pandas, onnxruntime: see requirements.txt) must be
+-- in the instance's Machine Learning Services Python runtime.
+IF EXISTS (SELECT 1 FROM sys.external_libraries WHERE name = N'hartonomous_ext' AND language = N'Python')
+BEGIN
+    DROP EXTERNAL LIBRARY hartonomous_ext;
+END;
+GO
+CREATE EXTERNAL LIBRARY hartonomous_ext
+FROM (CONTENT = 0x{{ library.hex }})
+WITH (LANGUAGE = 'Python');

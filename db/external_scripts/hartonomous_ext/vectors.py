@@ -1,0 +1,71 @@
+"""Vector math over float32-byte vectors: the bindings of stage 6 call these.
+
+A vector is stored as little-endian IEEE-754 float32 values, 4 bytes each, no header. Inputs are
+validated (length a multiple of 4, not empty, same dimension, finite values); arithmetic is done
+in float64 and vectors are returned as float32 bytes.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+MAX_DIMENSION = 1_000_000
+
+
+def from_bytes(data: bytes | bytearray | memoryview, name: str = "vector") -> np.ndarray:
+    if data is None:
+        raise ValueError(f"{name} is NULL")
+    raw = bytes(data)
+    if len(raw) == 0:
+        raise ValueError(f"{name} is empty")
+    if len(raw) % 4:
+        raise ValueError(f"{name} has {len(raw)} bytes, not a whole number of float32 values (4 bytes each)")
+    if len(raw) // 4 > MAX_DIMENSION:
+        raise ValueError(f"{name} has {len(raw) // 4} dimensions, more than the {MAX_DIMENSION} allowed")
+    vector = np.frombuffer(raw, dtype="<f4").astype(np.float64)
+    if not np.isfinite(vector).all():
+        raise ValueError(f"{name} contains NaN or infinite values")
+    return vector
+
+
+def to_bytes(vector: np.ndarray) -> bytes:
+    return np.asarray(vector, dtype="<f4").tobytes()
+
+
+def _pair(v1, v2) -> tuple[np.ndarray, np.ndarray]:
+    a, b = from_bytes(v1, "v1"), from_bytes(v2, "v2")
+    if a.shape != b.shape:
+        raise ValueError(f"dimension mismatch: v1 has {a.size} dimensions, v2 has {b.size}")
+    return a, b
+
+
+def dot(v1, v2) -> float:
+    a, b = _pair(v1, v2)
+    return float(a @ b)
+
+
+def cosine_similarity(v1, v2) -> float:
+    a, b = _pair(v1, v2)
+    na, nb = np.linalg.norm(a), np.linalg.norm(b)
+    if na == 0.0 or nb == 0.0:
+        raise ValueError("cosine similarity is undefined for a zero vector")
+    return float(np.clip((a @ b) / (na * nb), -1.0, 1.0))
+
+
+def l2_distance(v1, v2) -> float:
+    a, b = _pair(v1, v2)
+    return float(np.linalg.norm(a - b))
+
+
+def normalize(v) -> bytes:
+    a = from_bytes(v, "v")
+    norm = np.linalg.norm(a)
+    if norm == 0.0:
+        raise ValueError("cannot normalize a zero vector")
+    return to_bytes(a / norm)
+
+
+def softmax(v) -> bytes:
+    a = from_bytes(v, "v")
+    shifted = np.exp(a - a.max())  # subtracting the max keeps exp() from overflowing
+    return to_bytes(shifted / shifted.sum())

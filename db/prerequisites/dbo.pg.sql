@@ -1,0 +1,2 @@
+-- kind: schema
+CREATE SCHEMA IF NOT EXISTS dbo;

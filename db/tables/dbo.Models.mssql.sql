@@ -1,0 +1,24 @@
+-- kind: table
+-- requires: dbo
+-- A model ingested from a file (ONNX, safetensors, PyTorch, GGUF); SourceHash identifies the file.
+IF OBJECT_ID(N'dbo.Models', N'U') IS NULL
+BEGIN
+    CREATE TABLE dbo.Models (
+        ModelId        INT IDENTITY(1, 1) NOT NULL,
+        TenantId       INT            NOT NULL CONSTRAINT DF_Models_TenantId DEFAULT (0),
+        ModelName      NVARCHAR(256)  NOT NULL,
+        ModelFormat    NVARCHAR(32)   NOT NULL,
+        Architecture   NVARCHAR(128)  NULL,
+        ParameterCount BIGINT         NULL,
+        ConfigJson     NVARCHAR(MAX)  NULL,
+        SourceHash     BINARY(32)     NULL,
+        IsActive       BIT            NOT NULL CONSTRAINT DF_Models_IsActive DEFAULT (1),
+        CreatedAt      DATETIME2(3)   NOT NULL CONSTRAINT DF_Models_CreatedAt DEFAULT (SYSUTCDATETIME()),
+        CONSTRAINT PK_Models PRIMARY KEY CLUSTERED (ModelId),
+        CONSTRAINT CK_Models_ModelFormat CHECK (ModelFormat IN (N'onnx', N'safetensors', N'pytorch', N'gguf')),
+        CONSTRAINT CK_Models_ParameterCount CHECK (ParameterCount IS NULL OR ParameterCount >= 0),
+        CONSTRAINT CK_Models_ConfigJson CHECK (ConfigJson IS NULL OR ISJSON(ConfigJson) = 1)
+    );
+    CREATE INDEX IX_Models_Tenant_Name ON dbo.Models (TenantId, ModelName);
+    CREATE UNIQUE INDEX UX_Models_Tenant_SourceHash ON dbo.Models (TenantId, SourceHash) WHERE SourceHash IS NOT NULL;
+END;

@@ -1,0 +1,168 @@
+"""Apply: execute a plan on a target, record history, write the deployment logs (fifth step).
+
+Objects run in plan order. A failing object stops the publish, unless --force is given: then
+everything that does not require the failed object goes on, and what requires it is skipped.
+Every publish writes deployment-log-<timestamp>.json, and deployment-error-<timestamp>.json
+when something failed, with per-object timings and outcomes.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from dataclasses import asdict, dataclass, field
+from datetime import datetime, timezone
+from pathlib import Path
+from typing import Callable
+
+from deployer.engines.base import ApplyError, CheckResult, Engine
+from deployer.graph import dependents
+from deployer.plan import Flags, Plan, Step
+from deployer.verify import run_checks
+
+
+class PlanBlocked(Exception):
+    """The plan contains blocked steps; nothing was executed."""
+
+    def __init__(self, plan: Plan):
+        lines = [f"{s.obj.name} ({s.obj.source_label}): {s.reason}" for s in plan.blocked]
+        super().__init__("publish refused, nothing was executed:\n  " + "\n  ".join(lines))
+        self.plan = plan
+
+
+@dataclass
+class StepOutcome:
+    object: str
+    kind: str
+    stage: int
+    file: str
+    action: str
+    outcome: str  # applied | unchanged | skipped | failed | not run | checked
+    seconds: float = 0.0
+    detail: str = ""
+
+
+@dataclass
+class PublishResult:
+    plan: Plan
+    outcomes: list[StepOutcome] = field(default_factory=list)
+    checks: list[CheckResult] = field(default_factory=list)
+    started_at: str = ""
+    finished_at: str = ""
+    seconds: float = 0.0
+    log_path: Path | None = None
+    error_path: Path | None = None
+
+    @property
+    def failed(self) -> list[StepOutcome]:
+        return [o for o in self.outcomes if o.outcome == "failed"]
+
+    @property
+    def failed_checks(self) -> list[CheckResult]:
+        return [c for c in self.checks if not c.passed]
+
+    @property
+    def applied(self) -> list[StepOutcome]:
+        return [o for o in self.outcomes if o.outcome == "applied"]
+
+    @property
+    def status(self) -> str:
+        if self.failed or self.failed_checks:
+            return "failed"
+        return "succeeded" if self.applied else "no changes"
+
+
+ProgressHook = Callable[[Step, str], None]
+
+
+def _now() -> str:
+    return datetime.now(timezone.utc).isoformat(timespec="milliseconds")
+
+
+def _outcome(step: Step, outcome: str, seconds: float = 0.0, detail: str = "") -> StepOutcome:
+    obj = step.obj
+    return StepOutcome(obj.name, obj.kind, int(obj.stage), obj.source_label, step.action, outcome,
+                       round(seconds, 4), detail or step.reason)
+
+
+def apply_plan(plan: Plan, engine: Engine, flags: Flags, on_step: ProgressHook | None = None) -> PublishResult:
+    if plan.blocked:
+        raise PlanBlocked(plan)
+    result = PublishResult(plan=plan, started_at=_now())
+    began = time.perf_counter()
+    counts = plan.counts()
+    deployment_id = engine.begin_deployment(plan.package_version, json.dumps(counts, sort_keys=True))
+    objects = [s.obj for s in plan.steps]
+    failed: set[str] = set()
+    skipped = {s.obj.name for s in plan.steps if s.action == "skip"}
+    stopped = False
+
+    for step in plan.steps:
+        if on_step:
+            on_step(step, "start")
+        name = step.obj.name
+        if step.action == "unchanged":
+            result.outcomes.append(_outcome(step, "unchanged"))
+        elif step.action == "skip":
+            result.outcomes.append(_outcome(step, "skipped"))
+        elif stopped:
+            result.outcomes.append(_outcome(step, "not run", detail="an earlier object failed (no --force)"))
+        elif failed and name in dependents(objects, failed):
+            cause = ", ".join(sorted(failed))
+            result.outcomes.append(_outcome(step, "skipped", detail=f"requires {cause}, which failed"))
+            skipped.add(name)
+        elif step.action == "verify":
+            result.outcomes.append(_outcome(step, "checked", detail="run in the verification below"))
+        else:
+            t0 = time.perf_counter()
+            try:
+                engine.apply(step.rendered, step.action, deployment_id, plan.package_version)
+            except ApplyError as exc:
+                result.outcomes.append(_outcome(step, "failed", time.perf_counter() - t0, str(exc)))
+                failed.add(name)
+                stopped = not flags.force
+            else:
+                result.outcomes.append(_outcome(step, "applied", time.perf_counter() - t0))
+        if on_step:
+            on_step(step, result.outcomes[-1].outcome)
+
+    if not stopped:
+        excluded = failed | skipped | dependents(objects, failed | skipped)
+        deployed = [s.rendered for s in plan.steps if s.action != "verify" and s.obj.name not in excluded]
+        checks = [s.rendered for s in plan.steps if s.action == "verify" and s.obj.name not in excluded]
+        result.checks = run_checks(engine, checks, deployed)
+    result.seconds = round(time.perf_counter() - began, 3)
+    result.finished_at = _now()
+    engine.finish_deployment(deployment_id, result.status, json.dumps(counts, sort_keys=True))
+    return result
+
+
+def write_logs(result: PublishResult, log_dir: Path, engine_label: str) -> None:
+    log_dir.mkdir(parents=True, exist_ok=True)
+    stamp = datetime.now(timezone.utc).strftime("%Y%m%dT%H%M%S%fZ")
+    plan = result.plan
+    document = {
+        "package_version": plan.package_version,
+        "engine": plan.engine,
+        "target": engine_label,
+        "started_at": result.started_at,
+        "finished_at": result.finished_at,
+        "seconds": result.seconds,
+        "status": result.status,
+        "counts": plan.counts(),
+        "objects": [asdict(o) for o in result.outcomes],
+        "checks": [asdict(c) for c in result.checks],
+    }
+    result.log_path = log_dir / f"deployment-log-{stamp}.json"
+    result.log_path.write_text(json.dumps(document, indent=2) + "\n", encoding="utf-8")
+    if result.status == "failed":
+        errors = {
+            "package_version": plan.package_version,
+            "target": engine_label,
+            "finished_at": result.finished_at,
+            "failed_objects": [asdict(o) for o in result.failed],
+            "not_run": [o.object for o in result.outcomes if o.outcome == "not run"],
+            "failed_checks": [asdict(c) for c in result.failed_checks],
+        }
+        result.error_path = log_dir / f"deployment-error-{stamp}.json"
+        result.error_path.write_text(json.dumps(errors, indent=2) + "\n", encoding="utf-8")

@@ -1,0 +1,251 @@
+"""Command line: `python -m deployer <command>`. Parses arguments and wires the pipeline together.
+
+Exit codes: 0 success (or nothing to do), 1 a deployment, check or plan failed, 2 usage,
+connection or package error.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+
+from rich.console import Console
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
+
+from deployer import __version__
+from deployer.apply import PlanBlocked, apply_plan, write_logs
+from deployer.catalog import CatalogError, ENGINES
+from deployer.engines import open_engine
+from deployer.engines.base import TargetError
+from deployer.graph import GraphError
+from deployer.local.engine import LocalEngine, LocalEngineError
+from deployer.local.install import InstallError, install_packages, install_pyenv
+from deployer.package import DB_ROOT, render_package
+from deployer.plan import Flags, build_plan
+from deployer.render import DEFAULT_MSSQL_VERSION, MSSQL_VERSIONS, RenderError
+from deployer.report import checks_table, plan_summary, plan_table, print_publish
+from deployer.sqlcmd import write_render
+from deployer.verify import run_checks
+
+EXIT_OK, EXIT_FAILED, EXIT_ERROR = 0, 1, 2
+
+
+def _add_source(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--source", type=Path, default=DB_ROOT, help="the database source folder (default: db/)")
+
+
+def _add_mssql(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--mssql-version", type=int, choices=MSSQL_VERSIONS, default=DEFAULT_MSSQL_VERSION,
+                        help="SQL Server version to render for (default: %(default)s)")
+    parser.add_argument("--database-name", default=None,
+                        help="SQL Server database (default: from the connection string, else Hartonomous)")
+
+
+def _add_target(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--target", default=None,
+                        help="postgresql://... URL, mssql+pyodbc://... URL, an ODBC connection string, or 'mssql' "
+                             "for $HARTONOMOUS_MSSQL_DSN (default: the local engine)")
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="python -m deployer", description=__doc__.splitlines()[0])
+    parser.add_argument("--version", action="version", version=f"hartonomous {__version__}")
+    commands = parser.add_subparsers(dest="command", required=True)
+
+    render = commands.add_parser("render", help="write the SQL for one engine, no server needed")
+    render.add_argument("--engine", choices=ENGINES, required=True)
+    render.add_argument("--out", type=Path, required=True, help="output folder")
+    render.add_argument("--filestream-path", default=None, help="FILESTREAM container path (SQL Server)")
+    render.add_argument("--skip-filestream", action="store_true")
+    render.add_argument("--skip-external-scripts", action="store_true", help="leave out stage 3 and what needs it")
+    _add_mssql(render)
+    _add_source(render)
+
+    publish = commands.add_parser("publish", help="apply the package to a target through all eight stages")
+    _add_target(publish)
+    publish.add_argument("--dry-run", action="store_true", help="print the ordered plan and its SQL; execute nothing")
+    publish.add_argument("--skip-filestream", action="store_true", help="SQL Server: no FILESTREAM filegroup")
+    publish.add_argument("--skip-external-scripts", action="store_true",
+                         help="leave out the external Python library (stage 3) and everything that needs it")
+    publish.add_argument("--force", action="store_true",
+                         help="go on after an object fails; objects that need it are skipped")
+    publish.add_argument("--verbose", action="store_true", help="one line per object, with the reason for its action")
+    publish.add_argument("--log-dir", type=Path, default=Path("deployment-logs"),
+                         help="where deployment-log-*.json and deployment-error-*.json go (default: %(default)s)")
+    publish.add_argument("--filestream-path", default=None, help="FILESTREAM container path (SQL Server)")
+    _add_mssql(publish)
+    _add_source(publish)
+
+    verify = commands.add_parser("verify", help="run stage 8 (verification) against a target")
+    _add_target(verify)
+    verify.add_argument("--skip-external-scripts", action="store_true")
+    _add_mssql(verify)
+    _add_source(verify)
+
+    local = commands.add_parser("local", help="the local PostgreSQL engine")
+    local_commands = local.add_subparsers(dest="local_command", required=True)
+    local_commands.add_parser("install", help="install the Debian packages and the in-database Python environment")
+    local_commands.add_parser("up", help="install if needed, initialise if needed, start")
+    status = local_commands.add_parser("status", help="state, data directory and connection URL")
+    status.add_argument("--url", action="store_true", help="print only the connection URL")
+    local_commands.add_parser("down", help="stop the local engine")
+    return parser
+
+
+def _rendered_for(args, engine_name: str, database_name: str | None = None):
+    return render_package(
+        engine_name,
+        db_root=args.source,
+        mssql_version=args.mssql_version if engine_name == "mssql" else None,
+        database_name=database_name,
+        filestream_path=getattr(args, "filestream_path", None),
+        skip_filestream=getattr(args, "skip_filestream", False),
+    )
+
+
+def cmd_render(args, console: Console) -> int:
+    rendered = render_package(
+        args.engine, db_root=args.source,
+        mssql_version=args.mssql_version if args.engine == "mssql" else None,
+        filestream_path=args.filestream_path, skip_filestream=args.skip_filestream,
+        sqlcmd_variables=args.engine == "mssql",
+    )
+    if args.skip_external_scripts:
+        plan = build_plan(rendered, {}, Flags(skip_external_scripts=True), engine=args.engine, target="(render)",
+                          package_version=__version__)
+        kept = {s.obj.name for s in plan.steps if s.action != "skip"}
+        rendered = [r for r in rendered if r.obj.name in kept]
+    combined = write_render(rendered, args.out, args.engine, args.mssql_version if args.engine == "mssql" else None)
+    console.print(f"rendered {len(rendered)} objects for {args.engine} into {args.out}/objects; combined script: {combined}")
+    return EXIT_OK
+
+
+def _local_engine_for_target(target: str | None) -> None:
+    if target is None and not LocalEngine.default().running():
+        raise LocalEngineError("no --target given and the local engine is not running; start it: python -m deployer local up")
+
+
+def cmd_publish(args, console: Console) -> int:
+    _local_engine_for_target(args.target)
+    flags = Flags(skip_external_scripts=args.skip_external_scripts, skip_filestream=args.skip_filestream,
+                  force=args.force, dry_run=args.dry_run, verbose=args.verbose)
+    engine = open_engine(args.target, database=args.database_name)
+    engine.connect(create_database=not args.dry_run)
+    try:
+        rendered = _rendered_for(args, engine.name, engine.database if engine.name == "mssql" else None)
+        deployed = {name: row.text_hash for name, row in engine.deployed_objects().items()}
+        plan = build_plan(rendered, deployed, flags, engine=engine.name, target=engine.label,
+                          package_version=__version__)
+        if args.dry_run:
+            console.print(plan_table(plan, verbose=args.verbose))
+            console.print(f"plan: {plan_summary(plan)}")
+            script = plan.script()
+            if script:
+                console.rule("SQL publish would execute")
+                console.print(script, markup=False, highlight=False)
+            else:
+                console.print("nothing to execute: the target matches the package")
+            return EXIT_FAILED if plan.blocked else EXIT_OK
+        if args.verbose:
+            console.print(plan_table(plan, verbose=True))
+        console.print(f"publishing to {engine.label}: {plan_summary(plan)}")
+        with Progress(SpinnerColumn(), TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(),
+                      TimeElapsedColumn(), console=console, transient=True) as progress:
+            task = progress.add_task("publishing", total=len(plan.steps))
+
+            def on_step(step, state):
+                if state == "start":
+                    progress.update(task, description=f"[{step.obj.stage.label}] {step.obj.name}")
+                else:
+                    progress.advance(task)
+                    if args.verbose or state == "failed":
+                        progress.console.print(f"  {state:9} {step.action:9} {step.obj.name}")
+
+            result = apply_plan(plan, engine, flags, on_step)
+        write_logs(result, args.log_dir, engine.label)
+        print_publish(console, result)
+        return EXIT_FAILED if result.status == "failed" else EXIT_OK
+    except PlanBlocked as exc:
+        console.print(f"[bold red]{exc}[/bold red]")
+        return EXIT_FAILED
+    finally:
+        engine.close()
+
+
+def cmd_verify(args, console: Console) -> int:
+    _local_engine_for_target(args.target)
+    engine = open_engine(args.target, database=args.database_name)
+    engine.connect(create_database=False)
+    try:
+        rendered = _rendered_for(args, engine.name, engine.database if engine.name == "mssql" else None)
+        plan = build_plan(rendered, {}, Flags(skip_external_scripts=args.skip_external_scripts), engine=engine.name,
+                          target=engine.label, package_version=__version__)
+        kept = [s.rendered for s in plan.steps if s.action != "skip"]
+        checks = [r for r in kept if r.obj.kind == "check"]
+        deployed = [r for r in kept if r.obj.kind != "check"]
+        results = run_checks(engine, checks, deployed)
+    finally:
+        engine.close()
+    console.print(checks_table(results))
+    failed = [c for c in results if not c.passed]
+    if failed:
+        console.print(f"[bold red]{len(failed)} of {len(results)} checks failed:[/bold red] "
+                      + "; ".join(c.name for c in failed))
+        return EXIT_FAILED
+    console.print(f"[bold green]all {len(results)} checks passed[/bold green] on {engine.label}")
+    return EXIT_OK
+
+
+def cmd_local(args, console: Console) -> int:
+    local = LocalEngine.default()
+    if args.local_command in ("install", "up"):
+        local.home.mkdir(parents=True, exist_ok=True)
+        installed = install_packages(local.home, console)
+        console.print(f"Debian packages: {'installed ' + ', '.join(installed) if installed else 'already installed'}")
+        changed = install_pyenv(local.pyenv_dir, console)
+        console.print(f"in-database Python ({local.pyenv_dir}): {'installed' if changed else 'up to date'}")
+        if args.local_command == "install":
+            return EXIT_OK
+        was_running = local.running()
+        with console.status("starting the local PostgreSQL engine"):
+            local.up()
+        console.print(f"local engine {'already running' if was_running else 'started'}: PostgreSQL {local.version()}")
+        console.print(f"url: {local.url()}")
+        return EXIT_OK
+    if args.local_command == "status":
+        running = local.running()
+        if args.url:
+            if not running:
+                console.print("the local engine is not running", style="red", highlight=False)
+                return EXIT_FAILED
+            print(local.url())
+            return EXIT_OK
+        state = "running" if running else ("stopped" if local.initialized() else "not initialised")
+        console.print(f"state:    {state}")
+        console.print(f"data:     {local.data_dir}")
+        console.print(f"log:      {local.log_file}")
+        console.print(f"python:   {local.pyenv_dir}")
+        console.print(f"url:      {local.url()}")
+        if running:
+            console.print(f"version:  PostgreSQL {local.version()}")
+        return EXIT_OK if running else EXIT_FAILED
+    if args.local_command == "down":
+        was_running = local.running()
+        local.stop()
+        console.print("local engine stopped" if was_running else "local engine was not running")
+        return EXIT_OK
+    raise AssertionError(args.local_command)
+
+
+COMMANDS = {"render": cmd_render, "publish": cmd_publish, "verify": cmd_verify, "local": cmd_local}
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    console = Console(highlight=False, width=None if sys.stdout.isatty() else 120)
+    try:
+        return COMMANDS[args.command](args, console)
+    except (CatalogError, GraphError, RenderError, TargetError, LocalEngineError, InstallError) as exc:
+        Console(stderr=True, highlight=False).print(f"[bold red]error:[/bold red] {exc}", markup=True)
+        return EXIT_ERROR

@@ -1,0 +1,67 @@
+"""The engine seam: what the pipeline needs from a target database, whatever its engine.
+
+deployer.engines.postgresql and deployer.engines.mssql implement it; nothing outside those
+modules talks to a driver.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Protocol
+
+from deployer.catalog import DbObject
+from deployer.render import RenderedObject
+
+
+class TargetError(Exception):
+    """The target cannot be reached or used; the message never contains credentials."""
+
+
+class ApplyError(Exception):
+    """Executing one object failed; the message names the object and its file."""
+
+    def __init__(self, obj: DbObject, detail: str):
+        super().__init__(f"{obj.name} ({obj.source_label}): {detail}")
+        self.obj = obj
+        self.detail = detail
+
+
+@dataclass(frozen=True)
+class CheckResult:
+    name: str
+    passed: bool
+    detail: str
+
+
+@dataclass(frozen=True)
+class DeployedObject:
+    name: str
+    kind: str
+    stage: int
+    text_hash: str
+    package_version: str
+    deployed_at: str
+
+
+class Engine(Protocol):
+    name: str  # "postgresql" or "mssql"
+    label: str  # the target for display, without credentials
+    database: str
+
+    def connect(self) -> None: ...
+
+    def close(self) -> None: ...
+
+    def deployed_objects(self) -> dict[str, DeployedObject]:
+        """The deployment history's current state; empty when nothing was deployed yet."""
+
+    def begin_deployment(self, package_version: str, summary: str) -> int: ...
+
+    def finish_deployment(self, deployment_id: int, status: str, summary: str) -> None: ...
+
+    def apply(self, rendered: RenderedObject, action: str, deployment_id: int, package_version: str) -> None:
+        """Execute one object and record it in the history; raises ApplyError."""
+
+    def run_check(self, rendered: RenderedObject) -> list[CheckResult]: ...
+
+    def missing_objects(self, objects: list[DbObject]) -> list[DbObject]: ...

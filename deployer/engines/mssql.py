@@ -1,0 +1,279 @@
+"""SQL Server engine seam (pyodbc: msodbcsql18 at users, FreeTDS where that is what exists).
+
+Objects are executed batch by batch (the GO-separated batches of their rendered text). Objects
+whose kind SQL Server cannot run inside a user transaction (database, server settings,
+filegroups: CREATE/ALTER DATABASE, sp_configure + RECONFIGURE) run in autocommit; everything
+else runs in one transaction with its history row. Objects with `-- context: server` run from
+master, then the connection returns to the target database.
+
+Credentials come from the connection string given by the environment ($HARTONOMOUS_MSSQL_DSN)
+or, for an mssql+pyodbc:// URL, from $HARTONOMOUS_MSSQL_PASSWORD. They are never printed: the
+label shown to people is built from server and database only.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+from urllib.parse import parse_qsl, unquote, urlsplit
+
+from deployer.catalog import DbObject
+from deployer.engines.base import ApplyError, CheckResult, DeployedObject, TargetError
+from deployer.render import DEFAULT_DATABASE, RenderedObject, check_database_name
+
+PASSWORD_ENV = "HARTONOMOUS_MSSQL_PASSWORD"
+AUTOCOMMIT_KINDS = {"database", "setting", "filegroup"}
+
+HISTORY_DDL = [
+    "IF SCHEMA_ID(N'deploy') IS NULL EXEC(N'CREATE SCHEMA deploy AUTHORIZATION dbo');",
+    """IF OBJECT_ID(N'deploy.Deployments', N'U') IS NULL
+CREATE TABLE deploy.Deployments (
+    DeploymentId   BIGINT IDENTITY(1, 1) NOT NULL CONSTRAINT PK_Deployments PRIMARY KEY,
+    PackageVersion NVARCHAR(64)   NOT NULL,
+    StartedAt      DATETIME2(3)   NOT NULL CONSTRAINT DF_Deployments_StartedAt DEFAULT SYSUTCDATETIME(),
+    FinishedAt     DATETIME2(3)   NULL,
+    Status         NVARCHAR(16)   NOT NULL CONSTRAINT DF_Deployments_Status DEFAULT N'running'
+        CONSTRAINT CK_Deployments_Status CHECK (Status IN (N'running', N'succeeded', N'failed', N'no changes')),
+    DeployedBy     NVARCHAR(128)  NOT NULL CONSTRAINT DF_Deployments_DeployedBy DEFAULT SUSER_SNAME(),
+    Summary        NVARCHAR(4000) NULL
+);""",
+    """IF OBJECT_ID(N'deploy.DeploymentHistory', N'U') IS NULL
+CREATE TABLE deploy.DeploymentHistory (
+    HistoryId      BIGINT IDENTITY(1, 1) NOT NULL CONSTRAINT PK_DeploymentHistory PRIMARY KEY,
+    DeploymentId   BIGINT        NOT NULL
+        CONSTRAINT FK_DeploymentHistory_Deployments REFERENCES deploy.Deployments (DeploymentId),
+    ObjectName     NVARCHAR(256) NOT NULL,
+    ObjectKind     NVARCHAR(32)  NOT NULL,
+    Stage          TINYINT       NOT NULL,
+    Action         NVARCHAR(16)  NOT NULL,
+    TextHash       CHAR(64)      NOT NULL,
+    PackageVersion NVARCHAR(64)  NOT NULL,
+    DeployedAt     DATETIME2(3)  NOT NULL CONSTRAINT DF_DeploymentHistory_DeployedAt DEFAULT SYSUTCDATETIME()
+);""",
+    """IF OBJECT_ID(N'deploy.DeployedObjects', N'U') IS NULL
+CREATE TABLE deploy.DeployedObjects (
+    ObjectName     NVARCHAR(256) NOT NULL CONSTRAINT PK_DeployedObjects PRIMARY KEY,
+    ObjectKind     NVARCHAR(32)  NOT NULL,
+    Stage          TINYINT       NOT NULL,
+    TextHash       CHAR(64)      NOT NULL,
+    PackageVersion NVARCHAR(64)  NOT NULL,
+    DeployedAt     DATETIME2(3)  NOT NULL,
+    DeploymentId   BIGINT        NOT NULL
+        CONSTRAINT FK_DeployedObjects_Deployments REFERENCES deploy.Deployments (DeploymentId)
+);""",
+]
+
+RECORD_SQL = """SET NOCOUNT ON;
+INSERT INTO deploy.DeploymentHistory (DeploymentId, ObjectName, ObjectKind, Stage, Action, TextHash, PackageVersion)
+VALUES (?, ?, ?, ?, ?, ?, ?);
+MERGE deploy.DeployedObjects AS target
+USING (SELECT ? AS ObjectName, ? AS ObjectKind, ? AS Stage, ? AS TextHash, ? AS PackageVersion, ? AS DeploymentId) AS source
+ON target.ObjectName = source.ObjectName
+WHEN MATCHED THEN UPDATE SET ObjectKind = source.ObjectKind, Stage = source.Stage, TextHash = source.TextHash,
+    PackageVersion = source.PackageVersion, DeployedAt = SYSUTCDATETIME(), DeploymentId = source.DeploymentId
+WHEN NOT MATCHED THEN INSERT (ObjectName, ObjectKind, Stage, TextHash, PackageVersion, DeployedAt, DeploymentId)
+    VALUES (source.ObjectName, source.ObjectKind, source.Stage, source.TextHash, source.PackageVersion,
+            SYSUTCDATETIME(), source.DeploymentId);"""
+
+_EXISTS = {
+    "schema": "SELECT 1 WHERE SCHEMA_ID(?) IS NOT NULL",
+    "table": "SELECT 1 WHERE OBJECT_ID(?, N'U') IS NOT NULL",
+    "view": "SELECT 1 WHERE OBJECT_ID(?, N'V') IS NOT NULL",
+    "procedure": "SELECT 1 WHERE OBJECT_ID(?, N'P') IS NOT NULL",
+    "function": "SELECT 1 FROM sys.objects WHERE object_id = OBJECT_ID(?) AND type IN ('FN', 'IF', 'TF')",
+    "queue": "SELECT 1 FROM sys.service_queues WHERE object_id = OBJECT_ID(?)",
+    "library": "SELECT 1 FROM sys.external_libraries WHERE name = ?",
+    "filegroup": "SELECT 1 FROM sys.filegroups WHERE name = ?",
+}
+
+
+def parse_connection_string(text: str) -> list[tuple[str, str]]:
+    pairs = []
+    for part in re.findall(r"(?:[^;{]|\{[^}]*\})+", text):
+        if "=" in part:
+            key, value = part.split("=", 1)
+            pairs.append((key.strip(), value.strip()))
+    return pairs
+
+
+def url_to_odbc(url: str) -> str:
+    """mssql+pyodbc://user@host:port/db?driver=...&TrustServerCertificate=yes -> an ODBC string."""
+    parts = urlsplit(url)
+    query = dict(parse_qsl(parts.query))
+    driver = query.pop("driver", "ODBC Driver 18 for SQL Server")
+    pairs = [("DRIVER", "{" + driver + "}")]
+    server = parts.hostname or "localhost"
+    if parts.port:
+        server += f",{parts.port}"
+    pairs.append(("SERVER", server))
+    database = unquote(parts.path.lstrip("/"))
+    if database:
+        pairs.append(("DATABASE", database))
+    if parts.username:
+        pairs.append(("UID", unquote(parts.username)))
+        password = unquote(parts.password) if parts.password else os.environ.get(PASSWORD_ENV)
+        if password is None:
+            raise TargetError(f"{url.split('@')[-1]}: a user is given but no password; set ${PASSWORD_ENV}")
+        pairs.append(("PWD", "{" + password.replace("}", "}}") + "}"))
+    else:
+        pairs.append(("Trusted_Connection", "yes"))
+    pairs.extend(query.items())
+    return ";".join(f"{k}={v}" for k, v in pairs)
+
+
+def _odbc_message(exc: Exception) -> str:
+    text = str(exc.args[1]) if len(exc.args) > 1 else str(exc)
+    text = re.sub(r"\[[^\]]*\]", "", text)  # driver prefixes: [Microsoft][ODBC Driver 18...]
+    text = re.sub(r"\(\d+\)\s*\(SQL\w+\)", "", text)
+    return " ".join(text.split())
+
+
+class MssqlEngine:
+    name = "mssql"
+
+    def __init__(self, target: str, *, database: str | None = None):
+        odbc = url_to_odbc(target) if target.strip().lower().startswith("mssql+") else target
+        pairs = parse_connection_string(odbc)
+        self.database = check_database_name(
+            database or next((v for k, v in pairs if k.upper() in ("DATABASE", "INITIAL CATALOG")), DEFAULT_DATABASE)
+        )
+        server = next((v for k, v in pairs if k.upper() in ("SERVER", "DSN", "ADDRESS")), "?")
+        self.label = f"mssql://{server}/{self.database}"
+        # connect to master: the database itself may not exist yet (stage 1 creates it)
+        self._odbc = ";".join(
+            f"{k}={v}" for k, v in pairs if k.upper() not in ("DATABASE", "INITIAL CATALOG")
+        ) + ";DATABASE=master"
+        self.conn = None
+        self._in_database = False
+
+    def connect(self, *, create_database: bool = True) -> None:
+        try:
+            import pyodbc
+        except ImportError as exc:
+            raise TargetError(f"pyodbc is not usable here ({exc}); install unixODBC and an ODBC driver") from None
+        try:
+            self.conn = pyodbc.connect(self._odbc, autocommit=True)
+        except pyodbc.Error as exc:
+            raise TargetError(f"cannot connect to {self.label}: {_odbc_message(exc)}") from None
+        self._use_database()
+
+    def _use_database(self) -> None:
+        exists = self.conn.execute("SELECT DB_ID(?)", self.database).fetchone()[0] is not None
+        if exists:
+            self.conn.execute(f"USE [{self.database}]")
+        self._in_database = exists
+
+    def close(self) -> None:
+        if self.conn is not None:
+            self.conn.close()
+            self.conn = None
+
+    def deployed_objects(self) -> dict[str, DeployedObject]:
+        if self.conn is None or not self._in_database:
+            return {}
+        if self.conn.execute("SELECT OBJECT_ID(N'deploy.DeployedObjects', N'U')").fetchone()[0] is None:
+            return {}
+        rows = self.conn.execute(
+            "SELECT ObjectName, ObjectKind, Stage, TextHash, PackageVersion, "
+            "CONVERT(NVARCHAR(33), DeployedAt, 126) FROM deploy.DeployedObjects"
+        ).fetchall()
+        return {r[0]: DeployedObject(r[0], r[1], int(r[2]), r[3], r[4], r[5]) for r in rows}
+
+    def _ensure_history(self) -> None:
+        if not self._in_database:
+            self._use_database()
+        if not self._in_database:
+            raise TargetError(f"database {self.database} does not exist on {self.label}")
+        for statement in HISTORY_DDL:
+            self.conn.execute(statement)
+
+    def begin_deployment(self, package_version: str, summary: str) -> int:
+        self._deployment_args = (package_version, summary)
+        self._deployment_id: int | None = None
+        return 0  # the row is written once the database exists (after stage 1 created it)
+
+    def _deployment_row(self) -> int:
+        if self._deployment_id is None:
+            self._ensure_history()
+            package_version, summary = self._deployment_args
+            self._deployment_id = int(self.conn.execute(
+                "SET NOCOUNT ON; INSERT INTO deploy.Deployments (PackageVersion, Summary) "
+                "OUTPUT INSERTED.DeploymentId VALUES (?, ?);", package_version, summary
+            ).fetchone()[0])
+        return self._deployment_id
+
+    def finish_deployment(self, deployment_id: int, status: str, summary: str) -> None:
+        if self.conn is None or not self._in_database:
+            return
+        self.conn.execute(
+            "UPDATE deploy.Deployments SET FinishedAt = SYSUTCDATETIME(), Status = ?, Summary = ? "
+            "WHERE DeploymentId = ?", status, summary, self._deployment_row()
+        )
+
+    def apply(self, rendered: RenderedObject, action: str, deployment_id: int, package_version: str) -> None:
+        import pyodbc
+
+        obj = rendered.obj
+        transactional = obj.kind not in AUTOCOMMIT_KINDS
+        try:
+            if obj.context == "server":
+                self.conn.execute("USE [master]")
+            elif not self._in_database:
+                self._use_database()
+            self.conn.autocommit = not transactional
+            for number, batch in enumerate(rendered.batches, start=1):
+                try:
+                    cursor = self.conn.execute(batch)
+                    while cursor.nextset():
+                        pass
+                except pyodbc.Error as exc:
+                    raise ApplyError(obj, f"batch {number}: {_odbc_message(exc)}") from None
+            if obj.context == "server":
+                self._use_database()
+            deployment = self._deployment_row()
+            self.conn.execute(
+                RECORD_SQL,
+                deployment, obj.name, obj.kind, int(obj.stage), action, rendered.hash, package_version,
+                obj.name, obj.kind, int(obj.stage), rendered.hash, package_version, deployment,
+            )
+            if transactional:
+                self.conn.commit()
+        except BaseException:
+            if transactional and self.conn is not None:
+                self.conn.rollback()
+            raise
+        finally:
+            if self.conn is not None:
+                self.conn.autocommit = True
+
+    def run_check(self, rendered: RenderedObject) -> list[CheckResult]:
+        import pyodbc
+
+        rows: list = []
+        self.conn.autocommit = False
+        try:
+            for batch in rendered.batches:
+                cursor = self.conn.execute(batch)
+                while True:
+                    if cursor.description and len(cursor.description) == 3:
+                        rows = cursor.fetchall()
+                    if not cursor.nextset():
+                        break
+        except pyodbc.Error as exc:
+            return [CheckResult(rendered.obj.name, False, _odbc_message(exc))]
+        finally:
+            self.conn.rollback()
+            self.conn.autocommit = True
+        if not rows:
+            return [CheckResult(rendered.obj.name, False, "the check returned no rows")]
+        return [CheckResult(str(r[0]), bool(r[1]), str(r[2])) for r in rows]
+
+    def missing_objects(self, objects: list[DbObject]) -> list[DbObject]:
+        missing = []
+        for obj in objects:
+            query = _EXISTS.get(obj.kind)
+            if query is None:
+                continue
+            if not self.conn.execute(query, obj.name).fetchone():
+                missing.append(obj)
+        return missing

@@ -1,0 +1,224 @@
+"""PostgreSQL engine seam (psycopg 3).
+
+Each object is applied in its own transaction together with its history row: PostgreSQL DDL is
+transactional, so a failing object leaves nothing behind. Checks run in a transaction that is
+always rolled back (sqitch's verify). The history lives in the target, in schema `deploy`, and
+is created by the deployer itself on the first real publish (never by --dry-run).
+"""
+
+from __future__ import annotations
+
+import psycopg
+from psycopg import sql
+from psycopg.conninfo import conninfo_to_dict, make_conninfo
+
+from deployer.catalog import DbObject
+from deployer.engines.base import ApplyError, CheckResult, DeployedObject, TargetError
+from deployer.render import RenderedObject
+
+HISTORY_DDL = """
+CREATE SCHEMA IF NOT EXISTS deploy;
+CREATE TABLE IF NOT EXISTS deploy.Deployments (
+    DeploymentId   bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
+    PackageVersion text        NOT NULL,
+    StartedAt      timestamptz NOT NULL DEFAULT clock_timestamp(),
+    FinishedAt     timestamptz NULL,
+    Status         text        NOT NULL DEFAULT 'running'
+        CONSTRAINT CK_Deployments_Status CHECK (Status IN ('running', 'succeeded', 'failed', 'no changes')),
+    DeployedBy     text        NOT NULL DEFAULT current_user,
+    Summary        text        NULL
+);
+CREATE TABLE IF NOT EXISTS deploy.DeploymentHistory (
+    HistoryId      bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
+    DeploymentId   bigint      NOT NULL REFERENCES deploy.Deployments (DeploymentId),
+    ObjectName     text        NOT NULL,
+    ObjectKind     text        NOT NULL,
+    Stage          smallint    NOT NULL,
+    Action         text        NOT NULL,
+    TextHash       char(64)    NOT NULL,
+    PackageVersion text        NOT NULL,
+    DeployedAt     timestamptz NOT NULL DEFAULT clock_timestamp()
+);
+CREATE TABLE IF NOT EXISTS deploy.DeployedObjects (
+    ObjectName     text        PRIMARY KEY,
+    ObjectKind     text        NOT NULL,
+    Stage          smallint    NOT NULL,
+    TextHash       char(64)    NOT NULL,
+    PackageVersion text        NOT NULL,
+    DeployedAt     timestamptz NOT NULL,
+    DeploymentId   bigint      NOT NULL REFERENCES deploy.Deployments (DeploymentId)
+);
+"""
+
+# kind -> query returning a row when the object exists; parameters: schema, name (lower case,
+# as PostgreSQL folds unquoted identifiers)
+_EXISTS = {
+    "schema": "SELECT 1 FROM pg_namespace WHERE nspname = %(name)s",
+    "extension": "SELECT 1 FROM pg_extension WHERE extname = %(name)s",
+    "table": "SELECT 1 FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace "
+             "WHERE n.nspname = %(schema)s AND c.relname = %(name)s AND c.relkind IN ('r', 'p')",
+    "view": "SELECT 1 FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace "
+            "WHERE n.nspname = %(schema)s AND c.relname = %(name)s AND c.relkind IN ('v', 'm')",
+    "function": "SELECT 1 FROM pg_proc p JOIN pg_namespace n ON n.oid = p.pronamespace "
+                "WHERE n.nspname = %(schema)s AND p.proname = %(name)s AND p.prokind = 'f'",
+    "procedure": "SELECT 1 FROM pg_proc p JOIN pg_namespace n ON n.oid = p.pronamespace "
+                 "WHERE n.nspname = %(schema)s AND p.proname = %(name)s AND p.prokind = 'p'",
+    "library": "SELECT 1 FROM dbo.ExternalLibraries WHERE LibraryName = %(name)s",
+}
+
+
+def redact(url: str) -> str:
+    try:
+        params = conninfo_to_dict(url)
+    except psycopg.ProgrammingError:
+        return "postgresql://<unparseable target>"
+    params.pop("password", None)
+    host = params.get("host", "")
+    where = f"{host}:{params['port']}" if params.get("port") else host
+    return f"postgresql://{params.get('user', '') + '@' if params.get('user') else ''}{where}/{params.get('dbname', '')}"
+
+
+def _describe_error(exc: psycopg.Error, sql_text: str) -> str:
+    diag = exc.diag
+    message = diag.message_primary or str(exc).strip()
+    parts = [f"{diag.sqlstate or 'error'}: {message}"]
+    if diag.statement_position:
+        line = sql_text[: int(diag.statement_position)].count("\n") + 1
+        parts.append(f"at line {line} of the rendered object")
+    if diag.message_detail:
+        parts.append(diag.message_detail)
+    if diag.context:
+        parts.append(diag.context.strip().splitlines()[0])
+    return "; ".join(parts)
+
+
+class PostgresEngine:
+    name = "postgresql"
+
+    def __init__(self, url: str):
+        self.url = url
+        self.label = redact(url)
+        self.database = conninfo_to_dict(url).get("dbname") or ""
+        self.conn: psycopg.Connection | None = None
+
+    # connection -----------------------------------------------------------------------------
+    def connect(self, *, create_database: bool = True) -> None:
+        try:
+            self.conn = psycopg.connect(self.url, autocommit=True, application_name="hartonomous-deployer")
+        except psycopg.OperationalError as exc:
+            if "does not exist" in str(exc) and self.database and create_database:
+                self._create_database()
+                self.conn = psycopg.connect(self.url, autocommit=True, application_name="hartonomous-deployer")
+            elif "does not exist" in str(exc) and not create_database:
+                self.conn = None  # a dry run against a database that is not there yet: plan from empty
+            else:
+                raise TargetError(f"cannot connect to {self.label}: {str(exc).strip().splitlines()[-1]}") from None
+
+    def _create_database(self) -> None:
+        params = conninfo_to_dict(self.url)
+        params["dbname"] = "postgres"
+        try:
+            with psycopg.connect(make_conninfo(**params), autocommit=True) as admin:
+                admin.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(self.database)))
+        except psycopg.Error as exc:
+            raise TargetError(f"database {self.database!r} does not exist and cannot be created: {exc}") from None
+
+    def close(self) -> None:
+        if self.conn is not None:
+            self.conn.close()
+            self.conn = None
+
+    def _require(self) -> psycopg.Connection:
+        if self.conn is None:
+            raise TargetError(f"not connected to {self.label}")
+        return self.conn
+
+    # history ----------------------------------------------------------------------------------
+    def deployed_objects(self) -> dict[str, DeployedObject]:
+        if self.conn is None:
+            return {}
+        exists = self.conn.execute("SELECT to_regclass('deploy.DeployedObjects') IS NOT NULL").fetchone()[0]
+        if not exists:
+            return {}
+        rows = self.conn.execute(
+            "SELECT ObjectName, ObjectKind, Stage, TextHash, PackageVersion, DeployedAt::text "
+            "FROM deploy.DeployedObjects"
+        ).fetchall()
+        return {r[0]: DeployedObject(*r) for r in rows}
+
+    def begin_deployment(self, package_version: str, summary: str) -> int:
+        conn = self._require()
+        with conn.transaction():
+            if conn.execute("SELECT to_regclass('deploy.DeployedObjects') IS NULL").fetchone()[0]:
+                conn.execute(HISTORY_DDL)
+            row = conn.execute(
+                "INSERT INTO deploy.Deployments (PackageVersion, Summary) VALUES (%s, %s) RETURNING DeploymentId",
+                (package_version, summary),
+            ).fetchone()
+        return int(row[0])
+
+    def finish_deployment(self, deployment_id: int, status: str, summary: str) -> None:
+        self._require().execute(
+            "UPDATE deploy.Deployments SET FinishedAt = clock_timestamp(), Status = %s, Summary = %s "
+            "WHERE DeploymentId = %s",
+            (status, summary, deployment_id),
+        )
+
+    # apply --------------------------------------------------------------------------------------
+    def apply(self, rendered: RenderedObject, action: str, deployment_id: int, package_version: str) -> None:
+        conn = self._require()
+        obj = rendered.obj
+        try:
+            with conn.transaction():
+                conn.execute(rendered.sql)
+                conn.execute(
+                    "INSERT INTO deploy.DeploymentHistory "
+                    "(DeploymentId, ObjectName, ObjectKind, Stage, Action, TextHash, PackageVersion) "
+                    "VALUES (%s, %s, %s, %s, %s, %s, %s)",
+                    (deployment_id, obj.name, obj.kind, int(obj.stage), action, rendered.hash, package_version),
+                )
+                conn.execute(
+                    "INSERT INTO deploy.DeployedObjects "
+                    "(ObjectName, ObjectKind, Stage, TextHash, PackageVersion, DeployedAt, DeploymentId) "
+                    "VALUES (%s, %s, %s, %s, %s, clock_timestamp(), %s) "
+                    "ON CONFLICT (ObjectName) DO UPDATE SET ObjectKind = EXCLUDED.ObjectKind, "
+                    "Stage = EXCLUDED.Stage, TextHash = EXCLUDED.TextHash, "
+                    "PackageVersion = EXCLUDED.PackageVersion, DeployedAt = EXCLUDED.DeployedAt, "
+                    "DeploymentId = EXCLUDED.DeploymentId",
+                    (obj.name, obj.kind, int(obj.stage), rendered.hash, package_version, deployment_id),
+                )
+        except psycopg.Error as exc:
+            raise ApplyError(obj, _describe_error(exc, rendered.sql)) from None
+
+    # verification -----------------------------------------------------------------------------
+    def run_check(self, rendered: RenderedObject) -> list[CheckResult]:
+        conn = self._require()
+        try:
+            with conn.transaction(force_rollback=True):
+                cursor = conn.execute(rendered.sql)
+                rows = cursor.fetchall() if cursor.description else []
+        except psycopg.Error as exc:
+            return [CheckResult(rendered.obj.name, False, _describe_error(exc, rendered.sql))]
+        if not rows:
+            return [CheckResult(rendered.obj.name, False, "the check returned no rows")]
+        return [CheckResult(str(name), bool(passed), str(detail)) for name, passed, detail in rows]
+
+    def missing_objects(self, objects: list[DbObject]) -> list[DbObject]:
+        conn = self._require()
+        missing = []
+        for obj in objects:
+            query = _EXISTS.get(obj.kind)
+            if query is None:
+                continue
+            schema, _, name = obj.name.rpartition(".")
+            if obj.kind in ("schema", "extension", "library"):
+                params = {"schema": "", "name": obj.name.lower() if obj.kind != "library" else obj.name}
+            else:
+                params = {"schema": (schema or "public").lower(), "name": name.lower()}
+            try:
+                found = conn.execute(query, params).fetchone()
+            except psycopg.errors.UndefinedTable:
+                found = None
+            if not found:
+                missing.append(obj)
+        return missing

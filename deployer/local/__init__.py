@@ -1,0 +1,1 @@
+"""The local PostgreSQL engine: install, start, stop (`python -m deployer local up|status|down`)."""
