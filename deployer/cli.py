@@ -217,7 +217,7 @@ def cmd_local(args, console: Console) -> int:
         running = local.running()
         if args.url:
             if not running:
-                console.print("the local engine is not running", style="red", highlight=False)
+                Console(stderr=True).print("the local engine is not running", style="red")
                 return EXIT_FAILED
             print(local.url())
             return EXIT_OK

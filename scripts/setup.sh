@@ -1,0 +1,33 @@
+#!/usr/bin/env bash
+# Set-up shared by the README's two commands. Idempotent: every step checks before it acts.
+#   1. the project's venv (.venv) with the deployer and its test tools
+#   2. the local engine's Debian packages and the in-database Python venv
+#      (python -m deployer local install; needs root for apt-get the first time)
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+PYTHON=${PYTHON:-python3}
+if ! "$PYTHON" -c 'import sys; sys.exit(sys.version_info < (3, 11))' 2>/dev/null; then
+    echo "error: Python 3.11 or newer is needed as '$PYTHON' (set PYTHON=/path/to/python3.11)" >&2
+    exit 2
+fi
+if ! "$PYTHON" -m venv --help >/dev/null 2>&1; then
+    echo "the venv module is missing for $PYTHON: installing python3-venv" >&2
+    apt-get update -q && DEBIAN_FRONTEND=noninteractive apt-get install -y -q python3-venv
+fi
+
+if [ ! -x .venv/bin/python ]; then
+    echo "creating the project venv (.venv)"
+    "$PYTHON" -m venv .venv
+fi
+# reinstall only when the declared dependencies changed
+stamp=.venv/.hartonomous-pyproject.sha256
+wanted=$(sha256sum pyproject.toml | cut -d' ' -f1)
+if [ ! -f "$stamp" ] || [ "$(cat "$stamp")" != "$wanted" ]; then
+    echo "installing the deployer and its test tools into .venv"
+    .venv/bin/python -m pip install -q --upgrade pip
+    .venv/bin/python -m pip install -q -e '.[test]'
+    echo "$wanted" > "$stamp"
+fi
+
+.venv/bin/python -m deployer local install

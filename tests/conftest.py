@@ -1,0 +1,121 @@
+"""Shared fixtures: a throw-away PostgreSQL instance started by the test run, fresh databases.
+
+The instance is the same LocalEngine the README's main command uses, in a temporary home, with
+fsync off. It borrows the in-database Python venv that `python -m deployer local install` (run by
+scripts/test.sh) builds; nothing here touches the developer's own local engine.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import random
+import shutil
+import tempfile
+import uuid
+from pathlib import Path
+
+import psycopg
+import pytest
+
+from deployer import cli
+from deployer.local.engine import LocalEngine
+from deployer.package import DB_ROOT
+
+
+@pytest.fixture(scope="session")
+def pg_instance():
+    shared = LocalEngine.default()
+    if not (shared.pyenv_dir / "bin" / "python").exists():
+        pytest.fail(f"the in-database Python venv {shared.pyenv_dir} is missing: run scripts/test.sh "
+                    "(or python -m deployer local install) first")
+    home = Path(tempfile.mkdtemp(prefix="hartonomous-test-"))
+    instance = LocalEngine(home=home, port=random.randint(20000, 29999), pyenv=shared.pyenv_dir, durable=False)
+    instance.init()
+    instance.start()
+    try:
+        instance.prepare_cluster()
+        yield instance
+    finally:
+        instance.stop()
+        shutil.rmtree(home, ignore_errors=True)
+
+
+@pytest.fixture
+def fresh_db(pg_instance) -> str:
+    """The URL of a new, empty database in the test instance."""
+    return pg_instance.create_database(f"t_{uuid.uuid4().hex[:12]}")
+
+
+@pytest.fixture
+def db_copy(tmp_path) -> Path:
+    """A private copy of db/ a test may change."""
+    target = tmp_path / "db"
+    shutil.copytree(DB_ROOT, target, ignore=shutil.ignore_patterns("__pycache__"))
+    return target
+
+
+class CliRun:
+    def __init__(self, code: int, out: str, err: str):
+        self.code, self.out, self.err = code, out, err
+
+    def __repr__(self) -> str:
+        return f"exit {self.code}\n--- stdout\n{self.out}\n--- stderr\n{self.err}"
+
+
+@pytest.fixture
+def run(capsys):
+    """Run `python -m deployer ...` in-process; returns exit code and output."""
+
+    def _run(*args: str) -> CliRun:
+        capsys.readouterr()
+        code = cli.main([str(a) for a in args])
+        captured = capsys.readouterr()
+        return CliRun(code, captured.out, captured.err)
+
+    return _run
+
+
+def latest_log(log_dir: Path, kind: str = "log") -> dict:
+    files = sorted(log_dir.glob(f"deployment-{kind}-*.json"))
+    assert files, f"no deployment-{kind}-*.json in {log_dir}"
+    return json.loads(files[-1].read_text())
+
+
+def outcomes(log: dict) -> dict[str, tuple[str, str]]:
+    return {o["object"]: (o["action"], o["outcome"]) for o in log["objects"]}
+
+
+def query(url: str, sql: str, params=None):
+    """Run one statement; its rows, or None for a statement that returns none."""
+    with psycopg.connect(url, autocommit=True) as conn:
+        cursor = conn.execute(sql, params)
+        return cursor.fetchall() if cursor.description else None
+
+
+DDL_CAPTURE = """
+CREATE TABLE public.ddl_seen (command text, object text, at timestamptz DEFAULT clock_timestamp());
+CREATE FUNCTION public.ddl_capture() RETURNS event_trigger LANGUAGE plpgsql AS $$
+DECLARE r record;
+BEGIN
+    FOR r IN SELECT * FROM pg_event_trigger_ddl_commands() LOOP
+        IF r.schema_name IS DISTINCT FROM 'public' THEN
+            INSERT INTO public.ddl_seen (command, object) VALUES (r.command_tag, r.object_identity);
+        END IF;
+    END LOOP;
+END $$;
+CREATE EVENT TRIGGER ddl_capture ON ddl_command_end EXECUTE FUNCTION public.ddl_capture();
+"""
+
+
+def capture_ddl(url: str) -> None:
+    """Record every DDL command run in this database from now on (into public.ddl_seen)."""
+    with psycopg.connect(url, autocommit=True) as conn:
+        conn.execute(DDL_CAPTURE)
+
+
+def ddl_seen(url: str) -> list[tuple[str, str]]:
+    return query(url, "SELECT command, object FROM public.ddl_seen ORDER BY at")
+
+
+os.environ.setdefault("COLUMNS", "160")

@@ -1,0 +1,72 @@
+"""The SQL Server seam without a server: targets, credentials, and what is never printed."""
+
+from __future__ import annotations
+
+import pytest
+
+from deployer.engines import engine_name_for, open_engine
+from deployer.engines.base import TargetError
+from deployer.engines.mssql import MssqlEngine, parse_connection_string, url_to_odbc
+from deployer.engines.postgresql import redact
+
+
+@pytest.mark.parametrize(
+    ("target", "engine"),
+    [
+        ("postgresql:///db?host=/tmp", "postgresql"),
+        ("postgres://u@h/db", "postgresql"),
+        ("mssql+pyodbc://sa@host:1433/Hart?driver=ODBC+Driver+18+for+SQL+Server", "mssql"),
+        ("DRIVER={ODBC Driver 18 for SQL Server};SERVER=h;UID=sa;PWD=x", "mssql"),
+        ("mssql", "mssql"),
+    ],
+)
+def test_engine_is_told_from_the_target(target, engine):
+    assert engine_name_for(target) == engine
+
+
+def test_unknown_target_is_refused():
+    with pytest.raises(TargetError, match="cannot tell the engine"):
+        engine_name_for("mysql://x")
+
+
+def test_url_password_comes_from_the_environment_and_is_never_in_the_label(monkeypatch):
+    monkeypatch.setenv("HARTONOMOUS_MSSQL_PASSWORD", "s3cr}et")
+    engine = MssqlEngine("mssql+pyodbc://sa@db.example:1433/Hart?driver=ODBC+Driver+18+for+SQL+Server&TrustServerCertificate=yes")
+    assert engine.database == "Hart"
+    assert engine.label == "mssql://db.example,1433/Hart"
+    pairs = dict(parse_connection_string(engine._odbc))
+    assert pairs["PWD"] == "{s3cr}}et}" and pairs["DATABASE"] == "master" and pairs["TrustServerCertificate"] == "yes"
+    assert "s3cr" not in engine.label
+
+
+def test_url_with_user_but_no_password_is_refused(monkeypatch):
+    monkeypatch.delenv("HARTONOMOUS_MSSQL_PASSWORD", raising=False)
+    with pytest.raises(TargetError, match="HARTONOMOUS_MSSQL_PASSWORD"):
+        url_to_odbc("mssql+pyodbc://sa@host/db")
+
+
+def test_dsn_target_reads_the_environment(monkeypatch):
+    monkeypatch.setenv("HARTONOMOUS_MSSQL_DSN", "DRIVER={FreeTDS};SERVER=h,1433;DATABASE=Hx;UID=u;PWD=topsecret")
+    engine = open_engine("mssql")
+    assert engine.database == "Hx" and "topsecret" not in engine.label
+    monkeypatch.delenv("HARTONOMOUS_MSSQL_DSN")
+    with pytest.raises(TargetError, match="HARTONOMOUS_MSSQL_DSN, which is not set"):
+        open_engine("mssql")
+
+
+def test_hostile_database_name_in_a_connection_string_is_refused():
+    from deployer.render import RenderError
+
+    with pytest.raises(RenderError):
+        MssqlEngine("DRIVER={FreeTDS};SERVER=h;DATABASE=x];DROP DATABASE y;--")
+
+
+def test_postgres_label_drops_the_password():
+    assert redact("postgresql://app:hunter2@db:5432/hart") == "postgresql://app@db:5432/hart"
+
+
+def test_unreachable_server_is_a_clear_error_without_the_password(run):
+    result = run("publish", "--target", "postgresql://app:hunter2@127.0.0.1:1/hart")
+    assert result.code == 2
+    assert "cannot connect to postgresql://app@127.0.0.1:1/hart" in result.err
+    assert "hunter2" not in result.err + result.out

@@ -1,0 +1,91 @@
+"""Live SQL Server suite: publish, verify and the vector bindings on a real server.
+
+Runs when HARTONOMOUS_MSSQL_DSN holds an ODBC connection string to a SQL Server 2019+ with
+Machine Learning Services (Python) installed and a login allowed to create a database and
+change server options. Otherwise every test here is reported as skipped, with the reason.
+Set HARTONOMOUS_MSSQL_VERSION (2019, 2022, 2025) to the server's version; default 2022.
+"""
+
+from __future__ import annotations
+
+import os
+import struct
+import uuid
+
+import pytest
+
+DSN = os.environ.get("HARTONOMOUS_MSSQL_DSN")
+VERSION = os.environ.get("HARTONOMOUS_MSSQL_VERSION", "2022")
+pytestmark = [
+    pytest.mark.mssql,
+    pytest.mark.skipif(not DSN, reason="live SQL Server suite skipped: HARTONOMOUS_MSSQL_DSN is not set"),
+]
+
+
+@pytest.fixture(scope="module")
+def database(tmp_path_factory):
+    from deployer import cli
+
+    name = f"HartonomousTest_{uuid.uuid4().hex[:8]}"
+    logs = tmp_path_factory.mktemp("logs")
+    code = cli.main(["publish", "--target", "mssql", "--database-name", name, "--mssql-version", VERSION,
+                     "--skip-filestream", "--log-dir", str(logs)])
+    assert code == 0, f"publish to SQL Server failed; see {logs}"
+    yield name
+    import pyodbc
+
+    with pyodbc.connect(DSN, autocommit=True) as conn:
+        conn.execute("USE master")
+        conn.execute(f"ALTER DATABASE [{name}] SET SINGLE_USER WITH ROLLBACK IMMEDIATE")
+        conn.execute(f"DROP DATABASE [{name}]")
+
+
+def _scalar(database, batch, *params):
+    import pyodbc
+
+    with pyodbc.connect(DSN, autocommit=True) as conn:
+        conn.execute(f"USE [{database}]")
+        cursor = conn.execute(batch, *params)
+        while cursor.description is None and cursor.nextset():
+            pass
+        return cursor.fetchone()[0]
+
+
+def f32(*values) -> bytes:
+    return struct.pack(f"<{len(values)}f", *values)
+
+
+def test_republish_changes_nothing(database, run, tmp_path):
+    result = run("publish", "--target", "mssql", "--database-name", database, "--mssql-version", VERSION,
+                 "--skip-filestream", "--log-dir", tmp_path)
+    assert result.code == 0, result
+    assert "No changes" in result.out
+
+
+def test_verify_passes(database, run):
+    result = run("verify", "--target", "mssql", "--database-name", database, "--mssql-version", VERSION)
+    assert result.code == 0, result
+    assert "external scripts enabled" in result.out and "Service Broker enabled" in result.out
+
+
+def test_vector_bindings(database):
+    dot = _scalar(database, "SET NOCOUNT ON; DECLARE @r FLOAT; "
+                  "EXEC dbo.sp_VectorDotProduct @v1 = ?, @v2 = ?, @result = @r OUTPUT; SELECT @r;",
+                  f32(1, 2, 3), f32(4, 5, 6))
+    assert dot == pytest.approx(32.0)
+    cosine = _scalar(database, "SET NOCOUNT ON; DECLARE @r FLOAT; "
+                     "EXEC dbo.sp_VectorCosineSimilarity @v1 = ?, @v2 = ?, @result = @r OUTPUT; SELECT @r;",
+                     f32(1, 2, 3), f32(4, 5, 6))
+    assert cosine == pytest.approx(0.9746318461970762)
+    normalized = _scalar(database, "SET NOCOUNT ON; DECLARE @r VARBINARY(MAX); "
+                         "EXEC dbo.sp_VectorNormalize @v = ?, @result = @r OUTPUT; SELECT @r;", f32(3, 4))
+    assert struct.unpack("<2f", normalized) == pytest.approx((0.6, 0.8))
+
+
+def test_dimension_mismatch_is_an_error(database):
+    import pyodbc
+
+    with pytest.raises(pyodbc.Error, match="dimension mismatch"):
+        _scalar(database, "SET NOCOUNT ON; DECLARE @r FLOAT; "
+                "EXEC dbo.sp_VectorDotProduct @v1 = ?, @v2 = ?, @result = @r OUTPUT; SELECT @r;",
+                f32(1, 2, 3), f32(1, 2))

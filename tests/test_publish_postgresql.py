@@ -1,0 +1,209 @@
+"""Publishing to a real PostgreSQL: first publish, verify, no-change re-publish, one changed
+object, failing objects with and without --force, dry run, blocked table changes, flags."""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+from conftest import capture_ddl, ddl_seen, latest_log, outcomes, query
+
+from deployer.catalog import load_catalog
+
+
+def _expected_objects(db_root=None) -> set[str]:
+    from deployer.package import DB_ROOT
+
+    return {o.name for o in load_catalog(db_root or DB_ROOT, "postgresql").objects if o.kind != "check"}
+
+
+def test_first_publish_creates_everything_and_verifies(run, fresh_db, tmp_path):
+    result = run("publish", "--target", fresh_db, "--log-dir", tmp_path)
+    assert result.code == 0, result
+    assert "Published" in result.out
+
+    log = latest_log(tmp_path)
+    assert log["status"] == "succeeded"
+    done = outcomes(log)
+    expected = _expected_objects()
+    assert {name for name, (_, outcome) in done.items() if outcome == "applied"} == expected
+    assert all(action == "create" for name, (action, _) in done.items() if name in expected)
+    assert all(o["seconds"] >= 0 for o in log["objects"])
+    # every check ran and passed, including the vector math through in-database Python
+    checks = {c["name"]: c for c in log["checks"]}
+    assert checks["every expected object exists"]["passed"]
+    assert checks["vector dot product (in-database Python)"]["passed"]
+    assert "= 32" in checks["vector dot product (in-database Python)"]["detail"]
+    assert all(c["passed"] for c in log["checks"]), log["checks"]
+    assert not list(tmp_path.glob("deployment-error-*.json"))
+
+    # the history in the target says what was deployed, with hashes and the package version
+    rows = query(fresh_db, "SELECT ObjectName, TextHash, PackageVersion FROM deploy.DeployedObjects")
+    assert {r[0] for r in rows} == expected
+    assert all(re.fullmatch(r"[0-9a-f]{64}", r[1]) for r in rows)
+    status = query(fresh_db, "SELECT Status FROM deploy.Deployments")
+    assert status == [("succeeded",)]
+
+
+def test_verify_runs_stage_8_and_names_a_failing_check(run, fresh_db, tmp_path):
+    assert run("publish", "--target", fresh_db, "--log-dir", tmp_path).code == 0
+    ok = run("verify", "--target", fresh_db)
+    assert ok.code == 0, ok
+    assert "vector cosine similarity" in ok.out and "all" in ok.out
+
+    query(fresh_db, "DROP PROCEDURE dbo.sp_VectorSoftmax")
+    broken = run("verify", "--target", fresh_db)
+    assert broken.code == 1, broken
+    assert "every expected object exists" in broken.out
+    assert "dbo.sp_VectorSoftmax" in broken.out
+
+
+def test_republish_unchanged_package_executes_no_ddl(run, fresh_db, tmp_path):
+    assert run("publish", "--target", fresh_db, "--log-dir", tmp_path).code == 0
+    history_before = query(fresh_db, "SELECT count(*) FROM deploy.DeploymentHistory")[0][0]
+    capture_ddl(fresh_db)
+
+    again = run("publish", "--target", fresh_db, "--log-dir", tmp_path)
+    assert again.code == 0, again
+    assert "No changes" in again.out
+    assert ddl_seen(fresh_db) == []
+    assert query(fresh_db, "SELECT count(*) FROM deploy.DeploymentHistory")[0][0] == history_before
+    log = latest_log(tmp_path)
+    assert log["status"] == "no changes"
+    assert {outcome for _, outcome in outcomes(log).values()} <= {"unchanged", "checked"}
+    assert query(fresh_db, "SELECT Status FROM deploy.Deployments ORDER BY DeploymentId") == [
+        ("succeeded",), ("no changes",)]
+
+
+def test_changed_object_reapplies_it_and_its_dependents_only(run, fresh_db, db_copy, tmp_path):
+    assert run("publish", "--target", fresh_db, "--source", db_copy, "--log-dir", tmp_path).code == 0
+    capture_ddl(fresh_db)
+
+    softmax = db_copy / "bindings" / "dbo.fn_VectorSoftmax.pg.sql"
+    softmax.write_text(softmax.read_text().replace("return vectors.softmax(v)", "result = vectors.softmax(v)\nreturn result"))
+    changed = run("publish", "--target", fresh_db, "--source", db_copy, "--log-dir", tmp_path)
+    assert changed.code == 0, changed
+
+    done = outcomes(latest_log(tmp_path))
+    assert done["dbo.fn_VectorSoftmax"] == ("alter", "applied")
+    assert done["dbo.sp_VectorSoftmax"] == ("reapply", "applied")
+    applied = {name for name, (_, outcome) in done.items() if outcome == "applied"}
+    assert applied == {"dbo.fn_VectorSoftmax", "dbo.sp_VectorSoftmax"}
+    assert sorted(obj for _, obj in ddl_seen(fresh_db)) == [
+        "dbo.fn_vectorsoftmax(pg_catalog.bytea)",
+        "dbo.sp_vectorsoftmax(pg_catalog.bytea,pg_catalog.bytea)"]
+    # the new text is live
+    assert query(fresh_db, "SELECT prosrc LIKE '%%result = vectors.softmax%%' FROM pg_proc WHERE proname = 'fn_vectorsoftmax'") == [(True,)]
+
+
+def test_changed_library_reapplies_every_binding(run, fresh_db, db_copy, tmp_path):
+    assert run("publish", "--target", fresh_db, "--source", db_copy, "--log-dir", tmp_path).code == 0
+    vectors = db_copy / "external_scripts" / "hartonomous_ext" / "vectors.py"
+    vectors.write_text(vectors.read_text() + "\n\ndef triple(v):\n    return to_bytes(from_bytes(v) * 3)\n")
+    assert run("publish", "--target", fresh_db, "--source", db_copy, "--log-dir", tmp_path).code == 0
+    done = outcomes(latest_log(tmp_path))
+    assert done["hartonomous_ext"] == ("alter", "applied")
+    assert done["dbo.fn_VectorDotProduct"] == ("reapply", "applied")
+    assert done["dbo.Atoms"] == ("unchanged", "unchanged")
+    # a new session imports the new wheel from the database
+    rows = query(fresh_db, "SELECT Module, Version FROM dbo.fn_PythonEnvironment() WHERE Module = 'hartonomous_ext'")
+    stored = query(fresh_db, "SELECT ContentHash FROM dbo.ExternalLibraries")[0][0]
+    assert rows == [("hartonomous_ext", stored)]
+
+
+def _break(db_copy: Path) -> None:
+    target = db_copy / "bindings" / "dbo.fn_VectorL2Distance.pg.sql"
+    target.write_text(target.read_text().replace("RETURNS double precision", "RETURNS double precisionn"))
+
+
+def test_failing_object_stops_the_publish_and_names_object_and_file(run, fresh_db, db_copy, tmp_path):
+    _break(db_copy)
+    result = run("publish", "--target", fresh_db, "--source", db_copy, "--log-dir", tmp_path)
+    assert result.code == 1, result
+    assert "dbo.fn_VectorL2Distance" in result.out
+    assert "db/bindings/dbo.fn_VectorL2Distance.pg.sql" in result.out
+
+    done = outcomes(latest_log(tmp_path))
+    assert done["dbo.fn_VectorL2Distance"][1] == "failed"
+    assert done["dbo.fn_VectorNormalize"][1] == "not run"  # ordered after it in stage 6
+    assert done["dbo.fn_VectorDotProduct"][1] == "applied"  # ordered before it
+    errors = latest_log(tmp_path, "error")
+    assert [o["object"] for o in errors["failed_objects"]] == ["dbo.fn_VectorL2Distance"]
+    assert "precisionn" in errors["failed_objects"][0]["detail"]
+    assert "dbo.fn_VectorNormalize" in errors["not_run"]
+    # nothing of the failed object or after it is in the database
+    assert query(fresh_db, "SELECT count(*) FROM pg_proc WHERE proname IN ('fn_vectorl2distance', 'fn_vectornormalize')") == [(0,)]
+    assert query(fresh_db, "SELECT Status FROM deploy.Deployments") == [("failed",)]
+
+
+def test_force_goes_on_past_a_failure_and_skips_what_needs_it(run, fresh_db, db_copy, tmp_path):
+    _break(db_copy)
+    result = run("publish", "--target", fresh_db, "--source", db_copy, "--log-dir", tmp_path, "--force")
+    assert result.code == 1, result
+    done = outcomes(latest_log(tmp_path))
+    assert done["dbo.fn_VectorL2Distance"][1] == "failed"
+    assert done["dbo.fn_VectorNormalize"][1] == "applied"
+    assert done["dbo.sp_VectorL2Distance"][1] == "skipped"  # requires the failed function
+    assert done["verify_vector_ops"][1] == "skipped"
+    assert query(fresh_db, "SELECT count(*) FROM pg_proc WHERE proname = 'fn_vectornormalize'") == [(1,)]
+
+    # once fixed, the next publish completes what was left
+    target = db_copy / "bindings" / "dbo.fn_VectorL2Distance.pg.sql"
+    target.write_text(target.read_text().replace("precisionn", "precision"))
+    fixed = run("publish", "--target", fresh_db, "--source", db_copy, "--log-dir", tmp_path)
+    assert fixed.code == 0, fixed
+    done = outcomes(latest_log(tmp_path))
+    assert done["dbo.fn_VectorL2Distance"] == ("create", "applied")
+    assert done["dbo.sp_VectorL2Distance"] == ("create", "applied")
+    assert done["dbo.fn_VectorNormalize"] == ("unchanged", "unchanged")
+
+
+def test_dry_run_prints_the_plan_and_sql_and_executes_nothing(run, pg_instance, tmp_path):
+    url = pg_instance.url("never_created_db")
+    result = run("publish", "--target", url, "--dry-run", "--log-dir", tmp_path)
+    assert result.code == 0, result
+    assert "4 advanced tables" in result.out and "5 service broker" in result.out  # empty stages shown
+    assert "CREATE TABLE IF NOT EXISTS dbo.Atoms" in result.out
+    assert "CREATE OR REPLACE FUNCTION dbo.fn_VectorDotProduct" in result.out
+    assert query(pg_instance.url("postgres"), "SELECT count(*) FROM pg_database WHERE datname = 'never_created_db'") == [(0,)]
+    assert not list(tmp_path.glob("deployment-*.json"))
+
+
+def test_dry_run_on_a_deployed_database_shows_only_changes(run, fresh_db, db_copy, tmp_path):
+    assert run("publish", "--target", fresh_db, "--source", db_copy, "--log-dir", tmp_path).code == 0
+    capture_ddl(fresh_db)
+    softmax = db_copy / "bindings" / "dbo.fn_VectorSoftmax.pg.sql"
+    softmax.write_text(softmax.read_text().replace("return vectors.softmax(v)", "return vectors.softmax(v)  # changed"))
+    result = run("publish", "--target", fresh_db, "--source", db_copy, "--dry-run")
+    assert result.code == 0, result
+    assert "1 alter, 1 reapply" in result.out
+    sql = result.out.split("SQL publish would execute", 1)[1]
+    assert "dbo.fn_VectorSoftmax" in sql and "dbo.sp_VectorSoftmax" in sql
+    assert "dbo.Atoms" not in sql
+    assert ddl_seen(fresh_db) == []
+
+
+def test_changed_table_is_blocked_and_nothing_runs(run, fresh_db, db_copy, tmp_path):
+    assert run("publish", "--target", fresh_db, "--source", db_copy, "--log-dir", tmp_path).code == 0
+    capture_ddl(fresh_db)
+    atoms = db_copy / "tables" / "dbo.Atoms.pg.sql"
+    atoms.write_text(atoms.read_text().replace("    Metadata       jsonb       NULL,\n",
+                                               "    Metadata       jsonb       NULL,\n    Note text NULL,\n"))
+    softmax = db_copy / "bindings" / "dbo.fn_VectorSoftmax.pg.sql"
+    softmax.write_text(softmax.read_text() + "\n-- changed\n")
+    result = run("publish", "--target", fresh_db, "--source", db_copy, "--log-dir", tmp_path)
+    assert result.code == 1, result
+    assert "dbo.Atoms" in result.out and "nothing was executed" in result.out
+    assert ddl_seen(fresh_db) == []
+
+
+def test_skip_external_scripts_leaves_out_stage_3_and_what_needs_it(run, fresh_db, tmp_path):
+    result = run("publish", "--target", fresh_db, "--skip-external-scripts", "--log-dir", tmp_path)
+    assert result.code == 0, result
+    done = outcomes(latest_log(tmp_path))
+    assert done["hartonomous_ext"] == ("skip", "skipped")
+    assert done["dbo.fn_VectorDotProduct"] == ("skip", "skipped")
+    assert done["verify_vector_ops"] == ("skip", "skipped")
+    assert done["dbo.Atoms"] == ("create", "applied")
+    assert query(fresh_db, "SELECT to_regclass('dbo.externallibraries') IS NULL, to_regclass('dbo.atoms') IS NOT NULL") == [(True, True)]
+    assert run("verify", "--target", fresh_db, "--skip-external-scripts").code == 0
