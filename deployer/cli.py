@@ -11,14 +11,15 @@ import sys
 from pathlib import Path
 
 from rich.console import Console
+from rich.table import Table
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
 
 from deployer import __version__
 from deployer.apply import PlanBlocked, apply_plan, write_logs
-from deployer.catalog import CatalogError, ENGINES
+from deployer.catalog import ENGINES, CatalogError, check_engine_parity, load_catalog
 from deployer.engines import open_engine
 from deployer.engines.base import TargetError
-from deployer.graph import GraphError
+from deployer.graph import GraphError, order
 from deployer.local.engine import LocalEngine, LocalEngineError
 from deployer.local.install import InstallError, install_packages, install_pyenv
 from deployer.package import DB_ROOT, render_package
@@ -82,6 +83,11 @@ def build_parser() -> argparse.ArgumentParser:
     verify.add_argument("--skip-external-scripts", action="store_true")
     _add_mssql(verify)
     _add_source(verify)
+
+    catalog = commands.add_parser("catalog", help="list the package's objects: stage, kind, engines, requirements")
+    catalog.add_argument("--engine-specific", action="store_true",
+                         help="only the objects that exist on one engine, with the reason")
+    _add_source(catalog)
 
     local = commands.add_parser("local", help="the local PostgreSQL engine")
     local_commands = local.add_subparsers(dest="local_command", required=True)
@@ -197,6 +203,28 @@ def cmd_verify(args, console: Console) -> int:
     return EXIT_OK
 
 
+def cmd_catalog(args, console: Console) -> int:
+    if problems := check_engine_parity(args.source):
+        for problem in problems:
+            console.print(f"[red]{problem}[/red]")
+        return EXIT_FAILED
+    by_engine = {engine: {o.name: o for o in order(load_catalog(args.source, engine).objects)} for engine in ENGINES}
+    names = list(dict.fromkeys([*by_engine["mssql"], *by_engine["postgresql"]]))
+    names.sort(key=lambda n: (int(next(by_engine[e][n] for e in ENGINES if n in by_engine[e]).stage)))
+    table = Table(title="Objects in the package")
+    for column in ("stage", "object", "kind", "engines", "requires", "engine-specific because"):
+        table.add_column(column, no_wrap=column in ("stage", "object"))
+    for name in names:
+        objs = [by_engine[e][name] for e in ENGINES if name in by_engine[e]]
+        first = objs[0]
+        if args.engine_specific and len(objs) == len(ENGINES):
+            continue
+        table.add_row(first.stage.label, name, first.kind, ", ".join(o.engine for o in objs),
+                      ", ".join(first.requires), first.engine_specific or "")
+    console.print(table)
+    return EXIT_OK
+
+
 def cmd_local(args, console: Console) -> int:
     local = LocalEngine.default()
     if args.local_command in ("install", "up"):
@@ -238,7 +266,7 @@ def cmd_local(args, console: Console) -> int:
     raise AssertionError(args.local_command)
 
 
-COMMANDS = {"render": cmd_render, "publish": cmd_publish, "verify": cmd_verify, "local": cmd_local}
+COMMANDS = {"catalog": cmd_catalog, "render": cmd_render, "publish": cmd_publish, "verify": cmd_verify, "local": cmd_local}
 
 
 def main(argv: list[str] | None = None) -> int:

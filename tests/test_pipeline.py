@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import zipfile
 from io import BytesIO
 from pathlib import Path
@@ -193,3 +194,26 @@ def test_plan_marks_dependents_of_a_change_for_reapply():
     assert {n for n, a in actions.items() if a in ("alter", "reapply")} == {"dbo.fn_VectorDotProduct", "dbo.sp_VectorDotProduct"}
     script = plan.script()
     assert script.index("dbo.fn_VectorDotProduct") < script.index("dbo.sp_VectorDotProduct")
+
+
+def _mssql_parameters(sql: str) -> list[str]:
+    header = sql.split("CREATE OR ALTER PROCEDURE", 1)[1].split("\nAS\n", 1)[0]
+    return [p.lower() for p in re.findall(r"@(\w+)\s+[A-Za-z]", header)]
+
+
+def _pg_parameters(sql: str) -> list[str]:
+    signature = re.search(r"CREATE OR REPLACE PROCEDURE [\w.]+\((.*?)\)\s*\n", sql, re.S).group(1)
+    names = []
+    for part in signature.split(","):
+        words = part.split()
+        names.append((words[1] if words[0].upper() in ("IN", "OUT", "INOUT") else words[0]).lower())
+    return names
+
+
+def test_procedures_have_the_same_parameters_on_both_engines():
+    mssql = {r.obj.name: r.sql for r in render_package("mssql") if r.obj.kind == "procedure" and not r.obj.engine_specific}
+    pg = {r.obj.name: r.sql for r in render_package("postgresql") if r.obj.kind == "procedure" and not r.obj.engine_specific}
+    assert mssql.keys() == pg.keys()
+    for name in mssql:
+        assert _mssql_parameters(mssql[name]) == _pg_parameters(pg[name]), name
+        assert _mssql_parameters(mssql[name])  # every procedure so far takes parameters

@@ -60,3 +60,11 @@ def test_postgresql_render_runs_with_psql(run, tmp_path, fresh_db):
 def test_render_needs_no_server(run, tmp_path, monkeypatch):
     monkeypatch.setenv("HARTONOMOUS_HOME", str(tmp_path / "nowhere"))
     assert run("render", "--engine", "mssql", "--mssql-version", "2025", "--out", tmp_path / "out").code == 0
+
+
+def test_catalog_lists_engine_specific_objects_with_reasons(run):
+    result = run("catalog", "--engine-specific")
+    assert result.code == 0, result
+    assert "ExternalScriptsEnabled" in result.out and "plpython3u" in result.out
+    assert "dbo.sp_VectorDotProduct" not in result.out  # on both engines
+    assert "dbo.sp_VectorDotProduct" in run("catalog").out
