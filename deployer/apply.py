@@ -137,9 +137,32 @@ def apply_plan(plan: Plan, engine: Engine, flags: Flags, on_step: ProgressHook |
     return result
 
 
+def _stamp() -> str:
+    return datetime.now(timezone.utc).strftime("%Y%m%dT%H%M%S%fZ")
+
+
+def write_refusal(plan: Plan, log_dir: Path, engine_label: str) -> Path:
+    """deployment-error-*.json for a plan publish refused before executing anything."""
+    log_dir.mkdir(parents=True, exist_ok=True)
+    path = log_dir / f"deployment-error-{_stamp()}.json"
+    document = {
+        "package_version": plan.package_version,
+        "target": engine_label,
+        "finished_at": _now(),
+        "status": "refused",
+        "executed": [],
+        "blocked_objects": [
+            {"object": s.obj.name, "kind": s.obj.kind, "file": s.obj.source_label, "reason": s.reason}
+            for s in plan.blocked
+        ],
+    }
+    path.write_text(json.dumps(document, indent=2) + "\n", encoding="utf-8")
+    return path
+
+
 def write_logs(result: PublishResult, log_dir: Path, engine_label: str) -> None:
     log_dir.mkdir(parents=True, exist_ok=True)
-    stamp = datetime.now(timezone.utc).strftime("%Y%m%dT%H%M%S%fZ")
+    stamp = _stamp()
     plan = result.plan
     document = {
         "package_version": plan.package_version,

@@ -11,11 +11,12 @@ import sys
 from pathlib import Path
 
 from rich.console import Console
+from rich.markup import escape
 from rich.table import Table
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
 
 from deployer import __version__
-from deployer.apply import PlanBlocked, apply_plan, write_logs
+from deployer.apply import PlanBlocked, apply_plan, write_logs, write_refusal
 from deployer.catalog import ENGINES, CatalogError, check_engine_parity, load_catalog
 from deployer.engines import open_engine
 from deployer.engines.base import TargetError
@@ -166,14 +167,15 @@ def cmd_publish(args, console: Console) -> int:
                 else:
                     progress.advance(task)
                     if args.verbose or state == "failed":
-                        progress.console.print(f"  {state:9} {step.action:9} {step.obj.name}")
+                        progress.console.print(f"  {state:9} {step.action:9} {step.obj.name}", markup=False)
 
             result = apply_plan(plan, engine, flags, on_step)
         write_logs(result, args.log_dir, engine.label)
         print_publish(console, result)
         return EXIT_FAILED if result.status == "failed" else EXIT_OK
     except PlanBlocked as exc:
-        console.print(f"[bold red]{exc}[/bold red]")
+        console.print(f"[bold red]{escape(str(exc))}[/bold red]")
+        console.print(f"errors: {write_refusal(exc.plan, args.log_dir, engine.label)}")
         return EXIT_FAILED
     finally:
         engine.close()
@@ -184,6 +186,8 @@ def cmd_verify(args, console: Console) -> int:
     engine = open_engine(args.target, database=args.database_name)
     engine.connect(create_database=False)
     try:
+        if not engine.database_exists:
+            raise TargetError(f"{engine.label}: the database does not exist; publish first")
         rendered = _rendered_for(args, engine.name, engine.database if engine.name == "mssql" else None)
         plan = build_plan(rendered, {}, Flags(skip_external_scripts=args.skip_external_scripts), engine=engine.name,
                           target=engine.label, package_version=__version__)
@@ -275,5 +279,5 @@ def main(argv: list[str] | None = None) -> int:
     try:
         return COMMANDS[args.command](args, console)
     except (CatalogError, GraphError, RenderError, TargetError, LocalEngineError, InstallError) as exc:
-        Console(stderr=True, highlight=False).print(f"[bold red]error:[/bold red] {exc}", markup=True)
+        Console(stderr=True, highlight=False).print(f"[bold red]error:[/bold red] {escape(str(exc))}")
         return EXIT_ERROR

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from rich.console import Console
+from rich.markup import escape
 from rich.table import Table
 
 from deployer.apply import PublishResult
@@ -35,7 +36,7 @@ def plan_table(plan: Plan, verbose: bool = False) -> Table:
         for i, step in enumerate(steps):
             style = ACTION_STYLE.get(step.action, "")
             table.add_row(stage.label if i == 0 else "", step.obj.name, step.obj.kind,
-                          f"[{style}]{step.action}[/{style}]", step.reason if verbose else step.obj.source_label)
+                          f"[{style}]{step.action}[/{style}]", escape(step.reason if verbose else step.obj.source_label))
     return table
 
 
@@ -64,7 +65,7 @@ def failures_table(result: PublishResult) -> Table:
     table.add_column("object")
     table.add_column("error")
     for outcome in result.failed:
-        table.add_row(outcome.object, outcome.detail)
+        table.add_row(outcome.object, escape(outcome.detail))
     return table
 
 
@@ -74,7 +75,8 @@ def checks_table(checks: list[CheckResult]) -> Table:
     table.add_column("result")
     table.add_column("detail")
     for check in checks:
-        table.add_row(check.name, "[green]pass[/green]" if check.passed else "[bold red]FAIL[/bold red]", check.detail)
+        table.add_row(escape(check.name), "[green]pass[/green]" if check.passed else "[bold red]FAIL[/bold red]",
+                      escape(check.detail))
     return table
 
 

@@ -195,6 +195,10 @@ def test_changed_table_is_blocked_and_nothing_runs(run, fresh_db, db_copy, tmp_p
     assert result.code == 1, result
     assert "dbo.Atoms" in result.out and "nothing was executed" in result.out
     assert ddl_seen(fresh_db) == []
+    refusal = latest_log(tmp_path, "error")
+    assert refusal["status"] == "refused" and refusal["executed"] == []
+    assert [b["object"] for b in refusal["blocked_objects"]] == ["dbo.Atoms"]
+    assert refusal["blocked_objects"][0]["file"] == "db/tables/dbo.Atoms.pg.sql"
 
 
 def test_skip_external_scripts_leaves_out_stage_3_and_what_needs_it(run, fresh_db, tmp_path):
@@ -207,3 +211,21 @@ def test_skip_external_scripts_leaves_out_stage_3_and_what_needs_it(run, fresh_d
     assert done["dbo.Atoms"] == ("create", "applied")
     assert query(fresh_db, "SELECT to_regclass('dbo.externallibraries') IS NULL, to_regclass('dbo.atoms') IS NOT NULL") == [(True, True)]
     assert run("verify", "--target", fresh_db, "--skip-external-scripts").code == 0
+
+
+def test_a_second_concurrent_publish_is_refused(run, fresh_db, tmp_path):
+    import psycopg
+
+    with psycopg.connect(fresh_db, autocommit=True) as holder:
+        holder.execute("SELECT pg_advisory_lock(hashtext('hartonomous-deployer'))")
+        result = run("publish", "--target", fresh_db, "--log-dir", tmp_path)
+        assert result.code == 2, result
+        assert "another publish" in result.err
+        assert query(fresh_db, "SELECT to_regclass('dbo.atoms')") == [(None,)]
+    assert run("publish", "--target", fresh_db, "--log-dir", tmp_path).code == 0
+
+
+def test_verify_of_a_missing_database_says_so(run, pg_instance):
+    result = run("verify", "--target", pg_instance.url("no_such_database"))
+    assert result.code == 2
+    assert "the database does not exist" in result.err

@@ -48,14 +48,18 @@ class Engine(Protocol):
     label: str  # the target for display, without credentials
     database: str
 
-    def connect(self) -> None: ...
+    def connect(self, *, create_database: bool = True) -> None: ...
+
+    @property
+    def database_exists(self) -> bool: ...
 
     def close(self) -> None: ...
 
     def deployed_objects(self) -> dict[str, DeployedObject]:
         """The deployment history's current state; empty when nothing was deployed yet."""
 
-    def begin_deployment(self, package_version: str, summary: str) -> int: ...
+    def begin_deployment(self, package_version: str, summary: str) -> int:
+        """Take the deployment lock (TargetError when another publish holds it) and open a history row."""
 
     def finish_deployment(self, deployment_id: int, status: str, summary: str) -> None: ...
 

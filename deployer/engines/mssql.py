@@ -187,7 +187,19 @@ class MssqlEngine:
         for statement in HISTORY_DDL:
             self.conn.execute(statement)
 
+    @property
+    def database_exists(self) -> bool:
+        return self._in_database
+
     def begin_deployment(self, package_version: str, summary: str) -> int:
+        # one publish at a time per server: an application lock owned by this session
+        granted = self.conn.execute(
+            "SET NOCOUNT ON; DECLARE @r INT; "
+            "EXEC @r = sys.sp_getapplock @Resource = ?, @LockMode = N'Exclusive', @LockOwner = N'Session', "
+            "@LockTimeout = 0, @DbPrincipal = N'public'; SELECT @r;", f"hartonomous-deployer:{self.database}"
+        ).fetchone()[0]
+        if granted < 0:
+            raise TargetError(f"another publish to {self.label} is running (application lock is held)")
         self._deployment_args = (package_version, summary)
         self._deployment_id: int | None = None
         return 0  # the row is written once the database exists (after stage 1 created it)

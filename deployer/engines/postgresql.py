@@ -50,6 +50,8 @@ CREATE TABLE IF NOT EXISTS deploy.DeployedObjects (
 );
 """
 
+DEPLOY_LOCK = "hartonomous-deployer"
+
 # kind -> query returning a row when the object exists; parameters: schema, name (lower case,
 # as PostgreSQL folds unquoted identifiers)
 _EXISTS = {
@@ -146,8 +148,15 @@ class PostgresEngine:
         ).fetchall()
         return {r[0]: DeployedObject(*r) for r in rows}
 
+    @property
+    def database_exists(self) -> bool:
+        return self.conn is not None
+
     def begin_deployment(self, package_version: str, summary: str) -> int:
         conn = self._require()
+        # one publish at a time per database: a session lock, released when the connection closes
+        if not conn.execute("SELECT pg_try_advisory_lock(hashtext(%s))", (DEPLOY_LOCK,)).fetchone()[0]:
+            raise TargetError(f"another publish to {self.label} is running (advisory lock '{DEPLOY_LOCK}' is held)")
         with conn.transaction():
             if conn.execute("SELECT to_regclass('deploy.DeployedObjects') IS NULL").fetchone()[0]:
                 conn.execute(HISTORY_DDL)
