@@ -21,13 +21,27 @@ from deployer.plan import Flags, Plan, Step
 from deployer.verify import run_checks
 
 
-class PlanBlocked(Exception):
-    """The plan contains blocked steps; nothing was executed."""
+class PlanRefused(Exception):
+    """Publishing this plan is not allowed (blocked steps, data loss, drift); nothing was executed."""
 
-    def __init__(self, plan: Plan):
-        lines = [f"{s.obj.name} ({s.obj.source_label}): {s.reason}" for s in plan.blocked]
-        super().__init__("publish refused, nothing was executed:\n  " + "\n  ".join(lines))
+    def __init__(self, plan: Plan, reasons: list[str]):
+        super().__init__("publish refused, nothing was executed:\n  " + "\n  ".join(reasons))
         self.plan = plan
+        self.reasons = reasons
+
+
+def refusals(plan: Plan, flags: Flags) -> list[str]:
+    reasons = [f"blocked: {s.obj.name} ({s.obj.source_label}): {s.reason}" for s in plan.blocked]
+    if plan.data_loss and not flags.allow_data_loss:
+        reasons += [f"data loss: {alert}" for alert in plan.data_loss]
+        reasons.append("review the plan, then publish with --allow-data-loss to accept it")
+    if plan.drift.any and not flags.allow_drift:
+        drift = plan.drift
+        reasons += [f"drift: {name} ({kind}) was changed on the target outside the package" for name, kind in drift.changed]
+        reasons += [f"drift: {name} ({kind}) is in the deployment history but missing on the target" for name, kind in drift.missing]
+        reasons += [f"drift: {name} ({kind}) is on the target but unknown to the package" for name, kind in drift.unknown]
+        reasons.append("inspect with `python -m deployer drift`, then publish with --allow-drift to go ahead")
+    return reasons
 
 
 @dataclass
@@ -37,7 +51,7 @@ class StepOutcome:
     stage: int
     file: str
     action: str
-    outcome: str  # applied | unchanged | skipped | failed | not run | checked
+    outcome: str  # applied | dropped | unchanged | skipped | failed | not run | checked
     seconds: float = 0.0
     detail: str = ""
 
@@ -63,7 +77,7 @@ class PublishResult:
 
     @property
     def applied(self) -> list[StepOutcome]:
-        return [o for o in self.outcomes if o.outcome == "applied"]
+        return [o for o in self.outcomes if o.outcome in ("applied", "dropped")]
 
     @property
     def status(self) -> str:
@@ -86,8 +100,8 @@ def _outcome(step: Step, outcome: str, seconds: float = 0.0, detail: str = "") -
 
 
 def apply_plan(plan: Plan, engine: Engine, flags: Flags, on_step: ProgressHook | None = None) -> PublishResult:
-    if plan.blocked:
-        raise PlanBlocked(plan)
+    if reasons := refusals(plan, flags):
+        raise PlanRefused(plan, reasons)
     result = PublishResult(plan=plan, started_at=_now())
     began = time.perf_counter()
     counts = plan.counts()
@@ -102,6 +116,8 @@ def apply_plan(plan: Plan, engine: Engine, flags: Flags, on_step: ProgressHook |
             on_step(step, "start")
         name = step.obj.name
         if step.action == "unchanged":
+            if step.record:  # same structure, new text: the history takes the new hash, no DDL runs
+                engine.apply(step.obj, "", "record", step.text_hash, deployment_id, plan.package_version)
             result.outcomes.append(_outcome(step, "unchanged"))
         elif step.action == "skip":
             result.outcomes.append(_outcome(step, "skipped"))
@@ -116,19 +132,21 @@ def apply_plan(plan: Plan, engine: Engine, flags: Flags, on_step: ProgressHook |
         else:
             t0 = time.perf_counter()
             try:
-                engine.apply(step.rendered, step.action, deployment_id, plan.package_version)
+                engine.apply(step.obj, step.sql, step.action, step.text_hash, deployment_id, plan.package_version)
             except ApplyError as exc:
                 result.outcomes.append(_outcome(step, "failed", time.perf_counter() - t0, str(exc)))
                 failed.add(name)
                 stopped = not flags.force
             else:
-                result.outcomes.append(_outcome(step, "applied", time.perf_counter() - t0))
+                done = "dropped" if step.action == "drop" else "applied"
+                result.outcomes.append(_outcome(step, done, time.perf_counter() - t0))
         if on_step:
             on_step(step, result.outcomes[-1].outcome)
 
     if not stopped:
         excluded = failed | skipped | dependents(objects, failed | skipped)
-        deployed = [s.rendered for s in plan.steps if s.action != "verify" and s.obj.name not in excluded]
+        deployed = [s.rendered for s in plan.steps
+                    if s.rendered and s.action != "verify" and s.obj.name not in excluded]
         checks = [s.rendered for s in plan.steps if s.action == "verify" and s.obj.name not in excluded]
         result.checks = run_checks(engine, checks, deployed)
     result.seconds = round(time.perf_counter() - began, 3)
@@ -141,8 +159,9 @@ def _stamp() -> str:
     return datetime.now(timezone.utc).strftime("%Y%m%dT%H%M%S%fZ")
 
 
-def write_refusal(plan: Plan, log_dir: Path, engine_label: str) -> Path:
+def write_refusal(refused: PlanRefused, log_dir: Path, engine_label: str) -> Path:
     """deployment-error-*.json for a plan publish refused before executing anything."""
+    plan = refused.plan
     log_dir.mkdir(parents=True, exist_ok=True)
     path = log_dir / f"deployment-error-{_stamp()}.json"
     document = {
@@ -151,6 +170,9 @@ def write_refusal(plan: Plan, log_dir: Path, engine_label: str) -> Path:
         "finished_at": _now(),
         "status": "refused",
         "executed": [],
+        "reasons": refused.reasons,
+        "data_loss": [a.as_dict() for a in plan.data_loss],
+        "drift": plan.drift.as_dict(),
         "blocked_objects": [
             {"object": s.obj.name, "kind": s.obj.kind, "file": s.obj.source_label, "reason": s.reason}
             for s in plan.blocked

@@ -29,13 +29,14 @@ ENGINES = ("mssql", "postgresql")
 ENGINE_SUFFIX = {"mssql": ".mssql.sql", "postgresql": ".pg.sql"}
 
 # Kinds the deployer knows. "Replaceable" kinds can be re-applied at any time (CREATE OR ALTER /
-# CREATE OR REPLACE / guarded statements), so they are re-applied when something they require
-# changes. Tables are not: their data must survive, so a changed table is never re-run blindly.
+# CREATE OR REPLACE / guarded statements), so they are re-applied when they or something they
+# require change. Tables are not: their data must survive, so a changed table is altered in place
+# from a structural diff (deployer.schema_diff), never re-run. Queues hold messages likewise.
 KINDS = {
     "database", "schema", "setting", "extension", "filegroup",
     "table", "library", "procedure", "function", "view", "queue", "check",
 }
-REPLACEABLE_KINDS = {"setting", "extension", "library", "procedure", "function", "view", "check"}
+REPLACEABLE_KINDS = KINDS - {"table", "queue"}
 HEADER_KEYS = {"kind", "requires", "engine-specific", "context"}
 CONTEXTS = {"database", "server"}
 
@@ -75,6 +76,10 @@ class Catalog:
 
     def by_name(self) -> dict[str, DbObject]:
         return {o.name: o for o in self.objects}
+
+
+def valid_name(name: str) -> bool:
+    return bool(_NAME.match(name))
 
 
 def stage_for(relative: Path) -> Stage:

@@ -1,12 +1,13 @@
 """Command line: `python -m deployer <command>`. Parses arguments and wires the pipeline together.
 
-Exit codes: 0 success (or nothing to do), 1 a deployment, check or plan failed, 2 usage,
-connection or package error.
+Exit codes: 0 success, or no differences; 1 differences (plan, drift, dry run), or a deployment or
+check failed, or publish refused; 2 usage, connection or package error.
 """
 
 from __future__ import annotations
 
 import argparse
+import json
 import sys
 from pathlib import Path
 
@@ -16,7 +17,7 @@ from rich.table import Table
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
 
 from deployer import __version__
-from deployer.apply import PlanBlocked, apply_plan, write_logs, write_refusal
+from deployer.apply import PlanRefused, apply_plan, write_logs, write_refusal
 from deployer.catalog import ENGINES, CatalogError, check_engine_parity, load_catalog
 from deployer.engines import open_engine
 from deployer.engines.base import TargetError
@@ -26,7 +27,8 @@ from deployer.local.install import InstallError, install_packages, install_pyenv
 from deployer.package import DB_ROOT, render_package
 from deployer.plan import Flags, build_plan
 from deployer.render import DEFAULT_MSSQL_VERSION, MSSQL_VERSIONS, RenderError
-from deployer.report import checks_table, plan_summary, plan_table, print_publish
+from deployer.compare import build_target_plan
+from deployer.report import checks_table, drift_table, plan_document, plan_markdown, plan_summary, print_plan, print_publish
 from deployer.sqlcmd import write_render
 from deployer.verify import run_checks
 
@@ -75,9 +77,30 @@ def build_parser() -> argparse.ArgumentParser:
     publish.add_argument("--verbose", action="store_true", help="one line per object, with the reason for its action")
     publish.add_argument("--log-dir", type=Path, default=Path("deployment-logs"),
                          help="where deployment-log-*.json and deployment-error-*.json go (default: %(default)s)")
+    publish.add_argument("--allow-data-loss", action="store_true",
+                         help="accept changes that drop or narrow data (the plan lists them with row counts)")
+    publish.add_argument("--allow-drift", action="store_true",
+                         help="publish although the target was changed outside the package")
     publish.add_argument("--filestream-path", default=None, help="FILESTREAM container path (SQL Server)")
     _add_mssql(publish)
     _add_source(publish)
+
+    plan = commands.add_parser("plan", help="compare the package with a target: what publish would do")
+    _add_target(plan)
+    plan.add_argument("--format", choices=("text", "json", "markdown"), default="text")
+    plan.add_argument("--script", type=Path, default=None, help="write the exact SQL publish would run to FILE")
+    plan.add_argument("--skip-filestream", action="store_true")
+    plan.add_argument("--skip-external-scripts", action="store_true")
+    plan.add_argument("--verbose", action="store_true", help="the reason for every action, unchanged ones too")
+    plan.add_argument("--filestream-path", default=None)
+    _add_mssql(plan)
+    _add_source(plan)
+
+    drift = commands.add_parser("drift", help="objects changed on the target outside the package, unknown or missing")
+    _add_target(drift)
+    drift.add_argument("--format", choices=("text", "json", "markdown"), default="text")
+    _add_mssql(drift)
+    _add_source(drift)
 
     verify = commands.add_parser("verify", help="run stage 8 (verification) against a target")
     _add_target(verify)
@@ -133,29 +156,81 @@ def _local_engine_for_target(target: str | None) -> None:
         raise LocalEngineError("no --target given and the local engine is not running; start it: python -m deployer local up")
 
 
+def _target_plan(args, engine, flags: Flags):
+    rendered = _rendered_for(args, engine.name, engine.database if engine.name == "mssql" else None)
+    return build_target_plan(engine, rendered, flags, __version__)
+
+
+def _print_plan_as(console: Console, plan, form: str, verbose: bool = False) -> None:
+    if form == "json":
+        print(json.dumps(plan_document(plan), indent=2))
+    elif form == "markdown":
+        print(plan_markdown(plan))
+    else:
+        print_plan(console, plan, verbose=verbose)
+
+
+def cmd_plan(args, console: Console) -> int:
+    _local_engine_for_target(args.target)
+    flags = Flags(skip_external_scripts=args.skip_external_scripts, skip_filestream=args.skip_filestream)
+    engine = open_engine(args.target, database=args.database_name)
+    engine.connect(create_database=False)
+    try:
+        plan = _target_plan(args, engine, flags)
+    finally:
+        engine.close()
+    _print_plan_as(console, plan, args.format, args.verbose)
+    if args.script:
+        args.script.write_text(plan.script(), encoding="utf-8")
+        if args.format == "text":
+            console.print(f"script: {args.script}")
+    return EXIT_FAILED if plan.has_differences else EXIT_OK
+
+
+def cmd_drift(args, console: Console) -> int:
+    _local_engine_for_target(args.target)
+    engine = open_engine(args.target, database=args.database_name)
+    engine.connect(create_database=False)
+    try:
+        if not engine.database_exists:
+            raise TargetError(f"{engine.label}: the database does not exist")
+        plan = _target_plan(args, engine, Flags())
+    finally:
+        engine.close()
+    drift = plan.drift
+    if args.format == "json":
+        print(json.dumps({"target": plan.target, "drift": drift.any, **drift.as_dict()}, indent=2))
+    elif args.format == "markdown":
+        print(f"## Drift on `{plan.target}`\n")
+        for key in ("changed", "missing", "unknown"):
+            print("\n".join(f"- {key}: `{name}` ({kind})" for name, kind in getattr(drift, key)) or f"- {key}: none")
+    elif drift.any:
+        console.print(drift_table(plan))
+    else:
+        console.print(f"no drift: {plan.target} is as the deployment history says")
+    return EXIT_FAILED if drift.any else EXIT_OK
+
+
 def cmd_publish(args, console: Console) -> int:
     _local_engine_for_target(args.target)
     flags = Flags(skip_external_scripts=args.skip_external_scripts, skip_filestream=args.skip_filestream,
-                  force=args.force, dry_run=args.dry_run, verbose=args.verbose)
+                  force=args.force, dry_run=args.dry_run, verbose=args.verbose,
+                  allow_data_loss=args.allow_data_loss, allow_drift=args.allow_drift)
     engine = open_engine(args.target, database=args.database_name)
     engine.connect(create_database=not args.dry_run)
     try:
-        rendered = _rendered_for(args, engine.name, engine.database if engine.name == "mssql" else None)
-        deployed = {name: row.text_hash for name, row in engine.deployed_objects().items()}
-        plan = build_plan(rendered, deployed, flags, engine=engine.name, target=engine.label,
-                          package_version=__version__)
+        plan = _target_plan(args, engine, flags)
         if args.dry_run:
-            console.print(plan_table(plan, verbose=args.verbose))
-            console.print(f"plan: {plan_summary(plan)}")
+            print_plan(console, plan, verbose=args.verbose)
             script = plan.script()
             if script:
                 console.rule("SQL publish would execute")
                 console.print(script, markup=False, highlight=False)
             else:
                 console.print("nothing to execute: the target matches the package")
-            return EXIT_FAILED if plan.blocked else EXIT_OK
+            return EXIT_FAILED if plan.has_differences else EXIT_OK
         if args.verbose:
-            console.print(plan_table(plan, verbose=True))
+            print_plan(console, plan, verbose=True)
         console.print(f"publishing to {engine.label}: {plan_summary(plan)}")
         with Progress(SpinnerColumn(), TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(),
                       TimeElapsedColumn(), console=console, transient=True) as progress:
@@ -173,9 +248,13 @@ def cmd_publish(args, console: Console) -> int:
         write_logs(result, args.log_dir, engine.label)
         print_publish(console, result)
         return EXIT_FAILED if result.status == "failed" else EXIT_OK
-    except PlanBlocked as exc:
+    except PlanRefused as exc:
+        if exc.plan.data_loss:
+            from deployer.report import data_loss_table
+
+            console.print(data_loss_table(exc.plan))
         console.print(f"[bold red]{escape(str(exc))}[/bold red]")
-        console.print(f"errors: {write_refusal(exc.plan, args.log_dir, engine.label)}")
+        console.print(f"errors: {write_refusal(exc, args.log_dir, engine.label)}")
         return EXIT_FAILED
     finally:
         engine.close()
@@ -270,7 +349,7 @@ def cmd_local(args, console: Console) -> int:
     raise AssertionError(args.local_command)
 
 
-COMMANDS = {"catalog": cmd_catalog, "render": cmd_render, "publish": cmd_publish, "verify": cmd_verify, "local": cmd_local}
+COMMANDS = {"catalog": cmd_catalog, "render": cmd_render, "plan": cmd_plan, "drift": cmd_drift, "publish": cmd_publish, "verify": cmd_verify, "local": cmd_local}
 
 
 def main(argv: list[str] | None = None) -> int:

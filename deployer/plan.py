@@ -1,27 +1,33 @@
 """Plan: decide what publishing would do on a target (fourth step of the pipeline).
 
-The plan compares each rendered object with the deployment history read from the target and
-gives it one action. `publish --dry-run` prints this plan and its SQL; `publish` executes the
-very same plan, so what you preview is what runs.
+The plan compares each rendered object with what the target has: the deployment history (the
+hash of the text last deployed), the object's fingerprint on the server now, and for tables the
+structural difference from the package (deployer.schema_diff). `plan`, `publish --dry-run` and
+`publish` all use this one producer, so what you preview is what runs.
 
-    create     never deployed to this target
-    alter      deployed before with a different text (replaceable kinds: CREATE OR ALTER/REPLACE)
+    create     not on the target
+    alter      different from the package: code is re-created (CREATE OR ALTER / OR REPLACE),
+               tables are altered in place, column by column (never rebuilt)
     reapply    unchanged, but something it requires is created or altered in this plan
-    unchanged  same text as deployed; nothing is executed
+    unchanged  as the package has it; nothing is executed
+    drop       on the target and in the history, no longer in the package
     skip       left out by a flag (--skip-external-scripts) or because it requires a skipped object
-    blocked    cannot be applied safely (a changed table); publishing refuses the whole plan
+    blocked    cannot be done safely by the deployer; publish refuses the whole plan
     verify     a stage-8 check; runs on every publish
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from pathlib import Path
 
+from deployer.catalog import DbObject
 from deployer.graph import dependents
 from deployer.render import RenderedObject
+from deployer.schema_diff import TableChange, TableDiff, render_operations
 from deployer.stages import Stage
 
-EXECUTING_ACTIONS = ("create", "alter", "reapply")
+EXECUTING_ACTIONS = ("create", "alter", "reapply", "drop")
 
 
 @dataclass(frozen=True)
@@ -31,21 +37,56 @@ class Flags:
     force: bool = False
     dry_run: bool = False
     verbose: bool = False
+    allow_data_loss: bool = False
+    allow_drift: bool = False
+
+
+@dataclass(frozen=True)
+class DataLossAlert:
+    object: str
+    change: str
+    target: str
+    rows: int
+    text: str
+
+    def as_dict(self) -> dict:
+        return {"object": self.object, "change": self.change, "target": self.target, "rows": self.rows,
+                "text": self.text}
+
+    def __str__(self) -> str:
+        return f"{self.object}: {self.change} {self.target}: {self.rows:,} rows, {self.text}"
 
 
 @dataclass
 class Step:
-    rendered: RenderedObject
+    obj: DbObject
     action: str
     reason: str = ""
-
-    @property
-    def obj(self):
-        return self.rendered.obj
+    sql: str = ""
+    text_hash: str = ""
+    rendered: RenderedObject | None = None
+    changes: list[TableChange] = field(default_factory=list)
+    alerts: list[DataLossAlert] = field(default_factory=list)
+    record: bool = False  # unchanged on the server, but the history takes the new text hash
 
     @property
     def executes(self) -> bool:
         return self.action in EXECUTING_ACTIONS
+
+
+@dataclass
+class DriftReport:
+    changed: list[tuple[str, str]] = field(default_factory=list)  # (object, kind): differs from what was deployed
+    missing: list[tuple[str, str]] = field(default_factory=list)  # in the history, gone from the server
+    unknown: list[tuple[str, str]] = field(default_factory=list)  # on the server, unknown to package and history
+
+    @property
+    def any(self) -> bool:
+        return bool(self.changed or self.missing or self.unknown)
+
+    def as_dict(self) -> dict:
+        return {key: [{"object": name, "kind": kind} for name, kind in getattr(self, key)]
+                for key in ("changed", "missing", "unknown")}
 
 
 @dataclass
@@ -54,6 +95,7 @@ class Plan:
     target: str
     package_version: str
     steps: list[Step] = field(default_factory=list)
+    drift: DriftReport = field(default_factory=DriftReport)
 
     @property
     def changes(self) -> list[Step]:
@@ -64,8 +106,12 @@ class Plan:
         return [s for s in self.steps if s.action == "blocked"]
 
     @property
-    def checks(self) -> list[Step]:
-        return [s for s in self.steps if s.action == "verify"]
+    def data_loss(self) -> list[DataLossAlert]:
+        return [a for s in self.steps for a in s.alerts]
+
+    @property
+    def has_differences(self) -> bool:
+        return bool(self.changes or self.blocked or self.drift.any)
 
     def counts(self) -> dict[str, int]:
         counts: dict[str, int] = {}
@@ -79,60 +125,119 @@ class Plan:
         for step in self.changes:
             obj = step.obj
             parts.append(f"-- [{obj.stage.label}] {step.action} {obj.kind} {obj.name} ({obj.source_label})\n")
-            if obj.engine == "mssql":
-                parts.append("".join(batch + "GO\n" for batch in step.rendered.batches))
-            else:
-                parts.append(step.rendered.sql)
+            parts.append(step.sql if step.sql.endswith("\n") else step.sql + "\n")
+            if obj.engine == "mssql" and not step.sql.rstrip().upper().endswith("GO"):
+                parts.append("GO\n")
             parts.append("\n")
         return "".join(parts)
 
 
+def _go_joined(rendered: RenderedObject) -> str:
+    if rendered.obj.engine == "mssql":
+        return "".join(batch + "GO\n" for batch in rendered.batches)
+    return rendered.sql
+
+
 def build_plan(
     ordered: list[RenderedObject],
-    deployed_hashes: dict[str, str],
+    deployed: dict,
     flags: Flags,
     *,
     engine: str,
     target: str,
     package_version: str,
+    live: dict[str, str | None] | None = None,
+    table_diffs: dict[str, TableDiff] | None = None,
+    losses: dict[tuple[str, str, str], int] | None = None,
+    drop_sql=None,
+    drift: DriftReport | None = None,
 ) -> Plan:
+    """`deployed`: name -> DeployedObject (or its text hash); `live`: name -> fingerprint now (None:
+    absent; objects not in it are not compared live); `table_diffs`: name -> structural diff of
+    tables that exist on the target; `losses`: (object, change, target) -> affected rows."""
+    live = live or {}
+    table_diffs = table_diffs or {}
+    losses = losses or {}
+    deployed_hash = {n: (d if isinstance(d, str) else d.text_hash) for n, d in deployed.items()}
+    drifted = {name for name, _ in (drift.changed if drift else [])}
     objects = [r.obj for r in ordered]
     skipped: set[str] = set()
     if flags.skip_external_scripts:
         roots = {o.name for o in objects if o.stage == Stage.EXTERNAL_SCRIPTS}
         skipped = roots | dependents(objects, roots)
 
-    actions: dict[str, tuple[str, str]] = {}
+    steps: dict[str, Step] = {}
     for rendered in ordered:
         obj = rendered.obj
+        step = Step(obj=obj, action="unchanged", reason="as the package has it", sql=_go_joined(rendered),
+                    text_hash=rendered.hash, rendered=rendered)
+        steps[obj.name] = step
+        absent = obj.name in live and live[obj.name] is None
         if obj.name in skipped:
-            why = "--skip-external-scripts" if obj.stage == Stage.EXTERNAL_SCRIPTS else "requires an external-scripts object (--skip-external-scripts)"
-            actions[obj.name] = ("skip", why)
+            step.action = "skip"
+            step.reason = ("--skip-external-scripts" if obj.stage == Stage.EXTERNAL_SCRIPTS
+                           else "requires an external-scripts object (--skip-external-scripts)")
         elif obj.kind == "check":
-            actions[obj.name] = ("verify", "stage-8 check")
-        elif obj.name not in deployed_hashes:
-            actions[obj.name] = ("create", "not deployed to this target")
-        elif deployed_hashes[obj.name] != rendered.hash:
-            if obj.replaceable:
-                actions[obj.name] = ("alter", f"text changed since deployed (was {deployed_hashes[obj.name][:12]})")
+            step.action, step.reason = "verify", "stage-8 check"
+        elif obj.kind == "table" and obj.name in table_diffs:
+            diff = table_diffs[obj.name]
+            if diff.empty:
+                step.reason = "structure matches the package"
+                step.record = deployed_hash.get(obj.name) != rendered.hash
+                if step.record:
+                    step.reason += "; the history takes the new text"
             else:
-                actions[obj.name] = (
-                    "blocked",
-                    f"this {obj.kind} changed since it was deployed (was {deployed_hashes[obj.name][:12]}, "
-                    f"now {rendered.hash[:12]}); the deployer creates {obj.kind}s but does not alter them in "
-                    "place: restore its definition, or drop it on the target if its data may go",
-                )
-        else:
-            actions[obj.name] = ("unchanged", "same text as deployed")
+                step.action = "alter"
+                step.reason = "changed on the target outside the package (drift)" if obj.name in drifted else \
+                    "the package changes its structure"
+                step.changes = diff.changes
+                step.sql = render_operations(diff.operations, engine)
+                step.alerts = [
+                    DataLossAlert(obj.name, c.change, c.target, losses[(obj.name, c.change, c.target)], c.loss_text)
+                    for c in diff.changes if losses.get((obj.name, c.change, c.target), 0) > 0
+                ]
+        elif obj.name not in deployed_hash or absent:
+            step.action = "create"
+            step.reason = "missing on the target" if obj.name in deployed_hash else "not deployed to this target"
+        elif deployed_hash[obj.name] != rendered.hash:
+            if obj.replaceable:
+                step.action = "alter"
+                step.reason = f"text changed since deployed (was {deployed_hash[obj.name][:12]})"
+            else:
+                step.action = "blocked"
+                step.reason = (f"this {obj.kind} changed since it was deployed (was {deployed_hash[obj.name][:12]}, "
+                               f"now {rendered.hash[:12]}) and the deployer cannot change a {obj.kind} in place")
+        elif obj.name in drifted and obj.replaceable:
+            step.action, step.reason = "alter", "changed on the target outside the package (drift): restored"
 
-    changed = {name for name, (action, _) in actions.items() if action in ("create", "alter")}
+    changed = {n for n, s in steps.items() if s.action in ("create", "alter")}
     by_name = {o.name: o for o in objects}
-    for name in sorted(dependents(objects, changed)):
-        action, _ = actions[name]
-        if action == "unchanged" and by_name[name].replaceable:
-            cause = sorted(set(by_name[name].requires) & (changed | dependents(objects, changed)))
-            actions[name] = ("reapply", f"requires {', '.join(cause)}, which changes")
+    reached = dependents(objects, changed)
+    for name in sorted(reached):
+        step = steps[name]
+        if step.action == "unchanged" and by_name[name].replaceable:
+            cause = sorted(set(by_name[name].requires) & (changed | reached))
+            step.action, step.reason = "reapply", f"requires {', '.join(cause)}, which changes"
 
-    plan = Plan(engine=engine, target=target, package_version=package_version)
-    plan.steps = [Step(rendered=r, action=actions[r.obj.name][0], reason=actions[r.obj.name][1]) for r in ordered]
+    drops: list[Step] = []
+    for name, row in deployed.items():
+        if name in steps or isinstance(row, str):
+            continue
+        obj = DbObject(name=name, kind=row.kind, stage=Stage(row.stage), engine=engine,
+                       path=Path(f"(not in the package; deployed by {row.package_version})"))
+        if live.get(name, "present") is None:
+            step = Step(obj=obj, action="drop", reason="gone from the target already; the history forgets it",
+                        text_hash=row.text_hash)
+        else:
+            step = Step(obj=obj, action="drop", reason="no longer in the package", text_hash=row.text_hash,
+                        sql=drop_sql(name, row.kind) if drop_sql else "")
+            rows = losses.get((name, "table dropped", name), 0)
+            if row.kind == "table" and rows:
+                step.alerts.append(DataLossAlert(name, "table dropped", name, rows, "rows are lost"))
+        drops.append(step)
+    # drop code before the tables it reads: latest stage first
+    drops.sort(key=lambda s: (-int(s.obj.stage), s.obj.name))
+
+    plan = Plan(engine=engine, target=target, package_version=package_version, drift=drift or DriftReport())
+    plan.steps = drops + [steps[r.obj.name] for r in ordered]
     return plan

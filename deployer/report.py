@@ -12,22 +12,26 @@ from deployer.plan import Plan
 from deployer.stages import Stage
 
 ACTION_STYLE = {
-    "create": "green", "alter": "yellow", "reapply": "cyan", "unchanged": "dim", "skip": "magenta",
+    "drop": "red", "create": "green", "alter": "yellow", "reapply": "cyan", "unchanged": "dim", "skip": "magenta",
     "blocked": "bold red", "verify": "blue",
 }
 OUTCOME_STYLE = {
-    "applied": "green", "unchanged": "dim", "skipped": "magenta", "failed": "bold red", "not run": "red",
+    "dropped": "red", "applied": "green", "unchanged": "dim", "skipped": "magenta", "failed": "bold red", "not run": "red",
     "checked": "blue",
 }
 
 
+def _changes_text(step) -> str:
+    return "; ".join(f"{c.change} {c.target}" + (f" ({c.detail})" if c.detail else "") for c in step.changes)
+
+
 def plan_table(plan: Plan, verbose: bool = False) -> Table:
     table = Table(title=f"Plan for {plan.target} ({plan.engine}, package {plan.package_version})")
-    table.add_column("stage")
-    table.add_column("object")
+    table.add_column("stage", no_wrap=True)
+    table.add_column("object", no_wrap=True)
     table.add_column("kind")
     table.add_column("action")
-    table.add_column("why" if verbose else "file")
+    table.add_column("details")
     for stage in Stage:
         steps = [s for s in plan.steps if s.obj.stage == stage]
         if not steps:
@@ -35,27 +39,114 @@ def plan_table(plan: Plan, verbose: bool = False) -> Table:
             continue
         for i, step in enumerate(steps):
             style = ACTION_STYLE.get(step.action, "")
+            details = _changes_text(step) or (step.reason if (verbose or step.action != "unchanged") else "")
             table.add_row(stage.label if i == 0 else "", step.obj.name, step.obj.kind,
-                          f"[{style}]{step.action}[/{style}]", escape(step.reason if verbose else step.obj.source_label))
+                          f"[{style}]{step.action}[/{style}]", escape(details))
     return table
+
+
+def data_loss_table(plan: Plan) -> Table:
+    table = Table(title="Possible data loss", title_style="bold red")
+    for column in ("object", "change", "column / object", "rows", "what happens"):
+        table.add_column(column, justify="right" if column == "rows" else "left")
+    for alert in plan.data_loss:
+        table.add_row(alert.object, alert.change, alert.target, f"{alert.rows:,}", alert.text)
+    return table
+
+
+def drift_table(plan: Plan) -> Table:
+    table = Table(title="Drift: the target differs from what was deployed", title_style="bold yellow")
+    table.add_column("object")
+    table.add_column("kind")
+    table.add_column("drift")
+    labels = {"changed": "changed outside the package", "missing": "missing (in the history)",
+              "unknown": "unknown to the package"}
+    for key, label in labels.items():
+        for name, kind in getattr(plan.drift, key):
+            table.add_row(name, kind, label)
+    return table
+
+
+def print_plan(console: Console, plan: Plan, verbose: bool = False) -> None:
+    console.print(plan_table(plan, verbose=verbose))
+    if plan.data_loss:
+        console.print(data_loss_table(plan))
+    if plan.drift.any:
+        console.print(drift_table(plan))
+    console.print(f"plan: {plan_summary(plan)}" + ("" if plan.has_differences else " (no differences)"))
 
 
 def plan_summary(plan: Plan) -> str:
     counts = plan.counts()
-    order = ["create", "alter", "reapply", "unchanged", "skip", "blocked", "verify"]
-    return ", ".join(f"{counts[a]} {a}" for a in order if counts.get(a))
+    order = ["create", "alter", "reapply", "drop", "unchanged", "skip", "blocked", "verify"]
+    text = ", ".join(f"{counts[a]} {a}" for a in order if counts.get(a))
+    if plan.data_loss:
+        text += f"; {len(plan.data_loss)} data-loss alerts"
+    if plan.drift.any:
+        text += f"; drift: {len(plan.drift.changed)} changed, {len(plan.drift.missing)} missing, " \
+                f"{len(plan.drift.unknown)} unknown"
+    return text
+
+
+def plan_document(plan: Plan) -> dict:
+    """The plan for machines (`--format json`)."""
+    return {
+        "target": plan.target,
+        "engine": plan.engine,
+        "package_version": plan.package_version,
+        "differences": plan.has_differences,
+        "summary": plan.counts(),
+        "objects": [
+            {"name": s.obj.name, "kind": s.obj.kind, "stage": int(s.obj.stage), "stage_title": s.obj.stage.title,
+             "file": s.obj.source_label, "action": s.action, "reason": s.reason,
+             "changes": [c.as_dict() for c in s.changes], "data_loss": [a.as_dict() for a in s.alerts]}
+            for s in plan.steps
+        ],
+        "data_loss": [a.as_dict() for a in plan.data_loss],
+        "drift": plan.drift.as_dict(),
+    }
+
+
+def _md(text: str) -> str:
+    return text.replace("|", "\\|").replace("\n", " ")
+
+
+def plan_markdown(plan: Plan) -> str:
+    """The plan to paste into a review (`--format markdown`)."""
+    lines = [f"## Plan for `{plan.target}` ({plan.engine}, package {plan.package_version})", "",
+             f"**{plan_summary(plan)}**" + ("" if plan.has_differences else " — no differences"), ""]
+    for stage in Stage:
+        steps = [s for s in plan.steps if s.obj.stage == stage and (s.action != "unchanged" or s.changes)]
+        lines.append(f"### {stage.label}")
+        if not steps:
+            lines += ["", "no changes" if any(s.obj.stage == stage for s in plan.steps) else "nothing in this stage yet", ""]
+            continue
+        lines += ["", "| object | kind | action | details |", "|---|---|---|---|"]
+        for s in steps:
+            lines.append(f"| `{s.obj.name}` | {s.obj.kind} | **{s.action}** | {_md(_changes_text(s) or s.reason)} |")
+        lines.append("")
+    if plan.data_loss:
+        lines += ["### Possible data loss", "", "| object | change | target | rows | what happens |", "|---|---|---|---:|---|"]
+        lines += [f"| `{a.object}` | {a.change} | `{a.target}` | {a.rows:,} | {_md(a.text)} |" for a in plan.data_loss]
+        lines.append("")
+    if plan.drift.any:
+        lines += ["### Drift", ""]
+        for key in ("changed", "missing", "unknown"):
+            lines += [f"- {key}: `{name}` ({kind})" for name, kind in getattr(plan.drift, key)]
+        lines.append("")
+    return "\n".join(lines)
 
 
 def stage_summary_table(result: PublishResult) -> Table:
     table = Table(title="Deployed, by stage")
     table.add_column("stage")
-    for outcome in ("applied", "unchanged", "skipped", "failed", "not run", "checked"):
+    for outcome in ("applied", "dropped", "unchanged", "skipped", "failed", "not run", "checked"):
         table.add_column(outcome, justify="right")
     table.add_column("seconds", justify="right")
     for stage in Stage:
         rows = [o for o in result.outcomes if o.stage == int(stage)]
         cells = [str(sum(1 for o in rows if o.outcome == k) or "") for k in
-                 ("applied", "unchanged", "skipped", "failed", "not run", "checked")]
+                 ("applied", "dropped", "unchanged", "skipped", "failed", "not run", "checked")]
         table.add_row(stage.label, *cells, f"{sum(o.seconds for o in rows):.2f}")
     return table
 

@@ -161,7 +161,7 @@ def test_force_goes_on_past_a_failure_and_skips_what_needs_it(run, fresh_db, db_
 def test_dry_run_prints_the_plan_and_sql_and_executes_nothing(run, pg_instance, tmp_path):
     url = pg_instance.url("never_created_db")
     result = run("publish", "--target", url, "--dry-run", "--log-dir", tmp_path)
-    assert result.code == 0, result
+    assert result.code == 1, result  # differences (everything is to be created)
     assert "4 advanced tables" in result.out and "5 service broker" in result.out  # empty stages shown
     assert "CREATE TABLE IF NOT EXISTS dbo.Atoms" in result.out
     assert "CREATE OR REPLACE FUNCTION dbo.fn_VectorDotProduct" in result.out
@@ -175,7 +175,7 @@ def test_dry_run_on_a_deployed_database_shows_only_changes(run, fresh_db, db_cop
     softmax = db_copy / "bindings" / "dbo.fn_VectorSoftmax.pg.sql"
     softmax.write_text(softmax.read_text().replace("return vectors.softmax(v)", "return vectors.softmax(v)  # changed"))
     result = run("publish", "--target", fresh_db, "--source", db_copy, "--dry-run")
-    assert result.code == 0, result
+    assert result.code == 1, result
     assert "1 alter, 1 reapply" in result.out
     sql = result.out.split("SQL publish would execute", 1)[1]
     assert "dbo.fn_VectorSoftmax" in sql and "dbo.sp_VectorSoftmax" in sql
@@ -183,22 +183,41 @@ def test_dry_run_on_a_deployed_database_shows_only_changes(run, fresh_db, db_cop
     assert ddl_seen(fresh_db) == []
 
 
-def test_changed_table_is_blocked_and_nothing_runs(run, fresh_db, db_copy, tmp_path):
+def test_added_column_is_altered_in_place_keeping_rows(run, fresh_db, db_copy, tmp_path):
     assert run("publish", "--target", fresh_db, "--source", db_copy, "--log-dir", tmp_path).code == 0
+    query(fresh_db, "INSERT INTO dbo.Atoms (ContentHash, ContentType, Modality, ContentSize) "
+                    "SELECT sha256(i::text::bytea), 'text/plain', 'text', i FROM generate_series(1, 50) i")
+    oid_before = query(fresh_db, "SELECT 'dbo.atoms'::regclass::oid, pg_relation_filenode('dbo.atoms')")
     capture_ddl(fresh_db)
     atoms = db_copy / "tables" / "dbo.Atoms.pg.sql"
     atoms.write_text(atoms.read_text().replace("    Metadata       jsonb       NULL,\n",
                                                "    Metadata       jsonb       NULL,\n    Note text NULL,\n"))
+    result = run("publish", "--target", fresh_db, "--source", db_copy, "--log-dir", tmp_path)
+    assert result.code == 0, result
+    assert outcomes(latest_log(tmp_path))["dbo.Atoms"] == ("alter", "applied")
+    assert ddl_seen(fresh_db) == [("ALTER TABLE", "dbo.atoms")]
+    assert query(fresh_db, "SELECT count(*), count(note) FROM dbo.Atoms") == [(50, 0)]
+    # the same table, not a rebuilt copy
+    assert query(fresh_db, "SELECT 'dbo.atoms'::regclass::oid, pg_relation_filenode('dbo.atoms')") == oid_before
+
+
+def test_changed_queue_is_blocked_and_nothing_runs(run, fresh_db, db_copy, tmp_path):
+    (db_copy / "servicebroker" / "dbo.TestQueue.pg.sql").write_text(
+        "-- kind: queue\n-- engine-specific: test\nCREATE TABLE IF NOT EXISTS dbo.TestQueue (Id int);\n")
+    assert run("publish", "--target", fresh_db, "--source", db_copy, "--log-dir", tmp_path).code == 0
+    capture_ddl(fresh_db)
+    (db_copy / "servicebroker" / "dbo.TestQueue.pg.sql").write_text(
+        "-- kind: queue\n-- engine-specific: test\nCREATE TABLE IF NOT EXISTS dbo.TestQueue (Id bigint);\n")
     softmax = db_copy / "bindings" / "dbo.fn_VectorSoftmax.pg.sql"
     softmax.write_text(softmax.read_text() + "\n-- changed\n")
     result = run("publish", "--target", fresh_db, "--source", db_copy, "--log-dir", tmp_path)
     assert result.code == 1, result
-    assert "dbo.Atoms" in result.out and "nothing was executed" in result.out
+    assert "dbo.TestQueue" in result.out and "nothing was executed" in result.out
     assert ddl_seen(fresh_db) == []
     refusal = latest_log(tmp_path, "error")
     assert refusal["status"] == "refused" and refusal["executed"] == []
-    assert [b["object"] for b in refusal["blocked_objects"]] == ["dbo.Atoms"]
-    assert refusal["blocked_objects"][0]["file"] == "db/tables/dbo.Atoms.pg.sql"
+    assert [b["object"] for b in refusal["blocked_objects"]] == ["dbo.TestQueue"]
+    assert refusal["blocked_objects"][0]["file"] == "db/servicebroker/dbo.TestQueue.pg.sql"
 
 
 def test_skip_external_scripts_leaves_out_stage_3_and_what_needs_it(run, fresh_db, tmp_path):

@@ -41,6 +41,7 @@ class DeployedObject:
     text_hash: str
     package_version: str
     deployed_at: str
+    live_hash: str | None = None  # the object's fingerprint on the server right after it was applied
 
 
 class Engine(Protocol):
@@ -63,8 +64,22 @@ class Engine(Protocol):
 
     def finish_deployment(self, deployment_id: int, status: str, summary: str) -> None: ...
 
-    def apply(self, rendered: RenderedObject, action: str, deployment_id: int, package_version: str) -> None:
-        """Execute one object and record it in the history; raises ApplyError."""
+    def apply(self, obj: DbObject, sql_text: str, action: str, text_hash: str, deployment_id: int,
+              package_version: str) -> None:
+        """Execute one object's SQL and record it in the history; raises ApplyError."""
+
+    def drop_sql(self, name: str, kind: str) -> str: ...
+
+    def count(self, query: str) -> int: ...
+
+    def shadow(self, objects: list[RenderedObject]):
+        """Context manager: a throw-away database holding `objects`, for schema comparison."""
+
+    def sqlalchemy_engine(self): ...
+
+    def fingerprints(self, objects: list[DbObject]) -> dict[str, str | None]: ...
+
+    def unknown_objects(self, known: set[str], schemas: set[str]) -> list[tuple[str, str]]: ...
 
     def run_check(self, rendered: RenderedObject) -> list[CheckResult]: ...
 

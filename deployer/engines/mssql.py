@@ -13,13 +13,17 @@ label shown to people is built from server and database only.
 
 from __future__ import annotations
 
+import hashlib
 import os
 import re
+import uuid
+from contextlib import contextmanager
+from typing import Iterator
 from urllib.parse import parse_qsl, unquote, urlsplit
 
 from deployer.catalog import DbObject
 from deployer.engines.base import ApplyError, CheckResult, DeployedObject, TargetError
-from deployer.render import DEFAULT_DATABASE, RenderedObject, check_database_name
+from deployer.render import DEFAULT_DATABASE, RenderedObject, check_database_name, split_batches
 
 PASSWORD_ENV = "HARTONOMOUS_MSSQL_PASSWORD"
 AUTOCOMMIT_KINDS = {"database", "setting", "filegroup"}
@@ -47,6 +51,7 @@ CREATE TABLE deploy.DeploymentHistory (
     Stage          TINYINT       NOT NULL,
     Action         NVARCHAR(16)  NOT NULL,
     TextHash       CHAR(64)      NOT NULL,
+    LiveHash       CHAR(64)      NULL,
     PackageVersion NVARCHAR(64)  NOT NULL,
     DeployedAt     DATETIME2(3)  NOT NULL CONSTRAINT DF_DeploymentHistory_DeployedAt DEFAULT SYSUTCDATETIME()
 );""",
@@ -56,12 +61,33 @@ CREATE TABLE deploy.DeployedObjects (
     ObjectKind     NVARCHAR(32)  NOT NULL,
     Stage          TINYINT       NOT NULL,
     TextHash       CHAR(64)      NOT NULL,
+    LiveHash       CHAR(64)      NULL,
     PackageVersion NVARCHAR(64)  NOT NULL,
     DeployedAt     DATETIME2(3)  NOT NULL,
     DeploymentId   BIGINT        NOT NULL
         CONSTRAINT FK_DeployedObjects_Deployments REFERENCES deploy.Deployments (DeploymentId)
 );""",
 ]
+
+FORGET_SQL = """SET NOCOUNT ON;
+INSERT INTO deploy.DeploymentHistory (DeploymentId, ObjectName, ObjectKind, Stage, Action, TextHash, PackageVersion)
+VALUES (?, ?, ?, ?, ?, ?, ?);
+DELETE FROM deploy.DeployedObjects WHERE ObjectName = ?;"""
+
+LIVE_HASH_SQL = """SET NOCOUNT ON;
+UPDATE deploy.DeployedObjects SET LiveHash = ? WHERE ObjectName = ?;
+UPDATE deploy.DeploymentHistory SET LiveHash = ?
+WHERE HistoryId = (SELECT MAX(HistoryId) FROM deploy.DeploymentHistory WHERE ObjectName = ?);"""
+
+# Objects in the given schemas that the package may not know: user tables, views, procedures and
+# functions (the catalog queries of the drift report).
+UNKNOWN_OBJECTS_SQL = """SELECT CASE o.type WHEN 'U' THEN N'table' WHEN 'V' THEN N'view' WHEN 'P' THEN N'procedure'
+                   ELSE N'function' END AS Kind,
+       s.name + N'.' + o.name AS Name
+FROM sys.objects AS o
+INNER JOIN sys.schemas AS s ON s.schema_id = o.schema_id
+WHERE o.type IN ('U', 'V', 'P', 'FN', 'IF', 'TF') AND o.is_ms_shipped = 0
+ORDER BY Name;"""
 
 RECORD_SQL = """SET NOCOUNT ON;
 INSERT INTO deploy.DeploymentHistory (DeploymentId, ObjectName, ObjectKind, Stage, Action, TextHash, PackageVersion)
@@ -175,9 +201,9 @@ class MssqlEngine:
             return {}
         rows = self.conn.execute(
             "SELECT ObjectName, ObjectKind, Stage, TextHash, PackageVersion, "
-            "CONVERT(NVARCHAR(33), DeployedAt, 126) FROM deploy.DeployedObjects"
+            "CONVERT(NVARCHAR(33), DeployedAt, 126), LiveHash FROM deploy.DeployedObjects"
         ).fetchall()
-        return {r[0]: DeployedObject(r[0], r[1], int(r[2]), r[3], r[4], r[5]) for r in rows}
+        return {r[0]: DeployedObject(r[0], r[1], int(r[2]), r[3], r[4], r[5], r[6]) for r in rows}
 
     def _ensure_history(self) -> None:
         if not self._in_database:
@@ -222,10 +248,10 @@ class MssqlEngine:
             "WHERE DeploymentId = ?", status, summary, self._deployment_row()
         )
 
-    def apply(self, rendered: RenderedObject, action: str, deployment_id: int, package_version: str) -> None:
+    def apply(self, obj: DbObject, sql_text: str, action: str, text_hash: str, deployment_id: int,
+              package_version: str) -> None:
         import pyodbc
 
-        obj = rendered.obj
         transactional = obj.kind not in AUTOCOMMIT_KINDS
         try:
             if obj.context == "server":
@@ -233,7 +259,7 @@ class MssqlEngine:
             elif not self._in_database:
                 self._use_database()
             self.conn.autocommit = not transactional
-            for number, batch in enumerate(rendered.batches, start=1):
+            for number, batch in enumerate(split_batches(sql_text) if sql_text.strip() else [], start=1):
                 try:
                     cursor = self.conn.execute(batch)
                     while cursor.nextset():
@@ -243,11 +269,15 @@ class MssqlEngine:
             if obj.context == "server":
                 self._use_database()
             deployment = self._deployment_row()
-            self.conn.execute(
-                RECORD_SQL,
-                deployment, obj.name, obj.kind, int(obj.stage), action, rendered.hash, package_version,
-                obj.name, obj.kind, int(obj.stage), rendered.hash, package_version, deployment,
-            )
+            if action == "drop":
+                self.conn.execute(FORGET_SQL, deployment, obj.name, obj.kind, int(obj.stage), action, text_hash,
+                                  package_version, obj.name)
+            else:
+                self.conn.execute(
+                    RECORD_SQL,
+                    deployment, obj.name, obj.kind, int(obj.stage), action, text_hash, package_version,
+                    obj.name, obj.kind, int(obj.stage), text_hash, package_version, deployment,
+                )
             if transactional:
                 self.conn.commit()
         except BaseException:
@@ -257,6 +287,115 @@ class MssqlEngine:
         finally:
             if self.conn is not None:
                 self.conn.autocommit = True
+        if action != "drop":
+            live = self.fingerprints([obj]).get(obj.name)
+            self.conn.execute(LIVE_HASH_SQL, live, obj.name, live, obj.name)
+
+    def drop_sql(self, name: str, kind: str) -> str:
+        schema, _, bare = name.rpartition(".")
+        target = f"[{schema}].[{bare}]" if schema else f"[{bare}]"
+        statements = {
+            "table": f"DROP TABLE IF EXISTS {target};",
+            "view": f"DROP VIEW IF EXISTS {target};",
+            "function": f"DROP FUNCTION IF EXISTS {target};",
+            "procedure": f"DROP PROCEDURE IF EXISTS {target};",
+            "library": f"DROP EXTERNAL LIBRARY [{bare}];",
+            "schema": f"DROP SCHEMA IF EXISTS [{bare}];",
+        }
+        return statements.get(kind, "") + ("\n" if kind in statements else "")
+
+    # comparing -------------------------------------------------------------------------------
+    def _odbc_for(self, database: str) -> str:
+        return self._odbc.rsplit(";DATABASE=master", 1)[0] + f";DATABASE={database}"
+
+    def sqlalchemy_engine(self):
+        import pyodbc
+        import sqlalchemy as sa
+
+        odbc = self._odbc_for(self.database)
+        return sa.create_engine("mssql+pyodbc://", creator=lambda: pyodbc.connect(odbc),
+                                poolclass=sa.pool.NullPool)
+
+    def count(self, query: str) -> int:
+        return int(self.conn.execute(query).fetchone()[0])
+
+    @contextmanager
+    def shadow(self, objects: list[RenderedObject]) -> Iterator["MssqlEngine"]:
+        """A throw-away database on the same server holding `objects`, for schema comparison."""
+        import pyodbc
+
+        name = f"{self.database[:80]}_shadow_{uuid.uuid4().hex[:8]}"
+        try:
+            self.conn.execute(f"CREATE DATABASE [{name}]")
+        except pyodbc.Error as exc:
+            raise TargetError(f"cannot create the shadow database the table comparison needs on {self.label}: "
+                              f"{_odbc_message(exc)}") from None
+        shadow = MssqlEngine(self._odbc_for(name), database=name)
+        try:
+            shadow.connect()
+            for rendered in objects:
+                for batch in rendered.batches:
+                    try:
+                        shadow.conn.execute(batch)
+                    except pyodbc.Error as exc:
+                        raise TargetError(f"{rendered.obj.name} ({rendered.obj.source_label}) fails in the shadow "
+                                          f"database: {_odbc_message(exc)}") from None
+            yield shadow
+        finally:
+            shadow.close()
+            self.conn.execute("USE [master]")
+            self.conn.execute(f"ALTER DATABASE [{name}] SET SINGLE_USER WITH ROLLBACK IMMEDIATE")
+            self.conn.execute(f"DROP DATABASE [{name}]")
+            self._use_database()
+
+    def fingerprints(self, objects: list[DbObject]) -> dict[str, str | None]:
+        import sqlalchemy as sa
+
+        from deployer.schema_diff import table_fingerprint
+
+        result: dict[str, str | None] = {}
+        inspector = None
+        for obj in objects:
+            schema, _, bare = obj.name.rpartition(".")
+            text = None
+            if not self._in_database:
+                result[obj.name] = None
+                continue
+            if obj.kind == "table":
+                if inspector is None:
+                    sa_engine = self.sqlalchemy_engine()
+                    sa_connection = sa_engine.connect()
+                    inspector = sa.inspect(sa_connection)
+                if inspector.has_table(bare, schema=schema or "dbo"):
+                    text = table_fingerprint(inspector, schema or "dbo", bare)
+                result[obj.name] = text
+                continue
+            if obj.kind in ("procedure", "function", "view"):
+                text = self.conn.execute("SELECT OBJECT_DEFINITION(OBJECT_ID(?))", obj.name).fetchone()[0]
+            elif obj.kind == "library":
+                row = self.conn.execute(
+                    "SELECT CONCAT(l.name, N'|', l.language, N'|', DATALENGTH(f.content), N'|', "
+                    "CONVERT(NVARCHAR(64), HASHBYTES('SHA2_256', f.content), 2)) "
+                    "FROM sys.external_libraries AS l "
+                    "INNER JOIN sys.external_library_files AS f ON f.external_library_id = l.external_library_id "
+                    "WHERE l.name = ?", obj.name).fetchone()
+                text = row[0] if row else None
+            elif obj.kind == "schema":
+                text = "schema" if self.conn.execute("SELECT SCHEMA_ID(?)", obj.name).fetchone()[0] else None
+            else:
+                continue
+            result[obj.name] = hashlib.sha256(text.encode()).hexdigest() if text is not None else None
+        if inspector is not None:
+            sa_connection.close()
+            sa_engine.dispose()
+        return result
+
+    def unknown_objects(self, known: set[str], schemas: set[str]) -> list[tuple[str, str]]:
+        known_lower = {k.lower() for k in known}
+        wanted = {s.lower() for s in schemas}
+        rows = self.conn.execute(UNKNOWN_OBJECTS_SQL).fetchall()
+        return [(kind, name) for kind, name in rows
+                if name.split(".", 1)[0].lower() in wanted and name.lower() not in known_lower]
 
     def run_check(self, rendered: RenderedObject) -> list[CheckResult]:
         import pyodbc

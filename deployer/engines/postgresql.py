@@ -8,13 +8,20 @@ is created by the deployer itself on the first real publish (never by --dry-run)
 
 from __future__ import annotations
 
+import hashlib
+import uuid
+from contextlib import contextmanager
+from typing import Iterator
+
 import psycopg
+import sqlalchemy as sa
 from psycopg import sql
 from psycopg.conninfo import conninfo_to_dict, make_conninfo
 
 from deployer.catalog import DbObject
 from deployer.engines.base import ApplyError, CheckResult, DeployedObject, TargetError
 from deployer.render import RenderedObject
+from deployer.schema_diff import table_fingerprint
 
 HISTORY_DDL = """
 CREATE SCHEMA IF NOT EXISTS deploy;
@@ -36,6 +43,7 @@ CREATE TABLE IF NOT EXISTS deploy.DeploymentHistory (
     Stage          smallint    NOT NULL,
     Action         text        NOT NULL,
     TextHash       char(64)    NOT NULL,
+    LiveHash       char(64)    NULL,
     PackageVersion text        NOT NULL,
     DeployedAt     timestamptz NOT NULL DEFAULT clock_timestamp()
 );
@@ -44,6 +52,7 @@ CREATE TABLE IF NOT EXISTS deploy.DeployedObjects (
     ObjectKind     text        NOT NULL,
     Stage          smallint    NOT NULL,
     TextHash       char(64)    NOT NULL,
+    LiveHash       char(64)    NULL,
     PackageVersion text        NOT NULL,
     DeployedAt     timestamptz NOT NULL,
     DeploymentId   bigint      NOT NULL REFERENCES deploy.Deployments (DeploymentId)
@@ -143,7 +152,7 @@ class PostgresEngine:
         if not exists:
             return {}
         rows = self.conn.execute(
-            "SELECT ObjectName, ObjectKind, Stage, TextHash, PackageVersion, DeployedAt::text "
+            "SELECT ObjectName, ObjectKind, Stage, TextHash, PackageVersion, DeployedAt::text, LiveHash "
             "FROM deploy.DeployedObjects"
         ).fetchall()
         return {r[0]: DeployedObject(*r) for r in rows}
@@ -174,30 +183,160 @@ class PostgresEngine:
         )
 
     # apply --------------------------------------------------------------------------------------
-    def apply(self, rendered: RenderedObject, action: str, deployment_id: int, package_version: str) -> None:
+    def apply(self, obj: DbObject, sql_text: str, action: str, text_hash: str, deployment_id: int,
+              package_version: str) -> None:
+        """Execute one object's SQL and record it, in one transaction; "drop" forgets the object."""
         conn = self._require()
-        obj = rendered.obj
         try:
             with conn.transaction():
-                conn.execute(rendered.sql)
+                if sql_text.strip():
+                    conn.execute(sql_text)
                 conn.execute(
                     "INSERT INTO deploy.DeploymentHistory "
                     "(DeploymentId, ObjectName, ObjectKind, Stage, Action, TextHash, PackageVersion) "
                     "VALUES (%s, %s, %s, %s, %s, %s, %s)",
-                    (deployment_id, obj.name, obj.kind, int(obj.stage), action, rendered.hash, package_version),
+                    (deployment_id, obj.name, obj.kind, int(obj.stage), action, text_hash, package_version),
                 )
-                conn.execute(
-                    "INSERT INTO deploy.DeployedObjects "
-                    "(ObjectName, ObjectKind, Stage, TextHash, PackageVersion, DeployedAt, DeploymentId) "
-                    "VALUES (%s, %s, %s, %s, %s, clock_timestamp(), %s) "
-                    "ON CONFLICT (ObjectName) DO UPDATE SET ObjectKind = EXCLUDED.ObjectKind, "
-                    "Stage = EXCLUDED.Stage, TextHash = EXCLUDED.TextHash, "
-                    "PackageVersion = EXCLUDED.PackageVersion, DeployedAt = EXCLUDED.DeployedAt, "
-                    "DeploymentId = EXCLUDED.DeploymentId",
-                    (obj.name, obj.kind, int(obj.stage), rendered.hash, package_version, deployment_id),
-                )
+                if action == "drop":
+                    conn.execute("DELETE FROM deploy.DeployedObjects WHERE ObjectName = %s", (obj.name,))
+                else:
+                    conn.execute(
+                        "INSERT INTO deploy.DeployedObjects "
+                        "(ObjectName, ObjectKind, Stage, TextHash, PackageVersion, DeployedAt, DeploymentId) "
+                        "VALUES (%s, %s, %s, %s, %s, clock_timestamp(), %s) "
+                        "ON CONFLICT (ObjectName) DO UPDATE SET ObjectKind = EXCLUDED.ObjectKind, "
+                        "Stage = EXCLUDED.Stage, TextHash = EXCLUDED.TextHash, "
+                        "PackageVersion = EXCLUDED.PackageVersion, DeployedAt = EXCLUDED.DeployedAt, "
+                        "DeploymentId = EXCLUDED.DeploymentId",
+                        (obj.name, obj.kind, int(obj.stage), text_hash, package_version, deployment_id),
+                    )
         except psycopg.Error as exc:
-            raise ApplyError(obj, _describe_error(exc, rendered.sql)) from None
+            raise ApplyError(obj, _describe_error(exc, sql_text)) from None
+        if action != "drop":
+            # what the object looks like on the server now: drift is a later difference from this
+            live = self.fingerprints([obj]).get(obj.name)
+            conn.execute("UPDATE deploy.DeployedObjects SET LiveHash = %s WHERE ObjectName = %s", (live, obj.name))
+            conn.execute("UPDATE deploy.DeploymentHistory SET LiveHash = %s WHERE HistoryId = "
+                         "(SELECT max(HistoryId) FROM deploy.DeploymentHistory WHERE ObjectName = %s)", (live, obj.name))
+
+    def drop_sql(self, name: str, kind: str) -> str:
+        schema, _, bare = name.rpartition(".")
+        target = sql.Identifier(*(part.lower() for part in ([schema, bare] if schema else [bare])))
+        statements = {
+            "table": "DROP TABLE IF EXISTS {};",
+            "view": "DROP VIEW IF EXISTS {};",
+            "function": "DROP FUNCTION IF EXISTS {};",
+            "procedure": "DROP PROCEDURE IF EXISTS {};",
+            "schema": "DROP SCHEMA IF EXISTS {};",
+            "extension": "DROP EXTENSION IF EXISTS {};",
+        }
+        if kind == "library":
+            return sql.SQL("DELETE FROM dbo.ExternalLibraries WHERE LibraryName = {};").format(
+                sql.Literal(name)).as_string(self.conn)
+        if kind not in statements:
+            return ""  # settings and checks leave nothing to drop
+        return sql.SQL(statements[kind]).format(target).as_string(self.conn) + "\n"
+
+    # comparing -------------------------------------------------------------------------------
+    def sqlalchemy_engine(self) -> sa.Engine:
+        url = self.url
+        return sa.create_engine("postgresql+psycopg://", creator=lambda: psycopg.connect(url),
+                                poolclass=sa.pool.NullPool)
+
+    def count(self, query: str) -> int:
+        return int(self._require().execute(query).fetchone()[0])
+
+    @contextmanager
+    def shadow(self, objects: list[RenderedObject]) -> Iterator["PostgresEngine"]:
+        """A throw-away database on the same server holding `objects`, for schema comparison."""
+        params = conninfo_to_dict(self.url)
+        name = f"{self.database[:40]}_shadow_{uuid.uuid4().hex[:8]}"
+        admin_params = dict(params, dbname="postgres")
+        try:
+            with psycopg.connect(make_conninfo(**admin_params), autocommit=True) as admin:
+                admin.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(name)))
+        except psycopg.Error as exc:
+            raise TargetError(f"cannot create the shadow database the table comparison needs on {self.label}: "
+                              f"{exc.diag.message_primary or exc}") from None
+        shadow = PostgresEngine(make_conninfo(**dict(params, dbname=name)))
+        try:
+            shadow.connect(create_database=False)
+            for rendered in objects:
+                try:
+                    shadow.conn.execute(rendered.sql)
+                except psycopg.Error as exc:
+                    raise TargetError(f"{rendered.obj.name} ({rendered.obj.source_label}) fails in the shadow "
+                                      f"database: {_describe_error(exc, rendered.sql)}") from None
+            yield shadow
+        finally:
+            shadow.close()
+            with psycopg.connect(make_conninfo(**admin_params), autocommit=True) as admin:
+                admin.execute(sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(sql.Identifier(name)))
+
+    def fingerprints(self, objects: list[DbObject]) -> dict[str, str | None]:
+        """A hash of each object as it is on the server now (None: it is not there)."""
+        conn = self._require()
+        result: dict[str, str | None] = {}
+        inspector = None
+        sa_engine = None
+        for obj in objects:
+            schema, _, bare = obj.name.rpartition(".")
+            schema, bare = (schema or "public").lower(), bare.lower()
+            text = None
+            if obj.kind == "table":
+                if sa_engine is None:
+                    sa_engine = self.sqlalchemy_engine()
+                    sa_connection = sa_engine.connect()
+                    inspector = sa.inspect(sa_connection)
+                if inspector.has_table(bare, schema=schema):
+                    text = table_fingerprint(inspector, schema, bare)
+                result[obj.name] = text
+                continue
+            if obj.kind in ("function", "procedure"):
+                text = conn.execute(
+                    "SELECT string_agg(pg_get_functiondef(p.oid), E'\\n' ORDER BY p.oid::regprocedure::text) "
+                    "FROM pg_proc p JOIN pg_namespace n ON n.oid = p.pronamespace "
+                    "WHERE n.nspname = %s AND p.proname = %s", (schema, bare)).fetchone()[0]
+            elif obj.kind == "view":
+                text = conn.execute("SELECT pg_get_viewdef(to_regclass(%s))", (f"{schema}.{bare}",)).fetchone()[0]
+            elif obj.kind == "library":
+                try:
+                    row = conn.execute("SELECT ContentHash FROM dbo.ExternalLibraries WHERE LibraryName = %s",
+                                       (obj.name,)).fetchone()
+                except psycopg.errors.UndefinedTable:
+                    row = None
+                text = row[0] if row else None
+            elif obj.kind == "extension":
+                row = conn.execute("SELECT extversion FROM pg_extension WHERE extname = %s", (obj.name.lower(),)).fetchone()
+                text = row[0] if row else None
+            elif obj.kind == "schema":
+                row = conn.execute("SELECT 1 FROM pg_namespace WHERE nspname = %s", (obj.name.lower(),)).fetchone()
+                text = "schema" if row else None
+            else:
+                continue  # settings and checks have no state of their own to compare
+            result[obj.name] = hashlib.sha256(text.encode()).hexdigest() if text is not None else None
+        if sa_engine is not None:
+            sa_connection.close()
+            sa_engine.dispose()
+        return result
+
+    def unknown_objects(self, known: set[str], schemas: set[str]) -> list[tuple[str, str]]:
+        """Tables, views, functions and procedures in `schemas` that are not in `known`."""
+        known_lower = {k.lower() for k in known}
+        rows = self._require().execute(
+            """
+            SELECT CASE c.relkind WHEN 'v' THEN 'view' WHEN 'm' THEN 'view' ELSE 'table' END, n.nspname || '.' || c.relname
+            FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
+            WHERE n.nspname = ANY(%(schemas)s) AND c.relkind IN ('r', 'p', 'v', 'm')
+              AND NOT EXISTS (SELECT 1 FROM pg_depend d WHERE d.objid = c.oid AND d.deptype = 'e')
+            UNION ALL
+            SELECT CASE p.prokind WHEN 'p' THEN 'procedure' ELSE 'function' END, n.nspname || '.' || p.proname
+            FROM pg_proc p JOIN pg_namespace n ON n.oid = p.pronamespace
+            WHERE n.nspname = ANY(%(schemas)s)
+              AND NOT EXISTS (SELECT 1 FROM pg_depend d WHERE d.objid = p.oid AND d.deptype = 'e')
+            ORDER BY 2
+            """, {"schemas": sorted(s.lower() for s in schemas)}).fetchall()
+        return [(kind, name) for kind, name in dict.fromkeys(rows) if name.lower() not in known_lower]
 
     # verification -----------------------------------------------------------------------------
     def run_check(self, rendered: RenderedObject) -> list[CheckResult]:

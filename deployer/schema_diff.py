@@ -1,0 +1,229 @@
+"""Schema diff: compare the tables the package declares with the tables on the target.
+
+Part of the plan step. The package's tables are materialised in a shadow database (the engine
+seam makes one and applies the package's prerequisites and tables to it), both databases are
+reflected with SQLAlchemy, and alembic's autogenerate comparison lists the differences as
+operations: add/drop column, type/nullability/default changes, indexes, unique and foreign-key
+constraints. alembic does not compare CHECK constraints, so they are compared here by name and
+text. The same operations are rendered to SQL by alembic for the plan's script and executed by
+publish: one producer for preview and apply.
+
+Every change that can lose data carries a query counting the rows it affects, so the plan can
+say "dropping column X loses 1,204 values" before anything runs.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import io
+import json
+from dataclasses import dataclass, field
+
+import sqlalchemy as sa
+from alembic.autogenerate import produce_migrations
+from alembic.migration import MigrationContext
+from alembic.operations import Operations
+from alembic.operations import ops as alembic_ops
+
+
+@dataclass
+class TableChange:
+    change: str  # e.g. "column added", "type changed", "index dropped"
+    target: str  # the column, index or constraint
+    detail: str = ""
+    # SQL returning one number: the rows this change would lose or cannot convert (None: no risk)
+    loss_query: str | None = None
+    loss_text: str = ""
+
+    def as_dict(self) -> dict:
+        return {"change": self.change, "target": self.target, "detail": self.detail}
+
+
+@dataclass
+class TableDiff:
+    schema: str
+    table: str
+    changes: list[TableChange] = field(default_factory=list)
+    operations: list = field(default_factory=list)  # alembic ops, in execution order
+
+    @property
+    def empty(self) -> bool:
+        return not self.changes
+
+
+# -- describing a table the same way on both engines ---------------------------------------------
+def describe_table(inspector: sa.Inspector, schema: str, table: str) -> dict:
+    """A canonical description of a live table: what its fingerprint is taken over."""
+    columns = [
+        {"name": c["name"], "type": str(c["type"]), "nullable": bool(c["nullable"]),
+         "default": str(c.get("default")) if c.get("default") is not None else None,
+         "identity": bool(c.get("identity"))}
+        for c in inspector.get_columns(table, schema=schema)
+    ]
+    pk = inspector.get_pk_constraint(table, schema=schema)
+    indexes = sorted(
+        ({"name": i["name"], "columns": [str(c) for c in i["column_names"]], "unique": bool(i["unique"])}
+         for i in inspector.get_indexes(table, schema=schema)), key=lambda i: str(i["name"]))
+    uniques = sorted(({"name": u["name"], "columns": u["column_names"]}
+                      for u in inspector.get_unique_constraints(table, schema=schema)), key=lambda u: str(u["name"]))
+    fks = sorted(({"name": f["name"], "columns": f["constrained_columns"], "references":
+                   f"{f.get('referred_schema')}.{f['referred_table']}({','.join(f['referred_columns'])})",
+                   "options": {k: v for k, v in sorted(f.get("options", {}).items())}}
+                  for f in inspector.get_foreign_keys(table, schema=schema)), key=lambda f: str(f["name"]))
+    checks = sorted(({"name": c["name"], "sqltext": " ".join(str(c["sqltext"]).split())}
+                     for c in inspector.get_check_constraints(table, schema=schema)), key=lambda c: str(c["name"]))
+    return {"columns": columns, "primary_key": {"name": pk.get("name"), "columns": pk.get("constrained_columns")},
+            "indexes": indexes, "unique": uniques, "foreign_keys": fks, "checks": checks}
+
+
+def table_fingerprint(inspector: sa.Inspector, schema: str, table: str) -> str:
+    text = json.dumps(describe_table(inspector, schema, table), sort_keys=True, default=str)
+    return hashlib.sha256(text.encode()).hexdigest()
+
+
+# -- comparing ---------------------------------------------------------------------------------
+def _qualified(preparer, schema: str, table: str) -> str:
+    return f"{preparer.quote_schema(schema)}.{preparer.quote(table)}"
+
+
+def _type_narrows(old: sa.types.TypeEngine, new: sa.types.TypeEngine) -> bool:
+    old_len, new_len = getattr(old, "length", None), getattr(new, "length", None)
+    if isinstance(new, sa.String) and isinstance(old, sa.String):
+        return new_len is not None and (old_len is None or new_len < old_len)
+    integer_width = {sa.SmallInteger: 2, sa.Integer: 4, sa.BigInteger: 8}
+    def width(t):
+        for cls in (sa.SmallInteger, sa.BigInteger, sa.Integer):
+            if isinstance(t, cls):
+                return integer_width[cls]
+        return None
+    if width(old) and width(new):
+        return width(new) < width(old)
+    return type(old) is not type(new)  # a change of type family: values may not convert
+
+
+def _changes_for(op, schema: str, table: str, dialect: sa.engine.Dialect) -> list[TableChange]:
+    prep = dialect.identifier_preparer
+    where = _qualified(prep, schema, table)
+    changes: list[TableChange] = []
+    if isinstance(op, alembic_ops.AddColumnOp):
+        column = op.column
+        detail = f"{column.type.compile(dialect)} {'NULL' if column.nullable else 'NOT NULL'}"
+        change = TableChange("column added", column.name, detail)
+        if not column.nullable and column.server_default is None and not column.primary_key:
+            change.loss_query = f"SELECT count(*) FROM {where}"
+            change.loss_text = "rows cannot take a new NOT NULL column without a default (the ALTER fails)"
+        changes.append(change)
+    elif isinstance(op, alembic_ops.DropColumnOp):
+        name = op.column_name
+        changes.append(TableChange("column dropped", name, "",
+                                   f"SELECT count(*) FROM {where} WHERE {prep.quote(name)} IS NOT NULL",
+                                   "values are lost"))
+    elif isinstance(op, alembic_ops.AlterColumnOp):
+        name, column = op.column_name, prep.quote(op.column_name)
+        if op.modify_type is not None:
+            old, new = op.existing_type, op.modify_type
+            detail = f"{old.compile(dialect) if old is not None else '?'} -> {new.compile(dialect)}"
+            change = TableChange("type changed", name, detail)
+            if old is None or _type_narrows(old, new):
+                length = getattr(new, "length", None)
+                if isinstance(new, sa.String) and length is not None:
+                    fn = "len" if dialect.name == "mssql" else "length"
+                    change.loss_query = f"SELECT count(*) FROM {where} WHERE {fn}({column}) > {int(length)}"
+                    change.loss_text = f"values are longer than {length} and would be cut or refused"
+                else:
+                    change.loss_query = f"SELECT count(*) FROM {where} WHERE {column} IS NOT NULL"
+                    change.loss_text = "values may not fit the narrower type"
+            changes.append(change)
+        if op.modify_nullable is not None:
+            if op.modify_nullable is False:
+                changes.append(TableChange("made NOT NULL", name, "",
+                                           f"SELECT count(*) FROM {where} WHERE {column} IS NULL",
+                                           "rows hold NULL here (the ALTER fails)"))
+            else:
+                changes.append(TableChange("made NULL", name))
+        if op.modify_server_default is not False:
+            new_default = op.modify_server_default
+            text = getattr(getattr(new_default, "arg", None), "text", new_default)
+            changes.append(TableChange("default changed", name, f"-> {text}"))
+    elif isinstance(op, alembic_ops.CreateIndexOp):
+        changes.append(TableChange("index added", op.index_name, ", ".join(str(c) for c in op.columns)))
+    elif isinstance(op, alembic_ops.DropIndexOp):
+        changes.append(TableChange("index dropped", op.index_name))
+    elif isinstance(op, alembic_ops.CreateForeignKeyOp):
+        changes.append(TableChange("foreign key added", op.constraint_name or "?", f"-> {op.referent_table}"))
+    elif isinstance(op, alembic_ops.AddConstraintOp):
+        kind = "check" if isinstance(op, alembic_ops.CreateCheckConstraintOp) else "constraint"
+        changes.append(TableChange(f"{kind} added", op.constraint_name or "?"))
+    elif isinstance(op, alembic_ops.DropConstraintOp):
+        changes.append(TableChange(f"{op.constraint_type or 'constraint'} dropped", op.constraint_name or "?"))
+    else:
+        changes.append(TableChange(type(op).__name__, table))
+    return changes
+
+
+def _check_constraint_ops(live: sa.Inspector, shadow: sa.Inspector, schema: str, table: str,
+                          dialect: sa.engine.Dialect) -> list:
+    """CHECK constraints by name and (whitespace-normalized) text: alembic does not compare them."""
+    def checks(inspector):
+        return {c["name"]: " ".join(str(c["sqltext"]).split()) for c in inspector.get_check_constraints(table, schema=schema)}
+
+    have, want = checks(live), checks(shadow)
+    ops = []
+    for name in sorted(have.keys() - want.keys() | {n for n in have.keys() & want.keys() if have[n] != want[n]}):
+        ops.append(alembic_ops.DropConstraintOp(name, table, type_="check", schema=schema))
+    for name in sorted(want.keys() - have.keys() | {n for n in have.keys() & want.keys() if have[n] != want[n]}):
+        ops.append(alembic_ops.CreateCheckConstraintOp(name, table, sa.text(want[name]), schema=schema))
+    return ops
+
+
+def compare_tables(live: sa.Connection, shadow: sa.Connection, tables: list[tuple[str, str]]) -> dict[tuple[str, str], TableDiff]:
+    """Differences of the given tables, live -> as the shadow (the package) has them."""
+    wanted = {(s.lower(), t.lower()) for s, t in tables}
+    schemas = sorted({s for s, _ in tables})
+    metadata = sa.MetaData()
+    shadow_inspector, live_inspector = sa.inspect(shadow), sa.inspect(live)
+    names = {s: {t for t in shadow_inspector.get_table_names(schema=s)} for s in schemas}
+    for schema in schemas:
+        present = [t for t in names[schema] if (schema.lower(), t.lower()) in wanted]
+        metadata.reflect(shadow, schema=schema, only=present)
+
+    def include_name(name, type_, parent_names):
+        if type_ == "schema":
+            return name in schemas
+        if type_ == "table":
+            return (str(parent_names.get("schema_name")).lower(), name.lower()) in wanted
+        return True
+
+    context = MigrationContext.configure(live, opts={
+        "compare_type": True, "compare_server_default": True, "include_schemas": True,
+        "include_name": include_name,
+    })
+    script = produce_migrations(context, metadata)
+    diffs = {(s, t): TableDiff(s, t) for s, t in tables}
+    lookup = {(s.lower(), t.lower()): key for key in diffs for s, t in [key]}
+    for op in script.upgrade_ops.ops:
+        if isinstance(op, alembic_ops.ModifyTableOps):
+            key = lookup.get(((op.schema or "").lower(), op.table_name.lower()))
+            if key is None:
+                continue
+            for sub in op.ops:
+                diffs[key].operations.append(sub)
+                diffs[key].changes.extend(_changes_for(sub, key[0], key[1], live.dialect))
+    for (schema, table), diff in diffs.items():
+        if not live_inspector.has_table(table, schema=schema) or not shadow_inspector.has_table(table, schema=schema):
+            continue
+        for op in _check_constraint_ops(live_inspector, shadow_inspector, schema, table, live.dialect):
+            diff.operations.append(op)
+            diff.changes.extend(_changes_for(op, schema, table, live.dialect))
+    return diffs
+
+
+def render_operations(operations: list, dialect_name: str) -> str:
+    """The SQL alembic emits for these operations on this dialect (offline mode, nothing runs)."""
+    buffer = io.StringIO()
+    context = MigrationContext.configure(dialect_name=dialect_name,
+                                         opts={"as_sql": True, "output_buffer": buffer, "literal_binds": True})
+    runner = Operations(context)
+    for op in operations:
+        runner.invoke(op)
+    return buffer.getvalue().strip() + ("\n" if buffer.getvalue().strip() else "")
