@@ -32,6 +32,12 @@ def _schema_of(obj: DbObject) -> str:
     return obj.name.rpartition(".")[0] or "public"
 
 
+def _catalog_key(engine: Engine, obj: DbObject) -> tuple[str, str]:
+    """(schema, table) as the server's catalog spells them: PostgreSQL folds unquoted names to lower case."""
+    schema, table = _schema_of(obj), obj.name.rpartition(".")[2]
+    return (schema.lower(), table.lower()) if engine.name == "postgresql" else (schema, table)
+
+
 def drift_report(engine: Engine, rendered: list[RenderedObject], deployed: dict, live: dict) -> DriftReport:
     report = DriftReport()
     for name, row in sorted(deployed.items()):
@@ -73,8 +79,8 @@ def build_target_plan(engine: Engine, rendered: list[RenderedObject], flags: Fla
             live_sa, shadow_sa = engine.sqlalchemy_engine(), shadow.sqlalchemy_engine()
             try:
                 with live_sa.connect() as live_conn, shadow_sa.connect() as shadow_conn:
-                    keys = [(_schema_of(o), o.name.rpartition(".")[2]) for o in to_compare]
-                    keyed = {(_schema_of(o).lower(), o.name.rpartition(".")[2].lower()): o.name for o in to_compare}
+                    keys = [_catalog_key(engine, o) for o in to_compare]
+                    keyed = {tuple(k.lower() for k in _catalog_key(engine, o)): o.name for o in to_compare}
                     diffs = compare_tables(live_conn, shadow_conn, keys)
             finally:
                 live_sa.dispose()

@@ -129,16 +129,18 @@ def _changes_for(op, schema: str, table: str, dialect: sa.engine.Dialect) -> lis
                 if isinstance(new, sa.String) and length is not None:
                     fn = "len" if dialect.name == "mssql" else "length"
                     change.loss_query = f"SELECT count(*) FROM {where} WHERE {fn}({column}) > {int(length)}"
-                    change.loss_text = f"values are longer than {length} and would be cut or refused"
+                    change.loss_text = f"values are longer than {length} characters; they are cut to {length}"
                 else:
                     change.loss_query = f"SELECT count(*) FROM {where} WHERE {column} IS NOT NULL"
                     change.loss_text = "values may not fit the narrower type"
             changes.append(change)
         if op.modify_nullable is not None:
             if op.modify_nullable is False:
+                default = _default_text(op.modify_server_default) or _default_text(op.existing_server_default)
                 changes.append(TableChange("made NOT NULL", name, "",
                                            f"SELECT count(*) FROM {where} WHERE {column} IS NULL",
-                                           "rows hold NULL here (the ALTER fails)"))
+                                           f"rows hold NULL here; they take the default {default}" if default
+                                           else "rows hold NULL here and there is no default (the ALTER fails)"))
             else:
                 changes.append(TableChange("made NULL", name))
         if op.modify_server_default is not False:
@@ -159,6 +161,37 @@ def _changes_for(op, schema: str, table: str, dialect: sa.engine.Dialect) -> lis
     else:
         changes.append(TableChange(type(op).__name__, table))
     return changes
+
+
+def _default_text(default) -> str | None:
+    if default is None or default is False:
+        return None
+    arg = getattr(default, "arg", default)
+    return str(getattr(arg, "text", arg))
+
+
+def _preparing_ops(op, schema: str, table: str, dialect: sa.engine.Dialect) -> list:
+    """Statements that must run before `op` for it to succeed on a table with rows.
+
+    Both only matter once --allow-data-loss accepted the loss the plan reported:
+    a narrower string type cuts longer values to the new length first, and a column made NOT NULL
+    takes its (new) default where it holds NULL.
+    """
+    if not isinstance(op, alembic_ops.AlterColumnOp):
+        return []
+    prep = dialect.identifier_preparer
+    where, column = _qualified(prep, schema, table), prep.quote(op.column_name)
+    before = []
+    new, old = op.modify_type, op.existing_type
+    length = getattr(new, "length", None)
+    if isinstance(new, sa.String) and length is not None and (old is None or _type_narrows(old, new)):
+        left, size = ("LEFT", "LEN") if dialect.name == "mssql" else ("left", "length")
+        before.append(alembic_ops.ExecuteSQLOp(
+            f"UPDATE {where} SET {column} = {left}({column}, {int(length)}) WHERE {size}({column}) > {int(length)}"))
+    default = _default_text(op.modify_server_default) or _default_text(op.existing_server_default)
+    if op.modify_nullable is False and default is not None:
+        before.append(alembic_ops.ExecuteSQLOp(f"UPDATE {where} SET {column} = {default} WHERE {column} IS NULL"))
+    return before
 
 
 def _check_constraint_ops(live: sa.Inspector, shadow: sa.Inspector, schema: str, table: str,
@@ -207,6 +240,7 @@ def compare_tables(live: sa.Connection, shadow: sa.Connection, tables: list[tupl
             if key is None:
                 continue
             for sub in op.ops:
+                diffs[key].operations.extend(_preparing_ops(sub, key[0], key[1], live.dialect))
                 diffs[key].operations.append(sub)
                 diffs[key].changes.extend(_changes_for(sub, key[0], key[1], live.dialect))
     for (schema, table), diff in diffs.items():

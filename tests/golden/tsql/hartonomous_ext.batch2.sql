@@ -1,0 +1,3 @@
+CREATE EXTERNAL LIBRARY hartonomous_ext
+FROM (CONTENT = 0x<wheel>)
+WITH (LANGUAGE = 'Python');
