@@ -339,13 +339,7 @@ def bind_placeholders(sql: str) -> str:
 def deployer_sql() -> list[tuple[str, str]]:
     """The deployer's own T-SQL: (where it is defined, the text as the server receives it)."""
     where = "deployer/engines/mssql.py"
-    statements = [(f"{where}: HISTORY_DDL[{i}]", sql) for i, sql in enumerate(mssql_engine.HISTORY_DDL)]
-    statements.append((f"{where}: RECORD_SQL", bind_placeholders(mssql_engine.RECORD_SQL)))
-    # the existence probes the verify step runs (a module constant, so they can be gated too)
-    statements.extend(
-        (f"{where}: _EXISTS[{kind!r}]", bind_placeholders(sql)) for kind, sql in mssql_engine._EXISTS.items()
-    )
-    return statements
+    return [(f"{where}: {name}", bind_placeholders(sql)) for name, sql in mssql_engine.own_sql().items()]
 
 
 def check_deployer_sql() -> list[GateFailure]:

@@ -799,11 +799,9 @@ def check_references(rendered: Sequence[RenderedObject]) -> list[RefFailure]:
 
 
 def check_deployer_references() -> list[RefFailure]:
-    """The deployer's own DML (RECORD_SQL, the existence probes) against its history tables."""
+    """The deployer's own DML (every statement deployer.engines.mssql sends) against its history tables."""
     index = _schema_index(deployer_schema())
-    pieces = [("RECORD_SQL", mssql_engine.RECORD_SQL)] + [
-        (f"_EXISTS[{kind!r}]", sql) for kind, sql in mssql_engine._EXISTS.items()
-    ]
+    pieces = list(mssql_engine.own_sql().items())
     failures = []
     for label, sql in pieces:
         def failure(number: int, statement: Statement, name: str, message: str, label=label) -> RefFailure:

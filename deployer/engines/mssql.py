@@ -101,7 +101,7 @@ WHEN NOT MATCHED THEN INSERT (ObjectName, ObjectKind, Stage, TextHash, PackageVe
     VALUES (source.ObjectName, source.ObjectKind, source.Stage, source.TextHash, source.PackageVersion,
             SYSUTCDATETIME(), source.DeploymentId);"""
 
-_EXISTS = {
+EXISTS_SQL = {
     "schema": "SELECT 1 WHERE SCHEMA_ID(?) IS NOT NULL",
     "table": "SELECT 1 WHERE OBJECT_ID(?, N'U') IS NOT NULL",
     "view": "SELECT 1 WHERE OBJECT_ID(?, N'V') IS NOT NULL",
@@ -111,6 +111,42 @@ _EXISTS = {
     "library": "SELECT 1 FROM sys.external_libraries WHERE name = ?",
     "filegroup": "SELECT 1 FROM sys.filegroups WHERE name = ?",
 }
+
+DATABASE_ID_SQL = "SELECT DB_ID(?);"
+HISTORY_EXISTS_SQL = "SELECT OBJECT_ID(N'deploy.DeployedObjects', N'U');"
+DEPLOYED_OBJECTS_SQL = """SELECT ObjectName, ObjectKind, Stage, TextHash, PackageVersion,
+       CONVERT(NVARCHAR(33), DeployedAt, 126) AS DeployedAt, LiveHash
+FROM deploy.DeployedObjects;"""
+# one publish at a time per database: an application lock owned by the deploying session
+LOCK_SQL = """SET NOCOUNT ON;
+DECLARE @result INT;
+EXEC @result = sys.sp_getapplock @Resource = ?, @LockMode = N'Exclusive', @LockOwner = N'Session',
+    @LockTimeout = 0, @DbPrincipal = N'public';
+SELECT @result;"""
+BEGIN_DEPLOYMENT_SQL = """SET NOCOUNT ON;
+INSERT INTO deploy.Deployments (PackageVersion, Summary)
+OUTPUT INSERTED.DeploymentId
+VALUES (?, ?);"""
+FINISH_DEPLOYMENT_SQL = """UPDATE deploy.Deployments
+SET FinishedAt = SYSUTCDATETIME(), Status = ?, Summary = ?
+WHERE DeploymentId = ?;"""
+DEFINITION_SQL = "SELECT OBJECT_DEFINITION(OBJECT_ID(?));"
+SCHEMA_ID_SQL = "SELECT SCHEMA_ID(?);"
+LIBRARY_FINGERPRINT_SQL = """SELECT CONCAT(l.name, N'|', l.language, N'|', DATALENGTH(f.content), N'|',
+              CONVERT(NVARCHAR(64), HASHBYTES('SHA2_256', f.content), 2))
+FROM sys.external_libraries AS l
+INNER JOIN sys.external_library_files AS f ON f.external_library_id = l.external_library_id
+WHERE l.name = ?;"""
+
+
+def own_sql() -> dict[str, str]:
+    """Every statement this module sends, by name: the T-SQL gate and reference check read them."""
+    statements = {f"HISTORY_DDL[{i}]": text for i, text in enumerate(HISTORY_DDL)}
+    statements.update({name: value for name, value in globals().items()
+                       if name.endswith("_SQL") and isinstance(value, str)})
+    statements.update({f"EXISTS_SQL[{kind!r}]": text for kind, text in EXISTS_SQL.items()})
+    return statements
+
 
 
 def parse_connection_string(text: str) -> list[tuple[str, str]]:
@@ -184,7 +220,7 @@ class MssqlEngine:
         self._use_database()
 
     def _use_database(self) -> None:
-        exists = self.conn.execute("SELECT DB_ID(?)", self.database).fetchone()[0] is not None
+        exists = self.conn.execute(DATABASE_ID_SQL, self.database).fetchone()[0] is not None
         if exists:
             self.conn.execute(f"USE [{self.database}]")
         self._in_database = exists
@@ -197,12 +233,9 @@ class MssqlEngine:
     def deployed_objects(self) -> dict[str, DeployedObject]:
         if self.conn is None or not self._in_database:
             return {}
-        if self.conn.execute("SELECT OBJECT_ID(N'deploy.DeployedObjects', N'U')").fetchone()[0] is None:
+        if self.conn.execute(HISTORY_EXISTS_SQL).fetchone()[0] is None:
             return {}
-        rows = self.conn.execute(
-            "SELECT ObjectName, ObjectKind, Stage, TextHash, PackageVersion, "
-            "CONVERT(NVARCHAR(33), DeployedAt, 126), LiveHash FROM deploy.DeployedObjects"
-        ).fetchall()
+        rows = self.conn.execute(DEPLOYED_OBJECTS_SQL).fetchall()
         return {r[0]: DeployedObject(r[0], r[1], int(r[2]), r[3], r[4], r[5], r[6]) for r in rows}
 
     def _ensure_history(self) -> None:
@@ -218,12 +251,7 @@ class MssqlEngine:
         return self._in_database
 
     def begin_deployment(self, package_version: str, summary: str) -> int:
-        # one publish at a time per server: an application lock owned by this session
-        granted = self.conn.execute(
-            "SET NOCOUNT ON; DECLARE @r INT; "
-            "EXEC @r = sys.sp_getapplock @Resource = ?, @LockMode = N'Exclusive', @LockOwner = N'Session', "
-            "@LockTimeout = 0, @DbPrincipal = N'public'; SELECT @r;", f"hartonomous-deployer:{self.database}"
-        ).fetchone()[0]
+        granted = self.conn.execute(LOCK_SQL, f"hartonomous-deployer:{self.database}").fetchone()[0]
         if granted < 0:
             raise TargetError(f"another publish to {self.label} is running (application lock is held)")
         self._deployment_args = (package_version, summary)
@@ -234,19 +262,13 @@ class MssqlEngine:
         if self._deployment_id is None:
             self._ensure_history()
             package_version, summary = self._deployment_args
-            self._deployment_id = int(self.conn.execute(
-                "SET NOCOUNT ON; INSERT INTO deploy.Deployments (PackageVersion, Summary) "
-                "OUTPUT INSERTED.DeploymentId VALUES (?, ?);", package_version, summary
-            ).fetchone()[0])
+            self._deployment_id = int(self.conn.execute(BEGIN_DEPLOYMENT_SQL, package_version, summary).fetchone()[0])
         return self._deployment_id
 
     def finish_deployment(self, deployment_id: int, status: str, summary: str) -> None:
         if self.conn is None or not self._in_database:
             return
-        self.conn.execute(
-            "UPDATE deploy.Deployments SET FinishedAt = SYSUTCDATETIME(), Status = ?, Summary = ? "
-            "WHERE DeploymentId = ?", status, summary, self._deployment_row()
-        )
+        self.conn.execute(FINISH_DEPLOYMENT_SQL, status, summary, self._deployment_row())
 
     def apply(self, obj: DbObject, sql_text: str, action: str, text_hash: str, deployment_id: int,
               package_version: str) -> None:
@@ -371,17 +393,12 @@ class MssqlEngine:
                 result[obj.name] = text
                 continue
             if obj.kind in ("procedure", "function", "view"):
-                text = self.conn.execute("SELECT OBJECT_DEFINITION(OBJECT_ID(?))", obj.name).fetchone()[0]
+                text = self.conn.execute(DEFINITION_SQL, obj.name).fetchone()[0]
             elif obj.kind == "library":
-                row = self.conn.execute(
-                    "SELECT CONCAT(l.name, N'|', l.language, N'|', DATALENGTH(f.content), N'|', "
-                    "CONVERT(NVARCHAR(64), HASHBYTES('SHA2_256', f.content), 2)) "
-                    "FROM sys.external_libraries AS l "
-                    "INNER JOIN sys.external_library_files AS f ON f.external_library_id = l.external_library_id "
-                    "WHERE l.name = ?", obj.name).fetchone()
+                row = self.conn.execute(LIBRARY_FINGERPRINT_SQL, obj.name).fetchone()
                 text = row[0] if row else None
             elif obj.kind == "schema":
-                text = "schema" if self.conn.execute("SELECT SCHEMA_ID(?)", obj.name).fetchone()[0] else None
+                text = "schema" if self.conn.execute(SCHEMA_ID_SQL, obj.name).fetchone()[0] else None
             else:
                 continue
             result[obj.name] = hashlib.sha256(text.encode()).hexdigest() if text is not None else None
@@ -422,7 +439,7 @@ class MssqlEngine:
     def missing_objects(self, objects: list[DbObject]) -> list[DbObject]:
         missing = []
         for obj in objects:
-            query = _EXISTS.get(obj.kind)
+            query = EXISTS_SQL.get(obj.kind)
             if query is None:
                 continue
             if not self.conn.execute(query, obj.name).fetchone():
