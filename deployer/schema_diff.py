@@ -244,7 +244,8 @@ def compare_tables(live: sa.Connection, shadow: sa.Connection, tables: list[tupl
                     # SQL Server refuses to drop a column its default, check or foreign key still uses
                     sub.kw.update(mssql_drop_default=True, mssql_drop_check=True, mssql_drop_foreign_key=True)
                 if isinstance(sub, alembic_ops.AlterColumnOp):
-                    sub.kw.pop("existing_autoincrement", None)  # MySQL-only; other dialects warn about it
+                    for mysql_only in ("autoincrement", "existing_autoincrement"):  # others warn about them
+                        sub.kw.pop(mysql_only, None)
                 diffs[key].operations.extend(_preparing_ops(sub, key[0], key[1], live.dialect))
                 diffs[key].operations.append(sub)
                 diffs[key].changes.extend(_changes_for(sub, key[0], key[1], live.dialect))
