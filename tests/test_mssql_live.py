@@ -89,3 +89,26 @@ def test_dimension_mismatch_is_an_error(database):
         _scalar(database, "SET NOCOUNT ON; DECLARE @r FLOAT; "
                 "EXEC dbo.sp_VectorDotProduct @v1 = ?, @v2 = ?, @result = @r OUTPUT; SELECT @r;",
                 f32(1, 2, 3), f32(1, 2))
+
+
+def test_plan_and_drift_report_no_differences(database, run):
+    common = ["--target", "mssql", "--database-name", database, "--mssql-version", VERSION]
+    plan = run("plan", *common, "--skip-filestream", "--format", "json")
+    assert plan.code == 0, plan
+    assert run("drift", *common).code == 0
+
+
+def test_added_column_is_altered_in_place_keeping_rows(database, run, db_copy, tmp_path):
+    _scalar(database, "SET NOCOUNT ON; INSERT INTO dbo.IngestionJobs (JobType) VALUES (N'live-test'); SELECT 1;")
+    jobs = db_copy / "tables" / "dbo.IngestionJobs.mssql.sql"
+    jobs.write_text(jobs.read_text().replace(
+        "        ErrorMessage   NVARCHAR(MAX)   NULL,\n",
+        "        ErrorMessage   NVARCHAR(MAX)   NULL,\n        Note           NVARCHAR(100)   NULL,\n"))
+    common = ["--target", "mssql", "--database-name", database, "--mssql-version", VERSION, "--skip-filestream",
+              "--source", db_copy]
+    plan = run("plan", *common, "--format", "json")
+    assert plan.code == 1, plan
+    assert '"column added"' in plan.out
+    assert run("publish", *common, "--log-dir", tmp_path).code == 0
+    assert _scalar(database, "SELECT COUNT(*) FROM dbo.IngestionJobs WHERE JobType = N'live-test' AND Note IS NULL") == 1
+    assert run("plan", *common).code == 0
