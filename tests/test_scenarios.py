@@ -2,13 +2,16 @@
 
 One folder per scenario under tests/scenarios/:
 
-    before/         files laid over a copy of db/: the starting package (may be empty)
-    setup.sql       run on the target after the starting package is published (rows, hand edits)
-    after/          files laid over the starting package: the changed package
-    scenario.json   "delete": files removed from the changed package; "plan_exit"; "publish": the
+    scenario.json   "before_edits": edits to a copy of db/ that make the starting package;
+                    "after_edits": edits that make the changed package from it (each edit replaces
+                    one exact, unique piece of a file, so a change to db/ that breaks a scenario
+                    fails it loudly instead of testing a stale copy);
+                    "delete": files removed from the changed package; "plan_exit"; "publish": the
                     publishes to try in turn, with their arguments, exit codes and output;
                     "after_rows": queries and their rows once published; "drift_exit";
                     "final_drift": drift that remains (default: none)
+    before/         new files for the starting package (optional)
+    setup.sql       run on the target after the starting package is published (rows, hand edits)
     expected.json   the expected plan report: the objects that are not unchanged, with their action
                     and changes, the data-loss alerts and the drift
 
@@ -34,6 +37,14 @@ def _overlay(source: Path, target: Path) -> None:
         shutil.copytree(source, target, dirs_exist_ok=True)
 
 
+def _edit(package: Path, edits: list[dict]) -> None:
+    for edit in edits:
+        path = package / edit["file"]
+        text = path.read_text()
+        assert text.count(edit["replace"]) == 1, f"{edit['file']}: the scenario's edit no longer applies"
+        path.write_text(text.replace(edit["replace"], edit["with"]))
+
+
 def _plan(run, url, package, *extra):
     result = run("plan", "--target", url, "--source", package, "--format", "json", *extra)
     assert result.code in (0, 1), result
@@ -46,12 +57,13 @@ def test_scenario(scenario, run, fresh_db, db_copy, tmp_path):
     expected = json.loads((scenario / "expected.json").read_text())
 
     _overlay(scenario / "before", db_copy)
+    _edit(db_copy, spec.get("before_edits", []))
     first = run("publish", "--target", fresh_db, "--source", db_copy, "--log-dir", tmp_path / "logs")
     assert first.code == 0, first
     if (scenario / "setup.sql").exists():
         query(fresh_db, (scenario / "setup.sql").read_text())
 
-    _overlay(scenario / "after", db_copy)
+    _edit(db_copy, spec.get("after_edits", []))
     for relative in spec.get("delete", []):
         (db_copy / relative).unlink()
 
@@ -102,10 +114,11 @@ def test_scenario(scenario, run, fresh_db, db_copy, tmp_path):
 def test_report_formats(run, fresh_db, db_copy, tmp_path):
     """Text for people, JSON for machines, Markdown for reviews: the same plan in each."""
     scenario = Path(__file__).parent / "scenarios" / "column_dropped"
-    _overlay(scenario / "before", db_copy)
+    spec = json.loads((scenario / "scenario.json").read_text())
+    _edit(db_copy, spec["before_edits"])
     assert run("publish", "--target", fresh_db, "--source", db_copy, "--log-dir", tmp_path).code == 0
     query(fresh_db, (scenario / "setup.sql").read_text())
-    _overlay(scenario / "after", db_copy)
+    _edit(db_copy, spec["after_edits"])
 
     text = run("plan", "--target", fresh_db, "--source", db_copy)
     assert text.code == 1
