@@ -196,6 +196,11 @@ def build_plan(
                     DataLossAlert(obj.name, c.change, c.target, losses[(obj.name, c.change, c.target)], c.loss_text)
                     for c in diff.changes if losses.get((obj.name, c.change, c.target), 0) > 0
                 ]
+                impossible = [f"{c.change} {c.target}: {c.detail or c.loss_text}" for c in diff.changes
+                              if c.fatal and (c.loss_query is None or losses.get((obj.name, c.change, c.target), 0))]
+                if impossible:
+                    step.action = "blocked"
+                    step.reason = "cannot be applied: " + "; ".join(impossible)
         elif obj.name not in deployed_hash or absent:
             step.action = "create"
             step.reason = "missing on the target" if obj.name in deployed_hash else "not deployed to this target"

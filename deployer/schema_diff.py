@@ -34,6 +34,8 @@ class TableChange:
     # SQL returning one number: the rows this change would lose or cannot convert (None: no risk)
     loss_query: str | None = None
     loss_text: str = ""
+    # True: with affected rows the change cannot succeed at all, so the plan blocks it
+    fatal: bool = False
 
     def as_dict(self) -> dict:
         return {"change": self.change, "target": self.target, "detail": self.detail}
@@ -45,6 +47,7 @@ class TableDiff:
     table: str
     changes: list[TableChange] = field(default_factory=list)
     operations: list = field(default_factory=list)  # alembic ops, in execution order
+    unsupported: list[str] = field(default_factory=list)  # differences nothing here can alter
 
     @property
     def empty(self) -> bool:
@@ -52,6 +55,32 @@ class TableDiff:
 
 
 # -- describing a table the same way on both engines ---------------------------------------------
+def check_constraints(inspector: sa.Inspector, schema: str, table: str) -> dict[str, str]:
+    """CHECK constraints by name, text whitespace-normalized. SQLAlchemy's SQL Server dialect
+    cannot reflect them, so there they are read from sys.check_constraints."""
+    try:
+        found = [(c["name"], c["sqltext"]) for c in inspector.get_check_constraints(table, schema=schema)]
+    except NotImplementedError:
+        from deployer.engines.mssql import CHECK_CONSTRAINTS_SQL
+
+        found = inspector.bind.exec_driver_sql(CHECK_CONSTRAINTS_SQL, (schema, table)).fetchall()
+    return {str(name): " ".join(str(text).split()) for name, text in found}
+
+
+def unique_constraints(inspector: sa.Inspector, schema: str, table: str) -> list[dict]:
+    try:
+        found = [(u["name"], tuple(u["column_names"])) for u in inspector.get_unique_constraints(table, schema=schema)]
+    except NotImplementedError:
+        from deployer.engines.mssql import UNIQUE_CONSTRAINTS_SQL
+
+        rows = inspector.bind.exec_driver_sql(UNIQUE_CONSTRAINTS_SQL, (schema, table)).fetchall()
+        by_name: dict[str, list[str]] = {}
+        for name, column in rows:
+            by_name.setdefault(name, []).append(column)
+        found = [(name, tuple(columns)) for name, columns in by_name.items()]
+    return sorted(({"name": name, "columns": list(columns)} for name, columns in found), key=lambda u: str(u["name"]))
+
+
 def describe_table(inspector: sa.Inspector, schema: str, table: str) -> dict:
     """A canonical description of a live table: what its fingerprint is taken over."""
     columns = [
@@ -62,16 +91,16 @@ def describe_table(inspector: sa.Inspector, schema: str, table: str) -> dict:
     ]
     pk = inspector.get_pk_constraint(table, schema=schema)
     indexes = sorted(
-        ({"name": i["name"], "columns": [str(c) for c in i["column_names"]], "unique": bool(i["unique"])}
+        ({"name": i["name"], "columns": [str(c) for c in i["column_names"]], "unique": bool(i["unique"]),
+          "include": [str(c) for c in i.get("include_columns") or []],
+          "options": {k: str(v) for k, v in sorted((i.get("dialect_options") or {}).items())}}
          for i in inspector.get_indexes(table, schema=schema)), key=lambda i: str(i["name"]))
-    uniques = sorted(({"name": u["name"], "columns": u["column_names"]}
-                      for u in inspector.get_unique_constraints(table, schema=schema)), key=lambda u: str(u["name"]))
+    uniques = unique_constraints(inspector, schema, table)
     fks = sorted(({"name": f["name"], "columns": f["constrained_columns"], "references":
                    f"{f.get('referred_schema')}.{f['referred_table']}({','.join(f['referred_columns'])})",
                    "options": {k: v for k, v in sorted(f.get("options", {}).items())}}
                   for f in inspector.get_foreign_keys(table, schema=schema)), key=lambda f: str(f["name"]))
-    checks = sorted(({"name": c["name"], "sqltext": " ".join(str(c["sqltext"]).split())}
-                     for c in inspector.get_check_constraints(table, schema=schema)), key=lambda c: str(c["name"]))
+    checks = [{"name": name, "sqltext": text} for name, text in sorted(check_constraints(inspector, schema, table).items())]
     return {"columns": columns, "primary_key": {"name": pk.get("name"), "columns": pk.get("constrained_columns")},
             "indexes": indexes, "unique": uniques, "foreign_keys": fks, "checks": checks}
 
@@ -98,7 +127,16 @@ def _type_narrows(old: sa.types.TypeEngine, new: sa.types.TypeEngine) -> bool:
         return None
     if width(old) and width(new):
         return width(new) < width(old)
-    return type(old) is not type(new)  # a change of type family: values may not convert
+    if type(old) is not type(new):
+        return True  # a change of type family: values may not convert
+    for attribute in ("length", "precision", "scale", "timezone"):  # numeric, temporal, binary
+        before, after = getattr(old, attribute, None), getattr(new, attribute, None)
+        if attribute == "timezone":
+            if before and not after:
+                return True
+        elif after is not None and (before is None or after < before):
+            return True
+    return False
 
 
 def _changes_for(op, schema: str, table: str, dialect: sa.engine.Dialect) -> list[TableChange]:
@@ -109,9 +147,11 @@ def _changes_for(op, schema: str, table: str, dialect: sa.engine.Dialect) -> lis
         column = op.column
         detail = f"{column.type.compile(dialect)} {'NULL' if column.nullable else 'NOT NULL'}"
         change = TableChange("column added", column.name, detail)
-        if not column.nullable and column.server_default is None and not column.primary_key:
+        generated = column.identity is not None or column.computed is not None
+        if not column.nullable and column.server_default is None and not column.primary_key and not generated:
             change.loss_query = f"SELECT count(*) FROM {where}"
-            change.loss_text = "rows cannot take a new NOT NULL column without a default (the ALTER fails)"
+            change.loss_text = "rows cannot take a new NOT NULL column without a default: give it a default"
+            change.fatal = True
         changes.append(change)
     elif isinstance(op, alembic_ops.DropColumnOp):
         name = op.column_name
@@ -140,7 +180,8 @@ def _changes_for(op, schema: str, table: str, dialect: sa.engine.Dialect) -> lis
                 changes.append(TableChange("made NOT NULL", name, "",
                                            f"SELECT count(*) FROM {where} WHERE {column} IS NULL",
                                            f"rows hold NULL here; they take the default {default}" if default
-                                           else "rows hold NULL here and there is no default (the ALTER fails)"))
+                                           else "rows hold NULL here and there is no default to give them",
+                                           fatal=default is None))
             else:
                 changes.append(TableChange("made NULL", name))
         if op.modify_server_default is not False:
@@ -157,7 +198,8 @@ def _changes_for(op, schema: str, table: str, dialect: sa.engine.Dialect) -> lis
         kind = "check" if isinstance(op, alembic_ops.CreateCheckConstraintOp) else "constraint"
         changes.append(TableChange(f"{kind} added", op.constraint_name or "?"))
     elif isinstance(op, alembic_ops.DropConstraintOp):
-        changes.append(TableChange(f"{op.constraint_type or 'constraint'} dropped", op.constraint_name or "?"))
+        kind = {"foreignkey": "foreign key", None: "constraint"}.get(op.constraint_type, op.constraint_type)
+        changes.append(TableChange(f"{kind} dropped", op.constraint_name or "?"))
     else:
         changes.append(TableChange(type(op).__name__, table))
     return changes
@@ -197,10 +239,7 @@ def _preparing_ops(op, schema: str, table: str, dialect: sa.engine.Dialect) -> l
 def _check_constraint_ops(live: sa.Inspector, shadow: sa.Inspector, schema: str, table: str,
                           dialect: sa.engine.Dialect) -> list:
     """CHECK constraints by name and (whitespace-normalized) text: alembic does not compare them."""
-    def checks(inspector):
-        return {c["name"]: " ".join(str(c["sqltext"]).split()) for c in inspector.get_check_constraints(table, schema=schema)}
-
-    have, want = checks(live), checks(shadow)
+    have, want = check_constraints(live, schema, table), check_constraints(shadow, schema, table)
     ops = []
     for name in sorted(have.keys() - want.keys() | {n for n in have.keys() & want.keys() if have[n] != want[n]}):
         ops.append(alembic_ops.DropConstraintOp(name, table, type_="check", schema=schema))
@@ -220,11 +259,17 @@ def compare_tables(live: sa.Connection, shadow: sa.Connection, tables: list[tupl
         present = [t for t in names[schema] if (schema.lower(), t.lower()) in wanted]
         metadata.reflect(shadow, schema=schema, only=present)
 
+    # alembic reports objects of the connection's default schema with schema None
+    default_schema = (live.dialect.default_schema_name or "").lower()
+
+    def schema_of(name) -> str:
+        return (name or default_schema).lower()
+
     def include_name(name, type_, parent_names):
         if type_ == "schema":
-            return name in schemas
+            return schema_of(name) in {s.lower() for s in schemas}
         if type_ == "table":
-            return (str(parent_names.get("schema_name")).lower(), name.lower()) in wanted
+            return (schema_of(parent_names.get("schema_name")), name.lower()) in wanted
         return True
 
     context = MigrationContext.configure(live, opts={
@@ -236,7 +281,7 @@ def compare_tables(live: sa.Connection, shadow: sa.Connection, tables: list[tupl
     lookup = {(s.lower(), t.lower()): key for key in diffs for s, t in [key]}
     for op in script.upgrade_ops.ops:
         if isinstance(op, alembic_ops.ModifyTableOps):
-            key = lookup.get(((op.schema or "").lower(), op.table_name.lower()))
+            key = lookup.get((schema_of(op.schema), op.table_name.lower()))
             if key is None:
                 continue
             for sub in op.ops:
@@ -255,7 +300,40 @@ def compare_tables(live: sa.Connection, shadow: sa.Connection, tables: list[tupl
         for op in _check_constraint_ops(live_inspector, shadow_inspector, schema, table, live.dialect):
             diff.operations.append(op)
             diff.changes.extend(_changes_for(op, schema, table, live.dialect))
+        _index_and_key_differences(diff, live_inspector, shadow_inspector, metadata, live.dialect)
     return diffs
+
+
+def _index_and_key_differences(diff: TableDiff, live: sa.Inspector, shadow: sa.Inspector, metadata: sa.MetaData,
+                               dialect: sa.engine.Dialect) -> None:
+    """What alembic does not see: an index whose INCLUDE list or predicate changed is dropped and
+    re-created; a changed primary key, unique or foreign key alembic left alone cannot be altered
+    by the deployer, so it is listed as unsupported (the plan blocks the table)."""
+    schema, table = diff.schema, diff.table
+    have, want = describe_table(live, schema, table), describe_table(shadow, schema, table)
+    handled = {op.index_name for op in diff.operations
+               if isinstance(op, (alembic_ops.CreateIndexOp, alembic_ops.DropIndexOp))}
+    live_indexes = {i["name"]: i for i in have["indexes"]}
+    reflected = next((t for t in metadata.tables.values()
+                      if t.name.lower() == table.lower() and (t.schema or "").lower() == schema.lower()), None)
+    for index in want["indexes"]:
+        name = index["name"]
+        if name in handled or name not in live_indexes or live_indexes[name] == index or reflected is None:
+            continue
+        target = next((i for i in reflected.indexes if i.name == name), None)
+        if target is None:
+            continue
+        diff.operations.append(alembic_ops.DropIndexOp(name, table, schema=schema))
+        diff.operations.append(alembic_ops.CreateIndexOp.from_index(target))
+        diff.changes.append(TableChange("index changed", name, "dropped and created again"))
+    for part in ("primary_key", "unique", "foreign_keys"):
+        if have[part] != want[part] and not any(
+                isinstance(op, (alembic_ops.AddConstraintOp, alembic_ops.DropConstraintOp, alembic_ops.CreateForeignKeyOp))
+                for op in diff.operations):
+            diff.changes.append(TableChange("unsupported change", part.replace("_", " "),
+                                            "the deployer cannot alter this in place; change it by hand",
+                                            fatal=True))
+            diff.unsupported.append(part)
 
 
 def render_operations(operations: list, dialect_name: str) -> str:

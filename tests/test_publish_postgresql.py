@@ -248,3 +248,62 @@ def test_verify_of_a_missing_database_says_so(run, pg_instance):
     result = run("verify", "--target", pg_instance.url("no_such_database"))
     assert result.code == 2
     assert "the database does not exist" in result.err
+
+
+def test_table_changes_are_seen_when_dbo_is_the_default_schema(run, fresh_db, db_copy, tmp_path):
+    # SQL Server logins default to dbo; alembic reports the default schema as None
+    query(fresh_db, "ALTER DATABASE " + fresh_db.split("///")[1].split("?")[0] + " SET search_path = dbo, public")
+    assert run("publish", "--target", fresh_db, "--source", db_copy, "--log-dir", tmp_path).code == 0
+    jobs = db_copy / "tables" / "dbo.IngestionJobs.pg.sql"
+    jobs.write_text(jobs.read_text().replace("    ErrorMessage   text        NULL,\n",
+                                             "    ErrorMessage   text        NULL,\n    Priority integer NULL,\n"))
+    result = run("publish", "--target", fresh_db, "--source", db_copy, "--log-dir", tmp_path)
+    assert result.code == 0, result
+    assert outcomes(latest_log(tmp_path))["dbo.IngestionJobs"] == ("alter", "applied")
+    assert query(fresh_db, "SELECT count(*) FROM information_schema.columns WHERE column_name = 'priority'") == [(1,)]
+
+
+def test_index_include_and_predicate_changes_are_applied(run, fresh_db, db_copy, tmp_path):
+    assert run("publish", "--target", fresh_db, "--source", db_copy, "--log-dir", tmp_path).code == 0
+    atoms = db_copy / "tables" / "dbo.Atoms.pg.sql"
+    atoms.write_text(atoms.read_text().replace("INCLUDE (ContentType, CreatedAt)", "INCLUDE (ContentType, ContentSize)"))
+    models = db_copy / "tables" / "dbo.Models.pg.sql"
+    models.write_text(models.read_text().replace("WHERE SourceHash IS NOT NULL", "WHERE SourceHash IS NOT NULL AND IsActive"))
+    result = run("publish", "--target", fresh_db, "--source", db_copy, "--log-dir", tmp_path)
+    assert result.code == 0, result
+    indexes = dict(query(fresh_db, "SELECT indexname, indexdef FROM pg_indexes WHERE schemaname = 'dbo'"))
+    assert "INCLUDE (contenttype, contentsize)" in indexes["ix_atoms_tenant_modality"]
+    assert "isactive" in indexes["ux_models_tenant_sourcehash"]
+    assert run("plan", "--target", fresh_db, "--source", db_copy).code == 0
+
+
+def test_primary_key_change_is_blocked(run, fresh_db, db_copy, tmp_path):
+    assert run("publish", "--target", fresh_db, "--source", db_copy, "--log-dir", tmp_path).code == 0
+    layers = db_copy / "tables" / "dbo.ModelLayers.pg.sql"
+    layers.write_text(layers.read_text().replace("PRIMARY KEY (LayerId)", "PRIMARY KEY (LayerId, ModelId)"))
+    result = run("publish", "--target", fresh_db, "--source", db_copy, "--log-dir", tmp_path)
+    assert result.code == 1, result
+    assert "blocked: dbo.ModelLayers" in result.out and "primary key" in result.out
+
+
+def test_not_null_column_without_default_on_rows_is_blocked(run, fresh_db, db_copy, tmp_path):
+    assert run("publish", "--target", fresh_db, "--source", db_copy, "--log-dir", tmp_path).code == 0
+    query(fresh_db, "INSERT INTO dbo.IngestionJobs (JobType) VALUES ('x')")
+    jobs = db_copy / "tables" / "dbo.IngestionJobs.pg.sql"
+    jobs.write_text(jobs.read_text().replace("    ErrorMessage   text        NULL,\n",
+                                             "    ErrorMessage   text        NULL,\n    Owner text NOT NULL,\n"))
+    result = run("publish", "--target", fresh_db, "--source", db_copy, "--log-dir", tmp_path, "--allow-data-loss")
+    assert result.code == 1, result
+    assert "blocked: dbo.IngestionJobs" in result.out and "give it a default" in result.out
+
+
+def test_numeric_scale_narrowing_is_a_data_loss_alert(run, fresh_db, db_copy, tmp_path):
+    scratch = db_copy / "tables" / "dbo.Prices.pg.sql"
+    scratch.write_text("-- kind: table\n-- requires: dbo\n-- engine-specific: test\n"
+                       "CREATE TABLE IF NOT EXISTS dbo.Prices (Id int PRIMARY KEY, Price numeric(10,4));\n")
+    assert run("publish", "--target", fresh_db, "--source", db_copy, "--log-dir", tmp_path).code == 0
+    query(fresh_db, "INSERT INTO dbo.Prices VALUES (1, 1.2345), (2, NULL)")
+    scratch.write_text(scratch.read_text().replace("numeric(10,4)", "numeric(10,2)"))
+    result = run("publish", "--target", fresh_db, "--source", db_copy, "--log-dir", tmp_path)
+    assert result.code == 1, result
+    assert "type changed price: 1 rows" in result.out

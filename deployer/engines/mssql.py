@@ -130,6 +130,21 @@ VALUES (?, ?);"""
 FINISH_DEPLOYMENT_SQL = """UPDATE deploy.Deployments
 SET FinishedAt = SYSUTCDATETIME(), Status = ?, Summary = ?
 WHERE DeploymentId = ?;"""
+# SQLAlchemy's SQL Server dialect reflects neither CHECK nor UNIQUE constraints: the table
+# comparison reads them here (parameters: schema, table)
+CHECK_CONSTRAINTS_SQL = """SELECT cc.name, cc.[definition]
+FROM sys.check_constraints AS cc
+INNER JOIN sys.tables AS t ON t.object_id = cc.parent_object_id
+INNER JOIN sys.schemas AS s ON s.schema_id = t.schema_id
+WHERE s.name = ? AND t.name = ?;"""
+UNIQUE_CONSTRAINTS_SQL = """SELECT kc.name, c.name
+FROM sys.key_constraints AS kc
+INNER JOIN sys.tables AS t ON t.object_id = kc.parent_object_id
+INNER JOIN sys.schemas AS s ON s.schema_id = t.schema_id
+INNER JOIN sys.index_columns AS ic ON ic.object_id = kc.parent_object_id AND ic.index_id = kc.unique_index_id
+INNER JOIN sys.columns AS c ON c.object_id = ic.object_id AND c.column_id = ic.column_id
+WHERE kc.type = 'UQ' AND s.name = ? AND t.name = ?
+ORDER BY kc.name, ic.key_ordinal;"""
 DEFINITION_SQL = "SELECT OBJECT_DEFINITION(OBJECT_ID(?));"
 SCHEMA_ID_SQL = "SELECT SCHEMA_ID(?);"
 LIBRARY_FINGERPRINT_SQL = """SELECT CONCAT(l.name, N'|', l.language, N'|', DATALENGTH(f.content), N'|',
