@@ -9,6 +9,7 @@ when something failed, with per-object timings and outcomes.
 from __future__ import annotations
 
 import json
+import sys
 import time
 from dataclasses import asdict, dataclass, field
 from datetime import datetime, timezone
@@ -106,17 +107,29 @@ def apply_plan(plan: Plan, engine: Engine, flags: Flags, on_step: ProgressHook |
     began = time.perf_counter()
     counts = plan.counts()
     deployment_id = engine.begin_deployment(plan.package_version, json.dumps(counts, sort_keys=True))
+
+    try:
+        _run_steps(plan, engine, flags, on_step, result, deployment_id)
+    finally:
+        result.seconds = round(time.perf_counter() - began, 3)
+        result.finished_at = _now()
+        engine.finish_deployment(deployment_id, "failed" if sys.exc_info()[0] else result.status,
+                                 json.dumps(counts, sort_keys=True))
+    return result
+
+
+def _run_steps(plan: Plan, engine: Engine, flags: Flags, on_step: ProgressHook | None, result: PublishResult,
+               deployment_id: int) -> None:
     objects = [s.obj for s in plan.steps]
     failed: set[str] = set()
     skipped = {s.obj.name for s in plan.steps if s.action == "skip"}
     stopped = False
-
     for step in plan.steps:
         if on_step:
             on_step(step, "start")
         name = step.obj.name
         if step.action == "unchanged":
-            if step.record:  # same structure, new text: the history takes the new hash, no DDL runs
+            if step.record and not stopped:  # same structure, new text: the history takes the new hash
                 engine.apply(step.obj, "", "record", step.text_hash, deployment_id, plan.package_version)
             result.outcomes.append(_outcome(step, "unchanged"))
         elif step.action == "skip":
@@ -149,10 +162,6 @@ def apply_plan(plan: Plan, engine: Engine, flags: Flags, on_step: ProgressHook |
                     if s.rendered and s.action != "verify" and s.obj.name not in excluded]
         checks = [s.rendered for s in plan.steps if s.action == "verify" and s.obj.name not in excluded]
         result.checks = run_checks(engine, checks, deployed)
-    result.seconds = round(time.perf_counter() - began, 3)
-    result.finished_at = _now()
-    engine.finish_deployment(deployment_id, result.status, json.dumps(counts, sort_keys=True))
-    return result
 
 
 def _stamp() -> str:

@@ -219,6 +219,8 @@ def cmd_publish(args, console: Console) -> int:
     engine = open_engine(args.target, database=args.database_name)
     engine.connect(create_database=not args.dry_run)
     try:
+        if not args.dry_run:
+            engine.lock()
         plan = _target_plan(args, engine, flags)
         if args.dry_run:
             print_plan(console, plan, verbose=args.verbose)

@@ -1,7 +1,8 @@
 """Build the external Python library (stage 3) from db/external_scripts as a wheel.
 
-The same wheel is installed on both engines: SQL Server takes it with CREATE EXTERNAL LIBRARY,
-PostgreSQL keeps it in dbo.ExternalLibraries and imports it from memory. The build is
+The same wheel is installed on both engines: SQL Server takes it, zipped once more as its
+documentation asks, with CREATE EXTERNAL LIBRARY; PostgreSQL keeps it in dbo.ExternalLibraries
+and imports it from memory. The build is
 byte-for-byte reproducible (files sorted, fixed timestamps, stored uncompressed, line endings
 normalized), so an unchanged library has an unchanged hash and is not redeployed.
 """
@@ -36,6 +37,19 @@ class ExternalLibrary:
     @property
     def hex(self) -> str:
         return self.wheel.hex().upper()
+
+    @property
+    def mssql_package(self) -> bytes:
+        """What CREATE EXTERNAL LIBRARY takes for Python: a zip archive holding the wheel (SQL Server
+        does not accept a .whl uploaded directly)."""
+        buffer = BytesIO()
+        with zipfile.ZipFile(buffer, "w") as archive:
+            _add(archive, self.filename, self.wheel)
+        return buffer.getvalue()
+
+    @property
+    def mssql_package_hex(self) -> str:
+        return self.mssql_package.hex().upper()
 
     @property
     def base64(self) -> str:

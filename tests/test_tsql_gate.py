@@ -266,16 +266,21 @@ def test_exempted_batches_match_their_golden_files():
         assert actual[name] == text, f"{name} differs from its rendering (HARTONOMOUS_UPDATE_GOLDEN=1 after review):\n{diff}"
 
 
-def test_the_library_literal_is_the_wheel():
+def test_the_library_literal_is_a_zip_holding_the_wheel():
+    """SQL Server takes a Python package for CREATE EXTERNAL LIBRARY as a zip around the .whl."""
     library = next(o for o in rendered(SHARED_VARIANT) if o.obj.kind == "library")
     create = next(b for b in library.batches if re.search(r"CREATE\s+EXTERNAL\s+LIBRARY", b))
     literal = re.search(r"CONTENT\s*=\s*0x([0-9A-F]+)\)", create)
     assert literal, create[:300]
-    wheel = bytes.fromhex(literal.group(1))
+    expected = build_library(DB_ROOT, __version__)
+    with zipfile.ZipFile(io.BytesIO(bytes.fromhex(literal.group(1)))) as outer:
+        assert outer.namelist() == [expected.filename]
+        wheel = outer.read(expected.filename)
     with zipfile.ZipFile(io.BytesIO(wheel)) as archive:
         assert archive.testzip() is None
         assert "hartonomous_ext/__init__.py" in archive.namelist()
-    assert wheel == build_library(DB_ROOT, __version__).wheel
+    assert wheel == expected.wheel
+    assert "AUTHORIZATION dbo" in create
 
 
 # --------------------------------------------------------------------------------------------

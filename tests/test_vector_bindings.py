@@ -2,7 +2,12 @@
 
 from __future__ import annotations
 
+import shutil
+import tempfile
+from pathlib import Path
+
 import numpy as np
+import psycopg.sql
 import psycopg
 import pytest
 
@@ -84,3 +89,30 @@ def test_bad_vectors_get_clear_errors(published, sql, args, message):
 def test_wrong_type_is_refused_by_the_signature(published):
     with pytest.raises(psycopg.errors.UndefinedFunction):
         call(published, "SELECT dbo.fn_VectorDotProduct(42, 43)")
+
+
+def test_a_session_cannot_point_the_interpreter_elsewhere(published, pg_instance):
+    """hartonomous.python_site is read from the server's configuration files, not from SET."""
+    base = Path(tempfile.mkdtemp(prefix="hartonomous-evil-"))
+    base.chmod(0o777)  # the server (user postgres) could read and write here
+    evil = base / "evil"
+    evil.mkdir()
+    evil.chmod(0o755)
+    marker = base / "ran"
+    (evil / "x.pth").write_text(f"import pathlib; pathlib.Path({str(marker)!r}).write_text('owned')\n")
+    with psycopg.connect(published, autocommit=True) as conn:
+        conn.execute("SET hartonomous.python_site = %s" % psycopg.sql.Literal(str(evil)).as_string(conn))
+        assert conn.execute("SELECT dbo.fn_VectorDotProduct(%s, %s)", (f32([1, 2]), f32([3, 4]))).fetchone()[0] == 11
+    try:
+        assert not marker.exists()
+    finally:
+        shutil.rmtree(base, ignore_errors=True)
+
+
+def test_a_role_without_table_access_can_use_the_bindings(published):
+    with psycopg.connect(published, autocommit=True) as conn:
+        conn.execute("DROP ROLE IF EXISTS app_reader; CREATE ROLE app_reader LOGIN; GRANT USAGE ON SCHEMA dbo TO app_reader")
+        conn.execute("SET ROLE app_reader")
+        with pytest.raises(psycopg.errors.InsufficientPrivilege):
+            conn.execute("SELECT count(*) FROM dbo.ExternalLibraries")
+        assert conn.execute("SELECT dbo.fn_VectorDotProduct(%s, %s)", (f32([1, 2]), f32([3, 4]))).fetchone()[0] == 11

@@ -1,15 +1,22 @@
 -- kind: function
 -- requires: plpython3u, dbo.ExternalLibraries
 -- engine-specific: SQL Server's Machine Learning Services imports external libraries itself
--- Makes the package's Python importable in this session: adds the in-database venv (the server
--- setting hartonomous.python_site) to sys.path and installs an importer that reads the
--- hartonomous_ext wheel from dbo.ExternalLibraries, in memory. Returns the wheel's sha256.
+-- Makes the package's Python importable in this session: adds the in-database venv (the setting
+-- hartonomous.python_site) to sys.path and installs an importer that reads the hartonomous_ext
+-- wheel from dbo.ExternalLibraries, in memory. Returns the wheel's sha256.
+-- The venv path is read from the server's configuration files only (pg_file_settings): a
+-- session's own SET hartonomous.python_site could otherwise point the interpreter at any folder.
+-- SECURITY DEFINER so that roles without access to pg_file_settings or dbo.ExternalLibraries can
+-- call the bindings; whoever may write dbo.ExternalLibraries decides what code runs, so only the
+-- deploying role may.
 -- Binding functions call it once per session (they check GD first). A session that imported
 -- an older wheel reloads when it calls this again after a publish changed the hash.
 CREATE OR REPLACE FUNCTION dbo.fn_LoadExternalLibrary()
 RETURNS text
 LANGUAGE plpython3u
 VOLATILE
+SECURITY DEFINER
+SET search_path = pg_catalog, pg_temp
 AS $$
 import importlib.abc
 import importlib.util
@@ -18,7 +25,10 @@ import site
 import sys
 import zipfile
 
-python_site = plpy.execute("SELECT current_setting('hartonomous.python_site', true) AS path")[0]["path"]
+configured = plpy.execute(
+    "SELECT setting FROM pg_catalog.pg_file_settings "
+    "WHERE name = 'hartonomous.python_site' AND error IS NULL ORDER BY seqno DESC LIMIT 1")
+python_site = configured[0]["setting"] if configured else None
 if python_site and python_site not in sys.path:
     site.addsitedir(python_site)
 

@@ -1,7 +1,8 @@
 -- kind: library
--- requires: ExternalScriptsEnabled
+-- requires: Database, ExternalScriptsEnabled
 -- The package's Python (db/external_scripts/hartonomous_ext) as a wheel the deployer builds,
--- {{ library.filename }}, {{ library.size }} bytes, sha256 {{ library.sha256 }}.
+-- {{ library.filename }}, {{ library.size }} bytes, sha256 {{ library.sha256 }}, inside a zip
+-- archive (SQL Server does not take a .whl directly). Owned by dbo, so every user can import it.
 -- Its dependencies (numpy, scipy, scikit-learn, pandas, onnxruntime: see requirements.txt) must be
 -- in the instance's Machine Learning Services Python runtime.
 IF EXISTS (SELECT 1 FROM sys.external_libraries WHERE name = N'hartonomous_ext' AND language = N'Python')
@@ -10,5 +11,6 @@ BEGIN
 END;
 GO
 CREATE EXTERNAL LIBRARY hartonomous_ext
-FROM (CONTENT = 0x{{ library.hex }})
+AUTHORIZATION dbo
+FROM (CONTENT = 0x{{ library.mssql_package_hex }})
 WITH (LANGUAGE = 'Python');

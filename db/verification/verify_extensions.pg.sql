@@ -1,6 +1,6 @@
 -- kind: check
 -- requires: plpython3u, postgis, pg_cron
--- engine-specific: PostgreSQL extensions; SQL Server has verify_server_settings
+-- engine-specific: PostgreSQL extensions; SQL Server has verify_external_scripts and verify_service_broker
 SELECT format('extension %s installed', name), installed_version IS NOT NULL,
        coalesce(name || ' ' || installed_version, name || ' is not installed')
 FROM pg_available_extensions

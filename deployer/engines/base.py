@@ -59,8 +59,11 @@ class Engine(Protocol):
     def deployed_objects(self) -> dict[str, DeployedObject]:
         """The deployment history's current state; empty when nothing was deployed yet."""
 
+    def lock(self) -> None:
+        """Take the deployment lock for this session (TargetError when another publish holds it)."""
+
     def begin_deployment(self, package_version: str, summary: str) -> int:
-        """Take the deployment lock (TargetError when another publish holds it) and open a history row."""
+        """Open the deployment's history row."""
 
     def finish_deployment(self, deployment_id: int, status: str, summary: str) -> None: ...
 

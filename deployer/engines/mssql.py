@@ -1,8 +1,8 @@
 """SQL Server engine seam (pyodbc: msodbcsql18 at users, FreeTDS where that is what exists).
 
 Objects are executed batch by batch (the GO-separated batches of their rendered text). Objects
-whose kind SQL Server cannot run inside a user transaction (database, server settings,
-filegroups: CREATE/ALTER DATABASE, sp_configure + RECONFIGURE) run in autocommit; everything
+whose kind SQL Server cannot run inside a user transaction (database, server and database
+settings: CREATE/ALTER DATABASE, sp_configure + RECONFIGURE) run in autocommit; everything
 else runs in one transaction with its history row. Objects with `-- context: server` run from
 master, then the connection returns to the target database.
 
@@ -26,7 +26,7 @@ from deployer.engines.base import ApplyError, CheckResult, DeployedObject, Targe
 from deployer.render import DEFAULT_DATABASE, RenderedObject, check_database_name, split_batches
 
 PASSWORD_ENV = "HARTONOMOUS_MSSQL_PASSWORD"
-AUTOCOMMIT_KINDS = {"database", "setting", "filegroup"}
+AUTOCOMMIT_KINDS = {"database", "setting"}
 
 HISTORY_DDL = [
     "IF SCHEMA_ID(N'deploy') IS NULL EXEC(N'CREATE SCHEMA deploy AUTHORIZATION dbo');",
@@ -82,11 +82,17 @@ WHERE HistoryId = (SELECT MAX(HistoryId) FROM deploy.DeploymentHistory WHERE Obj
 # Objects in the given schemas that the package may not know: user tables, views, procedures and
 # functions (the catalog queries of the drift report).
 UNKNOWN_OBJECTS_SQL = """SELECT CASE o.type WHEN 'U' THEN N'table' WHEN 'V' THEN N'view' WHEN 'P' THEN N'procedure'
+                   WHEN 'PC' THEN N'CLR procedure' WHEN 'TA' THEN N'CLR trigger'
+                   WHEN 'FS' THEN N'CLR function' WHEN 'FT' THEN N'CLR function'
                    ELSE N'function' END AS Kind,
        s.name + N'.' + o.name AS Name
 FROM sys.objects AS o
 INNER JOIN sys.schemas AS s ON s.schema_id = o.schema_id
-WHERE o.type IN ('U', 'V', 'P', 'FN', 'IF', 'TF') AND o.is_ms_shipped = 0
+WHERE o.type IN ('U', 'V', 'P', 'FN', 'IF', 'TF', 'PC', 'FS', 'FT', 'TA') AND o.is_ms_shipped = 0
+UNION ALL
+SELECT N'assembly' AS Kind, N'dbo.' + a.name AS Name
+FROM sys.assemblies AS a
+WHERE a.is_user_defined = 1
 ORDER BY Name;"""
 
 RECORD_SQL = """SET NOCOUNT ON;
@@ -109,7 +115,6 @@ EXISTS_SQL = {
     "function": "SELECT 1 FROM sys.objects WHERE object_id = OBJECT_ID(?) AND type IN ('FN', 'IF', 'TF')",
     "queue": "SELECT 1 FROM sys.service_queues WHERE object_id = OBJECT_ID(?)",
     "library": "SELECT 1 FROM sys.external_libraries WHERE name = ?",
-    "filegroup": "SELECT 1 FROM sys.filegroups WHERE name = ?",
 }
 
 DATABASE_ID_SQL = "SELECT DB_ID(?);"
@@ -265,10 +270,18 @@ class MssqlEngine:
     def database_exists(self) -> bool:
         return self._in_database
 
-    def begin_deployment(self, package_version: str, summary: str) -> int:
-        granted = self.conn.execute(LOCK_SQL, f"hartonomous-deployer:{self.database}").fetchone()[0]
+    def lock(self) -> None:
+        """One publish at a time per database: a session-owned application lock, always taken in
+        master (the target database may not exist yet), released when the connection closes."""
+        self.conn.execute("USE [master]")
+        try:
+            granted = self.conn.execute(LOCK_SQL, f"hartonomous-deployer:{self.database}").fetchone()[0]
+        finally:
+            self._use_database()
         if granted < 0:
             raise TargetError(f"another publish to {self.label} is running (application lock is held)")
+
+    def begin_deployment(self, package_version: str, summary: str) -> int:
         self._deployment_args = (package_version, summary)
         self._deployment_id: int | None = None
         return 0  # the row is written once the database exists (after stage 1 created it)
@@ -290,11 +303,13 @@ class MssqlEngine:
         import pyodbc
 
         transactional = obj.kind not in AUTOCOMMIT_KINDS
+        if obj.context != "server" and not self._in_database:
+            self._use_database()
+            if not self._in_database:
+                raise ApplyError(obj, f"database {self.database} does not exist (its creation failed or was skipped)")
         try:
             if obj.context == "server":
                 self.conn.execute("USE [master]")
-            elif not self._in_database:
-                self._use_database()
             self.conn.autocommit = not transactional
             for number, batch in enumerate(split_batches(sql_text) if sql_text.strip() else [], start=1):
                 try:
@@ -324,6 +339,8 @@ class MssqlEngine:
         finally:
             if self.conn is not None:
                 self.conn.autocommit = True
+                if obj.context == "server":  # never leave the session in master, also after a failure
+                    self._use_database()
         if action != "drop":
             live = self.fingerprints([obj]).get(obj.name)
             self.conn.execute(LIVE_HASH_SQL, live, obj.name, live, obj.name)

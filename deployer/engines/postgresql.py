@@ -117,10 +117,11 @@ class PostgresEngine:
         try:
             self.conn = psycopg.connect(self.url, autocommit=True, application_name="hartonomous-deployer")
         except psycopg.OperationalError as exc:
-            if "does not exist" in str(exc) and self.database and create_database:
+            missing = exc.sqlstate == "3D000" or (exc.sqlstate is None and "does not exist" in str(exc))
+            if missing and self.database and create_database:
                 self._create_database()
                 self.conn = psycopg.connect(self.url, autocommit=True, application_name="hartonomous-deployer")
-            elif "does not exist" in str(exc) and not create_database:
+            elif missing and not create_database:
                 self.conn = None  # a dry run against a database that is not there yet: plan from empty
             else:
                 raise TargetError(f"cannot connect to {self.label}: {str(exc).strip().splitlines()[-1]}") from None
@@ -161,11 +162,14 @@ class PostgresEngine:
     def database_exists(self) -> bool:
         return self.conn is not None
 
+    def lock(self) -> None:
+        """One publish at a time per database: a session lock, released when the connection closes.
+        Taken before planning, so no publish applies a plan another one made stale."""
+        if not self._require().execute("SELECT pg_try_advisory_lock(hashtext(%s))", (DEPLOY_LOCK,)).fetchone()[0]:
+            raise TargetError(f"another publish to {self.label} is running (advisory lock '{DEPLOY_LOCK}' is held)")
+
     def begin_deployment(self, package_version: str, summary: str) -> int:
         conn = self._require()
-        # one publish at a time per database: a session lock, released when the connection closes
-        if not conn.execute("SELECT pg_try_advisory_lock(hashtext(%s))", (DEPLOY_LOCK,)).fetchone()[0]:
-            raise TargetError(f"another publish to {self.label} is running (advisory lock '{DEPLOY_LOCK}' is held)")
         with conn.transaction():
             if conn.execute("SELECT to_regclass('deploy.DeployedObjects') IS NULL").fetchone()[0]:
                 conn.execute(HISTORY_DDL)

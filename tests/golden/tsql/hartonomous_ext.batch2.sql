@@ -1,3 +1,4 @@
 CREATE EXTERNAL LIBRARY hartonomous_ext
+AUTHORIZATION dbo
 FROM (CONTENT = 0x<wheel>)
 WITH (LANGUAGE = 'Python');
