@@ -362,3 +362,9 @@ def main(argv: list[str] | None = None) -> int:
     except (CatalogError, GraphError, RenderError, TargetError, LocalEngineError, InstallError) as exc:
         Console(stderr=True, highlight=False).print(f"[bold red]error:[/bold red] {escape(str(exc))}")
         return EXIT_ERROR
+    except Exception as exc:  # a database driver's error outside an object's apply: say it, exit 2
+        if type(exc).__module__.split(".")[0] not in ("psycopg", "pyodbc"):
+            raise
+        Console(stderr=True, highlight=False).print(
+            f"[bold red]database error:[/bold red] {escape(str(exc).strip())}")
+        return EXIT_ERROR

@@ -240,8 +240,10 @@ def build_plan(
             if row.kind == "table" and rows:
                 step.alerts.append(DataLossAlert(name, "table dropped", name, rows, "rows are lost"))
         drops.append(step)
-    # drop code before the tables it reads: latest stage first
-    drops.sort(key=lambda s: (-int(s.obj.stage), s.obj.name))
+    # latest stage first, and inside a stage in reverse order of creation: objects were created
+    # after what they need, so they go before it
+    created = {name: getattr(row, "created_order", 0) for name, row in deployed.items()}
+    drops.sort(key=lambda s: (-int(s.obj.stage), -created.get(s.obj.name, 0), s.obj.name))
 
     plan = Plan(engine=engine, target=target, package_version=package_version, drift=drift or DriftReport())
     plan.steps = drops + [steps[r.obj.name] for r in ordered]

@@ -50,7 +50,7 @@ def data_loss_table(plan: Plan) -> Table:
     for column in ("object", "change", "column / object", "rows", "what happens"):
         table.add_column(column, justify="right" if column == "rows" else "left")
     for alert in plan.data_loss:
-        table.add_row(alert.object, alert.change, alert.target, f"{alert.rows:,}", alert.text)
+        table.add_row(escape(alert.object), alert.change, escape(alert.target), f"{alert.rows:,}", escape(alert.text))
     return table
 
 
@@ -63,7 +63,7 @@ def drift_table(plan: Plan) -> Table:
               "unknown": "unknown to the package"}
     for key, label in labels.items():
         for name, kind in getattr(plan.drift, key):
-            table.add_row(name, kind, label)
+            table.add_row(escape(name), escape(kind), label)
     return table
 
 

@@ -11,14 +11,17 @@ if ! "$PYTHON" -c 'import sys; sys.exit(sys.version_info < (3, 11))' 2>/dev/null
     echo "error: Python 3.11 or newer is needed as '$PYTHON' (set PYTHON=/path/to/python3.11)" >&2
     exit 2
 fi
-if ! "$PYTHON" -m venv --help >/dev/null 2>&1; then
-    echo "the venv module is missing for $PYTHON: installing python3-venv" >&2
+# venv itself is in the standard library; ensurepip (what puts pip into a venv) may not be
+if ! "$PYTHON" -c 'import ensurepip' >/dev/null 2>&1; then
+    echo "ensurepip is missing for $PYTHON: installing python3-venv" >&2
     apt-get update -q && DEBIAN_FRONTEND=noninteractive apt-get install -y -q python3-venv
 fi
 
-if [ ! -x .venv/bin/python ]; then
+# a venv left half-made by an earlier failed run has a python but no pip: make it again
+if [ ! -x .venv/bin/python ] || ! .venv/bin/python -m pip --version >/dev/null 2>&1; then
     echo "creating the project venv (.venv)"
-    "$PYTHON" -m venv .venv
+    "$PYTHON" -m venv --clear .venv
+    rm -f .venv/.hartonomous-pyproject.sha256
 fi
 # reinstall only when the declared dependencies changed
 stamp=.venv/.hartonomous-pyproject.sha256

@@ -307,3 +307,32 @@ def test_numeric_scale_narrowing_is_a_data_loss_alert(run, fresh_db, db_copy, tm
     result = run("publish", "--target", fresh_db, "--source", db_copy, "--log-dir", tmp_path)
     assert result.code == 1, result
     assert "type changed price: 1 rows" in result.out
+
+
+def test_changed_signature_leaves_no_stale_overload(run, fresh_db, db_copy, tmp_path):
+    assert run("publish", "--target", fresh_db, "--source", db_copy, "--log-dir", tmp_path).code == 0
+    softmax = db_copy / "bindings" / "dbo.fn_VectorSoftmax.pg.sql"
+    softmax.write_text(softmax.read_text().replace("dbo.fn_VectorSoftmax(v bytea)",
+                                                   "dbo.fn_VectorSoftmax(v bytea, temperature double precision DEFAULT 1.0)"))
+    result = run("publish", "--target", fresh_db, "--source", db_copy, "--log-dir", tmp_path)
+    assert result.code == 0, result  # verification calls fn_VectorSoftmax(bytea): one candidate only
+    assert query(fresh_db, "SELECT oid::regprocedure::text FROM pg_proc WHERE proname = 'fn_vectorsoftmax'") == [
+        ("dbo.fn_vectorsoftmax(bytea,double precision)",)]
+
+
+def test_dropped_tables_go_in_reverse_order_of_creation(run, fresh_db, db_copy, tmp_path):
+    (db_copy / "tables" / "dbo.AParent.pg.sql").write_text(
+        "-- kind: table\n-- requires: dbo\n-- engine-specific: test\n"
+        "CREATE TABLE IF NOT EXISTS dbo.AParent (Id int PRIMARY KEY);\n")
+    (db_copy / "tables" / "dbo.BChild.pg.sql").write_text(
+        "-- kind: table\n-- requires: dbo.AParent\n-- engine-specific: test\n"
+        "CREATE TABLE IF NOT EXISTS dbo.BChild (Id int PRIMARY KEY, ParentId int REFERENCES dbo.AParent (Id));\n")
+    assert run("publish", "--target", fresh_db, "--source", db_copy, "--log-dir", tmp_path).code == 0
+    (db_copy / "tables" / "dbo.AParent.pg.sql").unlink()
+    (db_copy / "tables" / "dbo.BChild.pg.sql").unlink()
+    result = run("publish", "--target", fresh_db, "--source", db_copy, "--log-dir", tmp_path)
+    assert result.code == 0, result
+    log = latest_log(tmp_path)
+    dropped = [o["object"] for o in log["objects"] if o["outcome"] == "dropped"]
+    assert dropped == ["dbo.BChild", "dbo.AParent"]
+    assert query(fresh_db, "SELECT to_regclass('dbo.aparent'), to_regclass('dbo.bchild')") == [(None, None)]

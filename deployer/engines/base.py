@@ -42,6 +42,7 @@ class DeployedObject:
     package_version: str
     deployed_at: str
     live_hash: str | None = None  # the object's fingerprint on the server right after it was applied
+    created_order: int = 0  # position of its last creation in the history: drops go in reverse
 
 
 class Engine(Protocol):

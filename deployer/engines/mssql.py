@@ -119,9 +119,11 @@ EXISTS_SQL = {
 
 DATABASE_ID_SQL = "SELECT DB_ID(?);"
 HISTORY_EXISTS_SQL = "SELECT OBJECT_ID(N'deploy.DeployedObjects', N'U');"
-DEPLOYED_OBJECTS_SQL = """SELECT ObjectName, ObjectKind, Stage, TextHash, PackageVersion,
-       CONVERT(NVARCHAR(33), DeployedAt, 126) AS DeployedAt, LiveHash
-FROM deploy.DeployedObjects;"""
+DEPLOYED_OBJECTS_SQL = """SELECT d.ObjectName, d.ObjectKind, d.Stage, d.TextHash, d.PackageVersion,
+       CONVERT(NVARCHAR(33), d.DeployedAt, 126) AS DeployedAt, d.LiveHash,
+       COALESCE((SELECT MAX(h.HistoryId) FROM deploy.DeploymentHistory AS h
+                 WHERE h.ObjectName = d.ObjectName AND h.Action = N'create'), 0) AS CreatedOrder
+FROM deploy.DeployedObjects AS d;"""
 # one publish at a time per database: an application lock owned by the deploying session
 LOCK_SQL = """SET NOCOUNT ON;
 DECLARE @result INT;
@@ -256,7 +258,7 @@ class MssqlEngine:
         if self.conn.execute(HISTORY_EXISTS_SQL).fetchone()[0] is None:
             return {}
         rows = self.conn.execute(DEPLOYED_OBJECTS_SQL).fetchall()
-        return {r[0]: DeployedObject(r[0], r[1], int(r[2]), r[3], r[4], r[5], r[6]) for r in rows}
+        return {r[0]: DeployedObject(r[0], r[1], int(r[2]), r[3], r[4], r[5], r[6], int(r[7])) for r in rows}
 
     def _ensure_history(self) -> None:
         if not self._in_database:

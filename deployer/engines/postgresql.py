@@ -153,8 +153,10 @@ class PostgresEngine:
         if not exists:
             return {}
         rows = self.conn.execute(
-            "SELECT ObjectName, ObjectKind, Stage, TextHash, PackageVersion, DeployedAt::text, LiveHash "
-            "FROM deploy.DeployedObjects"
+            "SELECT d.ObjectName, d.ObjectKind, d.Stage, d.TextHash, d.PackageVersion, d.DeployedAt::text, "
+            "d.LiveHash, coalesce((SELECT max(h.HistoryId) FROM deploy.DeploymentHistory h "
+            "WHERE h.ObjectName = d.ObjectName AND h.Action = 'create'), 0) "
+            "FROM deploy.DeployedObjects d"
         ).fetchall()
         return {r[0]: DeployedObject(*r) for r in rows}
 
@@ -195,6 +197,8 @@ class PostgresEngine:
             with conn.transaction():
                 if sql_text.strip():
                     conn.execute(sql_text)
+                if obj.kind in ("function", "procedure") and action != "drop":
+                    self._drop_stale_overloads(obj)
                 conn.execute(
                     "INSERT INTO deploy.DeploymentHistory "
                     "(DeploymentId, ObjectName, ObjectKind, Stage, Action, TextHash, PackageVersion) "
@@ -222,6 +226,22 @@ class PostgresEngine:
             conn.execute("UPDATE deploy.DeployedObjects SET LiveHash = %s WHERE ObjectName = %s", (live, obj.name))
             conn.execute("UPDATE deploy.DeploymentHistory SET LiveHash = %s WHERE HistoryId = "
                          "(SELECT max(HistoryId) FROM deploy.DeploymentHistory WHERE ObjectName = %s)", (live, obj.name))
+
+    def _drop_stale_overloads(self, obj: DbObject) -> None:
+        """A changed signature creates a second function beside the old one: drop every overload
+        of this name the transaction did not just create or replace."""
+        schema, _, bare = obj.name.rpartition(".")
+        rows = self.conn.execute(
+            "SELECT p.oid::regprocedure::text, p.prokind, "
+            "p.xmin::text::bigint = txid_current() %% 4294967296 AS fresh "
+            "FROM pg_proc p JOIN pg_namespace n ON n.oid = p.pronamespace "
+            "WHERE n.nspname = %s AND p.proname = %s", ((schema or "public").lower(), bare.lower())).fetchall()
+        if not any(fresh for _, _, fresh in rows):
+            return  # the object's text did not create this name: leave the catalog alone
+        for signature, prokind, fresh in rows:
+            if not fresh:
+                kind = sql.SQL("PROCEDURE" if prokind == "p" else "FUNCTION")
+                self.conn.execute(sql.SQL("DROP {} {}").format(kind, sql.SQL(signature)))
 
     def drop_sql(self, name: str, kind: str) -> str:
         schema, _, bare = name.rpartition(".")

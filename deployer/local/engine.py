@@ -13,7 +13,6 @@ Settings it writes into its postgresql.conf:
 
 from __future__ import annotations
 
-import getpass
 import os
 import pwd
 import subprocess
@@ -72,7 +71,8 @@ class LocalEngine:
 
     @property
     def superuser(self) -> str:
-        return getpass.getuser()
+        # the effective user, as libpq sees it (getpass reads $USER, which `su` may leave behind)
+        return pwd.getpwuid(os.geteuid()).pw_name
 
     def url(self, database: str | None = None, *, require_running: bool = False) -> str:
         if require_running and not self.running():

@@ -87,6 +87,7 @@ def pyenv_site_packages(pyenv: Path) -> Path:
 
 def install_pyenv(pyenv: Path, console: Console) -> bool:
     """Create or update the in-database venv; False when it was already up to date."""
+    _check_server_can_read(pyenv.parent)
     requirements = REQUIREMENTS.read_bytes()
     marker = pyenv / ".hartonomous-requirements.sha256"
     wanted = hashlib.sha256(requirements).hexdigest()
@@ -101,11 +102,12 @@ def install_pyenv(pyenv: Path, console: Console) -> bool:
     _run([str(pyenv / "bin" / "python"), "-m", "pip", "install", "-q", "-r", str(REQUIREMENTS)], log, console,
          "installing numpy, scipy, scikit-learn, pandas, onnxruntime into the in-database venv")
     marker.write_text(wanted + "\n")
-    # the server runs as the postgres user: the venv must be readable by it
-    for path in [pyenv.parent, *pyenv.parent.parents]:
-        if path == Path("/"):
-            break
-        mode = path.stat().st_mode
-        if not mode & 0o005:
-            raise InstallError(f"{path} is not readable by the postgres user; use a HARTONOMOUS_HOME under a readable folder")
     return True
+
+
+def _check_server_can_read(folder: Path) -> None:
+    """The server runs as the postgres user: every folder above the venv must let others in (x)."""
+    for path in [folder, *folder.parents]:
+        if path.exists() and not path.stat().st_mode & 0o001:
+            raise InstallError(f"{path} does not let other users in, so the postgres user cannot reach the "
+                               "in-database venv; use a HARTONOMOUS_HOME under a folder others can enter")
