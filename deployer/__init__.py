@@ -3,12 +3,13 @@
 The pipeline, one module per step:
 
     catalog  -> read db/ into objects (name, kind, stage, requirements, per-engine source)
-    render   -> jinja2 per engine (StrictUndefined) into SQL text with a normalized hash
     graph    -> order by the eight stages, topologically inside a stage
-    plan     -> compare with the deployment history on the target: create/alter/reapply/unchanged
+    render   -> jinja2 per engine (StrictUndefined) into SQL text with a normalized hash
+    compare  -> read the target: history, fingerprints (drift), table diffs, data-loss counts
+    plan     -> one action per object: create/alter/reapply/drop/unchanged/skip/blocked/verify
     apply    -> execute the plan (or print it for --dry-run), record history, write JSON logs
     verify   -> stage 8 checks against the live target
-    report   -> the tables and summaries people read
+    report   -> the tables and summaries people read (text, JSON, Markdown)
 
 Engine-specific code lives behind one seam per engine in deployer.engines.
 """

@@ -1,4 +1,4 @@
-"""Apply: execute a plan on a target, record history, write the deployment logs (fifth step).
+"""Apply: execute a plan on a target, record history, write the deployment logs (sixth step).
 
 Objects run in plan order. A failing object stops the publish, unless --force is given: then
 everything that does not require the failed object goes on, and what requires it is skipped.

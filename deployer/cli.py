@@ -25,7 +25,7 @@ from deployer.graph import GraphError, order
 from deployer.local.engine import LocalEngine, LocalEngineError
 from deployer.local.install import InstallError, install_packages, install_pyenv
 from deployer.package import DB_ROOT, render_package
-from deployer.plan import Flags, build_plan
+from deployer.plan import Flags, skipped_by_flags
 from deployer.render import DEFAULT_MSSQL_VERSION, MSSQL_VERSIONS, RenderError
 from deployer.compare import build_target_plan
 from deployer.report import checks_table, drift_table, plan_document, plan_markdown, plan_summary, print_plan, print_publish
@@ -141,11 +141,8 @@ def cmd_render(args, console: Console) -> int:
         filestream_path=args.filestream_path, skip_filestream=args.skip_filestream,
         sqlcmd_variables=args.engine == "mssql",
     )
-    if args.skip_external_scripts:
-        plan = build_plan(rendered, {}, Flags(skip_external_scripts=True), engine=args.engine, target="(render)",
-                          package_version=__version__)
-        kept = {s.obj.name for s in plan.steps if s.action != "skip"}
-        rendered = [r for r in rendered if r.obj.name in kept]
+    skipped = skipped_by_flags([r.obj for r in rendered], Flags(skip_external_scripts=args.skip_external_scripts))
+    rendered = [r for r in rendered if r.obj.name not in skipped]
     combined = write_render(rendered, args.out, args.engine, args.mssql_version if args.engine == "mssql" else None)
     console.print(f"rendered {len(rendered)} objects for {args.engine} into {args.out}/objects; combined script: {combined}")
     return EXIT_OK
@@ -172,7 +169,7 @@ def _print_plan_as(console: Console, plan, form: str, verbose: bool = False) -> 
 
 def cmd_plan(args, console: Console) -> int:
     _local_engine_for_target(args.target)
-    flags = Flags(skip_external_scripts=args.skip_external_scripts, skip_filestream=args.skip_filestream)
+    flags = Flags(skip_external_scripts=args.skip_external_scripts)
     engine = open_engine(args.target, database=args.database_name)
     engine.connect(create_database=False)
     try:
@@ -213,8 +210,7 @@ def cmd_drift(args, console: Console) -> int:
 
 def cmd_publish(args, console: Console) -> int:
     _local_engine_for_target(args.target)
-    flags = Flags(skip_external_scripts=args.skip_external_scripts, skip_filestream=args.skip_filestream,
-                  force=args.force, dry_run=args.dry_run, verbose=args.verbose,
+    flags = Flags(skip_external_scripts=args.skip_external_scripts, force=args.force,
                   allow_data_loss=args.allow_data_loss, allow_drift=args.allow_drift)
     engine = open_engine(args.target, database=args.database_name)
     engine.connect(create_database=not args.dry_run)
@@ -270,9 +266,8 @@ def cmd_verify(args, console: Console) -> int:
         if not engine.database_exists:
             raise TargetError(f"{engine.label}: the database does not exist; publish first")
         rendered = _rendered_for(args, engine.name, engine.database if engine.name == "mssql" else None)
-        plan = build_plan(rendered, {}, Flags(skip_external_scripts=args.skip_external_scripts), engine=engine.name,
-                          target=engine.label, package_version=__version__)
-        kept = [s.rendered for s in plan.steps if s.action != "skip"]
+        skipped = skipped_by_flags([r.obj for r in rendered], Flags(skip_external_scripts=args.skip_external_scripts))
+        kept = [r for r in rendered if r.obj.name not in skipped]
         checks = [r for r in kept if r.obj.kind == "check"]
         deployed = [r for r in kept if r.obj.kind != "check"]
         results = run_checks(engine, checks, deployed)

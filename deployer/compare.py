@@ -1,4 +1,4 @@
-"""Compare: read the target and build the plan (between render and apply in the pipeline).
+"""Compare: read the target and build the plan (fourth step, between render and apply).
 
 Everything `plan`, `drift`, `publish --dry-run` and `publish` know about the target comes from
 here, in this order:

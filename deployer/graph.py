@@ -1,4 +1,4 @@
-"""Graph: order catalog objects for deployment (third step of the pipeline).
+"""Graph: order catalog objects for deployment (second step of the pipeline).
 
 Objects are ordered by stage, then topologically by their declared requirements inside a
 stage, ties broken by name so the order is the same on every run. A requirement on an unknown

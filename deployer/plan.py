@@ -1,4 +1,4 @@
-"""Plan: decide what publishing would do on a target (fourth step of the pipeline).
+"""Plan: decide what publishing would do on a target (fifth step, after compare).
 
 The plan compares each rendered object with what the target has: the deployment history (the
 hash of the text last deployed), the object's fingerprint on the server now, and for tables the
@@ -32,11 +32,9 @@ EXECUTING_ACTIONS = ("create", "alter", "reapply", "drop")
 
 @dataclass(frozen=True)
 class Flags:
+    """The publish options that change what the plan contains or how it is applied."""
     skip_external_scripts: bool = False
-    skip_filestream: bool = False
     force: bool = False
-    dry_run: bool = False
-    verbose: bool = False
     allow_data_loss: bool = False
     allow_drift: bool = False
 
@@ -132,6 +130,14 @@ class Plan:
         return "".join(parts)
 
 
+def skipped_by_flags(objects: list[DbObject], flags: Flags) -> set[str]:
+    """--skip-external-scripts: stage 3 and everything that requires it, directly or not."""
+    if not flags.skip_external_scripts:
+        return set()
+    roots = {o.name for o in objects if o.stage == Stage.EXTERNAL_SCRIPTS}
+    return roots | dependents(objects, roots)
+
+
 def _go_joined(rendered: RenderedObject) -> str:
     if rendered.obj.engine == "mssql":
         return "".join(batch + "GO\n" for batch in rendered.batches)
@@ -161,10 +167,7 @@ def build_plan(
     deployed_hash = {n: (d if isinstance(d, str) else d.text_hash) for n, d in deployed.items()}
     drifted = {name for name, _ in (drift.changed if drift else [])}
     objects = [r.obj for r in ordered]
-    skipped: set[str] = set()
-    if flags.skip_external_scripts:
-        roots = {o.name for o in objects if o.stage == Stage.EXTERNAL_SCRIPTS}
-        skipped = roots | dependents(objects, roots)
+    skipped = skipped_by_flags(objects, flags)
 
     steps: dict[str, Step] = {}
     for rendered in ordered:

@@ -1,4 +1,4 @@
-"""Render: turn catalog objects into SQL text for one engine (second step of the pipeline).
+"""Render: turn ordered catalog objects into SQL text for one engine (third step of the pipeline).
 
 Every file in db/ is a jinja2 template rendered with StrictUndefined, so a misspelt variable is an
 error, not an empty string. The hash of an object is taken over its rendered text with line
@@ -22,7 +22,8 @@ from deployer.library import ExternalLibrary
 MSSQL_VERSIONS = (2019, 2022, 2025)
 DEFAULT_MSSQL_VERSION = 2022
 DEFAULT_DATABASE = "Hartonomous"
-DEFAULT_FILESTREAM_PATH = "/var/opt/mssql/data/HartonomousFilestream"
+# SQL Server on Linux's data folder; one container per database (a container cannot be shared)
+DEFAULT_FILESTREAM_FOLDER = "/var/opt/mssql/data"
 _GO = re.compile(r"^\s*GO\s*(?:--.*)?$", re.IGNORECASE)
 _DATABASE_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]{0,115}$")
 
@@ -68,14 +69,15 @@ class RenderOptions:
     library: ExternalLibrary
     mssql_version: int = DEFAULT_MSSQL_VERSION
     database_name: str = DEFAULT_DATABASE
-    filestream_path: str = DEFAULT_FILESTREAM_PATH
+    filestream_path: str | None = None  # default: DEFAULT_FILESTREAM_FOLDER/<database>_Filestream
     skip_filestream: bool = False
     # True: database name and paths become sqlcmd variables, $(DatabaseName) and $(FilestreamPath)
     sqlcmd_variables: bool = False
 
     def context(self) -> dict:
         database = "$(DatabaseName)" if self.sqlcmd_variables else check_database_name(self.database_name)
-        filestream = "$(FilestreamPath)" if self.sqlcmd_variables else self.filestream_path
+        filestream = "$(FilestreamPath)" if self.sqlcmd_variables else (
+            self.filestream_path or f"{DEFAULT_FILESTREAM_FOLDER}/{database}_Filestream")
         return {
             "engine": self.engine,
             "mssql_version": self.mssql_version,

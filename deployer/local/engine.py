@@ -26,7 +26,7 @@ from deployer.local.install import PG_MAJOR, pyenv_site_packages
 
 DEFAULT_HOME = Path("/var/lib/hartonomous")
 DEFAULT_PORT = 55432
-DEFAULT_DATABASE = "hartonomous"
+LOCAL_DATABASE = "hartonomous"
 SERVER_USER = "postgres"
 
 
@@ -38,7 +38,7 @@ class LocalEngineError(Exception):
 class LocalEngine:
     home: Path
     port: int = DEFAULT_PORT
-    database: str = DEFAULT_DATABASE
+    database: str = LOCAL_DATABASE
     pyenv: Path | None = None
     durable: bool = True  # False for throw-away test instances: fsync off
 

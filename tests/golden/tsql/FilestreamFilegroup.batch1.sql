@@ -13,6 +13,6 @@ END;
 IF NOT EXISTS (SELECT 1 FROM sys.database_files WHERE name = N'HartonomousFilestreamData')
 BEGIN
     ALTER DATABASE [Hartonomous]
-        ADD FILE (NAME = N'HartonomousFilestreamData', FILENAME = N'/var/opt/mssql/data/HartonomousFilestream')
+        ADD FILE (NAME = N'HartonomousFilestreamData', FILENAME = N'/var/opt/mssql/data/Hartonomous_Filestream')
         TO FILEGROUP HartonomousFilestream;
 END;
