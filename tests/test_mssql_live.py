@@ -125,3 +125,15 @@ def test_embedding_matches_sentence_transformers(database):
     got = struct.unpack(f"<{len(data) // 4}f", data)
     dot = sum(a * b for a, b in zip(got, expected))
     assert len(got) == 384 and dot >= 0.9999
+
+
+def test_ingest_atom_deduplicates_and_refuses_bad_text(database):
+    import pyodbc
+
+    batch = ("SET NOCOUNT ON; DECLARE @id BIGINT; EXEC dbo.sp_IngestAtom @Content = ?, @ContentType = N'text/plain', "
+             "@AtomId = @id OUTPUT; SELECT @id;")
+    first = _scalar(database, batch, b"live atom")
+    assert _scalar(database, batch, b"live atom") == first
+    assert _scalar(database, "SELECT ReferenceCount FROM dbo.Atoms WHERE AtomId = ?", first) == 2
+    with pytest.raises(pyodbc.Error, match="not valid UTF-8"):
+        _scalar(database, batch, b"\xff\xfe bad")

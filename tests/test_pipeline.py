@@ -162,7 +162,7 @@ def test_go_splitting_follows_sqlcmd():
 def test_filestream_flag_changes_only_the_filegroup_object():
     with_fs = {r.obj.name: r.hash for r in render_package("mssql")}
     without = {r.obj.name: r.hash for r in render_package("mssql", skip_filestream=True)}
-    assert {n for n in with_fs if with_fs[n] != without[n]} == {"FilestreamFilegroup"}
+    assert {n for n in with_fs if with_fs[n] != without[n]} == {"FilestreamFilegroup", "dbo.AtomPayloadStore"}
     assert "ADD FILEGROUP" not in next(r.sql for r in render_package("mssql", skip_filestream=True)
                                        if r.obj.name == "FilestreamFilegroup")
 

@@ -311,7 +311,8 @@ def test_the_deployers_own_dml_fails_on_a_column_its_tables_lack(monkeypatch):
 def test_the_schema_is_read_from_the_table_objects():
     schema, failures = build_schema(rendered(SHARED_VARIANT))
     assert failures == []
-    assert set(schema["dbo"]) == {"Atoms", "AtomEmbeddings", "IngestionJobs", "ModelLayers", "Models"}
+    assert set(schema["dbo"]) == {"Atoms", "AtomEmbeddings", "AtomPayloadStore", "IngestionJobs", "InferenceRequests",
+                                  "ModelLayers", "Models"}
     assert schema["dbo"]["Atoms"]["ContentHash"] == "BINARY(32)"
     assert "ReferenceCount" in schema["dbo"]["Atoms"]
 

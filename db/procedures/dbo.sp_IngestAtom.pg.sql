@@ -1,0 +1,97 @@
+-- kind: procedure
+-- requires: dbo.Atoms, dbo.AtomPayloadStore, dbo.AtomEmbeddings, dbo.Models, dbo.fn_GenerateEmbedding
+-- Ingest content as an atom. Its SHA-256 is its identity within the tenant: the same content again
+-- returns the same AtomId and raises ReferenceCount, also when many sessions ingest it at once
+-- (INSERT ... ON CONFLICT). The modality follows the content type. With GenerateEmbedding, a text
+-- atom gets its all-MiniLM-L6-v2 embedding (computed before the row lock is taken); ModelId must
+-- then be NULL (the packaged model) until models held in the database can embed.
+-- CALL dbo.sp_IngestAtom(content, 'text/plain') returns the AtomId as the row of its INOUT parameter.
+CREATE OR REPLACE PROCEDURE dbo.sp_IngestAtom(
+    Content bytea,
+    ContentType text,
+    Metadata jsonb DEFAULT NULL,
+    TenantId integer DEFAULT 0,
+    GenerateEmbedding boolean DEFAULT false,
+    ModelId integer DEFAULT NULL,
+    INOUT AtomId bigint DEFAULT NULL
+)
+LANGUAGE plpgsql
+AS $$
+#variable_conflict use_column
+DECLARE
+    max_bytes constant bigint := 268435456;  -- 256 MiB
+    content_type text := lower(btrim(sp_IngestAtom.ContentType));
+    modality text;
+    content_text text;
+    embedding bytea;
+    inserted boolean;
+BEGIN
+    IF sp_IngestAtom.Content IS NULL OR octet_length(sp_IngestAtom.Content) = 0 THEN
+        RAISE EXCEPTION 'sp_IngestAtom: Content is empty' USING ERRCODE = '22023';
+    END IF;
+    IF octet_length(sp_IngestAtom.Content) > max_bytes THEN
+        RAISE EXCEPTION 'sp_IngestAtom: Content has % bytes, more than the % allowed',
+            octet_length(sp_IngestAtom.Content), max_bytes USING ERRCODE = '54000';
+    END IF;
+    IF content_type IS NULL OR content_type !~ '^[a-z0-9][a-z0-9!#$&^_.+-]*/[a-z0-9][a-z0-9!#$&^_.+-]*(;.*)?$'
+       OR length(content_type) > 128 THEN
+        RAISE EXCEPTION 'sp_IngestAtom: ContentType % is not a media type such as text/plain', quote_nullable(sp_IngestAtom.ContentType)
+            USING ERRCODE = '22023';
+    END IF;
+    IF sp_IngestAtom.TenantId IS NULL OR sp_IngestAtom.TenantId < 0 THEN
+        RAISE EXCEPTION 'sp_IngestAtom: TenantId must be 0 or more' USING ERRCODE = '22023';
+    END IF;
+
+    modality := CASE
+        WHEN content_type LIKE 'text/%' OR split_part(content_type, ';', 1) IN
+             ('application/json', 'application/xml', 'application/x-ndjson', 'application/yaml') THEN 'text'
+        WHEN content_type LIKE 'image/%' THEN 'image'
+        WHEN content_type LIKE 'audio/%' THEN 'audio'
+        WHEN split_part(content_type, ';', 1) IN ('application/onnx', 'application/x-onnx', 'application/x-safetensors',
+             'application/x-gguf', 'application/x-pytorch', 'application/vnd.hartonomous.model') THEN 'model'
+        ELSE 'binary'
+    END;
+    IF modality = 'text' THEN
+        BEGIN
+            content_text := convert_from(sp_IngestAtom.Content, 'UTF8');
+        EXCEPTION WHEN character_not_in_repertoire OR untranslatable_character THEN
+            RAISE EXCEPTION 'sp_IngestAtom: Content is not valid UTF-8 text (ContentType %)', content_type
+                USING ERRCODE = '22021';
+        END;
+    END IF;
+    IF sp_IngestAtom.GenerateEmbedding THEN
+        IF modality <> 'text' THEN
+            RAISE EXCEPTION 'sp_IngestAtom: GenerateEmbedding needs a text atom; this one is %', modality
+                USING ERRCODE = '22023';
+        END IF;
+        IF sp_IngestAtom.ModelId IS NOT NULL THEN
+            IF NOT EXISTS (SELECT 1 FROM dbo.Models m WHERE m.ModelId = sp_IngestAtom.ModelId) THEN
+                RAISE EXCEPTION 'sp_IngestAtom: model % does not exist', sp_IngestAtom.ModelId USING ERRCODE = '22023';
+            END IF;
+            RAISE EXCEPTION 'sp_IngestAtom: embeddings come from the packaged all-MiniLM-L6-v2 (ModelId NULL); model % cannot embed yet',
+                sp_IngestAtom.ModelId USING ERRCODE = '0A000';
+        END IF;
+        -- Python work before the atom's row is locked, so concurrent ingests do not wait on it
+        embedding := dbo.fn_GenerateEmbedding(content_text);
+    END IF;
+
+    INSERT INTO dbo.Atoms AS a (TenantId, ContentHash, ContentType, Modality, ContentSize, Metadata)
+    VALUES (sp_IngestAtom.TenantId, sha256(sp_IngestAtom.Content), content_type, modality,
+            octet_length(sp_IngestAtom.Content), sp_IngestAtom.Metadata)
+    ON CONFLICT (TenantId, ContentHash) DO UPDATE
+        SET ReferenceCount = a.ReferenceCount + 1,
+            UpdatedAt = now(),
+            Metadata = coalesce(a.Metadata, '{}'::jsonb) || coalesce(EXCLUDED.Metadata, '{}'::jsonb)
+    RETURNING a.AtomId, (a.xmax = 0) INTO sp_IngestAtom.AtomId, inserted;
+
+    IF inserted THEN
+        INSERT INTO dbo.AtomPayloadStore (AtomId, Payload) VALUES (sp_IngestAtom.AtomId, sp_IngestAtom.Content);
+    END IF;
+    IF embedding IS NOT NULL AND NOT EXISTS (
+        SELECT 1 FROM dbo.AtomEmbeddings e
+        WHERE e.AtomId = sp_IngestAtom.AtomId AND e.EmbeddingType = 'all-MiniLM-L6-v2') THEN
+        INSERT INTO dbo.AtomEmbeddings (AtomId, ModelId, EmbeddingType, Dimension, EmbeddingVector)
+        VALUES (sp_IngestAtom.AtomId, NULL, 'all-MiniLM-L6-v2', 384, embedding);
+    END IF;
+END
+$$;

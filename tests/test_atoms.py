@@ -1,0 +1,131 @@
+"""dbo.sp_IngestAtom on a real PostgreSQL: content-addressed atoms, reference counts under
+concurrency, tenants, modalities, embeddings at ingest, and hostile input."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import threading
+
+import numpy as np
+import psycopg
+import pytest
+
+from conftest import query
+
+INGEST = "CALL dbo.sp_IngestAtom(%s, %s, %s, %s, %s, %s)"
+
+
+@pytest.fixture(scope="module")
+def published(pg_instance, tmp_path_factory):
+    from deployer import cli
+
+    url = pg_instance.create_database("atoms")
+    assert cli.main(["publish", "--target", url, "--log-dir", str(tmp_path_factory.mktemp("logs"))]) == 0
+    return url
+
+
+def ingest(url, content: bytes, content_type="text/plain", metadata=None, tenant=0, embed=False, model=None) -> int:
+    with psycopg.connect(url, autocommit=True) as conn:
+        meta = json.dumps(metadata) if metadata is not None else None
+        return conn.execute(INGEST, (content, content_type, meta, tenant, embed, model)).fetchone()[0]
+
+
+def test_same_content_is_one_atom_with_a_reference_count(published):
+    content = b"the same words, twice"
+    first = ingest(published, content, metadata={"source": "a"})
+    second = ingest(published, content, metadata={"page": 2})
+    assert first == second
+    row = query(published, "SELECT ContentHash, ReferenceCount, ContentSize, Modality, Metadata FROM dbo.Atoms "
+                           "WHERE AtomId = %s", (first,))[0]
+    assert bytes(row[0]) == hashlib.sha256(content).digest()
+    assert row[1:4] == (2, len(content), "text")
+    assert row[4] == {"source": "a", "page": 2}
+    assert query(published, "SELECT Payload FROM dbo.AtomPayloadStore WHERE AtomId = %s", (first,)) == [(content,)]
+
+
+def test_concurrent_ingests_of_the_same_content_make_one_atom(published):
+    content = b"ingested by eight sessions at once"
+    errors, barrier = [], threading.Barrier(8)
+
+    def worker():
+        try:
+            with psycopg.connect(published, autocommit=True) as conn:
+                barrier.wait()
+                for _ in range(5):
+                    conn.execute(INGEST, (content, "text/plain", None, 0, False, None))
+        except Exception as exc:  # collected and asserted below
+            errors.append(exc)
+
+    threads = [threading.Thread(target=worker) for _ in range(8)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert errors == []
+    rows = query(published, "SELECT count(*), sum(ReferenceCount) FROM dbo.Atoms WHERE ContentHash = %s",
+                 (hashlib.sha256(content).digest(),))
+    assert rows == [(1, 40)]
+    assert query(published, "SELECT count(*) FROM dbo.AtomPayloadStore p JOIN dbo.Atoms a USING (AtomId) "
+                            "WHERE a.ContentHash = %s", (hashlib.sha256(content).digest(),)) == [(1,)]
+
+
+def test_tenants_have_their_own_atoms(published):
+    content = b"shared words, separate tenants"
+    assert ingest(published, content, tenant=1) != ingest(published, content, tenant=2)
+
+
+@pytest.mark.parametrize(("content_type", "modality"), [
+    ("text/plain; charset=utf-8", "text"), ("application/json", "text"), ("image/png", "image"),
+    ("audio/wav", "audio"), ("application/x-gguf", "model"), ("application/octet-stream", "binary"),
+])
+def test_modality_follows_the_content_type(published, content_type, modality):
+    content = f"payload for {content_type}".encode()
+    atom = ingest(published, content, content_type)
+    assert query(published, "SELECT Modality FROM dbo.Atoms WHERE AtomId = %s", (atom,)) == [(modality,)]
+
+
+def test_embedding_at_ingest(published):
+    atom = ingest(published, "A cat sleeps on the warm windowsill.".encode(), embed=True)
+    again = ingest(published, "A cat sleeps on the warm windowsill.".encode(), embed=True)
+    assert atom == again
+    rows = query(published, "SELECT Dimension, EmbeddingType, EmbeddingVector, "
+                            "dbo.fn_GenerateEmbedding('A cat sleeps on the warm windowsill.') "
+                            "FROM dbo.AtomEmbeddings WHERE AtomId = %s", (atom,))
+    assert len(rows) == 1
+    dimension, kind, stored, fresh = rows[0]
+    assert (dimension, kind) == (384, "all-MiniLM-L6-v2")
+    assert np.allclose(np.frombuffer(stored, "<f4"), np.frombuffer(fresh, "<f4"), atol=1e-6)
+
+
+def test_a_large_payload_is_stored_exactly(published):
+    content = np.random.default_rng(1).bytes(100 * 1024 * 1024)
+    atom = ingest(published, content, "application/octet-stream")
+    rows = query(published, "SELECT a.ContentSize, sha256(p.Payload) = a.ContentHash FROM dbo.Atoms a "
+                            "JOIN dbo.AtomPayloadStore p USING (AtomId) WHERE a.AtomId = %s", (atom,))
+    assert rows == [(len(content), True)]
+
+
+@pytest.mark.parametrize(("args", "message"), [
+    ((b"", "text/plain"), "Content is empty"),
+    ((None, "text/plain"), "Content is empty"),
+    ((b"\xff\xfe\xfd not utf-8", "text/plain"), "Content is not valid UTF-8 text"),
+    ((b"x", "not a media type"), "is not a media type such as text/plain"),
+    ((b"x", "text/plain", None, -1), "TenantId must be 0 or more"),
+    ((b"\x89PNG", "image/png", None, 0, True), "GenerateEmbedding needs a text atom; this one is image"),
+    ((b"words", "text/plain", None, 0, True, 999), "model 999 does not exist"),
+])
+def test_bad_input_is_refused_and_changes_nothing(published, args, message):
+    before = query(published, "SELECT count(*), coalesce(sum(ReferenceCount), 0) FROM dbo.Atoms")
+    padded = list(args) + [None, 0, False, None][len(args) - 2:]
+    with pytest.raises(psycopg.Error) as caught:
+        with psycopg.connect(published, autocommit=True) as conn:
+            conn.execute(INGEST, padded)
+    assert message in str(caught.value)
+    assert query(published, "SELECT count(*), coalesce(sum(ReferenceCount), 0) FROM dbo.Atoms") == before
+
+
+def test_oversized_content_is_refused(published):
+    with pytest.raises(psycopg.Error, match="more than the 268435456 allowed"):
+        with psycopg.connect(published, autocommit=True) as conn:
+            conn.execute(INGEST, (bytes(268435457), "application/octet-stream", None, 0, False, None))
