@@ -218,14 +218,20 @@ def build_plan(
         elif obj.name in drifted and obj.replaceable:
             step.action, step.reason = "alter", "changed on the target outside the package (drift): restored"
 
+    # re-apply the code that requires what changes, and the code that requires that code; an
+    # unchanged table in between stops it (a procedure reading AtomEmbeddings does not care that
+    # Models, which AtomEmbeddings references, gained a column)
     changed = {n for n, s in steps.items() if s.action in ("create", "alter")}
-    by_name = {o.name: o for o in objects}
-    reached = dependents(objects, changed)
-    for name in sorted(reached):
-        step = steps[name]
-        if step.action == "unchanged" and by_name[name].replaceable:
-            cause = sorted(set(by_name[name].requires) & (changed | reached))
-            step.action, step.reason = "reapply", f"requires {', '.join(cause)}, which changes"
+    frontier = set(changed)
+    while frontier:
+        reached = set()
+        for obj in objects:
+            step = steps[obj.name]
+            if step.action == "unchanged" and obj.replaceable and set(obj.requires) & frontier:
+                cause = sorted(set(obj.requires) & frontier)
+                step.action, step.reason = "reapply", f"requires {', '.join(cause)}, which changes"
+                reached.add(obj.name)
+        frontier = reached
 
     drops: list[Step] = []
     for name, row in deployed.items():

@@ -24,6 +24,25 @@ from alembic.autogenerate import produce_migrations
 from alembic.migration import MigrationContext
 from alembic.operations import Operations
 from alembic.operations import ops as alembic_ops
+from sqlalchemy.dialects.postgresql import base as postgresql_dialect
+
+
+class Geometry(sa.types.UserDefinedType):
+    """PostGIS geometry, so reflection knows the type (SQLAlchemy itself does not)."""
+
+    cache_ok = True
+
+    def __init__(self, *modifiers):
+        self.modifiers = tuple(str(m) for m in modifiers)  # e.g. ("PointZ",) or ("PointZ", "4326")
+
+    def get_col_spec(self, **kw) -> str:
+        return f"geometry({','.join(self.modifiers)})" if self.modifiers else "geometry"
+
+    def __repr__(self) -> str:
+        return self.get_col_spec()
+
+
+postgresql_dialect.ischema_names.setdefault("geometry", Geometry)
 
 
 @dataclass

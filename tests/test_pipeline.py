@@ -33,9 +33,14 @@ def test_every_object_exists_on_both_engines_or_says_why():
     assert {"Database", "ExternalScriptsEnabled", "ServiceBroker", "plpython3u", "postgis"} <= {o.name for o in specific}
 
 
+def _public(objects):
+    """Public procedures: dbo.sp_* (a procedure, or on PostgreSQL a function when it returns rows)."""
+    return [o for o in objects if o.name.startswith("dbo.sp_") and o.kind in ("procedure", "function")
+            and not o.engine_specific]
+
+
 def test_same_public_procedures_on_both_engines():
-    names = {e: {o.name for o in load_catalog(DB_ROOT, e).objects if o.kind == "procedure" and not o.engine_specific}
-             for e in ("mssql", "postgresql")}
+    names = {e: {o.name for o in _public(load_catalog(DB_ROOT, e).objects)} for e in ("mssql", "postgresql")}
     assert names["mssql"] == names["postgresql"]
     assert {"dbo.sp_VectorDotProduct", "dbo.sp_VectorCosineSimilarity", "dbo.sp_VectorL2Distance",
             "dbo.sp_VectorNormalize", "dbo.sp_VectorSoftmax"} <= names["mssql"]
@@ -202,17 +207,26 @@ def _mssql_parameters(sql: str) -> list[str]:
 
 
 def _pg_parameters(sql: str) -> list[str]:
-    signature = re.search(r"CREATE OR REPLACE PROCEDURE [\w.]+\((.*?)\)\s*\n", sql, re.S).group(1)
-    names = []
-    for part in signature.split(","):
-        words = part.split()
-        names.append((words[1] if words[0].upper() in ("IN", "OUT", "INOUT") else words[0]).lower())
+    start = re.search(r"CREATE OR REPLACE (?:PROCEDURE|FUNCTION) [\w.]+\(", sql).end()
+    depth, end = 1, start
+    while depth:  # the parameter list ends at its matching parenthesis
+        depth += {"(": 1, ")": -1}.get(sql[end], 0)
+        end += 1
+    names, depth, current = [], 0, ""
+    for char in sql[start:end - 1] + ",":
+        if char == "," and depth == 0:
+            words = current.split()
+            names.append((words[1] if words[0].upper() in ("IN", "OUT", "INOUT") else words[0]).lower())
+            current = ""
+            continue
+        depth += {"(": 1, ")": -1}.get(char, 0)
+        current += char
     return names
 
 
 def test_procedures_have_the_same_parameters_on_both_engines():
-    mssql = {r.obj.name: r.sql for r in render_package("mssql") if r.obj.kind == "procedure" and not r.obj.engine_specific}
-    pg = {r.obj.name: r.sql for r in render_package("postgresql") if r.obj.kind == "procedure" and not r.obj.engine_specific}
+    mssql = {r.obj.name: r.sql for r in render_package("mssql") if r.obj in _public([r.obj])}
+    pg = {r.obj.name: r.sql for r in render_package("postgresql") if r.obj in _public([r.obj])}
     assert mssql.keys() == pg.keys()
     for name in mssql:
         assert _mssql_parameters(mssql[name]) == _pg_parameters(pg[name]), name

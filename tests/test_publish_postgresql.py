@@ -197,7 +197,7 @@ def test_added_column_is_altered_in_place_keeping_rows(run, fresh_db, db_copy, t
     done = outcomes(latest_log(tmp_path))
     assert done["dbo.Atoms"] == ("alter", "applied")
     assert done["dbo.sp_IngestAtom"] == ("reapply", "applied")  # what requires the table follows it
-    assert [command for command, _ in ddl_seen(fresh_db)] == ["ALTER TABLE", "CREATE PROCEDURE"]
+    assert [command for command, _ in ddl_seen(fresh_db)] == ["ALTER TABLE", "CREATE PROCEDURE", "CREATE FUNCTION"]
     assert query(fresh_db, "SELECT count(*), count(note) FROM dbo.Atoms") == [(50, 0)]
     # the same table, not a rebuilt copy
     assert query(fresh_db, "SELECT 'dbo.atoms'::regclass::oid, pg_relation_filenode('dbo.atoms')") == oid_before

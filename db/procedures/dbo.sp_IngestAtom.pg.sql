@@ -1,10 +1,11 @@
 -- kind: procedure
--- requires: dbo.Atoms, dbo.AtomPayloadStore, dbo.AtomEmbeddings, dbo.Models, dbo.fn_GenerateEmbedding
+-- requires: dbo.Atoms, dbo.AtomPayloadStore, dbo.AtomEmbeddings, dbo.Models, dbo.SpatialLandmarks, dbo.fn_GenerateEmbedding, dbo.fn_ProjectEmbeddings
 -- Ingest content as an atom. Its SHA-256 is its identity within the tenant: the same content again
 -- returns the same AtomId and raises ReferenceCount, also when many sessions ingest it at once
 -- (INSERT ... ON CONFLICT). The modality follows the content type. With GenerateEmbedding, a text
--- atom gets its all-MiniLM-L6-v2 embedding (computed before the row lock is taken); ModelId must
--- then be NULL (the packaged model) until models held in the database can embed.
+-- atom gets its all-MiniLM-L6-v2 embedding (computed before the row lock is taken), projected to
+-- its 3-D point when landmarks are fitted; ModelId must then be NULL (the packaged model) until
+-- models held in the database can embed.
 -- CALL dbo.sp_IngestAtom(content, 'text/plain') returns the AtomId as the row of its INOUT parameter.
 CREATE OR REPLACE PROCEDURE dbo.sp_IngestAtom(
     Content bytea,
@@ -25,6 +26,7 @@ DECLARE
     content_text text;
     embedding bytea;
     inserted boolean;
+    point record;
 BEGIN
     IF sp_IngestAtom.Content IS NULL OR octet_length(sp_IngestAtom.Content) = 0 THEN
         RAISE EXCEPTION 'sp_IngestAtom: Content is empty' USING ERRCODE = '22023';
@@ -73,6 +75,10 @@ BEGIN
         END IF;
         -- Python work before the atom's row is locked, so concurrent ingests do not wait on it
         embedding := dbo.fn_GenerateEmbedding(content_text);
+        SELECT p.* INTO point
+        FROM dbo.SpatialLandmarks l
+        CROSS JOIN LATERAL dbo.fn_ProjectEmbeddings(ARRAY[embedding], l.MeanVector, l.Axes, l.BucketWidth) p
+        WHERE l.IsActive AND l.Dimension = 384;
     END IF;
 
     INSERT INTO dbo.Atoms AS a (TenantId, ContentHash, ContentType, Modality, ContentSize, Metadata)
@@ -90,8 +96,12 @@ BEGIN
     IF embedding IS NOT NULL AND NOT EXISTS (
         SELECT 1 FROM dbo.AtomEmbeddings e
         WHERE e.AtomId = sp_IngestAtom.AtomId AND e.EmbeddingType = 'all-MiniLM-L6-v2') THEN
-        INSERT INTO dbo.AtomEmbeddings (AtomId, ModelId, EmbeddingType, Dimension, EmbeddingVector)
-        VALUES (sp_IngestAtom.AtomId, NULL, 'all-MiniLM-L6-v2', 384, embedding);
+        INSERT INTO dbo.AtomEmbeddings (AtomId, ModelId, EmbeddingType, Dimension, EmbeddingVector,
+                                        SpatialX, SpatialY, SpatialZ, SpatialBucketX, SpatialBucketY, SpatialBucketZ,
+                                        SpatialGeometry)
+        VALUES (sp_IngestAtom.AtomId, NULL, 'all-MiniLM-L6-v2', 384, embedding,
+                point.X, point.Y, point.Z, point.BucketX, point.BucketY, point.BucketZ,
+                CASE WHEN point.X IS NOT NULL THEN ST_MakePoint(point.X, point.Y, point.Z) END);
     END IF;
 END
 $$;

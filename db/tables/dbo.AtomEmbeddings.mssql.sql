@@ -17,6 +17,7 @@ BEGIN
         SpatialBucketX  INT             NULL,
         SpatialBucketY  INT             NULL,
         SpatialBucketZ  INT             NULL,
+        SpatialGeometry GEOMETRY        NULL,
         CreatedAt       DATETIME2(3)    NOT NULL CONSTRAINT DF_AtomEmbeddings_CreatedAt DEFAULT (SYSUTCDATETIME()),
         CONSTRAINT PK_AtomEmbeddings PRIMARY KEY CLUSTERED (AtomEmbeddingId),
         CONSTRAINT FK_AtomEmbeddings_Atoms FOREIGN KEY (AtomId) REFERENCES dbo.Atoms (AtomId) ON DELETE CASCADE,
@@ -26,4 +27,14 @@ BEGIN
     );
     CREATE INDEX IX_AtomEmbeddings_Atom ON dbo.AtomEmbeddings (AtomId, EmbeddingType);
     CREATE INDEX IX_AtomEmbeddings_SpatialBucket ON dbo.AtomEmbeddings (SpatialBucketX, SpatialBucketY, SpatialBucketZ);
+END;
+GO
+-- SQL Server's spatial index is two-dimensional: it filters on X and Y; Z is kept in SpatialZ.
+IF NOT EXISTS (SELECT 1 FROM sys.indexes WHERE name = N'IX_AtomEmbeddings_Spatial'
+               AND object_id = OBJECT_ID(N'dbo.AtomEmbeddings'))
+BEGIN
+    CREATE SPATIAL INDEX IX_AtomEmbeddings_Spatial ON dbo.AtomEmbeddings (SpatialGeometry)
+    USING GEOMETRY_GRID
+    WITH (BOUNDING_BOX = (-2, -2, 2, 2), GRIDS = (LEVEL_1 = MEDIUM, LEVEL_2 = MEDIUM, LEVEL_3 = MEDIUM,
+          LEVEL_4 = MEDIUM), CELLS_PER_OBJECT = 16);
 END;

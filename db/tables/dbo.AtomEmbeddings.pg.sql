@@ -1,5 +1,5 @@
 -- kind: table
--- requires: dbo.Atoms, dbo.Models
+-- requires: dbo.Atoms, dbo.Models, postgis
 -- Embeddings of atoms: the exact vector as little-endian float32 bytes (Dimension * 4 bytes), plus
 -- the 3-D spatial projection and its coarse buckets used to pre-filter searches.
 CREATE TABLE IF NOT EXISTS dbo.AtomEmbeddings (
@@ -15,6 +15,7 @@ CREATE TABLE IF NOT EXISTS dbo.AtomEmbeddings (
     SpatialBucketX  integer          NULL,
     SpatialBucketY  integer          NULL,
     SpatialBucketZ  integer          NULL,
+    SpatialGeometry geometry(PointZ) NULL,
     CreatedAt       timestamptz      NOT NULL DEFAULT now(),
     CONSTRAINT PK_AtomEmbeddings PRIMARY KEY (AtomEmbeddingId),
     CONSTRAINT FK_AtomEmbeddings_Atoms FOREIGN KEY (AtomId) REFERENCES dbo.Atoms (AtomId) ON DELETE CASCADE,
@@ -24,4 +25,6 @@ CREATE TABLE IF NOT EXISTS dbo.AtomEmbeddings (
     CONSTRAINT CK_AtomEmbeddings_VectorLength CHECK (octet_length(EmbeddingVector) = Dimension * 4)
 );
 CREATE INDEX IF NOT EXISTS IX_AtomEmbeddings_Atom ON dbo.AtomEmbeddings (AtomId, EmbeddingType);
+-- n-dimensional GiST: the <<->> operator orders by 3-D distance through this index
+CREATE INDEX IF NOT EXISTS IX_AtomEmbeddings_Spatial ON dbo.AtomEmbeddings USING gist (SpatialGeometry gist_geometry_ops_nd);
 CREATE INDEX IF NOT EXISTS IX_AtomEmbeddings_SpatialBucket ON dbo.AtomEmbeddings (SpatialBucketX, SpatialBucketY, SpatialBucketZ);

@@ -1,0 +1,30 @@
+"""Exact cosine ranking of candidate vectors: the rerank step of semantic search."""
+
+from __future__ import annotations
+
+import numpy as np
+
+from hartonomous_ext.vectors import from_bytes
+
+
+def rank_by_cosine(query: bytes, vectors: list, top_k: int) -> list[tuple[int, float]]:
+    """(position in `vectors`, cosine similarity) of the top_k best, best first."""
+    if top_k < 1:
+        raise ValueError("top_k must be at least 1")
+    q = from_bytes(query, "query_embedding")
+    norm = np.linalg.norm(q)
+    if norm == 0:
+        raise ValueError("query_embedding is a zero vector")
+    if not vectors:
+        return []
+    width = q.size * 4
+    raw = b"".join(bytes(v) for v in vectors)
+    if len(raw) != width * len(vectors):
+        raise ValueError(f"candidate vectors must all have {q.size} dimensions like the query")
+    matrix = np.frombuffer(raw, dtype="<f4").reshape(len(vectors), q.size)
+    norms = np.linalg.norm(matrix, axis=1)
+    scores = (matrix @ (q / norm).astype(np.float32)) / np.where(norms == 0, 1, norms)
+    k = min(top_k, len(vectors))
+    best = np.argpartition(-scores, k - 1)[:k]
+    best = best[np.argsort(-scores[best], kind="stable")]
+    return [(int(i), float(scores[i])) for i in best]

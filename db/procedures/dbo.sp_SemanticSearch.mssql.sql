@@ -1,0 +1,107 @@
+-- kind: procedure
+-- requires: dbo.Atoms, dbo.AtomEmbeddings, dbo.AtomPayloadStore, dbo.SpatialLandmarks, dbo.InferenceRequests, dbo.sp_GenerateEmbedding, hartonomous_ext
+-- Semantic search over the tenant's embeddings. Give @query_embedding (384 float32 values as bytes)
+-- or @query_text (embedded in the database). Hybrid: the candidates nearest the query's point
+-- through the spatial index (X, Y), then exact cosine rerank in Python; without fitted landmarks it
+-- falls back to exact. Exact: cosine over every embedding. Each call is recorded in
+-- dbo.InferenceRequests. Returns AtomId, Score, ContentType, Preview.
+CREATE OR ALTER PROCEDURE dbo.sp_SemanticSearch
+    @query_embedding VARBINARY(MAX) = NULL,
+    @query_text NVARCHAR(MAX) = NULL,
+    @top_k INT = 10,
+    @category NVARCHAR(16) = NULL,
+    @use_hybrid BIT = 1,
+    @TenantId INT = 0,
+    @candidate_count INT = NULL
+AS
+BEGIN
+    SET NOCOUNT ON;
+    DECLARE @Started DATETIME2(7) = SYSUTCDATETIME();
+    DECLARE @Query VARBINARY(MAX) = @query_embedding;
+    DECLARE @Mode NVARCHAR(32), @Examined BIGINT, @Found INT, @Message NVARCHAR(2048);
+    DECLARE @Mean VARBINARY(MAX), @Axes VARBINARY(MAX), @Width FLOAT;
+    DECLARE @X FLOAT, @Y FLOAT, @Candidates INT;
+    IF @top_k IS NULL OR @top_k < 1 OR @top_k > 1000
+        THROW 50201, N'sp_SemanticSearch: top_k must be between 1 and 1000', 1;
+    IF (@Query IS NULL AND @query_text IS NULL) OR (@Query IS NOT NULL AND @query_text IS NOT NULL)
+        THROW 50202, N'sp_SemanticSearch: give exactly one of query_embedding and query_text', 1;
+    IF @Query IS NULL
+        EXEC dbo.sp_GenerateEmbedding @text_value = @query_text, @embedding = @Query OUTPUT;
+    IF DATALENGTH(@Query) <> 384 * 4
+    BEGIN
+        SET @Message = CONCAT(N'sp_SemanticSearch: query_embedding has ', DATALENGTH(@Query),
+                              N' bytes; the embeddings have 384 dimensions (1536 bytes)');
+        THROW 50203, @Message, 1;
+    END;
+    SET @Candidates = COALESCE(@candidate_count, CASE WHEN @top_k * 100 > 1000 THEN @top_k * 100 ELSE 1000 END);
+
+    CREATE TABLE #candidates (AtomEmbeddingId BIGINT PRIMARY KEY, EmbeddingVector VARBINARY(MAX) NOT NULL);
+    SELECT @Mean = MeanVector, @Axes = Axes, @Width = BucketWidth
+    FROM dbo.SpatialLandmarks WHERE IsActive = 1 AND Dimension = 384;
+    IF @use_hybrid = 1 AND @Mean IS NOT NULL
+    BEGIN
+        SET @Mode = N'hybrid';
+        CREATE TABLE #point (X FLOAT, Y FLOAT, Z FLOAT, BucketX INT, BucketY INT, BucketZ INT);
+        INSERT INTO #point (X, Y, Z, BucketX, BucketY, BucketZ)
+        EXEC sys.sp_execute_external_script
+            @language = N'Python',
+            @script = N'
+import pandas as pd
+from hartonomous_ext import spatial
+OutputDataSet = pd.DataFrame(spatial.project([query], mean, axes, width))
+',
+            @params = N'@query VARBINARY(MAX), @mean VARBINARY(MAX), @axes VARBINARY(MAX), @width FLOAT',
+            @query = @Query, @mean = @Mean, @axes = @Axes, @width = @Width;
+        SELECT @X = X, @Y = Y FROM #point;
+        INSERT INTO #candidates (AtomEmbeddingId, EmbeddingVector)
+        SELECT TOP (@Candidates) e.AtomEmbeddingId, e.EmbeddingVector
+        FROM dbo.AtomEmbeddings AS e
+        INNER JOIN dbo.Atoms AS a ON a.AtomId = e.AtomId
+        WHERE a.TenantId = @TenantId AND e.SpatialGeometry IS NOT NULL
+          AND (@category IS NULL OR a.Modality = @category)
+        ORDER BY e.SpatialGeometry.STDistance(geometry::Point(@X, @Y, 0));
+    END
+    ELSE
+    BEGIN
+        SET @Mode = CASE WHEN @use_hybrid = 1 THEN N'exact (no landmarks fitted)' ELSE N'exact' END;
+        INSERT INTO #candidates (AtomEmbeddingId, EmbeddingVector)
+        SELECT e.AtomEmbeddingId, e.EmbeddingVector
+        FROM dbo.AtomEmbeddings AS e
+        INNER JOIN dbo.Atoms AS a ON a.AtomId = e.AtomId
+        WHERE a.TenantId = @TenantId AND e.Dimension = 384 AND (@category IS NULL OR a.Modality = @category);
+    END;
+    SET @Examined = (SELECT COUNT_BIG(*) FROM #candidates);
+
+    CREATE TABLE #ranked (AtomEmbeddingId BIGINT, Score FLOAT);
+    IF @Examined > 0
+        INSERT INTO #ranked (AtomEmbeddingId, Score)
+        EXEC sys.sp_execute_external_script
+            @language = N'Python',
+            @script = N'
+import pandas as pd
+from hartonomous_ext import search
+ids = list(InputDataSet["AtomEmbeddingId"])
+best = search.rank_by_cosine(query, list(InputDataSet["EmbeddingVector"]), top_k)
+OutputDataSet = pd.DataFrame([[ids[i], score] for i, score in best])
+',
+            @input_data_1 = N'SELECT AtomEmbeddingId, EmbeddingVector FROM #candidates',
+            @params = N'@query VARBINARY(MAX), @top_k INT',
+            @query = @Query, @top_k = @top_k;
+
+    SELECT a.AtomId, r.Score, a.ContentType,
+           CASE WHEN a.Modality = N'text'
+                THEN LEFT(CAST(CAST(p.Payload AS VARCHAR(MAX)) COLLATE Latin1_General_100_CI_AS_SC_UTF8 AS NVARCHAR(MAX)), 200)
+           END AS Preview
+    FROM #ranked AS r
+    INNER JOIN dbo.AtomEmbeddings AS e ON e.AtomEmbeddingId = r.AtomEmbeddingId
+    INNER JOIN dbo.Atoms AS a ON a.AtomId = e.AtomId
+    LEFT JOIN dbo.AtomPayloadStore AS p ON p.AtomId = a.AtomId
+    ORDER BY r.Score DESC, a.AtomId;
+    SET @Found = @@ROWCOUNT;
+
+    INSERT INTO dbo.InferenceRequests (TenantId, RequestType, Parameters, DurationMs, CandidatesExamined, ResultCount)
+    VALUES (@TenantId, N'semantic-search',
+            (SELECT @top_k AS top_k, @category AS category, @use_hybrid AS use_hybrid, @Mode AS mode,
+                    LEFT(@query_text, 200) AS query_text FOR JSON PATH, WITHOUT_ARRAY_WRAPPER),
+            DATEDIFF_BIG(MICROSECOND, @Started, SYSUTCDATETIME()) / 1000.0, @Examined, @Found);
+END;
