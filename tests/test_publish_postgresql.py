@@ -338,3 +338,13 @@ def test_dropped_tables_go_in_reverse_order_of_creation(run, fresh_db, db_copy, 
     dropped = [o["object"] for o in log["objects"] if o["outcome"] == "dropped"]
     assert dropped == ["dbo.BChild", "dbo.AParent"]
     assert query(fresh_db, "SELECT to_regclass('dbo.aparent'), to_regclass('dbo.bchild')") == [(None, None)]
+
+
+def test_history_of_an_older_deployer_is_upgraded(run, fresh_db, tmp_path):
+    assert run("publish", "--target", fresh_db, "--log-dir", tmp_path).code == 0
+    query(fresh_db, "ALTER TABLE deploy.DeployedObjects DROP COLUMN LiveHash; "
+                    "ALTER TABLE deploy.DeploymentHistory DROP COLUMN LiveHash")
+    assert run("plan", "--target", fresh_db).code == 0  # reads work without the column
+    assert run("publish", "--target", fresh_db, "--log-dir", tmp_path).code == 0
+    assert query(fresh_db, "SELECT count(*) FROM information_schema.columns WHERE table_schema = 'deploy' "
+                           "AND column_name = 'livehash'") == [(2,)]

@@ -117,6 +117,11 @@ EXISTS_SQL = {
     "library": "SELECT 1 FROM sys.external_libraries WHERE name = ?",
 }
 
+# Columns added to the history after its first release (see the PostgreSQL seam)
+HISTORY_UPGRADE_SQL = """IF COL_LENGTH(N'deploy.DeploymentHistory', N'LiveHash') IS NULL
+    ALTER TABLE deploy.DeploymentHistory ADD LiveHash CHAR(64) NULL;
+IF COL_LENGTH(N'deploy.DeployedObjects', N'LiveHash') IS NULL
+    ALTER TABLE deploy.DeployedObjects ADD LiveHash CHAR(64) NULL;"""
 DATABASE_ID_SQL = "SELECT DB_ID(?);"
 HISTORY_EXISTS_SQL = "SELECT OBJECT_ID(N'deploy.DeployedObjects', N'U');"
 DEPLOYED_OBJECTS_SQL = """SELECT d.ObjectName, d.ObjectKind, d.Stage, d.TextHash, d.PackageVersion,
@@ -267,6 +272,7 @@ class MssqlEngine:
             raise TargetError(f"database {self.database} does not exist on {self.label}")
         for statement in HISTORY_DDL:
             self.conn.execute(statement)
+        self.conn.execute(HISTORY_UPGRADE_SQL)
 
     @property
     def database_exists(self) -> bool:

@@ -59,6 +59,15 @@ CREATE TABLE IF NOT EXISTS deploy.DeployedObjects (
 );
 """
 
+# Columns added to the history after its first release: a target deployed by an older deployer
+# gets them on its next publish (reads work without them)
+HISTORY_UPGRADES = [
+    ("deploymenthistory", "livehash", "ALTER TABLE deploy.DeploymentHistory ADD COLUMN LiveHash char(64) NULL"),
+    ("deployedobjects", "livehash", "ALTER TABLE deploy.DeployedObjects ADD COLUMN LiveHash char(64) NULL"),
+]
+_HAS_COLUMN = ("SELECT 1 FROM information_schema.columns WHERE table_schema = 'deploy' "
+               "AND table_name = %s AND column_name = %s")
+
 DEPLOY_LOCK = "hartonomous-deployer"
 
 # kind -> query returning a row when the object exists; parameters: schema, name (lower case,
@@ -152,9 +161,11 @@ class PostgresEngine:
         exists = self.conn.execute("SELECT to_regclass('deploy.DeployedObjects') IS NOT NULL").fetchone()[0]
         if not exists:
             return {}
+        live_hash = "d.LiveHash" if self.conn.execute(_HAS_COLUMN, ("deployedobjects", "livehash")).fetchone() \
+            else "NULL::char(64)"
         rows = self.conn.execute(
             "SELECT d.ObjectName, d.ObjectKind, d.Stage, d.TextHash, d.PackageVersion, d.DeployedAt::text, "
-            "d.LiveHash, coalesce((SELECT max(h.HistoryId) FROM deploy.DeploymentHistory h "
+            f"{live_hash}, coalesce((SELECT max(h.HistoryId) FROM deploy.DeploymentHistory h "
             "WHERE h.ObjectName = d.ObjectName AND h.Action = 'create'), 0) "
             "FROM deploy.DeployedObjects d"
         ).fetchall()
@@ -175,6 +186,9 @@ class PostgresEngine:
         with conn.transaction():
             if conn.execute("SELECT to_regclass('deploy.DeployedObjects') IS NULL").fetchone()[0]:
                 conn.execute(HISTORY_DDL)
+            for table, column, statement in HISTORY_UPGRADES:
+                if not conn.execute(_HAS_COLUMN, (table, column)).fetchone():
+                    conn.execute(statement)
             row = conn.execute(
                 "INSERT INTO deploy.Deployments (PackageVersion, Summary) VALUES (%s, %s) RETURNING DeploymentId",
                 (package_version, summary),
