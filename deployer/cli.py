@@ -113,6 +113,25 @@ def build_parser() -> argparse.ArgumentParser:
                          help="only the objects that exist on one engine, with the reason")
     _add_source(catalog)
 
+    ingest = commands.add_parser("ingest-embeddings",
+                                 help="ingest each line of a text file (or each file of a folder) as an atom with its embedding")
+    _add_target(ingest)
+    ingest.add_argument("--input", type=Path, required=True, help="a text file (one atom per line) or a folder")
+    ingest.add_argument("--model", default="all-MiniLM-L6-v2", help="the embedding model (default: %(default)s)")
+    ingest.add_argument("--batch-size", type=int, default=100, help="record progress every N atoms (default: %(default)s)")
+    ingest.add_argument("--tenant", type=int, default=0)
+    ingest.add_argument("--database-name", default=None)
+
+    query = commands.add_parser("query", help="semantic search: the atoms closest in meaning to a text")
+    _add_target(query)
+    query.add_argument("--text", required=True)
+    query.add_argument("--top", type=int, default=10)
+    query.add_argument("--use-spatial", choices=("true", "false"), default="true",
+                       help="hybrid search through the spatial index (true) or an exact scan (false)")
+    query.add_argument("--tenant", type=int, default=0)
+    query.add_argument("--format", choices=("text", "json"), default="text")
+    query.add_argument("--database-name", default=None)
+
     local = commands.add_parser("local", help="the local PostgreSQL engine")
     local_commands = local.add_subparsers(dest="local_command", required=True)
     local_commands.add_parser("install", help="install the Debian packages and the in-database Python environment")
@@ -305,6 +324,62 @@ def cmd_catalog(args, console: Console) -> int:
     return EXIT_OK
 
 
+def _client_engine(args):
+    _local_engine_for_target(args.target)
+    engine = open_engine(args.target, database=args.database_name)
+    engine.connect(create_database=False)
+    if not engine.database_exists:
+        engine.close()
+        raise TargetError(f"{engine.label}: the database does not exist; publish first")
+    return engine
+
+
+def cmd_ingest_embeddings(args, console: Console) -> int:
+    from deployer.client import SUPPORTED_MODELS, Client, count_items
+
+    if args.model not in SUPPORTED_MODELS:
+        raise TargetError(f"model {args.model!r} cannot embed yet; supported: {', '.join(SUPPORTED_MODELS)}")
+    if args.batch_size < 1:
+        raise TargetError("--batch-size must be at least 1")
+    if not args.input.exists():
+        raise TargetError(f"{args.input}: no such file or folder")
+    engine = _client_engine(args)
+    try:
+        with Progress(SpinnerColumn(), TextColumn("ingesting"), BarColumn(), MofNCompleteColumn(),
+                      TimeElapsedColumn(), console=console, transient=True) as progress:
+            task = progress.add_task("ingest", total=count_items(args.input))
+            result = Client(engine).ingest(args.input, tenant=args.tenant, batch_size=args.batch_size,
+                                           progress=lambda done, total: progress.update(task, completed=done))
+    finally:
+        engine.close()
+    resumed = f", resumed after {result['resumed_after']}" if result["resumed_after"] else ""
+    console.print(f"job {result['job']}: {result['ingested']} atoms ingested with embeddings "
+                  f"({result['total']} items{resumed})")
+    return EXIT_OK
+
+
+def cmd_query(args, console: Console) -> int:
+    from deployer.client import Client
+
+    engine = _client_engine(args)
+    try:
+        results = Client(engine).query(args.text, top=args.top, use_spatial=args.use_spatial == "true",
+                                       tenant=args.tenant)
+    finally:
+        engine.close()
+    if args.format == "json":
+        print(json.dumps(results, indent=2))
+        return EXIT_OK
+    table = Table(title=f"Closest to {args.text!r}")
+    for column in ("rank", "score", "AtomId", "preview"):
+        table.add_column(column, justify="right" if column in ("rank", "score", "AtomId") else "left")
+    for row in results:
+        table.add_row(str(row["rank"]), f"{row['score']:.4f}", str(row["atom_id"]),
+                      escape((row["preview"] or f"({row['content_type']})")[:100]))
+    console.print(table)
+    return EXIT_OK
+
+
 def cmd_local(args, console: Console) -> int:
     local = LocalEngine.default()
     if args.local_command in ("install", "up"):
@@ -346,7 +421,7 @@ def cmd_local(args, console: Console) -> int:
     raise AssertionError(args.local_command)
 
 
-COMMANDS = {"catalog": cmd_catalog, "render": cmd_render, "plan": cmd_plan, "drift": cmd_drift, "publish": cmd_publish, "verify": cmd_verify, "local": cmd_local}
+COMMANDS = {"ingest-embeddings": cmd_ingest_embeddings, "query": cmd_query, "catalog": cmd_catalog, "render": cmd_render, "plan": cmd_plan, "drift": cmd_drift, "publish": cmd_publish, "verify": cmd_verify, "local": cmd_local}
 
 
 def main(argv: list[str] | None = None) -> int:
