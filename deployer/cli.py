@@ -203,13 +203,20 @@ def cmd_plan(args, console: Console) -> int:
     return EXIT_FAILED if plan.has_differences else EXIT_OK
 
 
-def cmd_drift(args, console: Console) -> int:
+def _open_existing(args):
+    """A connection to a target whose database must already exist (verify, drift, ingest, query)."""
     _local_engine_for_target(args.target)
     engine = open_engine(args.target, database=args.database_name)
     engine.connect(create_database=False)
+    if not engine.database_exists:
+        engine.close()
+        raise TargetError(f"{engine.label}: the database does not exist; publish first")
+    return engine
+
+
+def cmd_drift(args, console: Console) -> int:
+    engine = _open_existing(args)
     try:
-        if not engine.database_exists:
-            raise TargetError(f"{engine.label}: the database does not exist")
         plan = _target_plan(args, engine, Flags())
     finally:
         engine.close()
@@ -278,12 +285,8 @@ def cmd_publish(args, console: Console) -> int:
 
 
 def cmd_verify(args, console: Console) -> int:
-    _local_engine_for_target(args.target)
-    engine = open_engine(args.target, database=args.database_name)
-    engine.connect(create_database=False)
+    engine = _open_existing(args)
     try:
-        if not engine.database_exists:
-            raise TargetError(f"{engine.label}: the database does not exist; publish first")
         rendered = _rendered_for(args, engine.name, engine.database if engine.name == "mssql" else None)
         skipped = skipped_by_flags([r.obj for r in rendered], Flags(skip_external_scripts=args.skip_external_scripts))
         kept = [r for r in rendered if r.obj.name not in skipped]
@@ -324,16 +327,6 @@ def cmd_catalog(args, console: Console) -> int:
     return EXIT_OK
 
 
-def _client_engine(args):
-    _local_engine_for_target(args.target)
-    engine = open_engine(args.target, database=args.database_name)
-    engine.connect(create_database=False)
-    if not engine.database_exists:
-        engine.close()
-        raise TargetError(f"{engine.label}: the database does not exist; publish first")
-    return engine
-
-
 def cmd_ingest_embeddings(args, console: Console) -> int:
     from deployer.client import SUPPORTED_MODELS, Client, count_items
 
@@ -343,7 +336,7 @@ def cmd_ingest_embeddings(args, console: Console) -> int:
         raise TargetError("--batch-size must be at least 1")
     if not args.input.exists():
         raise TargetError(f"{args.input}: no such file or folder")
-    engine = _client_engine(args)
+    engine = _open_existing(args)
     try:
         with Progress(SpinnerColumn(), TextColumn("ingesting"), BarColumn(), MofNCompleteColumn(),
                       TimeElapsedColumn(), console=console, transient=True) as progress:
@@ -361,7 +354,7 @@ def cmd_ingest_embeddings(args, console: Console) -> int:
 def cmd_query(args, console: Console) -> int:
     from deployer.client import Client
 
-    engine = _client_engine(args)
+    engine = _open_existing(args)
     try:
         results = Client(engine).query(args.text, top=args.top, use_spatial=args.use_spatial == "true",
                                        tenant=args.tenant)
