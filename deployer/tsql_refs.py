@@ -232,7 +232,9 @@ def _header_end(tokens: list[Token], words: list[str | None], i: int) -> int:
     return len(tokens)
 
 
-def _condition_end(tokens: list[Token], words: list[str | None], i: int) -> int:
+def _scan(tokens: list[Token], words: list[str | None], i: int):
+    """(index, kind, word, paren depth, CASE depth) of each token from i on, parentheses and
+    CASE ... END themselves left out: what the end-of-clause searches below look at."""
     depth = case = 0
     for j in range(i, len(tokens)):
         kind, word = tokens[j].token_type, words[j]
@@ -244,7 +246,13 @@ def _condition_end(tokens: list[Token], words: list[str | None], i: int) -> int:
             case += 1
         elif word == "END" and case:
             case -= 1
-        elif depth == 0 and not case and (
+        else:
+            yield j, kind, word, depth, case
+
+
+def _condition_end(tokens: list[Token], words: list[str | None], i: int) -> int:
+    for j, kind, word, depth, case in _scan(tokens, words, i):
+        if depth == 0 and not case and (
             kind == TokenType.SEMICOLON or word in _STATEMENT_WORDS or word in DML_START
         ):
             return j
@@ -255,20 +263,10 @@ def _statement_end(tokens: list[Token], words: list[str | None], i: int) -> int:
     first = words[i]
     if first is None:
         first = next((w for t, w in zip(tokens[i:], words[i:]) if t.token_type != TokenType.L_PAREN), None)
-    depth = case = 0
-    for j in range(i, len(tokens)):
-        kind, word = tokens[j].token_type, words[j]
-        if kind == TokenType.L_PAREN:
-            depth += 1
-        elif kind == TokenType.R_PAREN:
-            depth -= 1
-        elif word == "CASE":
-            case += 1
-        elif word == "END" and case:
-            case -= 1
-        elif depth == 0 and kind == TokenType.SEMICOLON:
+    for j, kind, word, depth, case in _scan(tokens, words, i):
+        if depth == 0 and kind == TokenType.SEMICOLON:
             return j
-        elif j > i and depth == 0 and not case and word and _ends(first, word):
+        if j > i and depth == 0 and not case and word and _ends(first, word):
             return j
     return len(tokens)
 
