@@ -48,8 +48,10 @@ def test_batch_function_and_procedure_agree(published):
                             (REFERENCE["texts"],)).fetchall()
         assert [r[0] for r in rows] == list(range(1, len(REFERENCE["texts"]) + 1))
         assert _cosines([_vector(r[1]) for r in rows]).min() >= 0.9999
-        single = conn.execute("CALL dbo.sp_GenerateEmbedding(%s)", (REFERENCE["texts"][0],)).fetchone()[0]
+        single, as_json = conn.execute("CALL dbo.sp_GenerateEmbedding(%s)", (REFERENCE["texts"][0],)).fetchone()
         assert np.allclose(_vector(single), _vector(rows[0][1]), atol=1e-6)
+        assert np.array_equal(np.array(json.loads(as_json), dtype="<f4"), _vector(single))
+        assert conn.execute("CALL dbo.sp_GenerateEmbedding(NULL)").fetchone() == (None, None)
 
 
 def test_long_text_is_truncated_to_256_tokens_not_refused(published):

@@ -66,7 +66,7 @@ def test_recompute_fits_landmarks_and_projects_in_batches(corpus):
     assert query(url, "SELECT Status, TotalItems, AtomsProcessed FROM dbo.IngestionJobs WHERE JobId = %s", (job,)) == [
         ("Completed", total, total)]
     assert query(url, "SELECT count(*) FROM dbo.AtomEmbeddings WHERE SpatialGeometry IS NULL "
-                      "OR SpatialBucketX IS NULL") == [(0,)]
+                      "OR SpatialBucketX IS NULL OR VectorBucket IS NULL") == [(0,)]
     (variance, sample, active), = query(url, "SELECT ExplainedVariance, SampleSize, IsActive FROM dbo.SpatialLandmarks "
                                               "WHERE IsActive")
     assert 0 < variance < 1 and sample == total and active
@@ -77,24 +77,56 @@ def test_recompute_fits_landmarks_and_projects_in_batches(corpus):
     basis = np.frombuffer(axes, "<f4").reshape(3, -1).astype(np.float64)
     expected = (np.frombuffer(vector, "<f4") - np.frombuffer(mean, "<f4")) @ basis.T
     assert np.allclose([x, y, z], expected, atol=1e-5)
+    # vector buckets: sqrt(25) = 5 unit-length k-means centres; each embedding is in its nearest one's bucket
+    (count, centroids), = query(url, "SELECT CentroidCount, Centroids FROM dbo.SpatialLandmarks WHERE IsActive")
+    assert count == round(total ** 0.5)
+    centres = np.frombuffer(centroids, "<f4").reshape(count, -1).astype(np.float64)
+    assert np.allclose(np.linalg.norm(centres, axis=1), 1, atol=1e-5)
+    rows = query(url, "SELECT EmbeddingVector, VectorBucket FROM dbo.AtomEmbeddings ORDER BY AtomEmbeddingId")
+    vectors = np.vstack([np.frombuffer(v, "<f4") for v, _ in rows])
+    assert [b for _, b in rows] == np.argmax(vectors @ centres.T, axis=1).tolist()
+    assert len({b for _, b in rows}) > 1
 
 
 def test_hybrid_search_uses_the_index_and_is_recorded(corpus):
     url, _ = corpus
     with psycopg.connect(url, autocommit=True) as conn:
         conn.execute("CALL dbo.sp_RecomputeAllSpatialProjections()")
-    exact = search(url, query_text="interest rates and bonds", top_k=5, use_hybrid=False)
-    wide = search(url, query_text="interest rates and bonds", top_k=5, use_hybrid=True)
-    assert [r[0] for r in wide] == [r[0] for r in exact]  # every candidate examined: the same answer
-    narrow = search(url, query_text="interest rates and bonds", top_k=3, use_hybrid=True, candidate_count=6)
+    text = "interest rates and bonds"
+    exact = search(url, query_text=text, top_k=5, use_hybrid=False)
+    buckets = query(url, "SELECT CentroidCount FROM dbo.SpatialLandmarks WHERE IsActive")[0][0]
+    last_request = ("SELECT Parameters->>'mode', CandidatesExamined, ResultCount, DurationMs > 0 "
+                    "FROM dbo.InferenceRequests WHERE RequestType = 'semantic-search' ORDER BY RequestId DESC LIMIT 1")
+    total = query(url, "SELECT count(*) FROM dbo.Atoms a JOIN dbo.AtomEmbeddings e USING (AtomId) WHERE a.TenantId = 0")[0][0]
+    # every bucket probed, or enough spatial candidates: every embedding examined, the exact answer
+    for kwargs in ({"probes": buckets}, {"prefilter": "spatial", "candidate_count": 1000}):
+        wide = search(url, query_text=text, top_k=5, use_hybrid=True, **kwargs)
+        assert [r[0] for r in wide] == [r[0] for r in exact]
+        assert query(url, last_request)[0][1] == total
+    # one bucket: the best three of the members of the bucket whose centre is nearest the query
+    (centroids, q), = query(url, "SELECT Centroids, dbo.fn_GenerateEmbedding(%s) FROM dbo.SpatialLandmarks "
+                                 "WHERE IsActive", (text,))
+    nearest = int(np.argmax(np.frombuffer(centroids, "<f4").reshape(buckets, -1) @ np.frombuffer(q, "<f4")))
+    members = query(url, "SELECT e.AtomId, e.EmbeddingVector FROM dbo.AtomEmbeddings e JOIN dbo.Atoms a USING (AtomId) "
+                         "WHERE e.VectorBucket = %s AND a.TenantId = 0", (nearest,))
+    scores = {atom: float(np.frombuffer(v, "<f4") @ np.frombuffer(q, "<f4")) for atom, v in members}
+    top = min(3, len(members))
+    one = search(url, query_text=text, top_k=top, use_hybrid=True, probes=1)
+    assert [r[0] for r in one] == sorted(scores, key=lambda a: -scores[a])[:top]
+    assert query(url, last_request) == [(f"hybrid: 1 of {buckets} buckets", len(members), top, True)]
+    assert len(members) < total
+    narrow = search(url, query_text=text, top_k=3, use_hybrid=True, prefilter="spatial", candidate_count=6)
     assert len(narrow) == 3
-    last = query(url, "SELECT Parameters->>'mode', CandidatesExamined, ResultCount, DurationMs > 0 "
-                      "FROM dbo.InferenceRequests WHERE RequestType = 'semantic-search' ORDER BY RequestId DESC LIMIT 1")
-    assert last == [("hybrid", 6, 3, True)]
-    plan = "\n".join(r[0] for r in query(url, """
-        EXPLAIN SELECT e.AtomEmbeddingId FROM dbo.AtomEmbeddings e
-        ORDER BY e.SpatialGeometry <<->> ST_MakePoint(0, 0, 0) LIMIT 6"""))
-    assert "ix_atomembeddings_spatial" in plan.lower() or "Seq Scan" in plan  # tiny tables may not use it
+    assert query(url, last_request) == [("hybrid: spatial", 6, 3, True)]
+    # both pre-filters can go through their index (the tiny table would otherwise be scanned)
+    with psycopg.connect(url) as conn:
+        conn.execute("SET enable_seqscan = off")
+        plans = ["\n".join(r[0] for r in conn.execute(sql)) for sql in (
+            "EXPLAIN SELECT e.AtomEmbeddingId FROM dbo.AtomEmbeddings e "
+            "ORDER BY e.SpatialGeometry <<->> ST_MakePoint(0, 0, 0) LIMIT 6",
+            "EXPLAIN SELECT e.AtomEmbeddingId FROM dbo.AtomEmbeddings e WHERE e.VectorBucket = ANY ('{1,2}')")]
+    assert "ix_atomembeddings_spatial" in plans[0].lower()
+    assert "ix_atomembeddings_vectorbucket" in plans[1].lower()
 
 
 def test_ingest_after_fitting_projects_the_new_embedding(corpus):
@@ -103,8 +135,8 @@ def test_ingest_after_fitting_projects_the_new_embedding(corpus):
         conn.execute("CALL dbo.sp_RecomputeAllSpatialProjections()")
         atom = conn.execute("CALL dbo.sp_IngestAtom(%s, 'text/plain', NULL, 0, true)",
                             (b"A brand new sentence about owls.",)).fetchone()[0]
-    assert query(url, "SELECT SpatialGeometry IS NOT NULL, SpatialBucketZ IS NOT NULL FROM dbo.AtomEmbeddings "
-                      "WHERE AtomId = %s", (atom,)) == [(True, True)]
+    assert query(url, "SELECT SpatialGeometry IS NOT NULL, SpatialBucketZ IS NOT NULL, VectorBucket IS NOT NULL "
+                      "FROM dbo.AtomEmbeddings WHERE AtomId = %s", (atom,)) == [(True, True, True)]
 
 
 def test_tenants_see_only_their_atoms(corpus):
@@ -112,7 +144,7 @@ def test_tenants_see_only_their_atoms(corpus):
     secret = "Tenant seven's secret cat plan."
     for hybrid in (True, False):
         assert secret not in [r[3] for r in search(url, query_text="secret cat plan", top_k=50, use_hybrid=hybrid)]
-        assert search(url, query_text="secret cat plan", top_k=1, use_hybrid=hybrid, TenantId=7)[0][3] == secret
+        assert search(url, query_text="secret cat plan", top_k=1, use_hybrid=hybrid, TenantId=7, probes=1000)[0][3] == secret
 
 
 def test_category_filters_by_modality(corpus):
@@ -126,6 +158,8 @@ def test_category_filters_by_modality(corpus):
     ({}, "exactly one of query_embedding and query_text"),
     ({"query_text": "cats", "top_k": 0}, "top_k must be between 1 and 1000"),
     ({"query_text": "   "}, "text 0 is empty"),
+    ({"query_text": "cats", "prefilter": "random"}, "prefilter must be 'buckets' or 'spatial', not random"),
+    ({"query_text": "cats", "probes": 0}, "probes and candidate_count must be at least 1"),
 ])
 def test_bad_queries_get_clear_errors(corpus, kwargs, message):
     url, _ = corpus
@@ -142,3 +176,18 @@ def test_recompute_needs_embeddings(pg_instance, tmp_path):
     with pytest.raises(psycopg.Error, match="fitting needs at least 4"):
         with psycopg.connect(url, autocommit=True) as conn:
             conn.execute("CALL dbo.sp_RecomputeAllSpatialProjections()")
+
+
+def test_monitoring_views_count_embeddings_and_coverage(corpus):
+    url, _ = corpus
+    with psycopg.connect(url, autocommit=True) as conn:
+        conn.execute("CALL dbo.sp_RecomputeAllSpatialProjections()")
+        # an embedding without its 3-D point (as after a bulk load, before the next recompute)
+        conn.execute("UPDATE dbo.AtomEmbeddings SET SpatialGeometry = NULL, VectorBucket = NULL "
+                     "WHERE AtomEmbeddingId = (SELECT min(AtomEmbeddingId) FROM dbo.AtomEmbeddings)")
+    total = query(url, "SELECT count(*) FROM dbo.AtomEmbeddings")[0][0]
+    assert query(url, "SELECT * FROM dbo.vw_EmbeddingCountsByType") == [
+        ("all-MiniLM-L6-v2", total, 384.0, 0, total - 1, total - 1)]
+    (count, projected, percent), = query(url, "SELECT * FROM dbo.vw_SpatialProjectionCoverage")
+    assert (count, projected) == (total, total - 1)
+    assert float(percent) == round(100 * (total - 1) / total, 2)

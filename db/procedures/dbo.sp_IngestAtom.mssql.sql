@@ -22,7 +22,7 @@ BEGIN
     DECLARE @BaseType NVARCHAR(128);
     DECLARE @Modality NVARCHAR(16);
     DECLARE @Text NVARCHAR(MAX);
-    DECLARE @Embedding VARBINARY(MAX);
+    DECLARE @Embedding VARBINARY(MAX), @EmbeddingJson NVARCHAR(MAX);
     DECLARE @Hash BINARY(32);
     DECLARE @Message NVARCHAR(2048);
 
@@ -82,7 +82,8 @@ BEGIN
             THROW 50008, @Message, 1;
         END;
         -- Python work before the transaction, so concurrent ingests do not wait on it
-        EXEC dbo.sp_GenerateEmbedding @text_value = @Text, @embedding = @Embedding OUTPUT;
+        EXEC dbo.sp_GenerateEmbedding @text_value = @Text, @embedding = @Embedding OUTPUT,
+            @embedding_json = @EmbeddingJson OUTPUT;
     END;
 
     SET @Hash = CAST(HASHBYTES('SHA2_256', @Content) AS BINARY(32));
@@ -107,8 +108,13 @@ BEGIN
     IF @Embedding IS NOT NULL AND NOT EXISTS (
         SELECT 1 FROM dbo.AtomEmbeddings WHERE AtomId = @AtomId AND EmbeddingType = N'all-MiniLM-L6-v2')
     BEGIN
+{%- if mssql_version >= 2025 %}
+        INSERT INTO dbo.AtomEmbeddings (AtomId, ModelId, EmbeddingType, Dimension, EmbeddingVector, EmbeddingNative)
+        VALUES (@AtomId, NULL, N'all-MiniLM-L6-v2', 384, @Embedding, CAST(@EmbeddingJson AS VECTOR(384)));
+{%- else %}
         INSERT INTO dbo.AtomEmbeddings (AtomId, ModelId, EmbeddingType, Dimension, EmbeddingVector)
         VALUES (@AtomId, NULL, N'all-MiniLM-L6-v2', 384, @Embedding);
+{%- endif %}
     END;
     COMMIT TRANSACTION;
 END;

@@ -77,7 +77,7 @@ BEGIN
         embedding := dbo.fn_GenerateEmbedding(content_text);
         SELECT p.* INTO point
         FROM dbo.SpatialLandmarks l
-        CROSS JOIN LATERAL dbo.fn_ProjectEmbeddings(ARRAY[embedding], l.MeanVector, l.Axes, l.BucketWidth) p
+        CROSS JOIN LATERAL dbo.fn_ProjectEmbeddings(ARRAY[embedding], l.MeanVector, l.Axes, l.BucketWidth, l.Centroids) p
         WHERE l.IsActive AND l.Dimension = 384;
     END IF;
 
@@ -98,10 +98,10 @@ BEGIN
         WHERE e.AtomId = sp_IngestAtom.AtomId AND e.EmbeddingType = 'all-MiniLM-L6-v2') THEN
         INSERT INTO dbo.AtomEmbeddings (AtomId, ModelId, EmbeddingType, Dimension, EmbeddingVector,
                                         SpatialX, SpatialY, SpatialZ, SpatialBucketX, SpatialBucketY, SpatialBucketZ,
-                                        SpatialGeometry)
+                                        SpatialGeometry, VectorBucket)
         VALUES (sp_IngestAtom.AtomId, NULL, 'all-MiniLM-L6-v2', 384, embedding,
                 point.X, point.Y, point.Z, point.BucketX, point.BucketY, point.BucketZ,
-                CASE WHEN point.X IS NOT NULL THEN ST_MakePoint(point.X, point.Y, point.Z) END);
+                CASE WHEN point.X IS NOT NULL THEN ST_MakePoint(point.X, point.Y, point.Z) END, point.VectorBucket);
     END IF;
 END
 $$;

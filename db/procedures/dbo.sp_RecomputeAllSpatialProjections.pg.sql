@@ -1,13 +1,16 @@
 -- kind: procedure
 -- requires: dbo.AtomEmbeddings, dbo.SpatialLandmarks, dbo.IngestionJobs, dbo.fn_FitSpatialLandmarks, dbo.fn_ProjectEmbeddings
--- Fit new landmarks on a random sample of the embeddings of one type, make them the active set,
--- and recompute every embedding's 3-D point and buckets in batches. Each batch commits, and the
+-- Fit new landmarks on a random sample of the embeddings of one type (PCA axes for the 3-D point,
+-- BucketCount k-means centres for the vector buckets; by default the square root of the number of
+-- embeddings, at most 4096 and at most a quarter of the sample), make them the active set, and
+-- recompute every embedding's 3-D point, coarse buckets and vector bucket in batches. Each batch commits, and the
 -- job row in dbo.IngestionJobs shows the progress (AtomsProcessed of TotalItems) while it runs.
 -- CALL it outside an explicit transaction (it commits between batches).
 CREATE OR REPLACE PROCEDURE dbo.sp_RecomputeAllSpatialProjections(
     BatchSize integer DEFAULT 5000,
     SampleSize integer DEFAULT 20000,
     EmbeddingType text DEFAULT 'all-MiniLM-L6-v2',
+    BucketCount integer DEFAULT NULL,
     INOUT JobId bigint DEFAULT NULL
 )
 LANGUAGE plpgsql
@@ -19,6 +22,7 @@ DECLARE
     total bigint;
     done bigint := 0;
     last_id bigint := 0;
+    buckets integer;
     batch_ids bigint[];
     batch_vectors bytea[];
 BEGIN
@@ -33,20 +37,26 @@ BEGIN
         RAISE EXCEPTION 'sp_RecomputeAllSpatialProjections: % embeddings of type %; fitting needs at least 4',
             total, sp_RecomputeAllSpatialProjections.EmbeddingType USING ERRCODE = '22023';
     END IF;
+    buckets := coalesce(BucketCount, least(round(sqrt(total))::integer, 4096, least(SampleSize, total) / 4));
+    IF buckets < 1 OR buckets > least(SampleSize, total) THEN
+        RAISE EXCEPTION 'sp_RecomputeAllSpatialProjections: BucketCount must be between 1 and the sample size (%)',
+            least(SampleSize, total) USING ERRCODE = '22023';
+    END IF;
     INSERT INTO dbo.IngestionJobs (JobType, Status, Source, TotalItems, StartedAt, Parameters)
     VALUES ('spatial-projection', 'Running', sp_RecomputeAllSpatialProjections.EmbeddingType, total, clock_timestamp(),
-            jsonb_build_object('batch_size', BatchSize, 'sample_size', SampleSize))
+            jsonb_build_object('batch_size', BatchSize, 'sample_size', SampleSize, 'bucket_count', buckets))
     RETURNING dbo.IngestionJobs.JobId INTO sp_RecomputeAllSpatialProjections.JobId;
     COMMIT;
 
     SELECT * INTO landmarks FROM dbo.fn_FitSpatialLandmarks(ARRAY(
         SELECT e.EmbeddingVector FROM dbo.AtomEmbeddings e
         WHERE e.EmbeddingType = sp_RecomputeAllSpatialProjections.EmbeddingType
-        ORDER BY random() LIMIT SampleSize));
+        ORDER BY random() LIMIT SampleSize), buckets);
     UPDATE dbo.SpatialLandmarks SET IsActive = false WHERE IsActive;
-    INSERT INTO dbo.SpatialLandmarks (Dimension, MeanVector, Axes, BucketWidth, ExplainedVariance, SampleSize)
+    INSERT INTO dbo.SpatialLandmarks (Dimension, MeanVector, Axes, BucketWidth, ExplainedVariance, SampleSize,
+                                      Centroids, CentroidCount)
     VALUES (landmarks.Dimension, landmarks.MeanVector, landmarks.Axes, landmarks.BucketWidth,
-            landmarks.ExplainedVariance, landmarks.SampleSize)
+            landmarks.ExplainedVariance, landmarks.SampleSize, landmarks.Centroids, landmarks.CentroidCount)
     RETURNING LandmarkSetId INTO landmark_id;
     COMMIT;
 
@@ -60,8 +70,9 @@ BEGIN
         UPDATE dbo.AtomEmbeddings e
         SET SpatialX = p.X, SpatialY = p.Y, SpatialZ = p.Z,
             SpatialBucketX = p.BucketX, SpatialBucketY = p.BucketY, SpatialBucketZ = p.BucketZ,
-            SpatialGeometry = ST_MakePoint(p.X, p.Y, p.Z)
-        FROM dbo.fn_ProjectEmbeddings(batch_vectors, landmarks.MeanVector, landmarks.Axes, landmarks.BucketWidth) p
+            SpatialGeometry = ST_MakePoint(p.X, p.Y, p.Z), VectorBucket = p.VectorBucket
+        FROM dbo.fn_ProjectEmbeddings(batch_vectors, landmarks.MeanVector, landmarks.Axes, landmarks.BucketWidth,
+                                      landmarks.Centroids) p
         WHERE e.AtomEmbeddingId = batch_ids[p.Ordinal];
         done := done + array_length(batch_ids, 1);
         last_id := batch_ids[array_length(batch_ids, 1)];

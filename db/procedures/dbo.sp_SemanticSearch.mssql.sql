@@ -1,10 +1,14 @@
 -- kind: procedure
 -- requires: dbo.Atoms, dbo.AtomEmbeddings, dbo.AtomPayloadStore, dbo.SpatialLandmarks, dbo.InferenceRequests, dbo.sp_GenerateEmbedding, hartonomous_ext
 -- Semantic search over the tenant's embeddings. Give @query_embedding (384 float32 values as bytes)
--- or @query_text (embedded in the database). Hybrid: the candidates nearest the query's point
--- through the spatial index (X, Y), then exact cosine rerank in Python; without fitted landmarks it
--- falls back to exact. Exact: cosine over every embedding. Each call is recorded in
--- dbo.InferenceRequests. Returns AtomId, Score, ContentType, Preview.
+-- or @query_text (embedded in the database). Exact (@use_hybrid 0): cosine over every embedding.
+-- Hybrid pre-filters the candidates through an index, then reranks them by exact cosine in Python:
+--   @prefilter 'buckets' (default): the members of the @probes vector buckets whose k-means centres
+--     are nearest the query (index on VectorBucket); @probes defaults to 1/32 of the buckets;
+--   @prefilter 'spatial': the @candidate_count embeddings nearest the query's point (spatial index, X/Y).
+-- Without fitted landmarks (or centroids, for 'buckets') it says so in the recorded mode and falls
+-- back to exact (or to 'spatial'). Each call is recorded in dbo.InferenceRequests.
+-- Returns AtomId, Score, ContentType, Preview.
 CREATE OR ALTER PROCEDURE dbo.sp_SemanticSearch
     @query_embedding VARBINARY(MAX) = NULL,
     @query_text NVARCHAR(MAX) = NULL,
@@ -12,17 +16,28 @@ CREATE OR ALTER PROCEDURE dbo.sp_SemanticSearch
     @category NVARCHAR(16) = NULL,
     @use_hybrid BIT = 1,
     @TenantId INT = 0,
-    @candidate_count INT = NULL
+    @candidate_count INT = NULL,
+    @prefilter NVARCHAR(16) = N'buckets',
+    @probes INT = NULL
 AS
 BEGIN
     SET NOCOUNT ON;
     DECLARE @Started DATETIME2(7) = SYSUTCDATETIME();
     DECLARE @Query VARBINARY(MAX) = @query_embedding;
-    DECLARE @Mode NVARCHAR(32), @Examined BIGINT, @Found INT, @Message NVARCHAR(2048);
-    DECLARE @Mean VARBINARY(MAX), @Axes VARBINARY(MAX), @Width FLOAT;
+    DECLARE @Mode NVARCHAR(64), @Examined BIGINT, @Found INT, @Message NVARCHAR(2048);
+    DECLARE @Mean VARBINARY(MAX), @Axes VARBINARY(MAX), @Width FLOAT, @Centroids VARBINARY(MAX), @CentroidCount INT;
+    DECLARE @Probes INT;
     DECLARE @X FLOAT, @Y FLOAT, @Candidates INT;
     IF @top_k IS NULL OR @top_k < 1 OR @top_k > 1000
         THROW 50201, N'sp_SemanticSearch: top_k must be between 1 and 1000', 1;
+    IF @prefilter IS NULL OR @prefilter NOT IN (N'buckets', N'spatial')
+    BEGIN
+        SET @Message = CONCAT(N'sp_SemanticSearch: prefilter must be ''buckets'' or ''spatial'', not ',
+                              COALESCE(@prefilter, N'NULL'));
+        THROW 50204, @Message, 1;
+    END;
+    IF @probes < 1 OR @candidate_count < 1
+        THROW 50205, N'sp_SemanticSearch: probes and candidate_count must be at least 1', 1;
     IF (@Query IS NULL AND @query_text IS NULL) OR (@Query IS NOT NULL AND @query_text IS NOT NULL)
         THROW 50202, N'sp_SemanticSearch: give exactly one of query_embedding and query_text', 1;
     IF @Query IS NULL
@@ -36,11 +51,34 @@ BEGIN
     SET @Candidates = COALESCE(@candidate_count, CASE WHEN @top_k * 100 > 1000 THEN @top_k * 100 ELSE 1000 END);
 
     CREATE TABLE #candidates (AtomEmbeddingId BIGINT PRIMARY KEY, EmbeddingVector VARBINARY(MAX) NOT NULL);
-    SELECT @Mean = MeanVector, @Axes = Axes, @Width = BucketWidth
+    SELECT @Mean = MeanVector, @Axes = Axes, @Width = BucketWidth, @Centroids = Centroids, @CentroidCount = CentroidCount
     FROM dbo.SpatialLandmarks WHERE IsActive = 1 AND Dimension = 384;
-    IF @use_hybrid = 1 AND @Mean IS NOT NULL
+    IF @use_hybrid = 1 AND @Mean IS NOT NULL AND @prefilter = N'buckets' AND @Centroids IS NOT NULL
     BEGIN
-        SET @Mode = N'hybrid';
+        SET @Probes = COALESCE(@probes, CASE WHEN CEILING(@CentroidCount / 32.0) > 1
+                                             THEN CAST(CEILING(@CentroidCount / 32.0) AS INT) ELSE 1 END);
+        CREATE TABLE #buckets (VectorBucket INT PRIMARY KEY);
+        INSERT INTO #buckets (VectorBucket)
+        EXEC sys.sp_execute_external_script
+            @language = N'Python',
+            @script = N'
+import pandas as pd
+from hartonomous_ext import spatial
+OutputDataSet = pd.DataFrame(spatial.nearest_buckets(query, centroids, probes))
+',
+            @params = N'@query VARBINARY(MAX), @centroids VARBINARY(MAX), @probes INT',
+            @query = @Query, @centroids = @Centroids, @probes = @Probes;
+        SET @Mode = CONCAT(N'hybrid: ', (SELECT COUNT(*) FROM #buckets), N' of ', @CentroidCount, N' buckets');
+        INSERT INTO #candidates (AtomEmbeddingId, EmbeddingVector)
+        SELECT e.AtomEmbeddingId, e.EmbeddingVector
+        FROM dbo.AtomEmbeddings AS e
+        INNER JOIN #buckets AS b ON b.VectorBucket = e.VectorBucket
+        INNER JOIN dbo.Atoms AS a ON a.AtomId = e.AtomId
+        WHERE a.TenantId = @TenantId AND e.Dimension = 384 AND (@category IS NULL OR a.Modality = @category);
+    END
+    ELSE IF @use_hybrid = 1 AND @Mean IS NOT NULL
+    BEGIN
+        SET @Mode = CASE WHEN @prefilter = N'spatial' THEN N'hybrid: spatial' ELSE N'hybrid: spatial (no buckets fitted)' END;
         CREATE TABLE #point (X FLOAT, Y FLOAT, Z FLOAT, BucketX INT, BucketY INT, BucketZ INT);
         INSERT INTO #point (X, Y, Z, BucketX, BucketY, BucketZ)
         EXEC sys.sp_execute_external_script
@@ -48,7 +86,7 @@ BEGIN
             @script = N'
 import pandas as pd
 from hartonomous_ext import spatial
-OutputDataSet = pd.DataFrame(spatial.project([query], mean, axes, width))
+OutputDataSet = pd.DataFrame([row[:6] for row in spatial.project([query], mean, axes, width)])
 ',
             @params = N'@query VARBINARY(MAX), @mean VARBINARY(MAX), @axes VARBINARY(MAX), @width FLOAT',
             @query = @Query, @mean = @Mean, @axes = @Axes, @width = @Width;
@@ -102,6 +140,7 @@ OutputDataSet = pd.DataFrame([[ids[i], score] for i, score in best])
     INSERT INTO dbo.InferenceRequests (TenantId, RequestType, Parameters, DurationMs, CandidatesExamined, ResultCount)
     VALUES (@TenantId, N'semantic-search',
             (SELECT @top_k AS top_k, @category AS category, @use_hybrid AS use_hybrid, @Mode AS mode,
+                    @prefilter AS prefilter, @Probes AS probes, @candidate_count AS candidate_count,
                     LEFT(@query_text, 200) AS query_text FOR JSON PATH, WITHOUT_ARRAY_WRAPPER),
             DATEDIFF_BIG(MICROSECOND, @Started, SYSUTCDATETIME()) / 1000.0, @Examined, @Found);
 END;

@@ -1,9 +1,13 @@
 -- kind: function
--- requires: dbo.Atoms, dbo.AtomEmbeddings, dbo.AtomPayloadStore, dbo.SpatialLandmarks, dbo.InferenceRequests, dbo.fn_GenerateEmbedding, dbo.fn_ProjectEmbeddings, dbo.fn_RankByCosine
+-- requires: dbo.Atoms, dbo.AtomEmbeddings, dbo.AtomPayloadStore, dbo.SpatialLandmarks, dbo.InferenceRequests, dbo.fn_GenerateEmbedding, dbo.fn_ProjectEmbeddings, dbo.fn_NearestBuckets, dbo.fn_RankByCosine
 -- Semantic search over the tenant's embeddings. Give query_embedding (384 float32 values as bytes)
--- or query_text (embedded in the database). Hybrid: the candidates nearest the query's 3-D point
--- through the n-d GiST index, then exact cosine rerank; without fitted landmarks it falls back to
--- exact. Exact: cosine over every embedding. Each call is recorded in dbo.InferenceRequests.
+-- or query_text (embedded in the database). Exact (use_hybrid false): cosine over every embedding.
+-- Hybrid pre-filters the candidates through an index, then reranks them by exact cosine:
+--   prefilter 'buckets' (default): the members of the `probes` vector buckets whose k-means centres
+--     are nearest the query (b-tree on VectorBucket); probes defaults to 1/32 of the buckets;
+--   prefilter 'spatial': the candidate_count embeddings nearest the query's 3-D point (GiST n-d).
+-- Without fitted landmarks (or centroids, for 'buckets') it says so in the recorded mode and falls
+-- back to exact (or to 'spatial'). Each call is recorded in dbo.InferenceRequests.
 -- A function on PostgreSQL (it returns rows): SELECT * FROM dbo.sp_SemanticSearch(query_text => '...').
 CREATE OR REPLACE FUNCTION dbo.sp_SemanticSearch(
     query_embedding bytea DEFAULT NULL,
@@ -12,7 +16,9 @@ CREATE OR REPLACE FUNCTION dbo.sp_SemanticSearch(
     category text DEFAULT NULL,
     use_hybrid boolean DEFAULT true,
     TenantId integer DEFAULT 0,
-    candidate_count integer DEFAULT NULL
+    candidate_count integer DEFAULT NULL,
+    prefilter text DEFAULT 'buckets',
+    probes integer DEFAULT NULL
 )
 RETURNS TABLE (AtomId bigint, Score double precision, ContentType text, Preview text)
 LANGUAGE plpgsql
@@ -27,11 +33,19 @@ DECLARE
     mode text;
     examined bigint;
     ids bigint[];
-    vectors bytea[];
+    vectors bytea;
+    buckets integer[];
     found integer;
 BEGIN
     IF top_k IS NULL OR top_k < 1 OR top_k > 1000 THEN
         RAISE EXCEPTION 'sp_SemanticSearch: top_k must be between 1 and 1000' USING ERRCODE = '22023';
+    END IF;
+    IF prefilter IS NULL OR prefilter NOT IN ('buckets', 'spatial') THEN
+        RAISE EXCEPTION 'sp_SemanticSearch: prefilter must be ''buckets'' or ''spatial'', not %', coalesce(prefilter, 'NULL')
+            USING ERRCODE = '22023';
+    END IF;
+    IF probes IS NOT NULL AND probes < 1 OR candidate_count IS NOT NULL AND candidate_count < 1 THEN
+        RAISE EXCEPTION 'sp_SemanticSearch: probes and candidate_count must be at least 1' USING ERRCODE = '22023';
     END IF;
     IF (query IS NULL) = (query_text IS NULL) THEN
         RAISE EXCEPTION 'sp_SemanticSearch: give exactly one of query_embedding and query_text' USING ERRCODE = '22023';
@@ -45,11 +59,20 @@ BEGIN
     END IF;
 
     SELECT * INTO landmarks FROM dbo.SpatialLandmarks l WHERE l.IsActive AND l.Dimension = 384;
-    IF use_hybrid AND landmarks IS NOT NULL THEN
-        mode := 'hybrid';
+    IF use_hybrid AND landmarks IS NOT NULL AND prefilter = 'buckets' AND landmarks.Centroids IS NOT NULL THEN
+        buckets := dbo.fn_NearestBuckets(query, landmarks.Centroids,
+                                         coalesce(probes, greatest(1, ceil(landmarks.CentroidCount / 32.0)::integer)));
+        mode := format('hybrid: %s of %s buckets', cardinality(buckets), landmarks.CentroidCount);
+        -- both aggregates read the same rows in the same order: ids[i] owns the i-th 1536 bytes
+        SELECT array_agg(e.AtomEmbeddingId), string_agg(e.EmbeddingVector, ''::bytea) INTO ids, vectors
+        FROM dbo.AtomEmbeddings e JOIN dbo.Atoms a ON a.AtomId = e.AtomId
+        WHERE e.VectorBucket = ANY (buckets) AND a.TenantId = sp_SemanticSearch.TenantId AND e.Dimension = 384
+          AND (category IS NULL OR a.Modality = category);
+    ELSIF use_hybrid AND landmarks IS NOT NULL THEN
+        mode := CASE WHEN prefilter = 'spatial' THEN 'hybrid: spatial' ELSE 'hybrid: spatial (no buckets fitted)' END;
         SELECT * INTO point FROM dbo.fn_ProjectEmbeddings(ARRAY[query], landmarks.MeanVector, landmarks.Axes,
-                                                          landmarks.BucketWidth);
-        SELECT array_agg(c.AtomEmbeddingId), array_agg(c.EmbeddingVector) INTO ids, vectors
+                                                          landmarks.BucketWidth, NULL);
+        SELECT array_agg(c.AtomEmbeddingId), string_agg(c.EmbeddingVector, ''::bytea) INTO ids, vectors
         FROM (SELECT e.AtomEmbeddingId, e.EmbeddingVector
               FROM dbo.AtomEmbeddings e JOIN dbo.Atoms a ON a.AtomId = e.AtomId
               WHERE a.TenantId = sp_SemanticSearch.TenantId AND e.SpatialGeometry IS NOT NULL
@@ -58,7 +81,7 @@ BEGIN
               LIMIT coalesce(candidate_count, greatest(top_k * 100, 1000))) c;
     ELSE
         mode := CASE WHEN use_hybrid THEN 'exact (no landmarks fitted)' ELSE 'exact' END;
-        SELECT array_agg(e.AtomEmbeddingId), array_agg(e.EmbeddingVector) INTO ids, vectors
+        SELECT array_agg(e.AtomEmbeddingId), string_agg(e.EmbeddingVector, ''::bytea) INTO ids, vectors
         FROM dbo.AtomEmbeddings e JOIN dbo.Atoms a ON a.AtomId = e.AtomId
         WHERE a.TenantId = sp_SemanticSearch.TenantId AND e.Dimension = 384
           AND (category IS NULL OR a.Modality = category);
@@ -68,7 +91,7 @@ BEGIN
     RETURN QUERY
     SELECT a.AtomId, r.Score, a.ContentType,
            CASE WHEN a.Modality = 'text' THEN left(convert_from(p.Payload, 'UTF8'), 200) END
-    FROM dbo.fn_RankByCosine(query, coalesce(ids, '{}'), coalesce(vectors, '{}'), top_k) r
+    FROM dbo.fn_RankByCosine(query, coalesce(ids, '{}'), coalesce(vectors, ''::bytea), top_k) r
     JOIN dbo.AtomEmbeddings e ON e.AtomEmbeddingId = r.Id
     JOIN dbo.Atoms a ON a.AtomId = e.AtomId
     LEFT JOIN dbo.AtomPayloadStore p ON p.AtomId = a.AtomId
@@ -78,6 +101,7 @@ BEGIN
     INSERT INTO dbo.InferenceRequests (TenantId, RequestType, Parameters, DurationMs, CandidatesExamined, ResultCount)
     VALUES (sp_SemanticSearch.TenantId, 'semantic-search',
             jsonb_build_object('top_k', top_k, 'category', category, 'use_hybrid', use_hybrid, 'mode', mode,
+                               'prefilter', prefilter, 'probes', cardinality(buckets), 'candidate_count', candidate_count,
                                'query_text', left(query_text, 200)),
             extract(epoch FROM clock_timestamp() - started) * 1000, examined, found);
 END

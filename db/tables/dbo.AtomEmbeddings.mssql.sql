@@ -1,7 +1,10 @@
 -- kind: table
 -- requires: dbo.Atoms, dbo.Models
 -- Embeddings of atoms: the exact vector as little-endian float32 bytes (Dimension * 4 bytes), plus
--- the 3-D spatial projection and its coarse buckets used to pre-filter searches.
+-- the 3-D spatial projection and its coarse buckets, and the vector bucket (nearest k-means centre
+-- of the full vector, dbo.SpatialLandmarks.Centroids) that pre-filters searches. On SQL Server 2025
+-- sp_IngestAtom also keeps the vector in the native VECTOR(384) type (EmbeddingNative), for the
+-- engine's own VECTOR_DISTANCE; sp_SemanticSearch does not use it yet.
 IF OBJECT_ID(N'dbo.AtomEmbeddings', N'U') IS NULL
 BEGIN
     CREATE TABLE dbo.AtomEmbeddings (
@@ -18,6 +21,10 @@ BEGIN
         SpatialBucketY  INT             NULL,
         SpatialBucketZ  INT             NULL,
         SpatialGeometry GEOMETRY        NULL,
+        VectorBucket    INT             NULL,
+{%- if mssql_version >= 2025 %}
+        EmbeddingNative VECTOR(384)     NULL,
+{%- endif %}
         CreatedAt       DATETIME2(3)    NOT NULL CONSTRAINT DF_AtomEmbeddings_CreatedAt DEFAULT (SYSUTCDATETIME()),
         CONSTRAINT PK_AtomEmbeddings PRIMARY KEY CLUSTERED (AtomEmbeddingId),
         CONSTRAINT FK_AtomEmbeddings_Atoms FOREIGN KEY (AtomId) REFERENCES dbo.Atoms (AtomId) ON DELETE CASCADE,
@@ -27,6 +34,7 @@ BEGIN
     );
     CREATE INDEX IX_AtomEmbeddings_Atom ON dbo.AtomEmbeddings (AtomId, EmbeddingType);
     CREATE INDEX IX_AtomEmbeddings_SpatialBucket ON dbo.AtomEmbeddings (SpatialBucketX, SpatialBucketY, SpatialBucketZ);
+    CREATE INDEX IX_AtomEmbeddings_VectorBucket ON dbo.AtomEmbeddings (VectorBucket);
 END;
 GO
 -- SQL Server's spatial index is two-dimensional: it filters on X and Y; Z is kept in SpatialZ.

@@ -7,8 +7,10 @@ import numpy as np
 from hartonomous_ext.vectors import from_bytes
 
 
-def rank_by_cosine(query: bytes, vectors: list, top_k: int) -> list[tuple[int, float]]:
-    """(position in `vectors`, cosine similarity) of the top_k best, best first."""
+def rank_by_cosine(query: bytes, vectors: list | bytes, top_k: int) -> list[tuple[int, float]]:
+    """(position in `vectors`, cosine similarity) of the top_k best, best first. `vectors` is a list
+    of float32-byte vectors, or the same vectors concatenated into one bytes value (what a
+    database hands over fastest: one string_agg instead of thousands of values)."""
     if top_k < 1:
         raise ValueError("top_k must be at least 1")
     q = from_bytes(query, "query_embedding")
@@ -18,13 +20,20 @@ def rank_by_cosine(query: bytes, vectors: list, top_k: int) -> list[tuple[int, f
     if not vectors:
         return []
     width = q.size * 4
-    raw = b"".join(bytes(v) for v in vectors)
-    if len(raw) != width * len(vectors):
-        raise ValueError(f"candidate vectors must all have {q.size} dimensions like the query")
-    matrix = np.frombuffer(raw, dtype="<f4").reshape(len(vectors), q.size)
+    if isinstance(vectors, (bytes, bytearray, memoryview)):
+        raw = bytes(vectors)
+        if len(raw) % width:
+            raise ValueError(f"candidate vectors must all have {q.size} dimensions like the query")
+        count = len(raw) // width
+    else:
+        raw = b"".join(bytes(v) for v in vectors)
+        count = len(vectors)
+        if len(raw) != width * count:
+            raise ValueError(f"candidate vectors must all have {q.size} dimensions like the query")
+    matrix = np.frombuffer(raw, dtype="<f4").reshape(count, q.size)
     norms = np.linalg.norm(matrix, axis=1)
     scores = (matrix @ (q / norm).astype(np.float32)) / np.where(norms == 0, 1, norms)
-    k = min(top_k, len(vectors))
+    k = min(top_k, count)
     best = np.argpartition(-scores, k - 1)[:k]
     best = best[np.argsort(-scores[best], kind="stable")]
     return [(int(i), float(scores[i])) for i in best]

@@ -32,6 +32,13 @@ def to_bytes(vector: np.ndarray) -> bytes:
     return np.asarray(vector, dtype="<f4").tobytes()
 
 
+def to_json(data: bytes) -> str:
+    """A float32-byte vector as a JSON array: the text form SQL Server 2025 casts to VECTOR(n)."""
+    import json
+
+    return json.dumps([float(v) for v in np.frombuffer(bytes(data), dtype="<f4")])
+
+
 def _pair(v1, v2) -> tuple[np.ndarray, np.ndarray]:
     a, b = from_bytes(v1, "v1"), from_bytes(v2, "v2")
     if a.shape != b.shape:

@@ -1,0 +1,14 @@
+-- kind: view
+-- requires: dbo.AtomEmbeddings
+-- Monitoring (seed 000's "Embedding count by type"): embeddings per type, their dimension, and how
+-- many carry a 3-D point and a vector bucket. The seeds' UsesMaxDimensionPadding does not exist
+-- here: every vector is stored at its own dimension, so PaddedCount is always 0.
+CREATE OR REPLACE VIEW dbo.vw_EmbeddingCountsByType AS
+SELECT EmbeddingType,
+       count(*) AS EmbeddingCount,
+       avg(Dimension)::double precision AS AvgDimension,
+       0::bigint AS PaddedCount,
+       count(SpatialGeometry) AS WithSpatialProjection,
+       count(VectorBucket) AS WithVectorBucket
+FROM dbo.AtomEmbeddings
+GROUP BY EmbeddingType;
