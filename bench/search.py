@@ -47,7 +47,7 @@ def mixture(n: int, queries: int, rng: np.random.Generator) -> tuple[np.ndarray,
     topics, subtopics, subspace = 64, 16, 32
     topic_centres = rng.normal(size=(topics, DIM))
     bases = [np.linalg.qr(rng.normal(size=(DIM, subspace)))[0] for _ in range(topics)]
-    sub_centres = np.stack([topic_centres[t] + bases[t] @ rng.normal(scale=0.6, size=(subspace, subtopics))[:, s]
+    sub_centres = np.stack([topic_centres[t] + bases[t] @ rng.normal(scale=0.5, size=(subspace, subtopics))[:, s]
                             for t in range(topics) for s in range(subtopics)])
 
     def draw(count: int) -> np.ndarray:
@@ -58,7 +58,7 @@ def mixture(n: int, queries: int, rng: np.random.Generator) -> tuple[np.ndarray,
             points = sub_centres[pick] + rng.normal(scale=0.02, size=(m, DIM))
             for t in np.unique(pick // subtopics):
                 members = np.flatnonzero(pick // subtopics == t)
-                points[members] += rng.normal(scale=0.45, size=(len(members), subspace)) @ bases[t].T
+                points[members] += rng.normal(scale=0.7, size=(len(members), subspace)) @ bases[t].T
             out[start:start + m] = points / np.linalg.norm(points, axis=1, keepdims=True)
         return out
 
@@ -137,23 +137,23 @@ def load(url: str, vectors: np.ndarray, texts: list[str] | None) -> None:
         conn.execute("SELECT setval(pg_get_serial_sequence('dbo.atoms', 'atomid'), %s)", (len(vectors),))
         conn.commit()
     with psycopg.connect(url, autocommit=True) as conn:
-        conn.execute("VACUUM ANALYZE dbo.AtomEmbeddings")
+        conn.execute("VACUUM ANALYZE")
         conn.execute("CALL dbo.sp_RecomputeAllSpatialProjections(20000, %s)", (min(len(vectors), 50_000),))
-        conn.execute("VACUUM ANALYZE dbo.AtomEmbeddings")
+        conn.execute("VACUUM ANALYZE")
 
 
-def timed_queries(conn, probes: np.ndarray, truth: np.ndarray, **kwargs) -> dict:
+def timed_queries(conn, queries: np.ndarray, truth: np.ndarray, **kwargs) -> dict:
     names = "".join(f", {k} => %({k})s" for k in kwargs)
     sql = f"SELECT AtomId FROM dbo.sp_SemanticSearch(query_embedding => %(q)s, top_k => {K}{names})"
     latencies, hits = [], 0
-    for q, want in zip(probes, truth):
+    for q, want in zip(queries, truth):
         t = time.perf_counter()
         got = conn.execute(sql, {"q": q.astype("<f4").tobytes(), **kwargs}).fetchall()
         latencies.append((time.perf_counter() - t) * 1000)
         hits += len({r[0] for r in got} & set(want.tolist()))
     examined = conn.execute("SELECT avg(CandidatesExamined) FROM (SELECT CandidatesExamined FROM dbo.InferenceRequests "
-                            "ORDER BY RequestId DESC LIMIT %s) r", (len(probes),)).fetchone()[0]
-    return {"recall": hits / (K * len(probes)), "p50": float(np.percentile(latencies, 50)),
+                            "ORDER BY RequestId DESC LIMIT %s) r", (len(queries),)).fetchone()[0]
+    return {"recall": hits / (K * len(queries)), "p50": float(np.percentile(latencies, 50)),
             "p95": float(np.percentile(latencies, 95)), "candidates": int(examined)}
 
 

@@ -58,6 +58,21 @@ def test_exact_search_finds_the_topic(corpus):
     assert [r[1] for r in rows] == sorted((r[1] for r in rows), reverse=True)
 
 
+def test_exact_search_in_batches_gives_the_same_answer(corpus):
+    url, _ = corpus
+    whole = search(url, query_text="bank interest", top_k=7, use_hybrid=False)
+    with psycopg.connect(url, autocommit=True) as conn:
+        conn.execute("SET hartonomous.search_scan_batch = 4")
+        batched = conn.execute("SELECT AtomId, Score FROM dbo.sp_SemanticSearch(query_text => 'bank interest', "
+                               "top_k => 7, use_hybrid => false)").fetchall()
+        examined = conn.execute("SELECT CandidatesExamined FROM dbo.InferenceRequests ORDER BY RequestId DESC "
+                                "LIMIT 1").fetchone()[0]
+    assert [r[0] for r in batched] == [r[0] for r in whole]
+    assert np.allclose([r[1] for r in batched], [r[1] for r in whole])
+    assert examined == query(url, "SELECT count(*) FROM dbo.Atoms a JOIN dbo.AtomEmbeddings e USING (AtomId) "
+                                  "WHERE a.TenantId = 0")[0][0]
+
+
 def test_recompute_fits_landmarks_and_projects_in_batches(corpus):
     url, _ = corpus
     with psycopg.connect(url, autocommit=True) as conn:
@@ -160,6 +175,7 @@ def test_category_filters_by_modality(corpus):
     ({"query_text": "   "}, "text 0 is empty"),
     ({"query_text": "cats", "prefilter": "random"}, "prefilter must be 'buckets' or 'spatial', not random"),
     ({"query_text": "cats", "probes": 0}, "probes and candidate_count must be at least 1"),
+    ({"query_text": "cats", "candidate_count": 200001}, "candidate_count must be at most 200000"),
 ])
 def test_bad_queries_get_clear_errors(corpus, kwargs, message):
     url, _ = corpus

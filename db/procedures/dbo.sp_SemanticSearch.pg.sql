@@ -5,7 +5,11 @@
 -- Hybrid pre-filters the candidates through an index, then reranks them by exact cosine:
 --   prefilter 'buckets' (default): the members of the `probes` vector buckets whose k-means centres
 --     are nearest the query (b-tree on VectorBucket); probes defaults to 1/32 of the buckets;
+--     (probing more than half the buckets is an exact scan, and runs as one);
 --   prefilter 'spatial': the candidate_count embeddings nearest the query's 3-D point (GiST n-d).
+-- The exact scan reads the embeddings in batches of 200,000 (a value crossing into Python is
+-- limited to 1 GB), keeping each batch's best; the session setting hartonomous.search_scan_batch
+-- changes the batch size.
 -- Without fitted landmarks (or centroids, for 'buckets') it says so in the recorded mode and falls
 -- back to exact (or to 'spatial'). Each call is recorded in dbo.InferenceRequests.
 -- A function on PostgreSQL (it returns rows): SELECT * FROM dbo.sp_SemanticSearch(query_text => '...').
@@ -35,6 +39,11 @@ DECLARE
     ids bigint[];
     vectors bytea;
     buckets integer[];
+    best_ids bigint[] := '{}';
+    best_scores double precision[] := '{}';
+    last_id bigint := 0;
+    batch_count integer;
+    scan_batch integer := coalesce(nullif(current_setting('hartonomous.search_scan_batch', true), '')::integer, 200000);
     found integer;
 BEGIN
     IF top_k IS NULL OR top_k < 1 OR top_k > 1000 THEN
@@ -46,6 +55,10 @@ BEGIN
     END IF;
     IF probes IS NOT NULL AND probes < 1 OR candidate_count IS NOT NULL AND candidate_count < 1 THEN
         RAISE EXCEPTION 'sp_SemanticSearch: probes and candidate_count must be at least 1' USING ERRCODE = '22023';
+    END IF;
+    IF candidate_count > 200000 THEN
+        RAISE EXCEPTION 'sp_SemanticSearch: candidate_count must be at most 200000; use use_hybrid => false for an exact scan'
+            USING ERRCODE = '22023';
     END IF;
     IF (query IS NULL) = (query_text IS NULL) THEN
         RAISE EXCEPTION 'sp_SemanticSearch: give exactly one of query_embedding and query_text' USING ERRCODE = '22023';
@@ -59,7 +72,8 @@ BEGIN
     END IF;
 
     SELECT * INTO landmarks FROM dbo.SpatialLandmarks l WHERE l.IsActive AND l.Dimension = 384;
-    IF use_hybrid AND landmarks IS NOT NULL AND prefilter = 'buckets' AND landmarks.Centroids IS NOT NULL THEN
+    IF use_hybrid AND landmarks IS NOT NULL AND prefilter = 'buckets' AND landmarks.Centroids IS NOT NULL
+       AND coalesce(probes, 0) <= landmarks.CentroidCount / 2 THEN
         buckets := dbo.fn_NearestBuckets(query, landmarks.Centroids,
                                          coalesce(probes, greatest(1, ceil(landmarks.CentroidCount / 32.0)::integer)));
         mode := format('hybrid: %s of %s buckets', cardinality(buckets), landmarks.CentroidCount);
@@ -80,22 +94,41 @@ BEGIN
               ORDER BY e.SpatialGeometry <<->> ST_MakePoint(point.X, point.Y, point.Z)
               LIMIT coalesce(candidate_count, greatest(top_k * 100, 1000))) c;
     ELSE
-        mode := CASE WHEN use_hybrid THEN 'exact (no landmarks fitted)' ELSE 'exact' END;
-        SELECT array_agg(e.AtomEmbeddingId), string_agg(e.EmbeddingVector, ''::bytea) INTO ids, vectors
-        FROM dbo.AtomEmbeddings e JOIN dbo.Atoms a ON a.AtomId = e.AtomId
-        WHERE a.TenantId = sp_SemanticSearch.TenantId AND e.Dimension = 384
-          AND (category IS NULL OR a.Modality = category);
+        mode := CASE WHEN NOT use_hybrid THEN 'exact'
+                     WHEN landmarks IS NULL THEN 'exact (no landmarks fitted)'
+                     ELSE 'exact (probes cover most buckets)' END;
+        examined := 0;
+        LOOP
+            SELECT array_agg(c.AtomEmbeddingId), string_agg(c.EmbeddingVector, ''::bytea), count(*), max(c.AtomEmbeddingId)
+            INTO ids, vectors, batch_count, last_id
+            FROM (SELECT e.AtomEmbeddingId, e.EmbeddingVector
+                  FROM dbo.AtomEmbeddings e JOIN dbo.Atoms a ON a.AtomId = e.AtomId
+                  WHERE a.TenantId = sp_SemanticSearch.TenantId AND e.Dimension = 384
+                    AND (category IS NULL OR a.Modality = category) AND e.AtomEmbeddingId > last_id
+                  ORDER BY e.AtomEmbeddingId LIMIT scan_batch) c;
+            EXIT WHEN batch_count = 0;
+            examined := examined + batch_count;
+            SELECT best_ids || array_agg(r.Id), best_scores || array_agg(r.Score) INTO best_ids, best_scores
+            FROM dbo.fn_RankByCosine(query, ids, vectors, top_k) r;
+        END LOOP;
+        ids := NULL;
     END IF;
-    examined := coalesce(array_length(ids, 1), 0);
+    IF ids IS NOT NULL THEN
+        examined := array_length(ids, 1);
+        SELECT coalesce(array_agg(r.Id), '{}'), coalesce(array_agg(r.Score), '{}') INTO best_ids, best_scores
+        FROM dbo.fn_RankByCosine(query, ids, vectors, top_k) r;
+    END IF;
+    examined := coalesce(examined, 0);
 
     RETURN QUERY
     SELECT a.AtomId, r.Score, a.ContentType,
            CASE WHEN a.Modality = 'text' THEN left(convert_from(p.Payload, 'UTF8'), 200) END
-    FROM dbo.fn_RankByCosine(query, coalesce(ids, '{}'), coalesce(vectors, ''::bytea), top_k) r
+    FROM unnest(best_ids, best_scores) AS r(Id, Score)
     JOIN dbo.AtomEmbeddings e ON e.AtomEmbeddingId = r.Id
     JOIN dbo.Atoms a ON a.AtomId = e.AtomId
     LEFT JOIN dbo.AtomPayloadStore p ON p.AtomId = a.AtomId
-    ORDER BY r.Score DESC, a.AtomId;
+    ORDER BY r.Score DESC, a.AtomId
+    LIMIT top_k;
     GET DIAGNOSTICS found = ROW_COUNT;
 
     INSERT INTO dbo.InferenceRequests (TenantId, RequestType, Parameters, DurationMs, CandidatesExamined, ResultCount)
