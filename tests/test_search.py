@@ -71,6 +71,15 @@ def test_exact_search_in_batches_gives_the_same_answer(corpus):
     assert np.allclose([r[1] for r in batched], [r[1] for r in whole])
     assert examined == query(url, "SELECT count(*) FROM dbo.Atoms a JOIN dbo.AtomEmbeddings e USING (AtomId) "
                                   "WHERE a.TenantId = 0")[0][0]
+    # bucket probes in groups (here one bucket a group) give the answer of one pass over all of them
+    with psycopg.connect(url, autocommit=True) as conn:
+        conn.execute("CALL dbo.sp_RecomputeAllSpatialProjections(100, 100, BucketCount => 6)")
+        sql = ("SELECT AtomId, Score FROM dbo.sp_SemanticSearch(query_text => 'bank interest', top_k => 7, "
+               "probes => 3)")
+        whole = conn.execute(sql).fetchall()
+        conn.execute("SET hartonomous.search_scan_batch = 1")
+        grouped = conn.execute(sql).fetchall()
+    assert [r[0] for r in grouped] == [r[0] for r in whole] and len(whole) == 7
 
 
 def test_recompute_fits_landmarks_and_projects_in_batches(corpus):

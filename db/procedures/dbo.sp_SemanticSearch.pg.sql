@@ -7,8 +7,9 @@
 --     are nearest the query (b-tree on VectorBucket); probes defaults to 1/32 of the buckets;
 --     (probing more than half the buckets is an exact scan, and runs as one);
 --   prefilter 'spatial': the candidate_count embeddings nearest the query's 3-D point (GiST n-d).
--- The exact scan reads the embeddings in batches of 200,000 (a value crossing into Python is
--- limited to 1 GB), keeping each batch's best; the session setting hartonomous.search_scan_batch
+-- Candidates cross into Python in batches of about 5,000 (bucket groups, or keyset ranges for the
+-- exact scan), each batch keeping its best: a value is limited to 1 GB, and one huge value costs
+-- more per candidate than several small ones. The session setting hartonomous.search_scan_batch
 -- changes the batch size.
 -- Without fitted landmarks (or centroids, for 'buckets') it says so in the recorded mode and falls
 -- back to exact (or to 'spatial'). Each call is recorded in dbo.InferenceRequests.
@@ -43,7 +44,9 @@ DECLARE
     best_scores double precision[] := '{}';
     last_id bigint := 0;
     batch_count integer;
-    scan_batch integer := coalesce(nullif(current_setting('hartonomous.search_scan_batch', true), '')::integer, 200000);
+    scan_batch integer := coalesce(nullif(current_setting('hartonomous.search_scan_batch', true), '')::integer, 5000);
+    group_size integer;
+    first integer;
     found integer;
 BEGIN
     IF top_k IS NULL OR top_k < 1 OR top_k > 1000 THEN
@@ -77,11 +80,25 @@ BEGIN
         buckets := dbo.fn_NearestBuckets(query, landmarks.Centroids,
                                          coalesce(probes, greatest(1, ceil(landmarks.CentroidCount / 32.0)::integer)));
         mode := format('hybrid: %s of %s buckets', cardinality(buckets), landmarks.CentroidCount);
-        -- both aggregates read the same rows in the same order: ids[i] owns the i-th 1536 bytes
-        SELECT array_agg(e.AtomEmbeddingId), string_agg(e.EmbeddingVector, ''::bytea) INTO ids, vectors
-        FROM dbo.AtomEmbeddings e JOIN dbo.Atoms a ON a.AtomId = e.AtomId
-        WHERE e.VectorBucket = ANY (buckets) AND a.TenantId = sp_SemanticSearch.TenantId AND e.Dimension = 384
-          AND (category IS NULL OR a.Modality = category);
+        -- a few buckets at a time, about scan_batch candidates each: one huge value costs more per
+        -- candidate than several small ones
+        SELECT greatest(1, floor(scan_batch / greatest(1.0, c.reltuples / landmarks.CentroidCount)))::integer
+        INTO group_size FROM pg_class c WHERE c.oid = 'dbo.atomembeddings'::regclass;
+        examined := 0;
+        FOR first IN 1 .. cardinality(buckets) BY group_size LOOP
+            -- both aggregates read the same rows in the same order: ids[i] owns the i-th 1536 bytes
+            SELECT array_agg(e.AtomEmbeddingId), string_agg(e.EmbeddingVector, ''::bytea), count(*)
+            INTO ids, vectors, batch_count
+            FROM dbo.AtomEmbeddings e JOIN dbo.Atoms a ON a.AtomId = e.AtomId
+            WHERE e.VectorBucket = ANY (buckets[first:first + group_size - 1])
+              AND a.TenantId = sp_SemanticSearch.TenantId AND e.Dimension = 384
+              AND (category IS NULL OR a.Modality = category);
+            CONTINUE WHEN batch_count = 0;
+            examined := examined + batch_count;
+            SELECT best_ids || array_agg(r.Id), best_scores || array_agg(r.Score) INTO best_ids, best_scores
+            FROM dbo.fn_RankByCosine(query, ids, vectors, top_k) r;
+        END LOOP;
+        ids := NULL;
     ELSIF use_hybrid AND landmarks IS NOT NULL THEN
         mode := CASE WHEN prefilter = 'spatial' THEN 'hybrid: spatial' ELSE 'hybrid: spatial (no buckets fitted)' END;
         SELECT * INTO point FROM dbo.fn_ProjectEmbeddings(ARRAY[query], landmarks.MeanVector, landmarks.Axes,
