@@ -132,6 +132,35 @@ def build_parser() -> argparse.ArgumentParser:
     query.add_argument("--format", choices=("text", "json"), default="text")
     query.add_argument("--database-name", default=None)
 
+    ingest_model = commands.add_parser("ingest-model", help="ingest a model file (ONNX, safetensors, PyTorch, GGUF) "
+                                                           "into the database's tables")
+    _add_target(ingest_model)
+    ingest_model.add_argument("path", type=Path, help="the model file (for sharded safetensors: its index json)")
+    ingest_model.add_argument("--name", default=None, help="the model's name (default: the file name)")
+    ingest_model.add_argument("--tenant", type=int, default=0)
+    ingest_model.add_argument("--database-name", default=None)
+
+    ingest_models = commands.add_parser("ingest-models", help="ingest every model file of a folder")
+    _add_target(ingest_models)
+    ingest_models.add_argument("folder", type=Path)
+    ingest_models.add_argument("--recursive", action="store_true")
+    ingest_models.add_argument("--extensions", default=".onnx,.safetensors,.bin,.pt,.pth,.gguf",
+                               help="comma-separated file endings to take (default: %(default)s)")
+    ingest_models.add_argument("--tenant", type=int, default=0)
+    ingest_models.add_argument("--database-name", default=None)
+
+    detect = commands.add_parser("detect-format", help="a model file's format, from its content")
+    detect.add_argument("path", type=Path)
+
+    export = commands.add_parser("export-model", help="write a stored model's tensors back to a file")
+    _add_target(export)
+    export.add_argument("model_id", type=int)
+    export.add_argument("--format", choices=("onnx", "safetensors", "pytorch", "gguf"), default=None,
+                        help="the file format (default: the format it was ingested from)")
+    export.add_argument("--out", type=Path, required=True)
+    export.add_argument("--tenant", type=int, default=0)
+    export.add_argument("--database-name", default=None)
+
     local = commands.add_parser("local", help="the local PostgreSQL engine")
     local_commands = local.add_subparsers(dest="local_command", required=True)
     local_commands.add_parser("install", help="install the Debian packages and the in-database Python environment")
@@ -414,7 +443,84 @@ def cmd_local(args, console: Console) -> int:
     raise AssertionError(args.local_command)
 
 
-COMMANDS = {"ingest-embeddings": cmd_ingest_embeddings, "query": cmd_query, "catalog": cmd_catalog, "render": cmd_render, "plan": cmd_plan, "drift": cmd_drift, "publish": cmd_publish, "verify": cmd_verify, "local": cmd_local}
+def _ingest_models(engine, paths: list[Path], args, console: Console) -> int:
+    from deployer.models import ModelClient, library
+
+    formats, _ = library()
+    client, failures = ModelClient(engine), 0
+    for path in paths:
+        with Progress(SpinnerColumn(), TextColumn(f"{escape(path.name)}"), BarColumn(), TextColumn("{task.percentage:>3.0f}%"),
+                      TimeElapsedColumn(), console=console, transient=True) as progress:
+            task = progress.add_task("model", total=None)
+            try:
+                result = client.ingest(path, name=getattr(args, "name", None), tenant=args.tenant,
+                                       progress=lambda done, total: progress.update(task, completed=done, total=total))
+            except formats.FormatError as exc:
+                failures += 1
+                console.print(f"[bold red]failed:[/bold red] {escape(str(exc))}", soft_wrap=True)
+                continue
+        mb = result["bytes"] / 1e6
+        if result["existing"]:
+            console.print(f"job {result['job']}: {escape(str(path))} is already model {result['model_id']} (same content)",
+                          soft_wrap=True)
+        else:
+            console.print(f"job {result['job']}: {escape(str(path))} -> model {result['model_id']}: "
+                          f"{result['tensors']} tensors, {mb:.1f} MB ({result['sent'] / 1e6:.1f} MB new chunks)",
+                          soft_wrap=True)
+    return EXIT_FAILED if failures else EXIT_OK
+
+
+def cmd_ingest_model(args, console: Console) -> int:
+    engine = _open_existing(args)
+    try:
+        return _ingest_models(engine, [args.path], args, console)
+    finally:
+        engine.close()
+
+
+def cmd_ingest_models(args, console: Console) -> int:
+    from deployer.models import model_files
+
+    paths = model_files(args.folder, args.recursive, [e.strip() for e in args.extensions.split(",") if e.strip()])
+    if not paths:
+        raise TargetError(f"{args.folder}: no files ending in {args.extensions}")
+    engine = _open_existing(args)
+    try:
+        return _ingest_models(engine, paths, args, console)
+    finally:
+        engine.close()
+
+
+def cmd_detect_format(args, console: Console) -> int:
+    from deployer.models import detect_format, library
+
+    formats, _ = library()
+    try:
+        print(detect_format(args.path))
+    except formats.FormatError as exc:
+        Console(stderr=True, highlight=False).print(f"[bold red]error:[/bold red] {escape(str(exc))}")
+        return EXIT_FAILED
+    return EXIT_OK
+
+
+def cmd_export_model(args, console: Console) -> int:
+    from deployer.models import ModelClient, library
+
+    formats, _ = library()
+    engine = _open_existing(args)
+    try:
+        out = ModelClient(engine).export(args.model_id, args.out, args.format, tenant=args.tenant)
+    except formats.FormatError as exc:
+        Console(stderr=True, highlight=False).print(f"[bold red]error:[/bold red] {escape(str(exc))}")
+        return EXIT_FAILED
+    finally:
+        engine.close()
+    console.print(f"model {args.model_id} written to {escape(str(out))}")
+    return EXIT_OK
+
+
+COMMANDS = {"ingest-model": cmd_ingest_model, "ingest-models": cmd_ingest_models, "detect-format": cmd_detect_format,
+            "export-model": cmd_export_model, "ingest-embeddings": cmd_ingest_embeddings, "query": cmd_query, "catalog": cmd_catalog, "render": cmd_render, "plan": cmd_plan, "drift": cmd_drift, "publish": cmd_publish, "verify": cmd_verify, "local": cmd_local}
 
 
 def main(argv: list[str] | None = None) -> int:

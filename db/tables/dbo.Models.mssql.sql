@@ -1,6 +1,8 @@
 -- kind: table
 -- requires: dbo
 -- A model ingested from a file (ONNX, safetensors, PyTorch, GGUF); SourceHash identifies the file.
+-- Its tensors are in dbo.ModelTensors; FormatSkeleton keeps what the format holds besides tensors
+-- and the config cannot (the ONNX graph without its weights), so an export is a whole model again.
 IF OBJECT_ID(N'dbo.Models', N'U') IS NULL
 BEGIN
     CREATE TABLE dbo.Models (

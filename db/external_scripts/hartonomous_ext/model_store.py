@@ -1,0 +1,108 @@
+"""How a model is laid out in the database's tables, shared by every writer and reader of them.
+
+Writers (the client's bulk loader, `python -m deployer ingest-model`, and the in-database
+dbo.sp_IngestModel) turn a ModelFile into the same rows: one dbo.Models row, dbo.ModelLayers rows,
+dbo.ModelTensors rows, and each tensor cut into chunks of at most 1 MiB, content-addressed by
+SHA-256 (dbo.TensorChunks) and listed in order (dbo.ModelTensorChunks). Readers (export, inference
+from stored weights) rebuild a ModelFile whose tensors read their bytes back from those chunks.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from dataclasses import dataclass, field
+from typing import Callable, Iterator
+
+from hartonomous_ext.model_formats import (CHUNK_SIZE, FormatError, ModelFile, TensorEntry, layers)
+
+MAX_NAME = 256
+
+
+@dataclass
+class TensorRow:
+    index: int
+    name: str
+    dtype: str
+    shape: list[int]
+    element_count: int
+    byte_size: int
+    layer_index: int
+    entry: TensorEntry = field(repr=False)
+    sha256: bytes | None = None
+    chunk_hashes: list[bytes] = field(default_factory=list)
+
+
+@dataclass
+class ModelRows:
+    model: dict
+    layers: list[dict]
+    tensors: list[TensorRow]
+
+
+def describe(model: ModelFile, name: str) -> ModelRows:
+    """The rows a model becomes (tensor hashes are filled in while its chunks stream)."""
+    if not name or len(name) > MAX_NAME:
+        raise FormatError(f"a model name must have 1 to {MAX_NAME} characters, got {len(name or '')}")
+    groups = layers(model)
+    layer_of = {tensor: group["index"] for group in groups for tensor in group["tensors"]}
+    tensors = [TensorRow(i, t.name, t.dtype, list(t.shape), t.element_count, t.byte_size, layer_of[t.name], t)
+               for i, t in enumerate(model.tensors)]
+    config = {k: v for k, v in model.config.items()}
+    row = {"name": name, "format": model.format, "architecture": model.architecture,
+           "parameter_count": model.parameter_count, "config": json.dumps(config, ensure_ascii=False),
+           "source_hash": model.source_hash, "tensor_count": len(tensors),
+           "total_bytes": sum(t.byte_size for t in tensors), "skeleton": model.skeleton}
+    layer_rows = [{"index": g["index"], "name": g["name"], "type": g["type"], "parameter_count": g["parameter_count"]}
+                  for g in groups]
+    return ModelRows(row, layer_rows, tensors)
+
+
+def chunks(rows: ModelRows, progress: Callable[[int], None] | None = None) -> Iterator[tuple[TensorRow, int, bytes, bytes]]:
+    """(tensor, chunk index, SHA-256, bytes) for every chunk of every tensor, in order; each tensor's
+    sha256 and chunk_hashes are complete once its last chunk has been yielded."""
+    for tensor in rows.tensors:
+        digest = hashlib.sha256()
+        tensor.chunk_hashes = []
+        for index, data in enumerate(tensor.entry.chunks(CHUNK_SIZE)):
+            digest.update(data)
+            chunk_hash = hashlib.sha256(data).digest()
+            tensor.chunk_hashes.append(chunk_hash)
+            yield tensor, index, chunk_hash, data
+            if progress:
+                progress(len(data))
+        tensor.sha256 = digest.digest()
+
+
+def stored_model(model_row: dict, tensor_rows: list[dict], fetch_chunk: Callable[[bytes], bytes]) -> ModelFile:
+    """A ModelFile over stored rows: model_row has format, architecture, config (JSON text or dict),
+    source_hash, skeleton; each tensor row has name, dtype, shape, byte_size and chunk_hashes (in
+    order). Tensor bytes are fetched chunk by chunk when read."""
+    config = model_row["config"]
+    if isinstance(config, str):
+        config = json.loads(config)
+    tensors = [TensorEntry(t["name"], t["dtype"], [int(d) for d in t["shape"]], int(t["byte_size"]),
+                           _chunk_reader(t["name"], list(t["chunk_hashes"]), int(t["byte_size"]), fetch_chunk))
+               for t in tensor_rows]
+    skeleton = model_row.get("skeleton")
+    return ModelFile(model_row["format"], model_row.get("architecture"), config or {}, tensors,
+                     bytes(model_row.get("source_hash") or b""), bytes(skeleton) if skeleton is not None else None)
+
+
+def _chunk_reader(name: str, hashes: list[bytes], byte_size: int, fetch_chunk: Callable[[bytes], bytes]):
+    if byte_size and len(hashes) != (byte_size + CHUNK_SIZE - 1) // CHUNK_SIZE:
+        raise FormatError(f"tensor {name}: {len(hashes)} chunks stored for {byte_size} bytes")
+
+    def read(offset: int, length: int) -> bytes:
+        out = []
+        while length > 0:
+            index, start = divmod(offset, CHUNK_SIZE)
+            data = bytes(fetch_chunk(bytes(hashes[index])))
+            piece = data[start:start + length]
+            if not piece:
+                raise FormatError(f"tensor {name}: chunk {index} is shorter than its place needs")
+            out.append(piece)
+            offset += len(piece)
+            length -= len(piece)
+        return b"".join(out)
+    return read

@@ -1,0 +1,180 @@
+"""Client commands for models: ingest-model, ingest-models, detect-format, export-model.
+
+The file is read here (hartonomous_ext.model_formats, the same code dbo.sp_IngestModel runs in the
+database) and bulk loaded with COPY in one transaction: the dbo.Models row, its layers, its
+tensors, and the tensor bytes as content-addressed 1 MiB chunks (hartonomous_ext.model_store).
+Chunks the database already holds are not sent again. Every run is a job in dbo.IngestionJobs; a
+failure rolls the model back whole and leaves the job Failed with the reason.
+
+Export reads the rows back into a ModelFile and writes it in the format asked for.
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+from pathlib import Path
+from typing import Callable
+
+from deployer.engines.base import TargetError
+from deployer.package import DB_ROOT
+
+EXTERNAL_SCRIPTS = DB_ROOT / "external_scripts"
+SEND_BATCH = 64 << 20  # bytes of chunks checked for presence and sent per round
+
+
+def library():
+    """hartonomous_ext, imported from the package source (the wheel the database runs is built from it)."""
+    if str(EXTERNAL_SCRIPTS) not in sys.path:
+        sys.path.insert(0, str(EXTERNAL_SCRIPTS))
+    import hartonomous_ext.model_formats as formats
+    import hartonomous_ext.model_store as store
+
+    return formats, store
+
+
+def detect_format(path: Path) -> str:
+    formats, _ = library()
+    return formats.detect(path)
+
+
+def model_files(folder: Path, recursive: bool, extensions: list[str]) -> list[Path]:
+    if not folder.is_dir():
+        raise TargetError(f"{folder}: not a folder")
+    pattern = folder.rglob("*") if recursive else folder.glob("*")
+    wanted = {e.lower() if e.startswith(".") else f".{e.lower()}" for e in extensions}
+    return sorted(p for p in pattern if p.is_file() and (not wanted or p.suffix.lower() in wanted))
+
+
+class ModelClient:
+    def __init__(self, engine):
+        if engine.name != "postgresql":
+            raise TargetError(f"model ingestion and export from the client are built for PostgreSQL targets; "
+                              f"{engine.name} is not supported yet")
+        self.conn = engine.conn
+
+    # ---- ingest ---------------------------------------------------------------------------------
+
+    def ingest(self, path: Path, *, name: str | None = None, tenant: int = 0,
+               progress: Callable[[int, int], None] | None = None) -> dict:
+        """Ingest one model file; returns {"job", "model_id", "existing", "tensors", "bytes", "sent"}."""
+        formats, store = library()
+        path = path.resolve()
+        job = self.conn.execute(
+            "INSERT INTO dbo.IngestionJobs (TenantId, JobType, Status, Source, StartedAt, Parameters) "
+            "VALUES (%s, 'model', 'Running', %s, now(), %s) RETURNING JobId",
+            (tenant, str(path), json.dumps({"name": name}))).fetchone()[0]
+        try:
+            model = formats.read(path)
+            rows = store.describe(model, name or path.stem)
+            existing = self.conn.execute("SELECT ModelId FROM dbo.Models WHERE TenantId = %s AND SourceHash = %s",
+                                         (tenant, model.source_hash)).fetchone()
+            if existing:
+                result = {"model_id": existing[0], "existing": True, "tensors": len(rows.tensors),
+                          "bytes": rows.model["total_bytes"], "sent": 0}
+            else:
+                with self.conn.transaction():
+                    result = self._load(rows, store, tenant, progress)
+        except Exception as exc:
+            self.conn.execute("UPDATE dbo.IngestionJobs SET Status = 'Failed', CompletedAt = now(), "
+                              "ErrorMessage = %s WHERE JobId = %s", (str(exc)[:4000], job))
+            raise
+        self.conn.execute(
+            "UPDATE dbo.IngestionJobs SET Status = 'Completed', CompletedAt = now(), TotalItems = %s, "
+            "AtomsProcessed = %s, Parameters = Parameters || %s WHERE JobId = %s",
+            (result["tensors"], result["tensors"],
+             json.dumps({"model_id": result["model_id"], "existing": result["existing"], "bytes": result["bytes"],
+                         "bytes_sent": result["sent"], "format": model.format}), job))
+        return {"job": job, **result}
+
+    def _load(self, rows, store, tenant: int, progress) -> dict:
+        conn, model = self.conn, rows.model
+        model_id = conn.execute(
+            "INSERT INTO dbo.Models (TenantId, ModelName, ModelFormat, Architecture, ParameterCount, ConfigJson, "
+            "SourceHash, TensorCount, TotalBytes, FormatSkeleton) VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s, %s) "
+            "RETURNING ModelId",
+            (tenant, model["name"], model["format"], model["architecture"], model["parameter_count"], model["config"],
+             model["source_hash"], model["tensor_count"], model["total_bytes"], model["skeleton"])).fetchone()[0]
+        layer_ids = [r[0] for r in conn.execute(
+            "SELECT nextval(pg_get_serial_sequence('dbo.modellayers', 'layerid')) FROM generate_series(1, %s)",
+            (len(rows.layers),))]
+        with conn.cursor().copy("COPY dbo.ModelLayers (LayerId, ModelId, LayerIndex, LayerName, LayerType, "
+                                "ParameterCount) FROM STDIN") as copy:
+            for layer, layer_id in zip(rows.layers, layer_ids):
+                copy.write_row((layer_id, model_id, layer["index"], layer["name"], layer["type"], layer["parameter_count"]))
+        conn.execute("CREATE TEMP TABLE IF NOT EXISTS hartonomous_chunks (ChunkHash bytea, ByteSize integer, Data bytea) "
+                     "ON COMMIT DROP")
+        total, done, sent = model["total_bytes"], 0, 0
+        pending: dict[bytes, bytes] = {}
+
+        def flush() -> int:
+            if not pending:
+                return 0
+            present = {bytes(r[0]) for r in conn.execute(
+                "SELECT ChunkHash FROM dbo.TensorChunks WHERE ChunkHash = ANY(%s)", (list(pending),))}
+            missing = [(h, d) for h, d in pending.items() if h not in present]
+            with conn.cursor().copy("COPY hartonomous_chunks (ChunkHash, ByteSize, Data) FROM STDIN") as copy:
+                for chunk_hash, data in missing:
+                    copy.write_row((chunk_hash, len(data), data))
+            conn.execute("INSERT INTO dbo.TensorChunks (ChunkHash, ByteSize, Data) SELECT ChunkHash, ByteSize, Data "
+                         "FROM hartonomous_chunks ON CONFLICT (ChunkHash) DO NOTHING")
+            conn.execute("TRUNCATE hartonomous_chunks")
+            pending.clear()
+            return sum(len(d) for _, d in missing)
+
+        buffered = 0
+        for _tensor, _index, chunk_hash, data in store.chunks(rows):
+            if chunk_hash not in pending:
+                pending[chunk_hash] = data
+                buffered += len(data)
+            done += len(data)
+            if buffered >= SEND_BATCH:
+                sent += flush()
+                buffered = 0
+            if progress:
+                progress(done, total)
+        sent += flush()
+        tensor_ids = [r[0] for r in conn.execute(
+            "SELECT nextval(pg_get_serial_sequence('dbo.modeltensors', 'tensorid')) FROM generate_series(1, %s)",
+            (len(rows.tensors),))]
+        with conn.cursor().copy("COPY dbo.ModelTensors (TensorId, ModelId, LayerId, TensorIndex, TensorName, DType, "
+                                "Shape, ElementCount, ByteSize, Sha256) FROM STDIN") as copy:
+            for tensor, tensor_id in zip(rows.tensors, tensor_ids):
+                copy.write_row((tensor_id, model_id, layer_ids[tensor.layer_index], tensor.index, tensor.name,
+                                tensor.dtype, tensor.shape, tensor.element_count, tensor.byte_size, tensor.sha256))
+        with conn.cursor().copy("COPY dbo.ModelTensorChunks (TensorId, ChunkIndex, ChunkHash) FROM STDIN") as copy:
+            for tensor, tensor_id in zip(rows.tensors, tensor_ids):
+                for index, chunk_hash in enumerate(tensor.chunk_hashes):
+                    copy.write_row((tensor_id, index, chunk_hash))
+        return {"model_id": model_id, "existing": False, "tensors": len(rows.tensors), "bytes": total, "sent": sent}
+
+    # ---- export ---------------------------------------------------------------------------------
+
+    def load(self, model_id: int, tenant: int = 0):
+        """The stored model as a ModelFile whose tensors read their chunks from the database."""
+        _, store = library()
+        row = self.conn.execute(
+            "SELECT ModelFormat, Architecture, ConfigJson::text, SourceHash, FormatSkeleton FROM dbo.Models "
+            "WHERE ModelId = %s AND TenantId = %s", (model_id, tenant)).fetchone()
+        if row is None:
+            raise TargetError(f"model {model_id} does not exist (for tenant {tenant})")
+        tensors = self.conn.execute(
+            "SELECT t.TensorName, t.DType, t.Shape, t.ByteSize, "
+            "       coalesce(array_agg(c.ChunkHash ORDER BY c.ChunkIndex) FILTER (WHERE c.ChunkHash IS NOT NULL), '{}') "
+            "FROM dbo.ModelTensors t LEFT JOIN dbo.ModelTensorChunks c USING (TensorId) "
+            "WHERE t.ModelId = %s GROUP BY t.TensorId ORDER BY t.TensorIndex", (model_id,)).fetchall()
+        model_row = {"format": row[0], "architecture": row[1], "config": row[2], "source_hash": row[3], "skeleton": row[4]}
+        tensor_rows = [{"name": t[0], "dtype": t[1], "shape": t[2], "byte_size": t[3], "chunk_hashes": t[4]}
+                       for t in tensors]
+
+        def fetch(chunk_hash: bytes) -> bytes:
+            found = self.conn.execute("SELECT Data FROM dbo.TensorChunks WHERE ChunkHash = %s", (chunk_hash,)).fetchone()
+            if found is None:
+                raise TargetError(f"model {model_id}: chunk {chunk_hash.hex()[:16]} is missing from dbo.TensorChunks")
+            return found[0]
+        return store.stored_model(model_row, tensor_rows, fetch)
+
+    def export(self, model_id: int, out: Path, fmt: str | None = None, tenant: int = 0) -> Path:
+        formats, _ = library()
+        model = self.load(model_id, tenant)
+        return formats.write(model, out, fmt)

