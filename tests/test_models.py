@@ -303,3 +303,59 @@ def test_the_real_models_round_trip(run, models_db, tmp_path):
     assert query(models_db, """
         SELECT l.ParameterCount FROM dbo.ModelLayers l JOIN dbo.Models m USING (ModelId)
         WHERE m.ModelName = 'SmolLM2-135M' AND l.LayerName = 'blk.0.ffn_down'""") == [(576 * 1536,)]
+
+
+def call_ingest_model(url, **kwargs):
+    names = ", ".join(f"{k} => %({k})s" for k in kwargs)
+    with psycopg.connect(url, autocommit=True) as conn:
+        return conn.execute(f"CALL dbo.sp_IngestModel({names})", kwargs).fetchone()
+
+
+def test_sp_ingest_model_reads_an_atom_in_the_database(models_db, model_files):
+    payload = model_files["gguf"].read_bytes()
+    with psycopg.connect(models_db, autocommit=True) as conn:
+        atom = conn.execute("CALL dbo.sp_IngestAtom(%s, 'application/octet-stream', NULL, 3)", (payload,)).fetchone()[0]
+    model_id, job = call_ingest_model(models_db, AtomId=atom, TenantId=3, ModelName="from-atom")
+    stored = {r[0]: (r[1], list(r[2]), bytes(r[3]).hex()) for r in query(
+        models_db, "SELECT TensorName, DType, Shape, Sha256 FROM dbo.ModelTensors WHERE ModelId = %s", (model_id,))}
+    assert stored == tensors_of(formats.read(model_files["gguf"]))
+    assert query(models_db, "SELECT Status, TotalItems, Parameters->>'model_id' FROM dbo.IngestionJobs WHERE JobId = %s",
+                 (job,)) == [("Completed", 2, str(model_id))]
+    assert query(models_db, "SELECT TenantId, ModelFormat, ModelName FROM dbo.Models WHERE ModelId = %s",
+                 (model_id,)) == [(3, "gguf", "from-atom")]
+    # the same content again: the same model
+    assert call_ingest_model(models_db, AtomId=atom, TenantId=3)[0] == model_id
+
+
+def test_sp_ingest_model_reads_only_the_import_folder(models_db, model_files, pg_instance):
+    import shutil
+
+    target = pg_instance.import_dir / "tiny_import.onnx"
+    shutil.copy(model_files["onnx"], target)
+    target.chmod(0o644)
+    model_id, _ = call_ingest_model(models_db, Path="tiny_import.onnx", ModelName="imported")
+    assert query(models_db, "SELECT ModelFormat, TensorCount FROM dbo.Models WHERE ModelId = %s", (model_id,)) == [("onnx", 2)]
+    for hostile in ("../pgdata/PG_VERSION", "/etc/passwd", ".", "missing.onnx"):
+        with pytest.raises(psycopg.Error) as caught:
+            call_ingest_model(models_db, Path=hostile)
+        assert "sp_IngestModel" in str(caught.value), hostile
+        assert query(models_db, "SELECT Status FROM dbo.IngestionJobs WHERE Source = %s ORDER BY JobId DESC LIMIT 1",
+                     (f"import:{hostile}",)) == [("Failed",)]
+
+
+@pytest.mark.parametrize(("content", "tenant", "message"), [
+    (b"just some words", 0, "not a model file this code knows"),
+    (b"GGUF\x03\x00\x00\x00" + b"\xff" * 16, 0, "which no GGUF file has"),
+    (None, 5, "does not exist for tenant 5"),
+])
+def test_sp_ingest_model_refuses_bad_payloads(models_db, model_files, content, tenant, message):
+    with psycopg.connect(models_db, autocommit=True) as conn:
+        atom = conn.execute("CALL dbo.sp_IngestAtom(%s, 'application/octet-stream', NULL, 0)",
+                            (content or model_files["safetensors"].read_bytes(),)).fetchone()[0]
+    models = query(models_db, "SELECT count(*) FROM dbo.Models")[0][0]
+    with pytest.raises(psycopg.Error) as caught:
+        call_ingest_model(models_db, AtomId=atom, TenantId=tenant)
+    assert message in str(caught.value)
+    assert query(models_db, "SELECT Status, ErrorMessage LIKE %s FROM dbo.IngestionJobs WHERE Source = %s "
+                            "ORDER BY JobId DESC LIMIT 1", (f"%{message}%", f"atom {atom}")) == [("Failed", True)]
+    assert query(models_db, "SELECT count(*) FROM dbo.Models")[0][0] == models

@@ -9,6 +9,7 @@ Settings it writes into its postgresql.conf:
     shared_preload_libraries = 'pg_cron', cron.database_name = 'postgres' (pg_cron runs from the
     maintenance database and schedules jobs into others with cron.schedule_in_database),
     hartonomous.python_site = the in-database venv's site-packages (read by the Python loader),
+    hartonomous.model_import_dir = <home>/import, the one folder dbo.sp_IngestModel reads files from,
     shared_buffers = a quarter of the machine's memory, at most 8 GB (PostgreSQL's 128 MB default
     keeps a 1M-embedding table, 1.7 GB, out of its cache and makes searches thrash).
 """
@@ -126,6 +127,7 @@ class LocalEngine:
             "shared_preload_libraries": "'pg_cron'",
             "cron.database_name": "'postgres'",
             "hartonomous.python_site": f"'{site}'",
+            "hartonomous.model_import_dir": f"'{self.import_dir}'",
             "max_connections": "60",
             "shared_buffers": f"{shared_buffers_mb()}MB",
         }
@@ -133,7 +135,14 @@ class LocalEngine:
             values.update(fsync="off", synchronous_commit="off", full_page_writes="off")
         return values
 
+    @property
+    def import_dir(self) -> Path:
+        """The one server folder dbo.sp_IngestModel may read model files from (by @Path)."""
+        return self.home / "import"
+
     def _write_settings(self) -> None:
+        self.import_dir.mkdir(parents=True, exist_ok=True)
+        self.import_dir.chmod(0o755)
         conf = self.data_dir / "conf.d"
         text = "# written by the Hartonomous deployer (deployer/local/engine.py); rewritten on every start\n"
         text += "".join(f"{key} = {value}\n" for key, value in self.settings().items())
