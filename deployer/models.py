@@ -12,6 +12,7 @@ Export reads the rows back into a ModelFile and writes it in the format asked fo
 from __future__ import annotations
 
 import json
+import re
 import sys
 from pathlib import Path
 from typing import Callable
@@ -150,29 +151,17 @@ class ModelClient:
 
     # ---- export ---------------------------------------------------------------------------------
 
+    def execute(self, sql: str, params: list) -> list[tuple]:
+        """model_store's `execute` over psycopg ($1, $2 ... become %s, in order)."""
+        return self.conn.execute(re.sub(r"\$\d+", "%s", sql), params).fetchall()
+
     def load(self, model_id: int, tenant: int = 0):
         """The stored model as a ModelFile whose tensors read their chunks from the database."""
-        _, store = library()
-        row = self.conn.execute(
-            "SELECT ModelFormat, Architecture, ConfigJson::text, SourceHash, FormatSkeleton FROM dbo.Models "
-            "WHERE ModelId = %s AND TenantId = %s", (model_id, tenant)).fetchone()
-        if row is None:
-            raise TargetError(f"model {model_id} does not exist (for tenant {tenant})")
-        tensors = self.conn.execute(
-            "SELECT t.TensorName, t.DType, t.Shape, t.ByteSize, "
-            "       coalesce(array_agg(c.ChunkHash ORDER BY c.ChunkIndex) FILTER (WHERE c.ChunkHash IS NOT NULL), '{}') "
-            "FROM dbo.ModelTensors t LEFT JOIN dbo.ModelTensorChunks c USING (TensorId) "
-            "WHERE t.ModelId = %s GROUP BY t.TensorId ORDER BY t.TensorIndex", (model_id,)).fetchall()
-        model_row = {"format": row[0], "architecture": row[1], "config": row[2], "source_hash": row[3], "skeleton": row[4]}
-        tensor_rows = [{"name": t[0], "dtype": t[1], "shape": t[2], "byte_size": t[3], "chunk_hashes": t[4]}
-                       for t in tensors]
-
-        def fetch(chunk_hash: bytes) -> bytes:
-            found = self.conn.execute("SELECT Data FROM dbo.TensorChunks WHERE ChunkHash = %s", (chunk_hash,)).fetchone()
-            if found is None:
-                raise TargetError(f"model {model_id}: chunk {chunk_hash.hex()[:16]} is missing from dbo.TensorChunks")
-            return found[0]
-        return store.stored_model(model_row, tensor_rows, fetch)
+        formats, store = library()
+        try:
+            return store.load(self.execute, model_id, tenant)
+        except formats.FormatError as exc:
+            raise TargetError(str(exc)) from None
 
     def export(self, model_id: int, out: Path, fmt: str | None = None, tenant: int = 0) -> Path:
         formats, _ = library()

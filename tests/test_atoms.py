@@ -113,7 +113,7 @@ def test_a_large_payload_is_stored_exactly(published):
     ((b"x", "not a media type"), "is not a media type such as text/plain"),
     ((b"x", "text/plain", None, -1), "TenantId must be 0 or more"),
     ((b"\x89PNG", "image/png", None, 0, True), "GenerateEmbedding needs a text atom; this one is image"),
-    ((b"words", "text/plain", None, 0, True, 999), "model 999 does not exist"),
+    ((b"words", "text/plain", None, 0, True, 999), "model 999 does not exist for tenant 0"),
 ])
 def test_bad_input_is_refused_and_changes_nothing(published, args, message):
     before = query(published, "SELECT count(*), coalesce(sum(ReferenceCount), 0) FROM dbo.Atoms")

@@ -359,3 +359,38 @@ def test_sp_ingest_model_refuses_bad_payloads(models_db, model_files, content, t
     assert query(models_db, "SELECT Status, ErrorMessage LIKE %s FROM dbo.IngestionJobs WHERE Source = %s "
                             "ORDER BY JobId DESC LIMIT 1", (f"%{message}%", f"atom {atom}")) == [("Failed", True)]
     assert query(models_db, "SELECT count(*) FROM dbo.Models")[0][0] == models
+
+
+def test_embeddings_from_stored_weights_match_sentence_transformers(run, models_db):
+    reference = json.loads((Path(__file__).parent / "fixtures" / "minilm_reference.json").read_text())
+    result = run("ingest-model", "--target", models_db, minilm_dir() / "model.safetensors", "--name", "minilm-stored")
+    assert result.code == 0, result
+    model_id = query(models_db, "SELECT ModelId FROM dbo.Models WHERE SourceHash = %s",
+                     (formats.read(minilm_dir() / "model.safetensors").source_hash,))[0][0]
+    with psycopg.connect(models_db, autocommit=True) as conn:
+        got = [np.frombuffer(conn.execute("SELECT dbo.fn_GenerateEmbedding(%s, %s)", (text, model_id)).fetchone()[0], "<f4")
+               for text in reference["texts"]]
+        packaged = np.frombuffer(conn.execute("SELECT dbo.fn_GenerateEmbedding(%s)", (reference["texts"][0],)).fetchone()[0],
+                                 "<f4")
+        via_procedure = conn.execute("CALL dbo.sp_GenerateEmbedding(%s, %s)", (reference["texts"][0], model_id)).fetchone()
+        # the stored model drives sp_IngestAtom's embedding too
+        atom = conn.execute("CALL dbo.sp_IngestAtom(%s, 'text/plain', NULL, 0, true, %s)",
+                            (b"stored weights embed this", model_id)).fetchone()[0]
+        with pytest.raises(psycopg.Error, match="does not exist for tenant 4"):
+            conn.execute("SELECT dbo.fn_GenerateEmbedding('x', %s, 4)", (model_id,))
+    expected = np.array(reference["embeddings"], dtype=np.float64)
+    cosines = [float(g @ e / np.linalg.norm(g) / np.linalg.norm(e)) for g, e in zip(got, expected)]
+    assert min(cosines) >= 0.9999, cosines
+    assert np.allclose(got[0], packaged, atol=1e-6)
+    assert np.array_equal(np.frombuffer(via_procedure[0], "<f4"), got[0])
+    name = query(models_db, "SELECT ModelName FROM dbo.Models WHERE ModelId = %s", (model_id,))[0][0]
+    assert query(models_db, "SELECT ModelId, EmbeddingType, Dimension FROM dbo.AtomEmbeddings WHERE AtomId = %s",
+                 (atom,)) == [(model_id, name, 384)]
+
+
+def test_a_model_without_a_tokenizer_cannot_embed(run, models_db, model_files):
+    result = run("ingest-model", "--target", models_db, model_files["gguf"], "--name", "not-an-encoder")
+    model_id = query(models_db, "SELECT ModelId FROM dbo.Models WHERE ModelFormat = 'gguf' AND TenantId = 0 ORDER BY ModelId LIMIT 1")[0][0]
+    with pytest.raises(psycopg.Error, match="no config.json and tokenizer.json stored with it"):
+        query(models_db, "SELECT dbo.fn_GenerateEmbedding('x', %s)", (model_id,))
+    assert result.code == 0

@@ -3,9 +3,9 @@
 -- Ingest content as an atom. Its SHA-256 is its identity within the tenant: the same content again
 -- returns the same AtomId and raises ReferenceCount, also when many sessions ingest it at once
 -- (INSERT ... ON CONFLICT). The modality follows the content type. With GenerateEmbedding, a text
--- atom gets its all-MiniLM-L6-v2 embedding (computed before the row lock is taken), projected to
--- its 3-D point when landmarks are fitted; ModelId must then be NULL (the packaged model) until
--- models held in the database can embed.
+-- atom gets its embedding (computed before the row lock is taken) by the packaged all-MiniLM-L6-v2,
+-- or with ModelId by that stored model of the tenant (EmbeddingType is then the model's name),
+-- projected to its 3-D point and vector bucket when landmarks are fitted.
 -- CALL dbo.sp_IngestAtom(content, 'text/plain') returns the AtomId as the row of its INOUT parameter.
 CREATE OR REPLACE PROCEDURE dbo.sp_IngestAtom(
     Content bytea,
@@ -25,6 +25,7 @@ DECLARE
     modality text;
     content_text text;
     embedding bytea;
+    embedding_type text;
     inserted boolean;
     point record;
 BEGIN
@@ -67,14 +68,15 @@ BEGIN
                 USING ERRCODE = '22023';
         END IF;
         IF sp_IngestAtom.ModelId IS NOT NULL THEN
-            IF NOT EXISTS (SELECT 1 FROM dbo.Models m WHERE m.ModelId = sp_IngestAtom.ModelId) THEN
-                RAISE EXCEPTION 'sp_IngestAtom: model % does not exist', sp_IngestAtom.ModelId USING ERRCODE = '22023';
+            SELECT m.ModelName INTO embedding_type FROM dbo.Models m
+            WHERE m.ModelId = sp_IngestAtom.ModelId AND m.TenantId = sp_IngestAtom.TenantId;
+            IF embedding_type IS NULL THEN
+                RAISE EXCEPTION 'sp_IngestAtom: model % does not exist for tenant %', sp_IngestAtom.ModelId,
+                    sp_IngestAtom.TenantId USING ERRCODE = '22023';
             END IF;
-            RAISE EXCEPTION 'sp_IngestAtom: embeddings come from the packaged all-MiniLM-L6-v2 (ModelId NULL); model % cannot embed yet',
-                sp_IngestAtom.ModelId USING ERRCODE = '0A000';
         END IF;
         -- Python work before the atom's row is locked, so concurrent ingests do not wait on it
-        embedding := dbo.fn_GenerateEmbedding(content_text);
+        embedding := dbo.fn_GenerateEmbedding(content_text, sp_IngestAtom.ModelId, sp_IngestAtom.TenantId);
         SELECT p.* INTO point
         FROM dbo.SpatialLandmarks l
         CROSS JOIN LATERAL dbo.fn_ProjectEmbeddings(ARRAY[embedding], l.MeanVector, l.Axes, l.BucketWidth, l.Centroids) p
@@ -95,11 +97,12 @@ BEGIN
     END IF;
     IF embedding IS NOT NULL AND NOT EXISTS (
         SELECT 1 FROM dbo.AtomEmbeddings e
-        WHERE e.AtomId = sp_IngestAtom.AtomId AND e.EmbeddingType = 'all-MiniLM-L6-v2') THEN
+        WHERE e.AtomId = sp_IngestAtom.AtomId AND e.EmbeddingType = coalesce(embedding_type, 'all-MiniLM-L6-v2')) THEN
         INSERT INTO dbo.AtomEmbeddings (AtomId, ModelId, EmbeddingType, Dimension, EmbeddingVector,
                                         SpatialX, SpatialY, SpatialZ, SpatialBucketX, SpatialBucketY, SpatialBucketZ,
                                         SpatialGeometry, VectorBucket)
-        VALUES (sp_IngestAtom.AtomId, NULL, 'all-MiniLM-L6-v2', 384, embedding,
+        VALUES (sp_IngestAtom.AtomId, sp_IngestAtom.ModelId, coalesce(embedding_type, 'all-MiniLM-L6-v2'),
+                octet_length(embedding) / 4, embedding,
                 point.X, point.Y, point.Z, point.BucketX, point.BucketY, point.BucketZ,
                 CASE WHEN point.X IS NOT NULL THEN ST_MakePoint(point.X, point.Y, point.Z) END, point.VectorBucket);
     END IF;

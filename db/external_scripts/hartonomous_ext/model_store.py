@@ -106,3 +106,52 @@ def _chunk_reader(name: str, hashes: list[bytes], byte_size: int, fetch_chunk: C
             length -= len(piece)
         return b"".join(out)
     return read
+
+
+# reading a stored model back; `execute(sql, params)` runs one statement ($1, $2 ... placeholders)
+# and returns its rows as tuples: plpy inside the database, psycopg in the client
+MODEL_SQL = ("SELECT ModelFormat, Architecture, ConfigJson::text, SourceHash, FormatSkeleton FROM dbo.Models "
+             "WHERE ModelId = $1 AND TenantId = $2")
+TENSORS_SQL = ("SELECT t.TensorName, t.DType, t.Shape, t.ByteSize, "
+               "coalesce(array_agg(c.ChunkHash ORDER BY c.ChunkIndex) FILTER (WHERE c.ChunkHash IS NOT NULL), '{}') "
+               "FROM dbo.ModelTensors t LEFT JOIN dbo.ModelTensorChunks c ON c.TensorId = t.TensorId "
+               "WHERE t.ModelId = $1 GROUP BY t.TensorId ORDER BY t.TensorIndex")
+CHUNK_SQL = "SELECT Data FROM dbo.TensorChunks WHERE ChunkHash = $1"
+# changes whenever any tensor of the model maps to other chunks: a cache key for loaded weights
+VERSION_SQL = ("SELECT md5(coalesce(string_agg(encode(c.ChunkHash, 'hex'), '' ORDER BY t.TensorIndex, c.ChunkIndex), '')) "
+               "FROM dbo.ModelTensors t JOIN dbo.ModelTensorChunks c ON c.TensorId = t.TensorId WHERE t.ModelId = $1")
+
+
+def load(execute: Callable[[str, list], list[tuple]], model_id: int, tenant: int = 0) -> ModelFile:
+    rows = execute(MODEL_SQL, [model_id, tenant])
+    if not rows:
+        raise FormatError(f"model {model_id} does not exist for tenant {tenant}")
+    fmt, architecture, config, source_hash, skeleton = rows[0]
+    tensor_rows = [{"name": r[0], "dtype": r[1], "shape": r[2], "byte_size": r[3], "chunk_hashes": r[4]}
+                   for r in execute(TENSORS_SQL, [model_id])]
+
+    def fetch(chunk_hash: bytes) -> bytes:
+        found = execute(CHUNK_SQL, [chunk_hash])
+        if not found:
+            raise FormatError(f"model {model_id}: chunk {chunk_hash.hex()[:16]} is missing from dbo.TensorChunks")
+        return found[0][0]
+
+    model_row = {"format": fmt, "architecture": architecture, "config": config, "source_hash": source_hash,
+                 "skeleton": skeleton}
+    return stored_model(model_row, tensor_rows, fetch)
+
+
+def version(execute: Callable[[str, list], list[tuple]], model_id: int) -> str:
+    return execute(VERSION_SQL, [model_id])[0][0]
+
+
+def plpy_execute(plpy) -> Callable[[str, list], list[tuple]]:
+    """`execute` for PL/Python: plans prepared once per statement, rows as tuples."""
+    plans: dict[str, object] = {}
+    types = {MODEL_SQL: ["integer", "integer"], TENSORS_SQL: ["integer"], CHUNK_SQL: ["bytea"], VERSION_SQL: ["integer"]}
+
+    def execute(sql: str, params: list) -> list[tuple]:
+        if sql not in plans:
+            plans[sql] = plpy.prepare(sql, types[sql])
+        return [tuple(row.values()) for row in plpy.execute(plans[sql], params)]
+    return execute
