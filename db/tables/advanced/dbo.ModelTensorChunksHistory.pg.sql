@@ -1,5 +1,6 @@
 -- kind: table
 -- requires: dbo.ModelTensorChunks
+-- engine-specific: SQL Server keeps this history itself (SYSTEM_VERSIONING on dbo.ModelTensorChunks)
 -- Earlier versions of dbo.ModelTensorChunks rows, each with the period it was current
 -- [ValidFrom, ValidTo). Written only by dbo.fn_VersionModelTensorChunks (trigger).
 CREATE TABLE IF NOT EXISTS dbo.ModelTensorChunksHistory (
