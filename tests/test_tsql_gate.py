@@ -312,8 +312,8 @@ def test_the_schema_is_read_from_the_table_objects():
     schema, failures = build_schema(rendered(SHARED_VARIANT))
     assert failures == []
     assert set(schema["dbo"]) == {"Atoms", "AtomEmbeddings", "AtomPayloadStore", "IngestionJobs", "InferenceRequests",
-                                  "SpatialLandmarks",
-                                  "ModelLayers", "Models"}
+                                  "SpatialLandmarks", "ModelLayers", "Models", "ModelTensors", "ModelTensorChunks",
+                                  "TensorChunks", "WeightSnapshots", "WeightSnapshotChunks"}
     assert schema["dbo"]["Atoms"]["ContentHash"] == "BINARY(32)"
     assert "ReferenceCount" in schema["dbo"]["Atoms"]
 

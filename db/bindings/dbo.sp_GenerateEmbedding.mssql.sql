@@ -1,32 +1,76 @@
 -- kind: procedure
--- requires: hartonomous_ext
--- The all-MiniLM-L6-v2 embedding of a text (384 float32 values, L2-normalized, as bytes),
--- computed by onnxruntime in Machine Learning Services (hartonomous_ext.embeddings).
--- NULL text gives a NULL embedding; empty text is an error. @embedding_json is the same vector as
--- a JSON array, the text form SQL Server 2025 casts to VECTOR(384).
+-- requires: hartonomous_ext, dbo.Models, dbo.ModelTensors, dbo.ModelTensorChunks, dbo.TensorChunks
+-- The embedding of a text (float32 bytes, L2-normalized), computed by onnxruntime in Machine
+-- Learning Services (hartonomous_ext.embeddings): by the packaged all-MiniLM-L6-v2 when @ModelId is
+-- NULL, else by the BERT sentence encoder stored as model @ModelId of tenant @TenantId (its tensors
+-- handed to the script as its input data set; SQL Server starts a fresh Python per call, so the
+-- weights are read each time). NULL text gives NULLs; empty text is an error. @embedding_json is the
+-- same vector as a JSON array, the text form SQL Server 2025 casts to VECTOR(384).
 CREATE OR ALTER PROCEDURE dbo.sp_GenerateEmbedding
     @text_value NVARCHAR(MAX),
+    @ModelId INT = NULL,
     @embedding VARBINARY(MAX) = NULL OUTPUT,
-    @embedding_json NVARCHAR(MAX) = NULL OUTPUT
+    @embedding_json NVARCHAR(MAX) = NULL OUTPUT,
+    @TenantId INT = 0
 AS
 BEGIN
     SET NOCOUNT ON;
+    DECLARE @Format NVARCHAR(32), @Architecture NVARCHAR(128), @Config NVARCHAR(MAX), @Message NVARCHAR(2048);
     IF @text_value IS NULL
     BEGIN
         SET @embedding = NULL;
         SET @embedding_json = NULL;
         RETURN;
     END;
-    EXEC sys.sp_execute_external_script
-        @language = N'Python',
-        @script = N'
+    IF @ModelId IS NULL
+    BEGIN
+        EXEC sys.sp_execute_external_script
+            @language = N'Python',
+            @script = N'
 from hartonomous_ext import embeddings
 from hartonomous_ext.vectors import to_json
 embedding = embeddings.embed_one(text_value)
 embedding_json = to_json(embedding)
 ',
-        @params = N'@text_value NVARCHAR(MAX), @embedding VARBINARY(MAX) OUTPUT, @embedding_json NVARCHAR(MAX) OUTPUT',
+            @params = N'@text_value NVARCHAR(MAX), @embedding VARBINARY(MAX) OUTPUT, @embedding_json NVARCHAR(MAX) OUTPUT',
+            @text_value = @text_value,
+            @embedding = @embedding OUTPUT,
+            @embedding_json = @embedding_json OUTPUT;
+        RETURN;
+    END;
+    SELECT @Format = ModelFormat, @Architecture = Architecture, @Config = ConfigJson
+    FROM dbo.Models WHERE ModelId = @ModelId AND TenantId = @TenantId;
+    IF @Format IS NULL
+    BEGIN
+        SET @Message = CONCAT(N'sp_GenerateEmbedding: model ', @ModelId, N' does not exist for tenant ', @TenantId);
+        THROW 50501, @Message, 1;
+    END;
+    CREATE TABLE #weights (TensorIndex INT, TensorName NVARCHAR(512), DType NVARCHAR(16), Shape NVARCHAR(400),
+                           ByteSize BIGINT, ChunkIndex INT, ChunkHash BINARY(32), Data VARBINARY(MAX));
+    INSERT INTO #weights (TensorIndex, TensorName, DType, Shape, ByteSize, ChunkIndex, ChunkHash, Data)
+    SELECT t.TensorIndex, t.TensorName, t.DType, t.Shape, t.ByteSize, c.ChunkIndex, c.ChunkHash, k.Data
+    FROM dbo.ModelTensors AS t
+    INNER JOIN dbo.ModelTensorChunks AS c ON c.TensorId = t.TensorId
+    INNER JOIN dbo.TensorChunks AS k ON k.ChunkHash = c.ChunkHash
+    WHERE t.ModelId = @ModelId;
+    EXEC sys.sp_execute_external_script
+        @language = N'Python',
+        @script = N'
+from hartonomous_ext import embeddings, model_store
+from hartonomous_ext.vectors import to_json
+model = model_store.from_chunk_rows({"format": model_format, "architecture": architecture, "config": config},
+                                    InputDataSet.itertuples(index=False, name=None))
+embedding = embeddings.embed_one(text_value, embeddings.stored_runtime(model))
+embedding_json = to_json(embedding)
+',
+        @input_data_1 = N'SELECT TensorIndex, TensorName, DType, Shape, ByteSize, ChunkIndex, ChunkHash, Data
+                          FROM #weights ORDER BY TensorIndex, ChunkIndex',
+        @params = N'@text_value NVARCHAR(MAX), @model_format NVARCHAR(32), @architecture NVARCHAR(128),
+                    @config NVARCHAR(MAX), @embedding VARBINARY(MAX) OUTPUT, @embedding_json NVARCHAR(MAX) OUTPUT',
         @text_value = @text_value,
+        @model_format = @Format,
+        @architecture = @Architecture,
+        @config = @Config,
         @embedding = @embedding OUTPUT,
         @embedding_json = @embedding_json OUTPUT;
 END;

@@ -7,11 +7,12 @@
 -- CALL dbo.sp_GenerateEmbedding('some text') returns them as the row of its INOUT parameters.
 CREATE OR REPLACE PROCEDURE dbo.sp_GenerateEmbedding(text_value text, ModelId integer DEFAULT NULL,
                                                      INOUT embedding bytea DEFAULT NULL,
-                                                     INOUT embedding_json text DEFAULT NULL)
+                                                     INOUT embedding_json text DEFAULT NULL,
+                                                     TenantId integer DEFAULT 0)
 LANGUAGE plpgsql
 AS $$
 BEGIN
-    embedding := dbo.fn_GenerateEmbedding(text_value, ModelId);
+    embedding := dbo.fn_GenerateEmbedding(text_value, ModelId, TenantId);
     embedding_json := CASE WHEN embedding IS NOT NULL THEN dbo.fn_VectorToJson(embedding) END;
 END
 $$;

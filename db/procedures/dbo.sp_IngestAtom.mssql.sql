@@ -3,8 +3,9 @@
 -- Ingest content as an atom. Its SHA-256 is its identity within the tenant: the same content again
 -- returns the same AtomId and raises ReferenceCount, also when many sessions ingest it at once
 -- (UPDLOCK + HOLDLOCK on the key, then insert). The modality follows the content type. With
--- @GenerateEmbedding, a text atom gets its all-MiniLM-L6-v2 embedding (computed before the
--- transaction); @ModelId must then be NULL (the packaged model) until stored models can embed.
+-- @GenerateEmbedding, a text atom gets its embedding (computed before the transaction) by the
+-- packaged all-MiniLM-L6-v2, or with @ModelId by that stored model of the tenant (EmbeddingType is
+-- then the model's name).
 CREATE OR ALTER PROCEDURE dbo.sp_IngestAtom
     @Content VARBINARY(MAX),
     @ContentType NVARCHAR(128),
@@ -22,7 +23,7 @@ BEGIN
     DECLARE @BaseType NVARCHAR(128);
     DECLARE @Modality NVARCHAR(16);
     DECLARE @Text NVARCHAR(MAX);
-    DECLARE @Embedding VARBINARY(MAX), @EmbeddingJson NVARCHAR(MAX);
+    DECLARE @Embedding VARBINARY(MAX), @EmbeddingJson NVARCHAR(MAX), @EmbeddingType NVARCHAR(256);
     DECLARE @Hash BINARY(32);
     DECLARE @Message NVARCHAR(2048);
 
@@ -74,16 +75,16 @@ BEGIN
         END;
         IF @ModelId IS NOT NULL
         BEGIN
-            IF NOT EXISTS (SELECT 1 FROM dbo.Models WHERE ModelId = @ModelId)
-                SET @Message = CONCAT(N'sp_IngestAtom: model ', @ModelId, N' does not exist');
-            ELSE
-                SET @Message = CONCAT(N'sp_IngestAtom: embeddings come from the packaged all-MiniLM-L6-v2 ',
-                                      N'(ModelId NULL); model ', @ModelId, N' cannot embed yet');
-            THROW 50008, @Message, 1;
+            SELECT @EmbeddingType = LEFT(ModelName, 64) FROM dbo.Models WHERE ModelId = @ModelId AND TenantId = @TenantId;
+            IF @EmbeddingType IS NULL
+            BEGIN
+                SET @Message = CONCAT(N'sp_IngestAtom: model ', @ModelId, N' does not exist for tenant ', @TenantId);
+                THROW 50008, @Message, 1;
+            END;
         END;
         -- Python work before the transaction, so concurrent ingests do not wait on it
-        EXEC dbo.sp_GenerateEmbedding @text_value = @Text, @embedding = @Embedding OUTPUT,
-            @embedding_json = @EmbeddingJson OUTPUT;
+        EXEC dbo.sp_GenerateEmbedding @text_value = @Text, @ModelId = @ModelId, @TenantId = @TenantId,
+            @embedding = @Embedding OUTPUT, @embedding_json = @EmbeddingJson OUTPUT;
     END;
 
     SET @Hash = CAST(HASHBYTES('SHA2_256', @Content) AS BINARY(32));
@@ -106,14 +107,16 @@ BEGIN
         WHERE AtomId = @AtomId;
     END;
     IF @Embedding IS NOT NULL AND NOT EXISTS (
-        SELECT 1 FROM dbo.AtomEmbeddings WHERE AtomId = @AtomId AND EmbeddingType = N'all-MiniLM-L6-v2')
+        SELECT 1 FROM dbo.AtomEmbeddings WHERE AtomId = @AtomId
+        AND EmbeddingType = COALESCE(@EmbeddingType, N'all-MiniLM-L6-v2'))
     BEGIN
 {%- if mssql_version >= 2025 %}
         INSERT INTO dbo.AtomEmbeddings (AtomId, ModelId, EmbeddingType, Dimension, EmbeddingVector, EmbeddingNative)
-        VALUES (@AtomId, NULL, N'all-MiniLM-L6-v2', 384, @Embedding, CAST(@EmbeddingJson AS VECTOR(384)));
+        VALUES (@AtomId, @ModelId, COALESCE(@EmbeddingType, N'all-MiniLM-L6-v2'), DATALENGTH(@Embedding) / 4, @Embedding,
+                CASE WHEN DATALENGTH(@Embedding) = 1536 THEN CAST(@EmbeddingJson AS VECTOR(384)) END);
 {%- else %}
         INSERT INTO dbo.AtomEmbeddings (AtomId, ModelId, EmbeddingType, Dimension, EmbeddingVector)
-        VALUES (@AtomId, NULL, N'all-MiniLM-L6-v2', 384, @Embedding);
+        VALUES (@AtomId, @ModelId, COALESCE(@EmbeddingType, N'all-MiniLM-L6-v2'), DATALENGTH(@Embedding) / 4, @Embedding);
 {%- endif %}
     END;
     COMMIT TRANSACTION;

@@ -68,7 +68,7 @@ BEGIN
                 USING ERRCODE = '22023';
         END IF;
         IF sp_IngestAtom.ModelId IS NOT NULL THEN
-            SELECT m.ModelName INTO embedding_type FROM dbo.Models m
+            SELECT left(m.ModelName, 64) INTO embedding_type FROM dbo.Models m
             WHERE m.ModelId = sp_IngestAtom.ModelId AND m.TenantId = sp_IngestAtom.TenantId;
             IF embedding_type IS NULL THEN
                 RAISE EXCEPTION 'sp_IngestAtom: model % does not exist for tenant %', sp_IngestAtom.ModelId,

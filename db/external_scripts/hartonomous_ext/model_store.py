@@ -155,3 +155,34 @@ def plpy_execute(plpy) -> Callable[[str, list], list[tuple]]:
             plans[sql] = plpy.prepare(sql, types[sql])
         return [tuple(row.values()) for row in plpy.execute(plans[sql], params)]
     return execute
+
+
+def manifest(rows: ModelRows) -> str:
+    """Everything but the chunk bytes as JSON text (binary values in hex), for engines whose
+    procedures take a script's results as a data set plus output parameters (SQL Server's
+    sp_execute_external_script). Call after chunks() has run: it carries the tensors' hashes."""
+    model = dict(rows.model)
+    model["source_hash"] = model["source_hash"].hex()
+    model["skeleton"] = model["skeleton"].hex() if model["skeleton"] is not None else None
+    return json.dumps({
+        "model": model,
+        "layers": rows.layers,
+        "tensors": [{"index": t.index, "name": t.name, "dtype": t.dtype, "shape": json.dumps(t.shape),
+                     "element_count": t.element_count, "byte_size": t.byte_size, "layer_index": t.layer_index,
+                     "sha256": t.sha256.hex(), "chunks": [h.hex() for h in t.chunk_hashes]} for t in rows.tensors],
+    }, ensure_ascii=False)
+
+
+def from_chunk_rows(model_row: dict, rows) -> ModelFile:
+    """A ModelFile from rows of (TensorIndex, TensorName, DType, Shape (JSON text or list), ByteSize,
+    ChunkIndex, ChunkHash, Data), ordered by tensor and chunk: how SQL Server hands a stored model to
+    a script (its input data set)."""
+    tensors: dict[int, dict] = {}
+    data: dict[bytes, bytes] = {}
+    for index, name, dtype, shape, byte_size, _chunk, chunk_hash, chunk_data in rows:
+        entry = tensors.setdefault(int(index), {"name": name, "dtype": dtype, "byte_size": int(byte_size),
+                                                "shape": json.loads(shape) if isinstance(shape, str) else shape,
+                                                "chunk_hashes": []})
+        entry["chunk_hashes"].append(bytes(chunk_hash))
+        data[bytes(chunk_hash)] = bytes(chunk_data)
+    return stored_model(model_row, [tensors[i] for i in sorted(tensors)], data.__getitem__)
