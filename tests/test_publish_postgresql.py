@@ -197,7 +197,8 @@ def test_added_column_is_altered_in_place_keeping_rows(run, fresh_db, db_copy, t
     done = outcomes(latest_log(tmp_path))
     assert done["dbo.Atoms"] == ("alter", "applied")
     assert done["dbo.sp_IngestAtom"] == ("reapply", "applied")  # what requires the table follows it
-    assert [command for command, _ in ddl_seen(fresh_db)] == ["ALTER TABLE", "CREATE PROCEDURE", "CREATE FUNCTION"]
+    assert [command for command, _ in ddl_seen(fresh_db)] == ["ALTER TABLE", "CREATE PROCEDURE", "CREATE PROCEDURE",
+                                                                "CREATE FUNCTION"]  # sp_IngestAtom, sp_IngestModel, sp_SemanticSearch
     assert query(fresh_db, "SELECT count(*), count(note) FROM dbo.Atoms") == [(50, 0)]
     # the same table, not a rebuilt copy
     assert query(fresh_db, "SELECT 'dbo.atoms'::regclass::oid, pg_relation_filenode('dbo.atoms')") == oid_before
@@ -281,11 +282,12 @@ def test_index_include_and_predicate_changes_are_applied(run, fresh_db, db_copy,
 
 def test_primary_key_change_is_blocked(run, fresh_db, db_copy, tmp_path):
     assert run("publish", "--target", fresh_db, "--source", db_copy, "--log-dir", tmp_path).code == 0
-    layers = db_copy / "tables" / "dbo.ModelLayers.pg.sql"
-    layers.write_text(layers.read_text().replace("PRIMARY KEY (LayerId)", "PRIMARY KEY (LayerId, ModelId)"))
+    requests = db_copy / "tables" / "dbo.InferenceRequests.pg.sql"
+    requests.write_text(requests.read_text().replace("PRIMARY KEY (RequestId)", "PRIMARY KEY (RequestId, TenantId)"))
     result = run("publish", "--target", fresh_db, "--source", db_copy, "--log-dir", tmp_path)
     assert result.code == 1, result
-    assert "blocked: dbo.ModelLayers" in result.out and "primary key" in result.out
+    said = " ".join(result.out.split())
+    assert "blocked: dbo.InferenceRequests" in said and "primary key" in said
 
 
 def test_not_null_column_without_default_on_rows_is_blocked(run, fresh_db, db_copy, tmp_path):
