@@ -313,7 +313,7 @@ def test_the_schema_is_read_from_the_table_objects():
     assert failures == []
     assert set(schema["dbo"]) == {"Atoms", "AtomEmbeddings", "AtomPayloadStore", "IngestionJobs", "InferenceRequests",
                                   "SpatialLandmarks", "ModelLayers", "Models", "ModelTensors", "ModelTensorChunks",
-                                  "TensorChunks", "WeightSnapshots", "WeightSnapshotChunks"}
+                                  "TensorChunks", "WeightSnapshots", "WeightSnapshotChunks", "GenerationStreams"}
     assert schema["dbo"]["Atoms"]["ContentHash"] == "BINARY(32)"
     assert "ReferenceCount" in schema["dbo"]["Atoms"]
 

@@ -1,0 +1,106 @@
+-- kind: procedure
+-- requires: dbo.Models, dbo.ModelTensors, dbo.ModelTensorChunks, dbo.TensorChunks, dbo.InferenceRequests, dbo.GenerationStreams, dbo.sp_IngestAtom, hartonomous_ext
+-- Generate text after a prompt with the stored Llama-architecture GGUF model(s) @ModelIds (a JSON
+-- array of ModelIds of the tenant), in Machine Learning Services (hartonomous_ext.generation: numpy
+-- over the stored weights, handed to the script as its input data set). Greedy at temperature 0
+-- (deterministic); otherwise sampled from the @top_k most likely tokens (0: all), reproducibly with
+-- @seed. Several models generate as an ensemble: the average of their log-probabilities picks each
+-- token (one vocabulary needed). Records the request in dbo.InferenceRequests, the tokens and
+-- lineage in dbo.GenerationStreams, stores the text as an atom; returns StreamId, GeneratedText,
+-- TokenCount, RequestId.
+CREATE OR ALTER PROCEDURE dbo.sp_GenerateText
+    @prompt NVARCHAR(MAX),
+    @max_tokens INT = 64,
+    @temperature FLOAT = 0,
+    @top_k INT = 0,
+    @ModelIds NVARCHAR(400) = NULL,
+    @TenantId INT = 0,
+    @seed BIGINT = NULL
+AS
+BEGIN
+    SET NOCOUNT ON;
+    DECLARE @Started DATETIME2(7) = SYSUTCDATETIME(), @Message NVARCHAR(2048), @Missing INT;
+    DECLARE @Text NVARCHAR(MAX), @PromptTokens NVARCHAR(MAX), @TokenIds NVARCHAR(MAX), @TokenCount INT;
+    DECLARE @FirstTokenMs FLOAT, @TokensPerSecond FLOAT, @RequestId BIGINT, @StreamId BIGINT, @AtomId BIGINT;
+    DECLARE @Models NVARCHAR(MAX), @FirstModel INT, @Payload VARBINARY(MAX), @Lineage NVARCHAR(MAX);
+    IF @prompt IS NULL OR LEN(LTRIM(RTRIM(@prompt))) = 0
+        THROW 50601, N'sp_GenerateText: the prompt is empty', 1;
+    IF @ModelIds IS NULL OR ISJSON(@ModelIds) = 0 OR NOT EXISTS (SELECT 1 FROM OPENJSON(@ModelIds))
+        THROW 50602, N'sp_GenerateText: give ModelIds, a JSON array of the stored GGUF model(s) to generate with', 1;
+    CREATE TABLE #models (Position INT NOT NULL, ModelId INT NULL);
+    INSERT INTO #models (Position, ModelId)
+    SELECT CAST(j.[key] AS INT), TRY_CAST(j.value AS INT) FROM OPENJSON(@ModelIds) AS j;
+    SELECT @Missing = COUNT(*)
+    FROM #models AS r
+    WHERE NOT EXISTS (SELECT 1 FROM dbo.Models AS m WHERE m.ModelId = r.ModelId AND m.TenantId = @TenantId);
+    IF @Missing > 0
+    BEGIN
+        SET @Message = CONCAT(N'sp_GenerateText: ', @Missing, N' of the ModelIds do not exist for tenant ', @TenantId);
+        THROW 50603, @Message, 1;
+    END;
+    SET @FirstModel = (SELECT TOP (1) r.ModelId FROM #models AS r ORDER BY r.Position);
+    -- the models' rows (format, config) as JSON, their tensors as the script's input data set
+    SET @Models = (SELECT m.ModelId AS model_id, m.ModelFormat AS format, m.Architecture AS architecture,
+                          m.ConfigJson AS config
+                   FROM dbo.Models AS m
+                   WHERE m.ModelId IN (SELECT r.ModelId FROM #models AS r) FOR JSON PATH);
+    CREATE TABLE #weights (ModelId INT, TensorIndex INT, TensorName NVARCHAR(512), DType NVARCHAR(16),
+                           Shape NVARCHAR(400), ByteSize BIGINT, ChunkIndex INT, ChunkHash BINARY(32), Data VARBINARY(MAX));
+    INSERT INTO #weights (ModelId, TensorIndex, TensorName, DType, Shape, ByteSize, ChunkIndex, ChunkHash, Data)
+    SELECT t.ModelId, t.TensorIndex, t.TensorName, t.DType, t.Shape, t.ByteSize, c.ChunkIndex, c.ChunkHash, k.Data
+    FROM dbo.ModelTensors AS t
+    INNER JOIN dbo.ModelTensorChunks AS c ON c.TensorId = t.TensorId
+    INNER JOIN dbo.TensorChunks AS k ON k.ChunkHash = c.ChunkHash
+    WHERE t.ModelId IN (SELECT r.ModelId FROM #models AS r);
+    EXEC sys.sp_execute_external_script
+        @language = N'Python',
+        @script = N'
+import json
+from hartonomous_ext import generation, model_store
+rows = json.loads(models)
+frames = {m: group for m, group in InputDataSet.groupby("ModelId")}
+loaded = {}
+for row in rows:
+    chunk_rows = frames[row["model_id"]].drop(columns=["ModelId"]).itertuples(index=False, name=None)
+    loaded[row["model_id"]] = generation.load(model_store.from_chunk_rows(row, chunk_rows))
+order = [int(m) for m in json.loads(model_ids)]
+result = generation.generate([loaded[m] for m in order], prompt, max_tokens, temperature, top_k, seed)
+text = result["text"]
+prompt_tokens = json.dumps(result["prompt_ids"])
+token_ids = json.dumps(result["token_ids"])
+first_token_ms = result["first_token_ms"]
+tokens_per_second = result["tokens_per_second"]
+',
+        @input_data_1 = N'SELECT ModelId, TensorIndex, TensorName, DType, Shape, ByteSize, ChunkIndex, ChunkHash, Data
+                          FROM #weights ORDER BY ModelId, TensorIndex, ChunkIndex',
+        @params = N'@prompt NVARCHAR(MAX), @max_tokens INT, @temperature FLOAT, @top_k INT, @seed BIGINT,
+                    @models NVARCHAR(MAX), @model_ids NVARCHAR(400), @text NVARCHAR(MAX) OUTPUT,
+                    @prompt_tokens NVARCHAR(MAX) OUTPUT, @token_ids NVARCHAR(MAX) OUTPUT,
+                    @first_token_ms FLOAT OUTPUT, @tokens_per_second FLOAT OUTPUT',
+        @prompt = @prompt, @max_tokens = @max_tokens, @temperature = @temperature, @top_k = @top_k, @seed = @seed,
+        @models = @Models, @model_ids = @ModelIds, @text = @Text OUTPUT, @prompt_tokens = @PromptTokens OUTPUT,
+        @token_ids = @TokenIds OUTPUT, @first_token_ms = @FirstTokenMs OUTPUT,
+        @tokens_per_second = @TokensPerSecond OUTPUT;
+    SET @TokenCount = (SELECT COUNT(*) FROM OPENJSON(@TokenIds));
+    INSERT INTO dbo.InferenceRequests (TenantId, RequestType, ModelId, Parameters, DurationMs, ResultCount)
+    VALUES (@TenantId, N'text-generation', @FirstModel,
+            (SELECT JSON_QUERY(@ModelIds) AS model_ids, @max_tokens AS max_tokens, @temperature AS temperature,
+                    @top_k AS top_k, @seed AS seed, LEFT(@prompt, 200) AS prompt FOR JSON PATH, WITHOUT_ARRAY_WRAPPER),
+            DATEDIFF_BIG(MICROSECOND, @Started, SYSUTCDATETIME()) / 1000.0, @TokenCount);
+    SET @RequestId = SCOPE_IDENTITY();
+    IF LEN(@Text) > 0
+    BEGIN
+        SET @Payload = CAST(CAST(@Text COLLATE Latin1_General_100_CI_AS_SC_UTF8 AS VARCHAR(MAX)) AS VARBINARY(MAX));
+        SET @Lineage = (SELECT JSON_QUERY(@ModelIds) AS generated_by, @RequestId AS request FOR JSON PATH,
+                               WITHOUT_ARRAY_WRAPPER);
+        EXEC dbo.sp_IngestAtom @Content = @Payload, @ContentType = N'text/plain', @Metadata = @Lineage,
+            @TenantId = @TenantId, @AtomId = @AtomId OUTPUT;
+    END;
+    INSERT INTO dbo.GenerationStreams (RequestId, TenantId, ModelIds, Prompt, PromptTokens, GeneratedTokens,
+                                       GeneratedText, Temperature, TopK, Seed, OutputAtomId, FirstTokenMs,
+                                       TokensPerSecond)
+    VALUES (@RequestId, @TenantId, @ModelIds, @prompt, @PromptTokens, @TokenIds, @Text, @temperature, @top_k, @seed,
+            @AtomId, @FirstTokenMs, @TokensPerSecond);
+    SET @StreamId = SCOPE_IDENTITY();
+    SELECT @StreamId AS StreamId, @Text AS GeneratedText, @TokenCount AS TokenCount, @RequestId AS RequestId;
+END;

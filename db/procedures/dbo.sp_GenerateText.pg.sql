@@ -1,0 +1,66 @@
+-- kind: function
+-- requires: dbo.Models, dbo.ModelTensors, dbo.ModelTensorChunks, dbo.TensorChunks, dbo.InferenceRequests, dbo.GenerationStreams, dbo.sp_IngestAtom, dbo.fn_LoadExternalLibrary, hartonomous_ext
+-- Generate text after a prompt with the stored Llama-architecture GGUF model(s) ModelIds of the
+-- tenant, in the database (hartonomous_ext.generation: numpy over the stored weights, loaded once
+-- per session and weight version). Greedy at temperature 0 (deterministic); otherwise sampled from
+-- the top_k most likely tokens (0: all), reproducibly when seed is given. Several ModelIds generate
+-- as an ensemble: the average of their log-probabilities picks each token (one vocabulary needed).
+-- Records the request in dbo.InferenceRequests, the tokens and lineage in dbo.GenerationStreams,
+-- and stores the generated text as an atom (OutputAtomId).
+-- A function on PostgreSQL (it returns a row): SELECT * FROM dbo.sp_GenerateText('prompt', ModelIds => ARRAY[2]).
+CREATE OR REPLACE FUNCTION dbo.sp_GenerateText(
+    prompt text,
+    max_tokens integer DEFAULT 64,
+    temperature double precision DEFAULT 0,
+    top_k integer DEFAULT 0,
+    ModelIds integer[] DEFAULT NULL,
+    TenantId integer DEFAULT 0,
+    seed bigint DEFAULT NULL
+)
+RETURNS TABLE (StreamId bigint, GeneratedText text, TokenCount integer, RequestId bigint)
+LANGUAGE plpython3u
+VOLATILE
+AS $$
+{% include "bindings/_plpython_preamble.py" %}
+import json
+import time
+from hartonomous_ext import generation, model_store
+from hartonomous_ext.model_formats import FormatError
+
+model_ids, tenant = modelids, tenantid
+if not prompt or not prompt.strip():
+    plpy.error("sp_GenerateText: the prompt is empty", sqlstate="22023")
+if not model_ids or any(m is None for m in model_ids):
+    plpy.error("sp_GenerateText: give ModelIds, the stored GGUF model(s) to generate with", sqlstate="22023")
+started = time.perf_counter()
+try:
+    execute = model_store.plpy_execute(plpy)
+    cache = GD.setdefault("llamas", {})
+    models = [generation.cached(cache, execute, m, tenant) for m in model_ids]
+    result = generation.generate(models, prompt, max_tokens if max_tokens is not None else 64,
+                                 temperature or 0.0, top_k or 0, seed)
+except FormatError as exc:
+    plpy.error(f"sp_GenerateText: {exc}", sqlstate="22023")
+duration = (time.perf_counter() - started) * 1000
+request = plpy.execute(plpy.prepare(
+    "INSERT INTO dbo.InferenceRequests (TenantId, RequestType, ModelId, Parameters, DurationMs, ResultCount) "
+    "VALUES ($1, 'text-generation', $2, $3, $4, $5) RETURNING RequestId",
+    ["integer", "integer", "jsonb", "double precision", "integer"]),
+    [tenant, model_ids[0], json.dumps({"model_ids": list(model_ids), "max_tokens": max_tokens, "temperature": temperature,
+                                       "top_k": top_k, "seed": seed, "prompt": prompt[:200]}),
+     duration, len(result["token_ids"])])[0]["requestid"]
+atom = None
+if result["text"]:
+    atom = plpy.execute(plpy.prepare("CALL dbo.sp_IngestAtom($1, 'text/plain', $2, $3)", ["bytea", "jsonb", "integer"]),
+                        [result["text"].encode(), json.dumps({"generated_by": list(model_ids), "request": request}),
+                         tenant])[0]["atomid"]
+stream = plpy.execute(plpy.prepare(
+    "INSERT INTO dbo.GenerationStreams (RequestId, TenantId, ModelIds, Prompt, PromptTokens, GeneratedTokens, "
+    "GeneratedText, Temperature, TopK, Seed, OutputAtomId, FirstTokenMs, TokensPerSecond) "
+    "VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13) RETURNING StreamId",
+    ["bigint", "integer", "integer[]", "text", "integer[]", "integer[]", "text", "double precision", "integer", "bigint",
+     "bigint", "double precision", "double precision"]),
+    [request, tenant, list(model_ids), prompt, result["prompt_ids"], result["token_ids"], result["text"],
+     temperature or 0.0, top_k or 0, seed, atom, result["first_token_ms"], result["tokens_per_second"]])[0]["streamid"]
+return [(stream, result["text"], len(result["token_ids"]), request)]
+$$;
