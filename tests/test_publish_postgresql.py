@@ -197,8 +197,10 @@ def test_added_column_is_altered_in_place_keeping_rows(run, fresh_db, db_copy, t
     done = outcomes(latest_log(tmp_path))
     assert done["dbo.Atoms"] == ("alter", "applied")
     assert done["dbo.sp_IngestAtom"] == ("reapply", "applied")  # what requires the table follows it
-    assert [command for command, _ in ddl_seen(fresh_db)] == ["ALTER TABLE", "CREATE PROCEDURE", "CREATE PROCEDURE",
-                                                                "CREATE FUNCTION"]  # sp_IngestAtom, sp_IngestModel, sp_SemanticSearch
+    # the table, then what requires it: sp_IngestAtom, sp_IngestModel (procedures), sp_SemanticSearch,
+    # sp_GenerateText (functions)
+    seen = [command for command, _ in ddl_seen(fresh_db)]
+    assert seen[0] == "ALTER TABLE" and sorted(seen[1:]) == ["CREATE FUNCTION"] * 2 + ["CREATE PROCEDURE"] * 2
     assert query(fresh_db, "SELECT count(*), count(note) FROM dbo.Atoms") == [(50, 0)]
     # the same table, not a rebuilt copy
     assert query(fresh_db, "SELECT 'dbo.atoms'::regclass::oid, pg_relation_filenode('dbo.atoms')") == oid_before
@@ -282,12 +284,12 @@ def test_index_include_and_predicate_changes_are_applied(run, fresh_db, db_copy,
 
 def test_primary_key_change_is_blocked(run, fresh_db, db_copy, tmp_path):
     assert run("publish", "--target", fresh_db, "--source", db_copy, "--log-dir", tmp_path).code == 0
-    requests = db_copy / "tables" / "dbo.InferenceRequests.pg.sql"
-    requests.write_text(requests.read_text().replace("PRIMARY KEY (RequestId)", "PRIMARY KEY (RequestId, TenantId)"))
+    jobs = db_copy / "tables" / "dbo.IngestionJobs.pg.sql"
+    jobs.write_text(jobs.read_text().replace("PRIMARY KEY (JobId)", "PRIMARY KEY (JobId, TenantId)"))
     result = run("publish", "--target", fresh_db, "--source", db_copy, "--log-dir", tmp_path)
     assert result.code == 1, result
     said = " ".join(result.out.split())
-    assert "blocked: dbo.InferenceRequests" in said and "primary key" in said
+    assert "blocked: dbo.IngestionJobs" in said and "primary key" in said
 
 
 def test_not_null_column_without_default_on_rows_is_blocked(run, fresh_db, db_copy, tmp_path):
