@@ -103,7 +103,7 @@ def main() -> None:
                 if attempt == 0:
                     second = client.ingest(path, name=label, tenant=1)
                     logical, stored = target.conn.execute(
-                        "SELECT (SELECT sum(TotalBytes) FROM dbo.Models), (SELECT sum(ByteSize) FROM dbo.TensorChunks)"
+                        "SELECT (SELECT sum(TotalBytes) FROM dbo.Models)::bigint, (SELECT sum(ByteSize) FROM dbo.TensorChunks)::bigint"
                     ).fetchone()
                     dedup.append({"model": label, "models": 2, "logical": logical, "stored": stored,
                                   "sent_second": second["sent"]})
@@ -146,7 +146,7 @@ def main() -> None:
     formats, _ = library()
     prompts = ["What is the capital of France?", "Write one sentence about databases.", "List three colours."]
     llama = generation.load(formats.read(smollm()))
-    outside = [generation.generate([llama], p, 32) for p in prompts]
+    reference_runs = [generation.generate([llama], p, 32) for p in prompts]
     target = Target(engine, "bench_ingest")
     try:
         model_id = ModelClient(_Engine(target.conn)).ingest(smollm(), name="smollm2")["model_id"]
@@ -161,13 +161,13 @@ def main() -> None:
                                               "FROM dbo.GenerationStreams WHERE StreamId = %s", (stream,)).fetchone())
     finally:
         target.close()
-    same = all(i[2] == o["token_ids"] for i, o in zip(inside, outside))
+    same = all(i[2] == o["token_ids"] for i, o in zip(inside, reference_runs))
 
     def median(values):
         return sorted(values)[len(values) // 2]
 
-    generation_rows = [("numpy forward pass outside the database, on the file", median([o["first_token_ms"] for o in outside]),
-                        median([o["tokens_per_second"] for o in outside])),
+    generation_rows = [("numpy forward pass outside the database, on the file", median([o["first_token_ms"] for o in reference_runs]),
+                        median([o["tokens_per_second"] for o in reference_runs])),
                        ("dbo.sp_GenerateText, stored weights (warm session)", median([i[0] for i in inside]),
                         median([i[1] for i in inside]))]
     sample = inside[1][3]

@@ -210,8 +210,7 @@ def run_set(engine: LocalEngine, name: str, base: np.ndarray, probes: np.ndarray
             if candidates < n:
                 row(f"sp_SemanticSearch hybrid, 3-D spatial, {candidates:,} candidates",
                     timed_queries(conn, probes, truth, prefilter="spatial", candidate_count=candidates))
-        for share in (256, 128, 64, 32, 16):
-            count = max(1, round(buckets / share))
+        for count in sorted({max(1, round(buckets / share)) for share in (256, 128, 64, 32, 16)}):
             row(f"sp_SemanticSearch hybrid, buckets, {count} of {buckets} probed",
                 timed_queries(conn, probes, truth, prefilter="buckets", probes=count))
     with psycopg.connect(engine.url("postgres"), autocommit=True) as conn:

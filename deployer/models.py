@@ -1,7 +1,8 @@
 """Client commands for models: ingest-model, ingest-models, detect-format, export-model.
 
 The file is read here (hartonomous_ext.model_formats, the same code dbo.sp_IngestModel runs in the
-database) and bulk loaded with COPY in one transaction: the dbo.Models row, its layers, its
+database) and bulk loaded in one transaction (PostgreSQL: COPY; SQL Server: fast_executemany into
+a session temp table, then dbo.sp_StoreModel): the dbo.Models row, its layers, its
 tensors, and the tensor bytes as content-addressed 1 MiB chunks (hartonomous_ext.model_store).
 Chunks the database already holds are not sent again. Every run is a job in dbo.IngestionJobs; a
 failure rolls the model back whole and leaves the job Failed with the reason.
@@ -47,12 +48,55 @@ def model_files(folder: Path, recursive: bool, extensions: list[str]) -> list[Pa
     return sorted(p for p in pattern if p.is_file() and (not wanted or p.suffix.lower() in wanted))
 
 
+# statements per engine: PostgreSQL (psycopg, %s) and SQL Server (pyodbc, ?)
+SQL = {
+    "postgresql": {
+        "start": "INSERT INTO dbo.IngestionJobs (TenantId, JobType, Status, Source, StartedAt, Parameters) "
+                 "VALUES (%s, 'model', 'Running', %s, now(), %s) RETURNING JobId",
+        "existing": "SELECT ModelId FROM dbo.Models WHERE TenantId = %s AND SourceHash = %s",
+        "failed": "UPDATE dbo.IngestionJobs SET Status = 'Failed', CompletedAt = now(), ErrorMessage = %s WHERE JobId = %s",
+        "completed": "UPDATE dbo.IngestionJobs SET Status = 'Completed', CompletedAt = now(), TotalItems = %s, "
+                     "AtomsProcessed = %s, Parameters = Parameters || %s::jsonb WHERE JobId = %s",
+    },
+    "mssql": {
+        "start": "SET NOCOUNT ON; INSERT INTO dbo.IngestionJobs (TenantId, JobType, Status, Source, StartedAt, "
+                 "Parameters) OUTPUT INSERTED.JobId VALUES (?, N'model', N'Running', ?, SYSUTCDATETIME(), ?);",
+        "existing": "SELECT ModelId FROM dbo.Models WHERE TenantId = ? AND SourceHash = ?;",
+        "failed": "UPDATE dbo.IngestionJobs SET Status = N'Failed', CompletedAt = SYSUTCDATETIME(), ErrorMessage = ? "
+                  "WHERE JobId = ?;",
+        "completed": "UPDATE dbo.IngestionJobs SET Status = N'Completed', CompletedAt = SYSUTCDATETIME(), "
+                     "TotalItems = ?, AtomsProcessed = ?, Parameters = JSON_MODIFY(COALESCE(Parameters, N'{}'), "
+                     "'$.result', JSON_QUERY(?)) WHERE JobId = ?;",
+        "chunks_table": "IF OBJECT_ID(N'tempdb..#chunks') IS NOT NULL DROP TABLE #chunks; "
+                        "CREATE TABLE #chunks (ChunkHash BINARY(32) NOT NULL, ByteSize INT NOT NULL, "
+                        "Data VARBINARY(MAX) NOT NULL);",
+        "put_chunk": "INSERT INTO #chunks (ChunkHash, ByteSize, Data) VALUES (?, ?, ?);",
+        "store": "SET NOCOUNT ON; DECLARE @ModelId INT; EXEC dbo.sp_StoreModel @Manifest = ?, @TenantId = ?, "
+                 "@ModelId = @ModelId OUTPUT; SELECT @ModelId;",
+        "model": "SELECT ModelFormat, Architecture, ConfigJson, SourceHash, FormatSkeleton FROM dbo.Models "
+                 "WHERE ModelId = ? AND TenantId = ?;",
+        "tensors": "SELECT t.TensorName, t.DType, t.Shape, t.ByteSize, "
+                   "STRING_AGG(CONVERT(NVARCHAR(MAX), CONVERT(NVARCHAR(64), c.ChunkHash, 2)), N',') "
+                   "WITHIN GROUP (ORDER BY c.ChunkIndex) FROM dbo.ModelTensors AS t "
+                   "LEFT JOIN dbo.ModelTensorChunks AS c ON c.TensorId = t.TensorId WHERE t.ModelId = ? "
+                   "GROUP BY t.TensorId, t.TensorIndex, t.TensorName, t.DType, t.Shape, t.ByteSize ORDER BY t.TensorIndex;",
+        "chunk": "SELECT Data FROM dbo.TensorChunks WHERE ChunkHash = ?;",
+    },
+}
+
+
 class ModelClient:
     def __init__(self, engine):
-        if engine.name != "postgresql":
-            raise TargetError(f"model ingestion and export from the client are built for PostgreSQL targets; "
-                              f"{engine.name} is not supported yet")
+        if engine.name not in SQL:
+            raise TargetError(f"no model statements for engine {engine.name}")
+        self.engine_name = engine.name
+        self.sql = SQL[engine.name]
         self.conn = engine.conn
+
+    def _one(self, name: str, *params):
+        if self.engine_name == "mssql":
+            return self.conn.execute(self.sql[name], *params).fetchone()
+        return self.conn.execute(self.sql[name], params).fetchone()
 
     # ---- ingest ---------------------------------------------------------------------------------
 
@@ -61,32 +105,72 @@ class ModelClient:
         """Ingest one model file; returns {"job", "model_id", "existing", "tensors", "bytes", "sent"}."""
         formats, store = library()
         path = path.resolve()
-        job = self.conn.execute(
-            "INSERT INTO dbo.IngestionJobs (TenantId, JobType, Status, Source, StartedAt, Parameters) "
-            "VALUES (%s, 'model', 'Running', %s, now(), %s) RETURNING JobId",
-            (tenant, str(path), json.dumps({"name": name}))).fetchone()[0]
+        job = int(self._one("start", tenant, str(path), json.dumps({"name": name}))[0])
         try:
             model = formats.read(path)
             rows = store.describe(model, name or path.stem)
-            existing = self.conn.execute("SELECT ModelId FROM dbo.Models WHERE TenantId = %s AND SourceHash = %s",
-                                         (tenant, model.source_hash)).fetchone()
+            existing = self._one("existing", tenant, model.source_hash)
             if existing:
                 result = {"model_id": existing[0], "existing": True, "tensors": len(rows.tensors),
                           "bytes": rows.model["total_bytes"], "sent": 0}
+            elif self.engine_name == "mssql":
+                result = self._load_mssql(rows, store, tenant, progress)
             else:
                 with self.conn.transaction():
                     result = self._load(rows, store, tenant, progress)
         except Exception as exc:
-            self.conn.execute("UPDATE dbo.IngestionJobs SET Status = 'Failed', CompletedAt = now(), "
-                              "ErrorMessage = %s WHERE JobId = %s", (str(exc)[:4000], job))
+            self._run("failed", str(exc)[:4000], job)
             raise
-        self.conn.execute(
-            "UPDATE dbo.IngestionJobs SET Status = 'Completed', CompletedAt = now(), TotalItems = %s, "
-            "AtomsProcessed = %s, Parameters = Parameters || %s WHERE JobId = %s",
-            (result["tensors"], result["tensors"],
-             json.dumps({"model_id": result["model_id"], "existing": result["existing"], "bytes": result["bytes"],
-                         "bytes_sent": result["sent"], "format": model.format}), job))
+        self._run("completed", result["tensors"], result["tensors"],
+                  json.dumps({"model_id": result["model_id"], "existing": result["existing"], "bytes": result["bytes"],
+                              "bytes_sent": result["sent"], "format": model.format}), job)
         return {"job": job, **result}
+
+    def _run(self, name: str, *params) -> None:
+        if self.engine_name == "mssql":
+            self.conn.execute(self.sql[name], *params)
+        else:
+            self.conn.execute(self.sql[name], params)
+
+    def _load_mssql(self, rows, store, tenant: int, progress) -> dict:
+        """SQL Server: the chunks the database lacks go into the session's #chunks with pyodbc's
+        fast_executemany, then dbo.sp_StoreModel writes every row in one transaction."""
+        import pyodbc
+
+        cursor = self.conn.cursor()
+        cursor.execute(self.sql["chunks_table"])
+        cursor.fast_executemany = True
+        # declared sizes: binary(32), int, varbinary(max) (size 0), so a 1 MiB chunk binds whole
+        cursor.setinputsizes([(pyodbc.SQL_BINARY, 32, 0), (pyodbc.SQL_INTEGER, 0, 0), (pyodbc.SQL_VARBINARY, 0, 0)])
+        total, done, sent, buffered = rows.model["total_bytes"], 0, 0, 0
+        pending: dict[bytes, bytes] = {}
+
+        def flush() -> int:
+            if not pending:
+                return 0
+            hashes = list(pending)
+            marks = ", ".join("?" * len(hashes))
+            present = {bytes(r[0]) for r in self.conn.execute(
+                f"SELECT ChunkHash FROM dbo.TensorChunks WHERE ChunkHash IN ({marks});", *hashes)}
+            missing = [(h, len(d), d) for h, d in pending.items() if h not in present]
+            if missing:
+                cursor.executemany(self.sql["put_chunk"], missing)
+            pending.clear()
+            return sum(m[1] for m in missing)
+
+        for _tensor, _index, chunk_hash, data in store.chunks(rows):
+            if chunk_hash not in pending:
+                pending[chunk_hash] = data
+                buffered += len(data)
+            done += len(data)
+            if len(pending) >= 64 or buffered >= SEND_BATCH:  # 64 hashes a presence query: well under 2,100 parameters
+                sent += flush()
+                buffered = 0
+            if progress:
+                progress(done, total)
+        sent += flush()
+        model_id = self.conn.execute(self.sql["store"], store.manifest(rows), tenant).fetchone()[0]
+        return {"model_id": model_id, "existing": False, "tensors": len(rows.tensors), "bytes": total, "sent": sent}
 
     def _reserve_ids(self, table: str, column: str, count: int) -> list[int]:
         """Identity values taken ahead, so rows that refer to each other can go in by COPY."""
@@ -160,7 +244,17 @@ class ModelClient:
         """The stored model as a ModelFile whose tensors read their chunks from the database."""
         formats, store = library()
         try:
-            return store.load(self.execute, model_id, tenant)
+            if self.engine_name == "postgresql":
+                return store.load(self.execute, model_id, tenant)
+            row = self._one("model", model_id, tenant)
+            if row is None:
+                raise formats.FormatError(f"model {model_id} does not exist for tenant {tenant}")
+            tensors = [{"name": t[0], "dtype": t[1], "shape": json.loads(t[2]), "byte_size": t[3],
+                        "chunk_hashes": [bytes.fromhex(h) for h in (t[4] or "").split(",") if h]}
+                       for t in self.conn.execute(self.sql["tensors"], model_id).fetchall()]
+            model_row = {"format": row[0], "architecture": row[1], "config": row[2], "source_hash": row[3],
+                         "skeleton": row[4]}
+            return store.stored_model(model_row, tensors, lambda h: self._one("chunk", h)[0])
         except formats.FormatError as exc:
             raise TargetError(str(exc)) from None
 

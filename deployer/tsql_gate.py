@@ -337,9 +337,15 @@ def bind_placeholders(sql: str) -> str:
 
 
 def deployer_sql() -> list[tuple[str, str]]:
-    """The deployer's own T-SQL: (where it is defined, the text as the server receives it)."""
+    """The deployer's own T-SQL: (where it is defined, the text as the server receives it): the SQL
+    Server seam's statements and the client commands' (deployer/client.py, deployer/models.py)."""
+    from deployer import client, models
+
     where = "deployer/engines/mssql.py"
-    return [(f"{where}: {name}", bind_placeholders(sql)) for name, sql in mssql_engine.own_sql().items()]
+    pieces = [(f"{where}: {name}", bind_placeholders(sql)) for name, sql in mssql_engine.own_sql().items()]
+    for module, path in ((client, "deployer/client.py"), (models, "deployer/models.py")):
+        pieces += [(f"{path}: SQL['mssql'][{name!r}]", bind_placeholders(sql)) for name, sql in module.SQL["mssql"].items()]
+    return pieces
 
 
 def check_deployer_sql() -> list[GateFailure]:

@@ -1,5 +1,5 @@
 -- kind: procedure
--- requires: dbo.Atoms, dbo.AtomPayloadStore, dbo.Models, dbo.ModelLayers, dbo.ModelTensors, dbo.TensorChunks, dbo.ModelTensorChunks, dbo.IngestionJobs, hartonomous_ext
+-- requires: dbo.Atoms, dbo.AtomPayloadStore, dbo.IngestionJobs, dbo.sp_StoreModel, hartonomous_ext
 -- Ingest a model the database already holds as an atom's payload (@AtomId, the tenant's own), with
 -- the same parser as the client's ingest-model (hartonomous_ext.model_formats, run by
 -- sp_execute_external_script) and the same rows (hartonomous_ext.model_store). @Path is refused on
@@ -19,7 +19,6 @@ BEGIN
     SET NOCOUNT ON;
     SET XACT_ABORT ON;
     DECLARE @Payload VARBINARY(MAX), @Manifest NVARCHAR(MAX), @Message NVARCHAR(4000), @Name NVARCHAR(256);
-    DECLARE @SourceHash BINARY(32);
     IF (@AtomId IS NULL AND @Path IS NULL) OR (@AtomId IS NOT NULL AND @Path IS NOT NULL)
         THROW 50401, N'sp_IngestModel: give exactly one of AtomId and Path', 1;
     IF @Path IS NOT NULL
@@ -68,42 +67,7 @@ OutputDataSet = pd.DataFrame([[h, len(d), d] for h, d in chunks.items()])
         THROW 50404, @Message, 1;
     END CATCH;
 
-    SET @SourceHash = CONVERT(BINARY(32), JSON_VALUE(@Manifest, '$.model.source_hash'), 2);
-    SELECT @ModelId = ModelId FROM dbo.Models WHERE TenantId = @TenantId AND SourceHash = @SourceHash;
-    IF @ModelId IS NULL
-    BEGIN
-        BEGIN TRANSACTION;
-        INSERT INTO dbo.Models (TenantId, ModelName, ModelFormat, Architecture, ParameterCount, ConfigJson, SourceHash,
-                                TensorCount, TotalBytes, FormatSkeleton)
-        SELECT @TenantId, m.name, m.format, m.architecture, m.parameter_count, m.config, @SourceHash,
-               m.tensor_count, m.total_bytes, CONVERT(VARBINARY(MAX), m.skeleton, 2)
-        FROM OPENJSON(@Manifest, '$.model') WITH (
-            name NVARCHAR(256), format NVARCHAR(32), architecture NVARCHAR(128), parameter_count BIGINT,
-            config NVARCHAR(MAX), tensor_count INT, total_bytes BIGINT, skeleton NVARCHAR(MAX)) AS m;
-        SET @ModelId = SCOPE_IDENTITY();
-        INSERT INTO dbo.ModelLayers (ModelId, LayerIndex, LayerName, LayerType, ParameterCount)
-        SELECT @ModelId, l.[index], l.name, l.type, l.parameter_count
-        FROM OPENJSON(@Manifest, '$.layers') WITH (
-            [index] INT, name NVARCHAR(512), type NVARCHAR(64), parameter_count BIGINT) AS l;
-        INSERT INTO dbo.TensorChunks (ChunkHash, ByteSize, Data)
-        SELECT c.ChunkHash, c.ByteSize, c.Data
-        FROM #chunks AS c
-        WHERE NOT EXISTS (SELECT 1 FROM dbo.TensorChunks AS k WITH (UPDLOCK, HOLDLOCK) WHERE k.ChunkHash = c.ChunkHash);
-        INSERT INTO dbo.ModelTensors (ModelId, LayerId, TensorIndex, TensorName, DType, Shape, ElementCount, ByteSize,
-                                      Sha256)
-        SELECT @ModelId, l.LayerId, t.[index], t.name, t.dtype, t.shape, t.element_count, t.byte_size,
-               CONVERT(BINARY(32), t.sha256, 2)
-        FROM OPENJSON(@Manifest, '$.tensors') WITH (
-            [index] INT, name NVARCHAR(512), dtype NVARCHAR(16), shape NVARCHAR(400), element_count BIGINT,
-            byte_size BIGINT, layer_index INT, sha256 NVARCHAR(64)) AS t
-        INNER JOIN dbo.ModelLayers AS l ON l.ModelId = @ModelId AND l.LayerIndex = t.layer_index;
-        INSERT INTO dbo.ModelTensorChunks (TensorId, ChunkIndex, ChunkHash)
-        SELECT mt.TensorId, CAST(c.[key] AS INT), CONVERT(BINARY(32), c.value, 2)
-        FROM OPENJSON(@Manifest, '$.tensors') WITH (name NVARCHAR(512), chunks NVARCHAR(MAX) AS JSON) AS t
-        CROSS APPLY OPENJSON(t.chunks) AS c
-        INNER JOIN dbo.ModelTensors AS mt ON mt.ModelId = @ModelId AND mt.TensorName = t.name;
-        COMMIT TRANSACTION;
-    END;
+    EXEC dbo.sp_StoreModel @Manifest = @Manifest, @TenantId = @TenantId, @ModelId = @ModelId OUTPUT;
     UPDATE dbo.IngestionJobs
     SET Status = N'Completed', CompletedAt = SYSUTCDATETIME(),
         TotalItems = JSON_VALUE(@Manifest, '$.model.tensor_count'),

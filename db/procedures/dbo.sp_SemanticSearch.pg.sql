@@ -4,7 +4,8 @@
 -- or query_text (embedded in the database). Exact (use_hybrid false): cosine over every embedding.
 -- Hybrid pre-filters the candidates through an index, then reranks them by exact cosine:
 --   prefilter 'buckets' (default): the members of the `probes` vector buckets whose k-means centres
---     are nearest the query (b-tree on VectorBucket); probes defaults to 1/32 of the buckets;
+--     are nearest the query (b-tree on VectorBucket); probes defaults to 8 (at most half the
+--     buckets), which bench/results/search.md shows at recall 0.97-0.99 from 10k to 1M embeddings;
 --     (probing more than half the buckets is an exact scan, and runs as one);
 --   prefilter 'spatial': the candidate_count embeddings nearest the query's 3-D point (GiST n-d).
 -- Candidates cross into Python in batches of about 5,000 (bucket groups, or keyset ranges for the
@@ -78,7 +79,7 @@ BEGIN
     IF use_hybrid AND landmarks IS NOT NULL AND prefilter = 'buckets' AND landmarks.Centroids IS NOT NULL
        AND coalesce(probes, 0) <= landmarks.CentroidCount / 2 THEN
         buckets := dbo.fn_NearestBuckets(query, landmarks.Centroids,
-                                         coalesce(probes, greatest(1, ceil(landmarks.CentroidCount / 32.0)::integer)));
+                                         coalesce(probes, greatest(1, least(8, landmarks.CentroidCount / 2))));
         mode := format('hybrid: %s of %s buckets', cardinality(buckets), landmarks.CentroidCount);
         -- a few buckets at a time, about scan_batch candidates each: one huge value costs more per
         -- candidate than several small ones

@@ -129,7 +129,18 @@ def read(source: Source) -> ModelFile:
 
 
 def _member_reader(source: Source, member: str, base: int):
-    """Bytes of a zip member from an offset on, without reading the member whole."""
+    """Bytes of a zip member from an offset on, without reading the member whole. torch.save stores
+    members uncompressed: their bytes are read straight from the archive (seeking inside a
+    ZipExtFile re-reads from the member's start, which makes a large tensor quadratic)."""
+    with zipfile.ZipFile(zip_handle(source)) as archive:
+        info = archive.getinfo(member)
+    if info.compress_type == zipfile.ZIP_STORED:
+        header = source.read(info.header_offset, 30)
+        if header[:4] != b"PK\x03\x04":
+            raise FormatError(f"{source.name}: the zip entry {member} has no local header")
+        start = info.header_offset + 30 + int.from_bytes(header[26:28], "little") + int.from_bytes(header[28:30], "little")
+        return source.reader(start + base)
+
     def read(offset: int, length: int) -> bytes:
         with zipfile.ZipFile(zip_handle(source)) as archive, archive.open(member) as handle:
             handle.seek(base + offset)
