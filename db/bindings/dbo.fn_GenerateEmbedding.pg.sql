@@ -20,8 +20,8 @@ if text_value is None:
 if modelid is None:
     return embeddings.embed_one(text_value)
 try:
-    pair = embeddings.cached_stored_runtime(GD.setdefault("stored_embedders", {}), model_store.plpy_execute(plpy),
-                                            modelid, tenantid)
+    pair = model_store.cached(GD.setdefault("stored_embedders", {}), model_store.plpy_execute(plpy), modelid, tenantid,
+                              embeddings.stored_runtime)
 except FormatError as exc:
     plpy.error(f"fn_GenerateEmbedding: {exc}", sqlstate="22023")
 return embeddings.embed_one(text_value, pair)

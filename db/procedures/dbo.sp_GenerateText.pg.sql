@@ -36,7 +36,7 @@ started = time.perf_counter()
 try:
     execute = model_store.plpy_execute(plpy)
     cache = GD.setdefault("llamas", {})
-    models = [generation.cached(cache, execute, m, tenant) for m in model_ids]
+    models = [model_store.cached(cache, execute, m, tenant, generation.load) for m in model_ids]
     result = generation.generate(models, prompt, max_tokens if max_tokens is not None else 64,
                                  temperature or 0.0, top_k or 0, seed)
 except FormatError as exc:

@@ -200,17 +200,3 @@ def embed(texts: list[str], batch_size: int = 32, runtime_pair=None) -> np.ndarr
 
 def embed_one(text: str, runtime_pair=None) -> bytes:
     return embed([text], runtime_pair=runtime_pair)[0].astype("<f4").tobytes()
-
-
-def cached_stored_runtime(cache: dict, execute, model_id: int, tenant: int):
-    """stored_runtime for a model in the database, built once per session and weight version (a
-    weight change or rollback maps tensors to other chunks, and the next call rebuilds)."""
-    from hartonomous_ext import model_store
-
-    current = model_store.version(execute, model_id)
-    hit = cache.get((model_id, tenant))
-    if hit is not None and hit[0] == current:
-        return hit[1]
-    pair = stored_runtime(model_store.load(execute, model_id, tenant))
-    cache[(model_id, tenant)] = (current, pair)
-    return pair

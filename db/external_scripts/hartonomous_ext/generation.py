@@ -231,16 +231,3 @@ def _generate(models: list[Llama], prompt: str, max_tokens: int, temperature: fl
             "first_token_ms": first_token * 1000,
             "tokens_per_second": len(generated) / (elapsed - first_token) if len(generated) > 1 and elapsed > first_token
             else None}
-
-
-def cached(cache: dict, execute, model_id: int, tenant: int) -> Llama:
-    """load() of a model stored in the database, once per session and weight version."""
-    from hartonomous_ext import model_store
-
-    current = model_store.version(execute, model_id)
-    hit = cache.get((model_id, tenant))
-    if hit is not None and hit[0] == current:
-        return hit[1]
-    llama = load(model_store.load(execute, model_id, tenant))
-    cache[(model_id, tenant)] = (current, llama)
-    return llama

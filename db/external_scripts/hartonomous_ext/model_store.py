@@ -186,3 +186,16 @@ def from_chunk_rows(model_row: dict, rows) -> ModelFile:
         entry["chunk_hashes"].append(bytes(chunk_hash))
         data[bytes(chunk_hash)] = bytes(chunk_data)
     return stored_model(model_row, [tensors[i] for i in sorted(tensors)], data.__getitem__)
+
+
+def cached(cache: dict, execute: Callable[[str, list], list[tuple]], model_id: int, tenant: int,
+           build: Callable[[ModelFile], object]):
+    """build(load(...)) for a stored model, once per session and weight version: a weight change or
+    rollback maps tensors to other chunks, and the next call builds again."""
+    current = version(execute, model_id)
+    hit = cache.get((model_id, tenant))
+    if hit is not None and hit[0] == current:
+        return hit[1]
+    built = build(load(execute, model_id, tenant))
+    cache[(model_id, tenant)] = (current, built)
+    return built
