@@ -142,6 +142,16 @@ class ModelClient:
         cursor.fast_executemany = True
         # declared sizes: binary(32), int, varbinary(max) (size 0), so a 1 MiB chunk binds whole
         cursor.setinputsizes([(pyodbc.SQL_BINARY, 32, 0), (pyodbc.SQL_INTEGER, 0, 0), (pyodbc.SQL_VARBINARY, 0, 0)])
+        total = rows.model["total_bytes"]
+        sent = self._send_chunks(rows, store, progress, lambda missing: cursor.executemany(
+            self.sql["put_chunk"], [(h, len(d), d) for h, d in missing]))
+        model_id = self.conn.execute(self.sql["store"], store.manifest(rows), tenant).fetchone()[0]
+        return {"model_id": model_id, "existing": False, "tensors": len(rows.tensors), "bytes": total, "sent": sent}
+
+    def _send_chunks(self, rows, store, progress, send: Callable[[list[tuple[bytes, bytes]]], None]) -> int:
+        """Stream every chunk of the model; in rounds of at most 64 chunks or SEND_BATCH bytes, ask the
+        database which it already holds and hand the others to `send`. Returns the bytes sent."""
+        placeholder = "%s" if self.engine_name == "postgresql" else "?"
         total, done, sent, buffered = rows.model["total_bytes"], 0, 0, 0
         pending: dict[bytes, bytes] = {}
 
@@ -149,28 +159,27 @@ class ModelClient:
             if not pending:
                 return 0
             hashes = list(pending)
-            marks = ", ".join("?" * len(hashes))
+            marks = ", ".join([placeholder] * len(hashes))
             present = {bytes(r[0]) for r in self.conn.execute(
-                f"SELECT ChunkHash FROM dbo.TensorChunks WHERE ChunkHash IN ({marks});", *hashes)}
-            missing = [(h, len(d), d) for h, d in pending.items() if h not in present]
+                f"SELECT ChunkHash FROM dbo.TensorChunks WHERE ChunkHash IN ({marks})",
+                *([hashes] if self.engine_name == "postgresql" else hashes))}
+            missing = [(h, d) for h, d in pending.items() if h not in present]
             if missing:
-                cursor.executemany(self.sql["put_chunk"], missing)
+                send(missing)
             pending.clear()
-            return sum(m[1] for m in missing)
+            return sum(len(d) for _, d in missing)
 
         for _tensor, _index, chunk_hash, data in store.chunks(rows):
             if chunk_hash not in pending:
                 pending[chunk_hash] = data
                 buffered += len(data)
             done += len(data)
-            if len(pending) >= 64 or buffered >= SEND_BATCH:  # 64 hashes a presence query: well under 2,100 parameters
+            if len(pending) >= 64 or buffered >= SEND_BATCH:  # 64 hashes: well under SQL Server's 2,100 parameters
                 sent += flush()
                 buffered = 0
             if progress:
                 progress(done, total)
-        sent += flush()
-        model_id = self.conn.execute(self.sql["store"], store.manifest(rows), tenant).fetchone()[0]
-        return {"model_id": model_id, "existing": False, "tensors": len(rows.tensors), "bytes": total, "sent": sent}
+        return sent + flush()
 
     def _reserve_ids(self, table: str, column: str, count: int) -> list[int]:
         """Identity values taken ahead, so rows that refer to each other can go in by COPY."""
@@ -192,36 +201,17 @@ class ModelClient:
                 copy.write_row((layer_id, model_id, layer["index"], layer["name"], layer["type"], layer["parameter_count"]))
         conn.execute("CREATE TEMP TABLE IF NOT EXISTS hartonomous_chunks (ChunkHash bytea, ByteSize integer, Data bytea) "
                      "ON COMMIT DROP")
-        total, done, sent = model["total_bytes"], 0, 0
-        pending: dict[bytes, bytes] = {}
+        total = model["total_bytes"]
 
-        def flush() -> int:
-            if not pending:
-                return 0
-            present = {bytes(r[0]) for r in conn.execute(
-                "SELECT ChunkHash FROM dbo.TensorChunks WHERE ChunkHash = ANY(%s)", (list(pending),))}
-            missing = [(h, d) for h, d in pending.items() if h not in present]
+        def send(missing: list[tuple[bytes, bytes]]) -> None:
             with conn.cursor().copy("COPY hartonomous_chunks (ChunkHash, ByteSize, Data) FROM STDIN") as copy:
                 for chunk_hash, data in missing:
                     copy.write_row((chunk_hash, len(data), data))
             conn.execute("INSERT INTO dbo.TensorChunks (ChunkHash, ByteSize, Data) SELECT ChunkHash, ByteSize, Data "
                          "FROM hartonomous_chunks ON CONFLICT (ChunkHash) DO NOTHING")
             conn.execute("TRUNCATE hartonomous_chunks")
-            pending.clear()
-            return sum(len(d) for _, d in missing)
 
-        buffered = 0
-        for _tensor, _index, chunk_hash, data in store.chunks(rows):
-            if chunk_hash not in pending:
-                pending[chunk_hash] = data
-                buffered += len(data)
-            done += len(data)
-            if buffered >= SEND_BATCH:
-                sent += flush()
-                buffered = 0
-            if progress:
-                progress(done, total)
-        sent += flush()
+        sent = self._send_chunks(rows, store, progress, send)
         tensor_ids = self._reserve_ids("dbo.modeltensors", "tensorid", len(rows.tensors))
         with conn.cursor().copy("COPY dbo.ModelTensors (TensorId, ModelId, LayerId, TensorIndex, TensorName, DType, "
                                 "Shape, ElementCount, ByteSize, Sha256) FROM STDIN") as copy:

@@ -17,11 +17,13 @@ quantized types, ggml's (Q4_0, Q4_1, Q8_0, Q4_K, ...): quantized tensors are kep
 from __future__ import annotations
 
 import hashlib
+import io
 import json
 import zipfile
+from abc import ABC, abstractmethod
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Callable, Iterator
+from typing import BinaryIO, Callable, Iterator
 
 FORMATS = ("onnx", "safetensors", "pytorch", "gguf")
 CHUNK_SIZE = 1 << 20
@@ -77,15 +79,20 @@ class ModelFile:
         return sum(t.element_count for t in self.tensors)
 
 
-class Source:
+class Source(ABC):
     """A model file's bytes: a file on disk (read piece by piece) or bytes already in memory (an
     atom's payload inside the database). `folder` is where side files live (None for bytes)."""
 
     def __init__(self, name: str, size: int, folder: Path | None):
         self.name, self.size, self.folder = name, size, folder
 
+    @abstractmethod
     def read(self, offset: int, length: int) -> bytes:
-        raise NotImplementedError
+        """`length` bytes from `offset` (fewer at the end of the data)."""
+
+    @abstractmethod
+    def stream(self) -> BinaryIO:
+        """A seekable binary file object over the bytes (what zipfile reads)."""
 
     def reader(self, base: int) -> Callable[[int, int], bytes]:
         return lambda offset, length: self.read(base + offset, length)
@@ -108,6 +115,9 @@ class FileSource(Source):
             handle.seek(offset)
             return handle.read(length)
 
+    def stream(self) -> BinaryIO:
+        return self.path.open("rb")
+
 
 class BytesSource(Source):
     def __init__(self, data: bytes, name: str = "payload"):
@@ -116,6 +126,9 @@ class BytesSource(Source):
 
     def read(self, offset: int, length: int) -> bytes:
         return bytes(self.view[offset:offset + length])
+
+    def stream(self) -> BinaryIO:
+        return io.BytesIO(self.view)
 
 
 def as_source(origin) -> Source:
@@ -168,7 +181,7 @@ def detect(origin) -> str:
         return "gguf"
     if head[:4] == b"PK\x03\x04":
         try:
-            with zipfile.ZipFile(zip_handle(source)) as archive:
+            with source.stream() as handle, zipfile.ZipFile(handle) as archive:
                 names = archive.namelist()
         except zipfile.BadZipFile as exc:
             raise FormatError(f"{name}: a damaged zip archive ({exc})") from None
@@ -196,12 +209,6 @@ def detect(origin) -> str:
         return "onnx"
     raise FormatError(f"{name}: not a model file this code knows (ONNX, safetensors, PyTorch zip, GGUF); "
                       f"it starts with {head[:8].hex(' ')}")
-
-
-def zip_handle(source: Source):
-    import io
-
-    return open(source.path, "rb") if isinstance(source, FileSource) else io.BytesIO(bytes(source.view))
 
 
 def read(origin) -> ModelFile:

@@ -23,7 +23,7 @@ from pathlib import Path
 
 import numpy as np
 
-from hartonomous_ext.model_formats import (ITEM_SIZES, FormatError, ModelFile, Source, TensorEntry, zip_handle,
+from hartonomous_ext.model_formats import (ITEM_SIZES, FormatError, ModelFile, Source, TensorEntry,
                                            bytes_reader, check_plain_size)
 
 STORAGE_DTYPES = {"FloatStorage": "F32", "DoubleStorage": "F64", "HalfStorage": "F16", "BFloat16Storage": "BF16",
@@ -97,11 +97,13 @@ def _flatten(value, prefix: str, tensors: dict, extra: dict) -> None:
 
 def read(source: Source) -> ModelFile:
     path = source.name
+    stream = source.stream()
     try:
-        archive = zipfile.ZipFile(zip_handle(source))
+        archive = zipfile.ZipFile(stream)
     except zipfile.BadZipFile as exc:
+        stream.close()
         raise FormatError(f"{path}: a damaged zip archive ({exc})") from None
-    with archive:
+    with stream, archive:
         names = archive.namelist()
         pickles = [n for n in names if n == "data.pkl" or n.endswith("/data.pkl")]
         if len(pickles) != 1:
@@ -132,7 +134,7 @@ def _member_reader(source: Source, member: str, base: int):
     """Bytes of a zip member from an offset on, without reading the member whole. torch.save stores
     members uncompressed: their bytes are read straight from the archive (seeking inside a
     ZipExtFile re-reads from the member's start, which makes a large tensor quadratic)."""
-    with zipfile.ZipFile(zip_handle(source)) as archive:
+    with source.stream() as handle, zipfile.ZipFile(handle) as archive:
         info = archive.getinfo(member)
     if info.compress_type == zipfile.ZIP_STORED:
         header = source.read(info.header_offset, 30)
@@ -142,7 +144,7 @@ def _member_reader(source: Source, member: str, base: int):
         return source.reader(start + base)
 
     def read(offset: int, length: int) -> bytes:
-        with zipfile.ZipFile(zip_handle(source)) as archive, archive.open(member) as handle:
+        with source.stream() as stream, zipfile.ZipFile(stream) as archive, archive.open(member) as handle:
             handle.seek(base + offset)
             return handle.read(length)
     return read
@@ -165,7 +167,7 @@ def _tensor(source: Source, name: str, ref: _TensorRef, member: str, stored: int
     contiguous = all(s == int(np.prod(shape[i + 1:])) for i, s in enumerate(ref.stride) if shape[i] > 1)
     if contiguous:
         return TensorEntry(name, dtype, shape, count * item, _member_reader(source, member, ref.offset * item))
-    with zipfile.ZipFile(zip_handle(source)) as archive:  # a strided view: copied out in row-major order
+    with source.stream() as handle, zipfile.ZipFile(handle) as archive:  # a strided view: copied out in row-major order
         elements = np.frombuffer(archive.read(member), dtype=UNSIGNED[item])
     view = np.lib.stride_tricks.as_strided(elements[ref.offset:], shape=shape, strides=[s * item for s in ref.stride])
     raw = np.ascontiguousarray(view).tobytes()
