@@ -16,15 +16,16 @@ Writes bench/results/ingest.md.
 from __future__ import annotations
 
 import importlib.util
-import sys
 import time
 from pathlib import Path
 
+import hartonomous_ext.model_formats as formats
 import psycopg
 
 from deployer import cli
-from deployer.local.engine import LocalEngine
-from deployer.models import ModelClient, library
+from deployer.local.instance import LocalInstance
+from deployer.client.models import ModelClient
+from deployer.engines import open_engine
 
 RESULTS = Path(__file__).parent / "results"
 REPEATS = 3
@@ -46,30 +47,26 @@ def smollm() -> Path:
 class Target:
     """A fresh database per measurement, so every run starts from empty tables."""
 
-    def __init__(self, engine: LocalEngine, name: str):
-        self.engine, self.name = engine, name
-        with psycopg.connect(engine.url("postgres"), autocommit=True) as conn:
+    def __init__(self, local: LocalInstance, name: str):
+        self.local, self.name = local, name
+        with psycopg.connect(local.url("postgres"), autocommit=True) as conn:
             conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-        self.url = engine.create_database(name)
+        self.url = local.create_database(name)
         assert cli.main(["publish", "--target", self.url, "--log-dir", str(RESULTS / "logs")]) == 0
         self.conn = psycopg.connect(self.url, autocommit=True)
+        self.target = open_engine(self.url)  # the deployer's own seam, as `ingest-model` uses it
+        self.target.connect(create_database=False)
 
     def close(self) -> None:
         self.conn.close()
-        with psycopg.connect(self.engine.url("postgres"), autocommit=True) as conn:
+        self.target.close()
+        with psycopg.connect(self.local.url("postgres"), autocommit=True) as conn:
             conn.execute(f'DROP DATABASE IF EXISTS "{self.name}" WITH (FORCE)')
-
-
-class _Engine:
-    name = "postgresql"
-
-    def __init__(self, conn):
-        self.conn = conn
 
 
 def bulk_baseline(target: Target, path: Path) -> float:
     """Seconds to COPY the model's tensor bytes, in the same 1 MiB pieces, into a bare table."""
-    formats, _ = library()
+
     model = formats.read(path)
     target.conn.execute("CREATE TABLE IF NOT EXISTS bare (id bigint, data bytea)")
     target.conn.execute("ALTER TABLE bare ALTER COLUMN data SET STORAGE EXTERNAL")
@@ -86,17 +83,17 @@ def bulk_baseline(target: Target, path: Path) -> float:
 
 
 def main() -> None:
-    engine = LocalEngine.default()
-    if not engine.running():
+    local = LocalInstance.default()
+    if not local.running():
         raise SystemExit("start the local engine first: python -m deployer local up")
     rows, dedup = [], []
     for label, path in (("all-MiniLM-L6-v2 (safetensors)", minilm()), ("SmolLM2-135M-Instruct (GGUF Q4_1)", smollm())):
         ingest_times, bulk_times = [], []
         for attempt in range(REPEATS):
-            target = Target(engine, "bench_ingest")
+            target = Target(local, "bench_ingest")
             try:
                 bulk_times.append(bulk_baseline(target, path))
-                client = ModelClient(_Engine(target.conn))
+                client = ModelClient(target.target)
                 start = time.perf_counter()
                 result = client.ingest(path, name=label)
                 ingest_times.append(time.perf_counter() - start)
@@ -115,7 +112,6 @@ def main() -> None:
         print(f"{label}: ingest {megabytes / ingest:.1f} MB/s, bulk COPY {megabytes / bulk:.1f} MB/s", flush=True)
 
     # embeddings from stored weights against onnxruntime on the original weights
-    sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "db" / "external_scripts"))
     from hartonomous_ext import embeddings
 
     texts = [f"Sentence number {i} about databases, models and search." for i in range(300)]
@@ -124,9 +120,9 @@ def main() -> None:
     for text in texts:
         embeddings.embed_one(text)
     outside = len(texts) / (time.perf_counter() - start)
-    target = Target(engine, "bench_ingest")
+    target = Target(local, "bench_ingest")
     try:
-        model_id = ModelClient(_Engine(target.conn)).ingest(minilm(), name="minilm")["model_id"]
+        model_id = ModelClient(target.target).ingest(minilm(), name="minilm")["model_id"]
         target.conn.execute("SELECT dbo.fn_GenerateEmbedding('warm up', %s)", (model_id,))
         start = time.perf_counter()
         for text in texts:
@@ -143,13 +139,13 @@ def main() -> None:
     # generation: sp_GenerateText on the stored SmolLM2 against the same forward pass on the file
     from hartonomous_ext import generation
 
-    formats, _ = library()
+
     prompts = ["What is the capital of France?", "Write one sentence about databases.", "List three colours."]
     llama = generation.load(formats.read(smollm()))
     reference_runs = [generation.generate([llama], p, 32) for p in prompts]
-    target = Target(engine, "bench_ingest")
+    target = Target(local, "bench_ingest")
     try:
-        model_id = ModelClient(_Engine(target.conn)).ingest(smollm(), name="smollm2")["model_id"]
+        model_id = ModelClient(target.target).ingest(smollm(), name="smollm2")["model_id"]
         start = time.perf_counter()
         target.conn.execute("SELECT * FROM dbo.sp_GenerateText('Hi', 1, ModelIds => ARRAY[%s])", (model_id,))
         cold = time.perf_counter() - start

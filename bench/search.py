@@ -30,11 +30,10 @@ import numpy as np
 import psycopg
 
 from deployer import cli
-from deployer.local.engine import LocalEngine
+from deployer.local.instance import LocalInstance
 
 ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(ROOT / "db" / "external_scripts"))
-from hartonomous_ext import embeddings  # noqa: E402  (the in-database package, run in process)
+from hartonomous_ext import embeddings  # noqa: E402  (the in-database package, installed with the deployer)
 
 DIM, K = 384, 10
 RESULTS = Path(__file__).parent / "results"
@@ -157,13 +156,13 @@ def timed_queries(conn, queries: np.ndarray, truth: np.ndarray, **kwargs) -> dic
             "p95": float(np.percentile(latencies, 95)), "candidates": int(examined)}
 
 
-def run_set(engine: LocalEngine, name: str, base: np.ndarray, probes: np.ndarray, texts: list[str] | None,
+def run_set(local: LocalInstance, name: str, base: np.ndarray, probes: np.ndarray, texts: list[str] | None,
             exact_queries: int) -> list[dict]:
     n = len(base)
     database = f"bench_search_{name}_{n}"
-    with psycopg.connect(engine.url("postgres"), autocommit=True) as conn:
+    with psycopg.connect(local.url("postgres"), autocommit=True) as conn:
         conn.execute(f'DROP DATABASE IF EXISTS "{database}" WITH (FORCE)')
-    url = engine.create_database(database)
+    url = local.create_database(database)
     assert cli.main(["publish", "--target", url, "--log-dir", str(RESULTS / "logs")]) == 0
     t0 = time.perf_counter()
     load(url, base, texts)
@@ -213,18 +212,18 @@ def run_set(engine: LocalEngine, name: str, base: np.ndarray, probes: np.ndarray
         for count in sorted({max(1, round(buckets / share)) for share in (256, 128, 64, 32, 16)}):
             row(f"sp_SemanticSearch hybrid, buckets, {count} of {buckets} probed",
                 timed_queries(conn, probes, truth, prefilter="buckets", probes=count))
-    with psycopg.connect(engine.url("postgres"), autocommit=True) as conn:
+    with psycopg.connect(local.url("postgres"), autocommit=True) as conn:
         conn.execute(f'DROP DATABASE IF EXISTS "{database}" WITH (FORCE)')
     return rows
 
 
-def ingest_throughput(engine: LocalEngine, texts: list[str]) -> list[dict]:
+def ingest_throughput(local: LocalInstance, texts: list[str]) -> list[dict]:
     """Atoms/s of `ingest-embeddings` (sp_IngestAtom with in-database embeddings, one call per atom)
     against onnxruntime in this process on the same texts, batched and one at a time."""
     database = "bench_ingest"
-    with psycopg.connect(engine.url("postgres"), autocommit=True) as conn:
+    with psycopg.connect(local.url("postgres"), autocommit=True) as conn:
         conn.execute(f'DROP DATABASE IF EXISTS "{database}" WITH (FORCE)')
-    url = engine.create_database(database)
+    url = local.create_database(database)
     assert cli.main(["publish", "--target", url, "--log-dir", str(RESULTS / "logs")]) == 0
     rows = []
     embeddings.embed(texts[:8])  # build the session outside the timings, as the database's is warm
@@ -251,7 +250,7 @@ def ingest_throughput(engine: LocalEngine, texts: list[str]) -> list[dict]:
                  "rate": len(texts) / elapsed})
     for r in rows:
         print(f"  {r['path']}: {r['rate']:.0f} texts/s", flush=True)
-    with psycopg.connect(engine.url("postgres"), autocommit=True) as conn:
+    with psycopg.connect(local.url("postgres"), autocommit=True) as conn:
         conn.execute(f'DROP DATABASE IF EXISTS "{database}" WITH (FORCE)')
     return rows
 
@@ -309,14 +308,14 @@ def main() -> None:
     parser.add_argument("--exact-queries", type=int, default=20, help="queries for the (slow) exact scan")
     parser.add_argument("--ingest", type=int, default=2000, help="texts for the ingest-throughput run (0: skip)")
     args = parser.parse_args()
-    engine = LocalEngine.default()
-    if not engine.running():
+    local = LocalInstance.default()
+    if not local.running():
         raise SystemExit("start the local engine first: python -m deployer local up")
     rng = np.random.default_rng(20261123)
     rows, ingest = [], []
     for n in args.mixture:
         base, probes = mixture(n, args.queries, rng)
-        rows += run_set(engine, "mixture", base, probes, None, args.exact_queries)
+        rows += run_set(local, "mixture", base, probes, None, args.exact_queries)
     largest = max(args.minilm + [args.ingest], default=0)
     if largest:
         texts = corpus(largest + args.queries, rng)
@@ -325,12 +324,12 @@ def main() -> None:
         pool = [texts[i] for i in order[args.queries:]]
         probes = embed(held_out)
         if args.ingest:
-            ingest = [dict(r, texts=args.ingest) for r in ingest_throughput(engine, pool[:args.ingest])]
+            ingest = [dict(r, texts=args.ingest) for r in ingest_throughput(local, pool[:args.ingest])]
         for n in args.minilm:
             t = time.perf_counter()
             base = embed(pool[:n])
             print(f"minilm n={n:,}: embedded in process in {time.perf_counter() - t:.1f} s", flush=True)
-            rows += run_set(engine, "minilm", base, probes, pool[:n], args.exact_queries)
+            rows += run_set(local, "minilm", base, probes, pool[:n], args.exact_queries)
     write(rows, ingest, "python bench/search.py " + " ".join(sys.argv[1:]))
 
 

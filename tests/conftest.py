@@ -1,8 +1,15 @@
 """Shared fixtures: a throw-away PostgreSQL instance started by the test run, fresh databases.
 
-The instance is the same LocalEngine the README's main command uses, in a temporary home, with
+The instance is the same LocalInstance the README's main command uses, in a temporary home, with
 fsync off. It borrows the in-database Python venv that `python -m deployer local install` (run by
 scripts/test.sh) builds; nothing here touches the developer's own local engine.
+
+`published`: the package is published once per run into a template database, and each test
+module that asks gets its own copy (CREATE DATABASE ... TEMPLATE), so modules cannot see each
+other's rows and the publish is not repeated.
+
+Every test that uses the instance is marked `db` automatically: `pytest -m "not db"` runs the
+rest (catalog, graph, render, the T-SQL gate, model formats) in seconds, with no server.
 """
 
 from __future__ import annotations
@@ -19,18 +26,18 @@ import psycopg
 import pytest
 
 from deployer import cli
-from deployer.local.engine import LocalEngine
+from deployer.local.instance import LocalInstance
 from deployer.package import DB_ROOT
 
 
 @pytest.fixture(scope="session")
 def pg_instance():
-    shared = LocalEngine.default()
+    shared = LocalInstance.default()
     if not (shared.pyenv_dir / "bin" / "python").exists():
         pytest.fail(f"the in-database Python venv {shared.pyenv_dir} is missing: run scripts/test.sh "
                     "(or python -m deployer local install) first")
     home = Path(tempfile.mkdtemp(prefix="hartonomous-test-"))
-    instance = LocalEngine(home=home, port=random.randint(20000, 29999), pyenv=shared.pyenv_dir, durable=False)
+    instance = LocalInstance(home=home, port=random.randint(20000, 29999), pyenv=shared.pyenv_dir, durable=False)
     instance.init()
     instance.start()
     try:
@@ -39,6 +46,36 @@ def pg_instance():
     finally:
         instance.stop()
         shutil.rmtree(home, ignore_errors=True)
+
+
+def pytest_collection_modifyitems(config, items):
+    for item in items:
+        if "pg_instance" in getattr(item, "fixturenames", ()):
+            item.add_marker(pytest.mark.db)
+
+
+PUBLISHED_TEMPLATE = "published_template"
+
+
+@pytest.fixture(scope="session")
+def published_template(pg_instance, tmp_path_factory) -> str:
+    """The name of a database holding the package as `python -m deployer publish` leaves it."""
+    url = pg_instance.create_database(PUBLISHED_TEMPLATE)
+    assert cli.main(["publish", "--target", url, "--log-dir", str(tmp_path_factory.mktemp("logs"))]) == 0
+    return PUBLISHED_TEMPLATE
+
+
+@pytest.fixture(scope="module")
+def published(pg_instance, published_template, request) -> str:
+    """The URL of this module's own copy of the published package."""
+    name = "m_" + request.module.__name__.rpartition(".")[2].removeprefix("test_")
+    return pg_instance.create_database(name, template=published_template)
+
+
+@pytest.fixture
+def fresh_published(pg_instance, published_template) -> str:
+    """A copy of the published package for one test only."""
+    return pg_instance.create_database(f"f_{uuid.uuid4().hex[:12]}", template=published_template)
 
 
 @pytest.fixture

@@ -16,15 +16,6 @@ from conftest import query
 INGEST = "CALL dbo.sp_IngestAtom(%s, %s, %s, %s, %s, %s)"
 
 
-@pytest.fixture(scope="module")
-def published(pg_instance, tmp_path_factory):
-    from deployer import cli
-
-    url = pg_instance.create_database("atoms")
-    assert cli.main(["publish", "--target", url, "--log-dir", str(tmp_path_factory.mktemp("logs"))]) == 0
-    return url
-
-
 def ingest(url, content: bytes, content_type="text/plain", metadata=None, tenant=0, embed=False, model=None) -> int:
     with psycopg.connect(url, autocommit=True) as conn:
         meta = json.dumps(metadata) if metadata is not None else None

@@ -13,15 +13,6 @@ import pytest
 REFERENCE = json.loads((Path(__file__).parent / "fixtures" / "minilm_reference.json").read_text())
 
 
-@pytest.fixture(scope="module")
-def published(pg_instance, tmp_path_factory):
-    from deployer import cli
-
-    url = pg_instance.create_database("embeddings")
-    assert cli.main(["publish", "--target", url, "--log-dir", str(tmp_path_factory.mktemp("logs"))]) == 0
-    return url
-
-
 def _vector(data: bytes) -> np.ndarray:
     return np.frombuffer(data, dtype="<f4").astype(np.float64)
 

@@ -12,20 +12,17 @@ import psycopg
 import pytest
 
 from conftest import query
-from deployer.models import library
+import hartonomous_ext.model_formats as formats
 from test_models import minilm_dir, smollm_path
 
 REFERENCE = json.loads((Path(__file__).parent / "fixtures" / "smollm2_reference.json").read_text())
-formats, _ = library()
 
 
 @pytest.fixture(scope="module")
-def smollm_db(pg_instance, tmp_path_factory):
+def smollm_db(published):
     from deployer import cli
 
-    url = pg_instance.create_database("generation")
-    logs = str(tmp_path_factory.mktemp("logs"))
-    assert cli.main(["publish", "--target", url, "--log-dir", logs]) == 0
+    url = published
     assert cli.main(["ingest-model", "--target", url, str(smollm_path()), "--name", "SmolLM2-135M-Instruct"]) == 0
     assert cli.main(["ingest-model", "--target", url, str(minilm_dir() / "model.safetensors")]) == 0
     ids = dict(query(url, "SELECT ModelFormat, ModelId FROM dbo.Models"))

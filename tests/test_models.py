@@ -18,10 +18,12 @@ import psycopg
 import pytest
 
 from conftest import query
-from deployer.models import ModelClient, library
+import hartonomous_ext.model_formats as formats
+
+from deployer.client.models import ModelClient
+from deployer.engines import open_engine
 
 FIXTURES = Path(__file__).parent / "fixtures" / "models"
-formats, store = library()
 
 
 def minilm_dir() -> Path:
@@ -123,12 +125,8 @@ def model_files(tmp_path_factory) -> dict[str, Path]:
 
 
 @pytest.fixture(scope="module")
-def models_db(pg_instance, tmp_path_factory):
-    from deployer import cli
-
-    url = pg_instance.create_database("models")
-    assert cli.main(["publish", "--target", url, "--log-dir", str(tmp_path_factory.mktemp("logs"))]) == 0
-    return url
+def models_db(published):
+    return published
 
 
 @pytest.mark.parametrize(("name", "expected"), [("safetensors", "safetensors"), ("sharded", "safetensors"),
@@ -263,9 +261,8 @@ def test_a_failure_half_way_leaves_no_partial_model(models_db, tmp_path):
     with psycopg.connect(models_db, autocommit=True) as conn:
         conn.execute("ALTER TABLE dbo.ModelTensors ADD CONSTRAINT CK_test_refuse CHECK (TensorName <> 'position_ids') NOT VALID")
     try:
-        engine = type("E", (), {})()
-        engine.name = "postgresql"
-        engine.conn = psycopg.connect(models_db, autocommit=True)
+        engine = open_engine(models_db)
+        engine.connect(create_database=False)
         source = tmp_path / "refused.safetensors"
         write_safetensors(source, tiny_tensors(11))
         with pytest.raises(psycopg.errors.CheckViolation):
@@ -273,7 +270,7 @@ def test_a_failure_half_way_leaves_no_partial_model(models_db, tmp_path):
         assert query(models_db, "SELECT count(*) FROM dbo.Models WHERE ModelName = 'half-way'") == [(0,)]
         assert query(models_db, "SELECT Status FROM dbo.IngestionJobs WHERE Source = %s ORDER BY JobId DESC LIMIT 1",
                      (str(source.resolve()),)) == [("Failed",)]
-        engine.conn.close()
+        engine.close()
     finally:
         with psycopg.connect(models_db, autocommit=True) as conn:
             conn.execute("ALTER TABLE dbo.ModelTensors DROP CONSTRAINT CK_test_refuse")

@@ -6,8 +6,8 @@ import pytest
 
 from deployer.engines import engine_name_for, open_engine
 from deployer.engines.base import TargetError
-from deployer.engines.mssql import MssqlEngine, parse_connection_string, url_to_odbc
-from deployer.engines.postgresql import redact
+from deployer.engines.mssql.engine import MssqlEngine, parse_connection_string, url_to_odbc
+from deployer.engines.postgresql.engine import redact
 
 
 @pytest.mark.parametrize(
@@ -55,7 +55,7 @@ def test_dsn_target_reads_the_environment(monkeypatch):
 
 
 def test_hostile_database_name_in_a_connection_string_is_refused():
-    from deployer.render import RenderError
+    from deployer.source.render import RenderError
 
     with pytest.raises(RenderError):
         MssqlEngine("DRIVER={FreeTDS};SERVER=h;DATABASE=x];DROP DATABASE y;--")

@@ -9,19 +9,24 @@ from pathlib import Path
 
 import pytest
 
-from deployer.catalog import (
+from deployer.source.catalog import (
     CatalogError, DbObject, check_engine_parity, engine_specific_objects, load_catalog, parse_header,
 )
-from deployer.graph import GraphError, dependents, order
-from deployer.library import build_library
+from deployer.source.graph import GraphError, dependents, order
+from deployer.source.library import build_library
 from deployer.package import DB_ROOT, render_package
-from deployer.plan import Flags, build_plan
-from deployer.render import RenderError, split_batches, text_hash
-from deployer.stages import Stage
+from deployer.engines import dialect_for
+from deployer.engines.base import DeployedObject
+from deployer.report.scripts import plan_script
+from deployer.target.plan import Flags, plan
+from deployer.target.state import TargetState
+from deployer.engines.mssql.dialect import split_batches
+from deployer.source.render import RenderError, text_hash
+from deployer.source.stages import Stage
 
 
 def obj(name, stage=Stage.PROCEDURES, requires=(), kind="procedure"):
-    return DbObject(name=name, kind=kind, stage=stage, engine="postgresql",
+    return DbObject(name=name, kind=kind, stage=stage, engine_name="postgresql",
                     path=Path(f"x/{name}.pg.sql"), requires=tuple(requires))
 
 
@@ -189,15 +194,16 @@ def test_library_wheel_is_reproducible_and_importable(db_copy):
 # plan --------------------------------------------------------------------------------------------
 def test_plan_marks_dependents_of_a_change_for_reapply():
     rendered = render_package("postgresql")
-    deployed = {r.obj.name: r.hash for r in rendered}
-    deployed["dbo.fn_VectorDotProduct"] = "0" * 64
-    plan = build_plan(rendered, deployed, Flags(), engine="postgresql", target="t", package_version="v")
-    actions = {s.obj.name: s.action for s in plan.steps}
+    deployed = {r.obj.name: DeployedObject(r.obj.name, r.obj.kind, int(r.obj.stage), r.hash, "v", "now")
+                for r in rendered}
+    deployed["dbo.fn_VectorDotProduct"] = DeployedObject("dbo.fn_VectorDotProduct", "function", 6, "0" * 64, "v", "now")
+    result = plan(rendered, TargetState("postgresql", "t", deployed=deployed), Flags(), package_version="v")
+    actions = {s.obj.name: s.action for s in result.steps}
     assert actions["dbo.fn_VectorDotProduct"] == "alter"
     assert actions["dbo.sp_VectorDotProduct"] == "reapply"
     assert actions["dbo.Atoms"] == "unchanged"
     assert {n for n, a in actions.items() if a in ("alter", "reapply")} == {"dbo.fn_VectorDotProduct", "dbo.sp_VectorDotProduct"}
-    script = plan.script()
+    script = plan_script(result, dialect_for("postgresql"))
     assert script.index("dbo.fn_VectorDotProduct") < script.index("dbo.sp_VectorDotProduct")
 
 

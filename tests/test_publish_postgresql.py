@@ -8,7 +8,7 @@ from pathlib import Path
 
 from conftest import capture_ddl, ddl_seen, latest_log, outcomes, query
 
-from deployer.catalog import load_catalog
+from deployer.source.catalog import load_catalog
 
 
 def _expected_objects(db_root=None) -> set[str]:

@@ -7,7 +7,7 @@ import subprocess
 
 import pytest
 
-from deployer.catalog import load_catalog
+from deployer.source.catalog import load_catalog
 from deployer.package import DB_ROOT
 
 

@@ -10,9 +10,10 @@ import sqlalchemy as sa
 from sqlalchemy.dialects import mssql, postgresql
 from alembic.operations import ops
 
-from deployer.render import split_batches
-from deployer.schema_diff import _preparing_ops, render_operations
-from deployer.tsql_gate import parse_problems
+from deployer.engines.mssql.dialect import split_batches
+from deployer.engines.schema import render_operations
+from deployer.target.schema_diff import _preparing_ops
+from tools.tsql_gate.parse import parse_problems
 
 MSSQL = mssql.dialect()
 

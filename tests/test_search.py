@@ -26,11 +26,8 @@ TOPICS = {
 
 
 @pytest.fixture(scope="module")
-def corpus(pg_instance, tmp_path_factory):
-    from deployer import cli
-
-    url = pg_instance.create_database("search")
-    assert cli.main(["publish", "--target", url, "--log-dir", str(tmp_path_factory.mktemp("logs"))]) == 0
+def corpus(published):
+    url = published
     ids = {}
     with psycopg.connect(url, autocommit=True) as conn:
         for topic, texts in TOPICS.items():
@@ -193,11 +190,8 @@ def test_bad_queries_get_clear_errors(corpus, kwargs, message):
     assert message in str(caught.value)
 
 
-def test_recompute_needs_embeddings(pg_instance, tmp_path):
-    from deployer import cli
-
-    url = pg_instance.create_database("empty_search")
-    assert cli.main(["publish", "--target", url, "--log-dir", str(tmp_path)]) == 0
+def test_recompute_needs_embeddings(fresh_published):
+    url = fresh_published
     with pytest.raises(psycopg.Error, match="fitting needs at least 4"):
         with psycopg.connect(url, autocommit=True) as conn:
             conn.execute("CALL dbo.sp_RecomputeAllSpatialProjections()")

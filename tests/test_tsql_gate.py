@@ -1,11 +1,11 @@
-"""The T-SQL static gate (deployer.tsql_gate) and reference check (deployer.tsql_refs); no database.
+"""The T-SQL static gate (tools.tsql_gate.parse) and reference check (tools.tsql_gate.references); no database.
 
 The gate parses every batch of the SQL Server rendering with sqlfluff; the reference check
 resolves the tables and columns used by the package's procedures, functions, views and checks
 against the package's own tables. Both must pass for the package as it is, and both must fail for
 the broken objects written here into a copy of db/.
 
-Golden files: batches the gate cannot parse (statements on tsql_gate.EXEMPTIONS, e.g. CREATE
+Golden files: batches the gate cannot parse (statements on tools.tsql_gate.parse.EXEMPTIONS, e.g. CREATE
 EXTERNAL LIBRARY) are compared with tests/golden/tsql/<object>.batch<n>.sql instead (a rendering
 variant that differs gets <object>.batch<n>.<variant>.sql). After a deliberate change, regenerate
 them and review the diff:
@@ -30,44 +30,39 @@ import sqlglot
 from sqlglot.errors import ParseError
 
 from deployer import __version__
-from deployer.catalog import DbObject
-from deployer.engines import mssql as mssql_engine
-from deployer.library import build_library
+from deployer.engines import dialect_for
+from deployer.engines.mssql import statements as mssql_statements
+from deployer.engines.mssql.dialect import VERSIONS as MSSQL_VERSIONS
 from deployer.package import DB_ROOT, render_package
-from deployer.render import MSSQL_VERSIONS, RenderedObject
-from deployer.stages import Stage
-from deployer.tsql_gate import (
+from deployer.source.catalog import DbObject
+from deployer.source.library import build_library
+from deployer.source.render import RenderedObject
+from deployer.source.stages import Stage
+from tools.tsql_gate.parse import (
     EXEMPTIONS,
-    RENDER_VARIANTS,
     ExemptedBatch,
-    bind_placeholders,
-    blank_comments_and_strings,
     check_deployer_sql,
     check_rendered,
-    deployer_sql,
     exempted_batches,
     exemptions_for,
     gate_config,
     parse_problems,
 )
-from deployer.tsql_refs import (
-    SKIPPED_DML,
-    build_schema,
-    check_deployer_references,
-    check_references,
-    create_table_columns,
-    deployer_schema,
-    split_statements,
-)
+from tools.tsql_gate.references import SKIPPED_DML, check_deployer_references, check_references
+from tools.tsql_gate.registry import RENDER_VARIANTS, STATEMENTS_SOURCE, deployer_sql, render_variant
+from tools.tsql_gate.schema import build_schema, create_table_columns, deployer_schema
+from tools.tsql_gate.statements import split_statements
+from tools.tsql_gate.text import bind_placeholders, blank_comments_and_strings
 
 GOLDEN = Path(__file__).parent / "golden" / "tsql"
 UPDATE_GOLDEN = os.environ.get("HARTONOMOUS_UPDATE_GOLDEN") == "1"
 SHARED_VARIANT = "mssql2022"  # the rendering whose text goes into the shared golden file
+MSSQL = dialect_for("mssql")
 
 
 @lru_cache(maxsize=None)
 def rendered(variant: str) -> tuple[RenderedObject, ...]:
-    return tuple(render_package("mssql", **RENDER_VARIANTS[variant]))
+    return tuple(render_variant(variant))
 
 
 @pytest.fixture
@@ -108,25 +103,41 @@ def test_the_supported_versions_are_all_gated():
 
 def test_the_deployers_own_tsql_parses():
     labels = [label for label, _ in deployer_sql()]
-    assert sum("HISTORY_DDL" in label for label in labels) == len(mssql_engine.HISTORY_DDL)
+    assert sum("HISTORY_DDL" in label for label in labels) == len(mssql_statements.HISTORY_DDL)
     assert any(label.endswith("RECORD_SQL") for label in labels)
     failures = check_deployer_sql()
     assert not failures, f"the deployer's T-SQL does not parse:\n{listing(failures)}"
 
 
 def test_a_broken_deployer_statement_fails_the_gate(monkeypatch):
-    broken = mssql_engine.RECORD_SQL.replace("MERGE deploy", "MERGE INTO INTO deploy")
-    monkeypatch.setattr(mssql_engine, "RECORD_SQL", broken)
+    broken = mssql_statements.RECORD_SQL.replace("MERGE deploy", "MERGE INTO INTO deploy")
+    monkeypatch.setitem(mssql_statements.STATEMENTS, "RECORD_SQL", broken)
     failures = check_deployer_sql()
-    assert [f.source for f in failures] == ["deployer/engines/mssql.py: RECORD_SQL"], listing(failures)
+    assert [f.source for f in failures] == ["deployer/engines/mssql/statements.py: RECORD_SQL"], listing(failures)
 
 
 def test_placeholders_become_the_parameters_the_server_sees():
-    record = bind_placeholders(mssql_engine.RECORD_SQL)
+    record = bind_placeholders(mssql_statements.RECORD_SQL)
     assert "?" not in record
     assert re.findall(r"@P\d+", record) == [f"@P{i}" for i in range(1, 14)]
     # a '?' inside a string literal or a comment is text, not a parameter marker
     assert bind_placeholders("SELECT N'why?' AS q, ? AS v; -- really?") == "SELECT N'why?' AS q, @P1 AS v; -- really?"
+
+
+def test_every_statement_the_seam_defines_is_registered():
+    """A `*_SQL` constant of deployer/engines/mssql/statements.py outside STATEMENTS would escape the gate."""
+    registered = mssql_statements.STATEMENTS
+    constants = {name: value for name, value in vars(mssql_statements).items()
+                 if name.endswith("_SQL") and not name.startswith("_")}
+    assert {name for name, value in constants.items() if isinstance(value, str)} - set(registered) == set()
+    for name, value in constants.items():
+        if isinstance(value, str):
+            assert registered[name] == value, f"STATEMENTS[{name!r}] is not {name}"
+        else:  # EXISTS_SQL: one statement per object kind
+            assert set(value.values()) <= set(registered.values()), f"not every statement of {name} is in STATEMENTS"
+    assert set(mssql_statements.HISTORY_DDL) <= set(registered.values())
+    # and the gate takes exactly the registry
+    assert [label for label, _ in deployer_sql()] == [f"{STATEMENTS_SOURCE}: {name}" for name in registered]
 
 
 # --------------------------------------------------------------------------------------------
@@ -302,10 +313,19 @@ def test_the_deployers_own_dml_resolves_against_its_history_tables():
 
 
 def test_the_deployers_own_dml_fails_on_a_column_its_tables_lack(monkeypatch):
-    broken = mssql_engine.RECORD_SQL.replace("TextHash = source.TextHash", "Hash = source.TextHash")
-    monkeypatch.setattr(mssql_engine, "RECORD_SQL", broken)
+    broken = mssql_statements.RECORD_SQL.replace("TextHash = source.TextHash", "Hash = source.TextHash")
+    monkeypatch.setitem(mssql_statements.STATEMENTS, "RECORD_SQL", broken)
     failures = check_deployer_references()
-    assert [(f.source, f.name) for f in failures] == [("deployer/engines/mssql.py: RECORD_SQL", "Hash")], listing(failures)
+    assert [(f.source, f.name) for f in failures] == [("deployer/engines/mssql/statements.py: RECORD_SQL", "Hash")], listing(failures)
+
+
+def test_the_deployers_data_operations_are_checked_against_the_package_tables(monkeypatch):
+    # the client commands' statements read and write the package's tables, not deploy.*
+    broken = mssql_statements.MODEL_BY_SOURCE_SQL.replace("SourceHash = ?", "SourceHsh = ?")
+    monkeypatch.setitem(mssql_statements.STATEMENTS, "MODEL_BY_SOURCE_SQL", broken)
+    failures = check_deployer_references(rendered(SHARED_VARIANT))
+    assert [(f.source, f.name) for f in failures] == [
+        (f"{STATEMENTS_SOURCE}: MODEL_BY_SOURCE_SQL", "SourceHsh")], listing(failures)
 
 
 def test_the_schema_is_read_from_the_table_objects():
@@ -376,9 +396,9 @@ def test_statements_after_print_and_end_are_not_lost():
 
 
 def procedure(name: str, body: str) -> RenderedObject:
-    obj = DbObject(name=name, kind="procedure", stage=Stage.PROCEDURES, engine="mssql",
+    obj = DbObject(name=name, kind="procedure", stage=Stage.PROCEDURES, engine_name="mssql",
                    path=Path(f"procedures/{name}.mssql.sql"))
-    return RenderedObject(obj, body)
+    return RenderedObject(obj, body, MSSQL.batches(body))
 
 
 def test_system_temp_variable_and_deploy_tables_are_allowed():

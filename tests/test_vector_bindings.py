@@ -14,15 +14,6 @@ import pytest
 from conftest import query
 
 
-@pytest.fixture(scope="module")
-def published(pg_instance, tmp_path_factory):
-    from deployer import cli
-
-    url = pg_instance.create_database("bindings")
-    assert cli.main(["publish", "--target", url, "--log-dir", str(tmp_path_factory.mktemp("logs"))]) == 0
-    return url
-
-
 def f32(values) -> bytes:
     return np.asarray(values, dtype="<f4").tobytes()
 

@@ -1,20 +1,39 @@
-"""Engine registry: pick the engine seam for a --target.
+"""The engines room: one seam per database engine, and the registry that picks one.
+
+    postgresql/   dialect.py (no server needed), engine.py (psycopg 3), data.py (client operations)
+    mssql/        dialect.py, engine.py (pyodbc), data.py, statements.py (every T-SQL it sends)
+    schema.py     SQLAlchemy/alembic shared by both: table descriptions, rendering table changes
+    base.py       the contract: Dialect, Engine, DataOperations
+
+Targets (--target):
 
     postgresql://... or postgres://...          PostgreSQL (psycopg 3)
     mssql+pyodbc://user@host:port/db?driver=...  SQL Server (pyodbc); password from
                                                  HARTONOMOUS_MSSQL_PASSWORD
     an ODBC connection string (DRIVER=...;...)   SQL Server
     mssql                                        SQL Server, the ODBC string in HARTONOMOUS_MSSQL_DSN
-    (no target)                                  the local PostgreSQL engine (deployer local up)
+
+(The local engine's URL is resolved by the command line, deployer.cli.common.)
 """
 
 from __future__ import annotations
 
 import os
 
-from deployer.engines.base import Engine, TargetError
+from deployer.engines.base import Dialect, Engine, TargetError
+from deployer.engines.mssql.dialect import MssqlDialect
+from deployer.engines.postgresql.dialect import PostgresDialect
 
 MSSQL_DSN_ENV = "HARTONOMOUS_MSSQL_DSN"
+DIALECTS: dict[str, Dialect] = {"mssql": MssqlDialect(), "postgresql": PostgresDialect()}
+ENGINE_NAMES = tuple(DIALECTS)
+
+
+def dialect_for(engine_name: str) -> Dialect:
+    try:
+        return DIALECTS[engine_name]
+    except KeyError:
+        raise TargetError(f"unknown engine '{engine_name}' (known: {', '.join(DIALECTS)})") from None
 
 
 def engine_name_for(target: str) -> str:
@@ -29,17 +48,14 @@ def engine_name_for(target: str) -> str:
     )
 
 
-def open_engine(target: str | None, *, database: str | None = None) -> Engine:
-    if target is None:
-        from deployer.local.engine import LocalEngine
-
-        target = LocalEngine.default().url(require_running=True)
-    name = engine_name_for(target)
-    if name == "postgresql":
-        from deployer.engines.postgresql import PostgresEngine
+def open_engine(target: str, *, database: str | None = None) -> Engine:
+    """The seam for a target (not connected yet). `database` names the SQL Server database when
+    the connection string does not."""
+    if engine_name_for(target) == "postgresql":
+        from deployer.engines.postgresql.engine import PostgresEngine
 
         return PostgresEngine(target)
-    from deployer.engines.mssql import MssqlEngine
+    from deployer.engines.mssql.engine import MssqlEngine
 
     if target.strip().lower() == "mssql":
         dsn = os.environ.get(MSSQL_DSN_ENV)

@@ -1,16 +1,24 @@
-"""The engine seam: what the pipeline needs from a target database, whatever its engine.
+"""The engine seam: everything the rest of the deployer needs from a database engine.
 
-deployer.engines.postgresql and deployer.engines.mssql implement it; nothing outside those
-modules talks to a driver.
+Two halves, one pair per engine (deployer.engines.postgresql, deployer.engines.mssql):
+
+- a **Dialect**: what is engine-specific but needs no server: the template variables of the
+  rendering, how a rendered object splits into batches, how batches join into a script, the
+  statement that drops an object, how the server's catalog spells a name, the alembic dialect
+  that renders table changes. `render`, `plan --script` and `publish --dry-run` use only this.
+- an **Engine**: a connected target: the deployment history, applying one object, the shadow
+  database, fingerprints, checks, and the data operations the client commands run (`data`).
+
+Nothing outside deployer.engines holds a driver connection or branches on an engine's name.
+The contract tests (tests/test_engine_contract.py) run the same suite against every engine
+that is reachable: PostgreSQL here, SQL Server when HARTONOMOUS_MSSQL_DSN is set.
 """
 
 from __future__ import annotations
 
+from contextlib import AbstractContextManager
 from dataclasses import dataclass
-from typing import Protocol
-
-from deployer.catalog import DbObject
-from deployer.render import RenderedObject
+from typing import Any, Callable, Iterable, Protocol
 
 
 class TargetError(Exception):
@@ -20,7 +28,7 @@ class TargetError(Exception):
 class ApplyError(Exception):
     """Executing one object failed; the message names the object and its file."""
 
-    def __init__(self, obj: DbObject, detail: str):
+    def __init__(self, obj, detail: str):
         super().__init__(f"{obj.name} ({obj.source_label}): {detail}")
         self.obj = obj
         self.detail = detail
@@ -35,6 +43,7 @@ class CheckResult:
 
 @dataclass(frozen=True)
 class DeployedObject:
+    """One row of the deployment history's current state (deploy.DeployedObjects)."""
     name: str
     kind: str
     stage: int
@@ -45,8 +54,82 @@ class DeployedObject:
     created_order: int = 0  # position of its last creation in the history: drops go in reverse
 
 
+@dataclass
+class Deployment:
+    """One publish, as the history records it (deploy.Deployments). `id` is set by the engine once
+    the row exists: at once on PostgreSQL; on SQL Server when the database does (stage 1 may
+    create it)."""
+    package_version: str
+    summary: str
+    id: int | None = None
+
+
+class Dialect(Protocol):
+    name: str  # "postgresql" or "mssql": the engine, as catalogs and reports name it
+    sqlalchemy_name: str  # the SQLAlchemy/alembic dialect that renders table changes
+    versions: tuple[int, ...]  # server versions the package renders for (empty: one rendering)
+    default_version: int | None
+
+    def template_variables(self, options) -> dict[str, Any]:
+        """The engine's own jinja variables for a RenderOptions (validated)."""
+
+    def batches(self, sql: str) -> tuple[str, ...]:
+        """A rendered object's text as the batches the server runs one by one."""
+
+    def join_batches(self, batches: Iterable[str]) -> str:
+        """Batches as one script text (SQL Server: GO after each)."""
+
+    def drop_statement(self, name: str, kind: str) -> str:
+        """The statement that drops an object the package no longer has ("" when nothing to drop)."""
+
+    def catalog_key(self, name: str) -> tuple[str, str]:
+        """(schema, name) as the server's catalog spells them."""
+
+    def script_name(self, version: int | None) -> str: ...
+
+    def combined_script(self, rendered: list, package_version: str, version: int | None) -> str:
+        """One script a DBA runs by hand (sqlcmd -i / psql -f) holding every rendered object."""
+
+    def object_text(self, rendered) -> str:
+        """One rendered object as a file, introduced by a comment."""
+
+
+class DataOperations(Protocol):
+    """What the client commands (deployer.client) ask of a connected target."""
+
+    # jobs (dbo.IngestionJobs)
+    def unfinished_embedding_job(self, source: str, tenant: int) -> tuple[int, int] | None: ...
+    def start_embedding_job(self, tenant: int, source: str, total: int, parameters: str) -> int: ...
+    def restart_job(self, job: int, total: int) -> None: ...
+    def job_progress(self, job: int, done: int) -> None: ...
+    def finish_job(self, job: int, status: str, error: str | None) -> None: ...
+    def start_model_job(self, tenant: int, source: str, parameters: str) -> int: ...
+    def fail_model_job(self, job: int, error: str) -> None: ...
+    def complete_model_job(self, job: int, tensors: int, result: str) -> None: ...
+
+    # atoms and search (the database's procedures)
+    def ingest_atom(self, content: bytes, content_type: str, metadata: str, tenant: int) -> None: ...
+    def semantic_search(self, text: str, top: int, hybrid: bool, tenant: int) -> list[tuple]: ...
+
+    # models (hartonomous_ext.model_store's rows)
+    def model_by_source(self, tenant: int, source_hash: str) -> int | None: ...
+    def model_load(self, tenant: int) -> AbstractContextManager["ModelLoad"]:
+        """One model's bulk load, all or nothing: nothing of it stays when the block raises."""
+    def stored_model(self, model_id: int, tenant: int, store) -> Any:
+        """A stored model as a hartonomous_ext ModelFile whose tensors read their chunks lazily."""
+
+
+class ModelLoad(Protocol):
+    chunk_round: int  # hashes asked about per round
+
+    def chunks_present(self, hashes: list[bytes]) -> set[bytes]: ...
+    def put_chunks(self, chunks: list[tuple[bytes, bytes]]) -> None: ...
+    def store(self, rows, store) -> int:
+        """Write the model's rows (model, layers, tensors, chunk maps); returns the ModelId."""
+
+
 class Engine(Protocol):
-    name: str  # "postgresql" or "mssql"
+    dialect: Dialect
     label: str  # the target for display, without credentials
     database: str
 
@@ -57,34 +140,49 @@ class Engine(Protocol):
 
     def close(self) -> None: ...
 
+    # history
     def deployed_objects(self) -> dict[str, DeployedObject]:
         """The deployment history's current state; empty when nothing was deployed yet."""
 
     def lock(self) -> None:
         """Take the deployment lock for this session (TargetError when another publish holds it)."""
 
-    def begin_deployment(self, package_version: str, summary: str) -> int:
-        """Open the deployment's history row."""
+    def begin_deployment(self, deployment: Deployment) -> None:
+        """Open the deployment's history row (sets deployment.id when it exists)."""
 
-    def finish_deployment(self, deployment_id: int, status: str, summary: str) -> None: ...
+    def finish_deployment(self, deployment: Deployment, status: str) -> None: ...
 
-    def apply(self, obj: DbObject, sql_text: str, action: str, text_hash: str, deployment_id: int,
-              package_version: str) -> None:
-        """Execute one object's SQL and record it in the history; raises ApplyError."""
+    def apply(self, obj, batches: tuple[str, ...], action: str, text_hash: str, deployment: Deployment) -> None:
+        """Execute one object's batches and record it in the history; raises ApplyError."""
 
-    def drop_sql(self, name: str, kind: str) -> str: ...
-
+    # reading the target
     def count(self, query: str) -> int: ...
 
-    def shadow(self, objects: list[RenderedObject]):
-        """Context manager: a throw-away database holding `objects`, for schema comparison."""
+    def row_count(self, table: str) -> int: ...
 
-    def sqlalchemy_engine(self): ...
+    def shadow(self, objects: list) -> AbstractContextManager["Engine"]:
+        """A throw-away database on the same server holding `objects`, for schema comparison."""
 
-    def fingerprints(self, objects: list[DbObject]) -> dict[str, str | None]: ...
+    def reflection(self) -> AbstractContextManager[Any]:
+        """A SQLAlchemy connection to the target database, for table reflection and comparison."""
+
+    def fingerprints(self, objects: list) -> dict[str, str | None]: ...
 
     def unknown_objects(self, known: set[str], schemas: set[str]) -> list[tuple[str, str]]: ...
 
-    def run_check(self, rendered: RenderedObject) -> list[CheckResult]: ...
+    def run_check(self, rendered) -> list[CheckResult]: ...
 
-    def missing_objects(self, objects: list[DbObject]) -> list[DbObject]: ...
+    def missing_objects(self, objects: list) -> list: ...
+
+    # client data operations
+    @property
+    def data(self) -> DataOperations: ...
+
+
+Progress = Callable[[int, int], None]
+
+
+def object_header(rendered) -> str:
+    """The comment that introduces one rendered object in a file or script."""
+    obj = rendered.obj
+    return f"-- {obj.name} ({obj.kind}, stage {obj.stage.label}) from {obj.source_label}\n"

@@ -1,0 +1,97 @@
+"""Atoms: put content in and find it again, through the database's own procedures (client room).
+
+`ingest-embeddings` turns each line of a text file (or each file of a folder) into an atom with its
+embedding by calling dbo.sp_IngestAtom; `query` calls dbo.sp_SemanticSearch. Both take --target
+like publish. Nothing here computes anything itself: the database does the work, the client
+feeds it and reports progress. The statements are the engine's (engine.data, deployer.engines).
+
+An ingestion run is a row in dbo.IngestionJobs (Source = the input's absolute path, progress in
+AtomsProcessed). A run that stopped (Failed, or Running when the client died) is resumed by the
+next run over the same input: the items it finished are skipped, so no reference count is raised
+twice.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Iterator
+
+SUPPORTED_MODELS = ("all-MiniLM-L6-v2",)
+MAX_ITEM_BYTES = 268435456  # what sp_IngestAtom accepts
+
+
+@dataclass(frozen=True)
+class Item:
+    content: bytes
+    content_type: str
+    metadata: dict
+
+
+def items(source: Path) -> Iterator[Item]:
+    """The atoms an input holds, in a stable order: non-empty lines of a file, or the files of a
+    folder (recursively, sorted by path)."""
+    if source.is_dir():
+        for path in sorted(p for p in source.rglob("*") if p.is_file()):
+            size = path.stat().st_size
+            if size == 0:
+                continue
+            if size > MAX_ITEM_BYTES:
+                raise ValueError(f"{path}: {size} bytes, more than the {MAX_ITEM_BYTES} an atom may hold")
+            yield Item(path.read_bytes(), "text/plain", {"source": str(path.relative_to(source))})
+    elif source.is_file():
+        with source.open("rb") as handle:
+            for number, line in enumerate(handle, start=1):
+                text = line.rstrip(b"\r\n")
+                if text.strip():
+                    yield Item(text, "text/plain", {"source": source.name, "line": number})
+    else:
+        raise FileNotFoundError(f"{source}: no such file or folder")
+
+
+def count_items(source: Path) -> int:
+    return sum(1 for _ in items(source))
+
+
+class AtomClient:
+    def __init__(self, engine):
+        self.data = engine.data
+
+    def ingest(self, source: Path, *, tenant: int, batch_size: int, progress=None) -> dict:
+        """Ingest every item of `source`, resuming an unfinished run; returns the job's figures."""
+        source = source.resolve()
+        total = count_items(source)
+        previous = self.data.unfinished_embedding_job(str(source), tenant)
+        if previous:
+            job, done = previous
+            self.data.restart_job(job, total)
+        else:
+            parameters = json.dumps({"model": SUPPORTED_MODELS[0], "batch_size": batch_size})
+            job, done = self.data.start_embedding_job(tenant, str(source), total, parameters), 0
+        skipped = done
+        if progress:
+            progress(done, total)
+        try:
+            for position, item in enumerate(items(source)):
+                if position < skipped:
+                    continue
+                self.data.ingest_atom(item.content, item.content_type, json.dumps(item.metadata), tenant)
+                done += 1
+                if done % batch_size == 0 or done == total:
+                    self.data.job_progress(job, done)
+                    if progress:
+                        progress(done, total)
+        except Exception as exc:
+            self.data.job_progress(job, done)
+            self.data.finish_job(job, "Failed", f"item {done + 1}: {exc}"[:4000])
+            raise
+        self.data.job_progress(job, done)
+        self.data.finish_job(job, "Completed", None)
+        return {"job": job, "total": total, "ingested": done - skipped, "resumed_after": skipped}
+
+    def query(self, text: str, *, top: int, hybrid: bool, tenant: int) -> list[dict]:
+        return [{"rank": rank, "score": float(score), "atom_id": int(atom), "content_type": content_type,
+                 "preview": preview}
+                for rank, (atom, score, content_type, preview)
+                in enumerate(self.data.semantic_search(text, top, hybrid, tenant), start=1)]

@@ -1,0 +1,112 @@
+"""SQL Server's data operations: what the client commands ask of a connected target
+(deployer.engines.base.DataOperations), over one pyodbc connection.
+
+The statements are in .statements (the T-SQL gate checks them). A model's chunks the database
+lacks go into the session's #chunks with pyodbc's fast_executemany; dbo.sp_StoreModel then
+writes every row of the model in one transaction.
+"""
+
+from __future__ import annotations
+
+import json
+from contextlib import contextmanager
+from typing import Iterator
+
+from deployer.engines.mssql.statements import (
+    CHUNK_ROUND, CHUNK_SQL, CHUNKS_PRESENT_SQL, CHUNKS_TABLE_SQL, EMBEDDING_JOB_RESTART_SQL, EMBEDDING_JOB_RESUME_SQL,
+    EMBEDDING_JOB_START_SQL, INGEST_ATOM_SQL, JOB_FINISH_SQL, JOB_PROGRESS_SQL, MODEL_BY_SOURCE_SQL,
+    MODEL_JOB_COMPLETED_SQL, MODEL_JOB_FAILED_SQL, MODEL_JOB_START_SQL, MODEL_SQL, MODEL_TENSORS_SQL, PUT_CHUNK_SQL,
+    SEMANTIC_SEARCH_SQL, STORE_MODEL_SQL,
+)
+
+
+class MssqlData:
+    def __init__(self, conn):
+        self.conn = conn
+
+    def _one(self, statement: str, *params):
+        return self.conn.execute(statement, *params).fetchone()
+
+    # jobs ------------------------------------------------------------------------------------
+    def unfinished_embedding_job(self, source: str, tenant: int) -> tuple[int, int] | None:
+        row = self._one(EMBEDDING_JOB_RESUME_SQL, source, tenant)
+        return (int(row[0]), int(row[1])) if row else None
+
+    def start_embedding_job(self, tenant: int, source: str, total: int, parameters: str) -> int:
+        return int(self._one(EMBEDDING_JOB_START_SQL, tenant, source, total, parameters)[0])
+
+    def restart_job(self, job: int, total: int) -> None:
+        self.conn.execute(EMBEDDING_JOB_RESTART_SQL, total, job)
+
+    def job_progress(self, job: int, done: int) -> None:
+        self.conn.execute(JOB_PROGRESS_SQL, done, job)
+
+    def finish_job(self, job: int, status: str, error: str | None) -> None:
+        self.conn.execute(JOB_FINISH_SQL, status, error, job)
+
+    def start_model_job(self, tenant: int, source: str, parameters: str) -> int:
+        return int(self._one(MODEL_JOB_START_SQL, tenant, source, parameters)[0])
+
+    def fail_model_job(self, job: int, error: str) -> None:
+        self.conn.execute(MODEL_JOB_FAILED_SQL, error, job)
+
+    def complete_model_job(self, job: int, tensors: int, result: str) -> None:
+        self.conn.execute(MODEL_JOB_COMPLETED_SQL, tensors, tensors, result, job)
+
+    # atoms and search ------------------------------------------------------------------------
+    def ingest_atom(self, content: bytes, content_type: str, metadata: str, tenant: int) -> None:
+        self.conn.execute(INGEST_ATOM_SQL, content, content_type, metadata, tenant)
+
+    def semantic_search(self, text: str, top: int, hybrid: bool, tenant: int) -> list[tuple]:
+        cursor = self.conn.execute(SEMANTIC_SEARCH_SQL, text, top, hybrid, tenant)
+        while cursor.description is None and cursor.nextset():  # row counts of the procedure's own DML
+            pass
+        return [tuple(row) for row in cursor.fetchall()]
+
+    # models ----------------------------------------------------------------------------------
+    def model_by_source(self, tenant: int, source_hash: str) -> int | None:
+        row = self._one(MODEL_BY_SOURCE_SQL, tenant, source_hash)
+        return row[0] if row else None
+
+    @contextmanager
+    def model_load(self, tenant: int) -> Iterator["MssqlModelLoad"]:
+        # dbo.sp_StoreModel is the one transaction; #chunks is the session's and goes with it
+        yield MssqlModelLoad(self.conn, tenant)
+
+    def stored_model(self, model_id: int, tenant: int, store):
+        from hartonomous_ext.model_formats import FormatError
+
+        row = self._one(MODEL_SQL, model_id, tenant)
+        if row is None:
+            raise FormatError(f"model {model_id} does not exist for tenant {tenant}")
+        tensors = [{"name": t[0], "dtype": t[1], "shape": json.loads(t[2]), "byte_size": t[3],
+                    "chunk_hashes": [bytes.fromhex(h) for h in (t[4] or "").split(",") if h]}
+                   for t in self.conn.execute(MODEL_TENSORS_SQL, model_id).fetchall()]
+        model_row = {"format": row[0], "architecture": row[1], "config": row[2], "source_hash": row[3],
+                     "skeleton": row[4]}
+        return store.stored_model(model_row, tensors, lambda h: self._one(CHUNK_SQL, h)[0])
+
+
+class MssqlModelLoad:
+    chunk_round = CHUNK_ROUND
+
+    def __init__(self, conn, tenant: int):
+        import pyodbc
+
+        self.conn, self.tenant = conn, tenant
+        self.cursor = conn.cursor()
+        self.cursor.execute(CHUNKS_TABLE_SQL)
+        self.cursor.fast_executemany = True
+        # declared sizes: binary(32), int, varbinary(max) (size 0), so a 1 MiB chunk binds whole
+        self.cursor.setinputsizes([(pyodbc.SQL_BINARY, 32, 0), (pyodbc.SQL_INTEGER, 0, 0),
+                                   (pyodbc.SQL_VARBINARY, 0, 0)])
+
+    def chunks_present(self, hashes: list[bytes]) -> set[bytes]:
+        padded = list(hashes) + [hashes[0]] * (CHUNK_ROUND - len(hashes))  # the statement takes CHUNK_ROUND
+        return {bytes(r[0]) for r in self.conn.execute(CHUNKS_PRESENT_SQL, *padded)}
+
+    def put_chunks(self, chunks: list[tuple[bytes, bytes]]) -> None:
+        self.cursor.executemany(PUT_CHUNK_SQL, [(h, len(d), d) for h, d in chunks])
+
+    def store(self, rows, store) -> int:
+        return self.conn.execute(STORE_MODEL_SQL, store.manifest(rows), self.tenant).fetchone()[0]

@@ -1,0 +1,343 @@
+"""SQL Server engine seam (pyodbc: msodbcsql18 at users, FreeTDS where that is what exists): a
+connected target (see deployer.engines.base.Engine). Its statements are in .statements.
+
+Objects are executed batch by batch (the GO-separated batches of their rendered text). Objects
+whose kind SQL Server cannot run inside a user transaction (database, server and database
+settings: CREATE/ALTER DATABASE, sp_configure + RECONFIGURE) run in autocommit; everything
+else runs in one transaction with its history row. Objects with `-- context: server` run from
+master, then the connection returns to the target database.
+
+Credentials come from the connection string given by the environment ($HARTONOMOUS_MSSQL_DSN)
+or, for an mssql+pyodbc:// URL, from $HARTONOMOUS_MSSQL_PASSWORD. They are never printed: the
+label shown to people is built from server and database only.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import re
+import uuid
+from contextlib import contextmanager
+from typing import Iterator
+from urllib.parse import parse_qsl, unquote, urlsplit
+
+from deployer.engines.base import ApplyError, CheckResult, DeployedObject, Deployment, TargetError
+from deployer.engines.mssql.data import MssqlData
+from deployer.engines.mssql.dialect import DEFAULT_DATABASE, MssqlDialect, check_database_name, quote_identifier
+from deployer.engines.mssql.statements import (
+    BEGIN_DEPLOYMENT_SQL, DATABASE_ID_SQL, DEFINITION_SQL, DEPLOYED_OBJECTS_SQL, EXISTS_SQL, FINISH_DEPLOYMENT_SQL,
+    FORGET_SQL, HISTORY_DDL, HISTORY_EXISTS_SQL, HISTORY_UPGRADE_SQL, LIBRARY_FINGERPRINT_SQL, LIVE_HASH_SQL, LOCK_SQL,
+    RECORD_SQL, SCHEMA_ID_SQL, UNKNOWN_OBJECTS_SQL,
+)
+from deployer.engines.schema import table_fingerprint
+from deployer.source.render import RenderedObject
+
+PASSWORD_ENV = "HARTONOMOUS_MSSQL_PASSWORD"
+AUTOCOMMIT_KINDS = {"database", "setting"}
+
+def parse_connection_string(text: str) -> list[tuple[str, str]]:
+    pairs = []
+    for part in re.findall(r"(?:[^;{]|\{[^}]*\})+", text):
+        if "=" in part:
+            key, value = part.split("=", 1)
+            pairs.append((key.strip(), value.strip()))
+    return pairs
+
+
+def url_to_odbc(url: str) -> str:
+    """mssql+pyodbc://user@host:port/db?driver=...&TrustServerCertificate=yes -> an ODBC string."""
+    parts = urlsplit(url)
+    query = dict(parse_qsl(parts.query))
+    driver = query.pop("driver", "ODBC Driver 18 for SQL Server")
+    pairs = [("DRIVER", "{" + driver + "}")]
+    server = parts.hostname or "localhost"
+    if parts.port:
+        server += f",{parts.port}"
+    pairs.append(("SERVER", server))
+    database = unquote(parts.path.lstrip("/"))
+    if database:
+        pairs.append(("DATABASE", database))
+    if parts.username:
+        pairs.append(("UID", unquote(parts.username)))
+        password = unquote(parts.password) if parts.password else os.environ.get(PASSWORD_ENV)
+        if password is None:
+            raise TargetError(f"{url.split('@')[-1]}: a user is given but no password; set ${PASSWORD_ENV}")
+        pairs.append(("PWD", "{" + password.replace("}", "}}") + "}"))
+    else:
+        pairs.append(("Trusted_Connection", "yes"))
+    pairs.extend(query.items())
+    return ";".join(f"{k}={v}" for k, v in pairs)
+
+
+def _odbc_message(exc: Exception) -> str:
+    text = str(exc.args[1]) if len(exc.args) > 1 else str(exc)
+    text = re.sub(r"\[[^\]]*\]", "", text)  # driver prefixes: [Microsoft][ODBC Driver 18...]
+    text = re.sub(r"\(\d+\)\s*\(SQL\w+\)", "", text)
+    return " ".join(text.split())
+
+
+class MssqlEngine:
+    dialect = MssqlDialect()
+
+    def __init__(self, target: str, *, database: str | None = None):
+        odbc = url_to_odbc(target) if target.strip().lower().startswith("mssql+") else target
+        pairs = parse_connection_string(odbc)
+        self.database = check_database_name(
+            database or next((v for k, v in pairs if k.upper() in ("DATABASE", "INITIAL CATALOG")), DEFAULT_DATABASE)
+        )
+        server = next((v for k, v in pairs if k.upper() in ("SERVER", "DSN", "ADDRESS")), "?")
+        self.label = f"mssql://{server}/{self.database}"
+        # connect to master: the database itself may not exist yet (stage 1 creates it)
+        self._odbc = ";".join(
+            f"{k}={v}" for k, v in pairs if k.upper() not in ("DATABASE", "INITIAL CATALOG")
+        ) + ";DATABASE=master"
+        self.conn = None
+        self._in_database = False
+
+    def connect(self, *, create_database: bool = True) -> None:
+        try:
+            import pyodbc
+        except ImportError as exc:
+            raise TargetError(f"pyodbc is not usable here ({exc}); install unixODBC and an ODBC driver") from None
+        try:
+            self.conn = pyodbc.connect(self._odbc, autocommit=True)
+        except pyodbc.Error as exc:
+            raise TargetError(f"cannot connect to {self.label}: {_odbc_message(exc)}") from None
+        self._use_database()
+
+    def _use_database(self) -> None:
+        exists = self.conn.execute(DATABASE_ID_SQL, self.database).fetchone()[0] is not None
+        if exists:
+            self.conn.execute(f"USE [{self.database}]")
+        self._in_database = exists
+
+    def close(self) -> None:
+        if self.conn is not None:
+            self.conn.close()
+            self.conn = None
+
+    def deployed_objects(self) -> dict[str, DeployedObject]:
+        if self.conn is None or not self._in_database:
+            return {}
+        if self.conn.execute(HISTORY_EXISTS_SQL).fetchone()[0] is None:
+            return {}
+        rows = self.conn.execute(DEPLOYED_OBJECTS_SQL).fetchall()
+        return {r[0]: DeployedObject(r[0], r[1], int(r[2]), r[3], r[4], r[5], r[6], int(r[7])) for r in rows}
+
+    def _ensure_history(self) -> None:
+        if not self._in_database:
+            self._use_database()
+        if not self._in_database:
+            raise TargetError(f"database {self.database} does not exist on {self.label}")
+        for statement in HISTORY_DDL:
+            self.conn.execute(statement)
+        self.conn.execute(HISTORY_UPGRADE_SQL)
+
+    @property
+    def database_exists(self) -> bool:
+        return self._in_database
+
+    def lock(self) -> None:
+        """One publish at a time per database: a session-owned application lock, always taken in
+        master (the target database may not exist yet), released when the connection closes."""
+        self.conn.execute("USE [master]")
+        try:
+            granted = self.conn.execute(LOCK_SQL, f"hartonomous-deployer:{self.database}").fetchone()[0]
+        finally:
+            self._use_database()
+        if granted < 0:
+            raise TargetError(f"another publish to {self.label} is running (application lock is held)")
+
+    def begin_deployment(self, deployment: Deployment) -> None:
+        """The row is written once the database exists (stage 1 may create it): see _deployment_row."""
+        if self._in_database:
+            self._deployment_row(deployment)
+
+    def _deployment_row(self, deployment: Deployment) -> int:
+        if deployment.id is None:
+            self._ensure_history()
+            deployment.id = int(self.conn.execute(BEGIN_DEPLOYMENT_SQL, deployment.package_version,
+                                                  deployment.summary).fetchone()[0])
+        return deployment.id
+
+    def finish_deployment(self, deployment: Deployment, status: str) -> None:
+        if self.conn is None or not self._in_database:
+            return
+        self.conn.execute(FINISH_DEPLOYMENT_SQL, status, deployment.summary, self._deployment_row(deployment))
+
+    def apply(self, obj, batches: tuple[str, ...], action: str, text_hash: str, deployment: Deployment) -> None:
+        import pyodbc
+
+        transactional = obj.kind not in AUTOCOMMIT_KINDS
+        if obj.context != "server" and not self._in_database:
+            self._use_database()
+            if not self._in_database:
+                raise ApplyError(obj, f"database {self.database} does not exist (its creation failed or was skipped)")
+        try:
+            if obj.context == "server":
+                self.conn.execute("USE [master]")
+            self.conn.autocommit = not transactional
+            for number, batch in enumerate(batches, start=1):
+                try:
+                    cursor = self.conn.execute(batch)
+                    while cursor.nextset():
+                        pass
+                except pyodbc.Error as exc:
+                    raise ApplyError(obj, f"batch {number}: {_odbc_message(exc)}") from None
+            if obj.context == "server":
+                self._use_database()
+            deployment_id, package_version = self._deployment_row(deployment), deployment.package_version
+            if action == "drop":
+                self.conn.execute(FORGET_SQL, deployment_id, obj.name, obj.kind, int(obj.stage), action, text_hash,
+                                  package_version, obj.name)
+            else:
+                self.conn.execute(
+                    RECORD_SQL,
+                    deployment_id, obj.name, obj.kind, int(obj.stage), action, text_hash, package_version,
+                    obj.name, obj.kind, int(obj.stage), text_hash, package_version, deployment_id,
+                )
+            if transactional:
+                self.conn.commit()
+        except BaseException:
+            if transactional and self.conn is not None:
+                self.conn.rollback()
+            raise
+        finally:
+            if self.conn is not None:
+                self.conn.autocommit = True
+                if obj.context == "server":  # never leave the session in master, also after a failure
+                    self._use_database()
+        if action != "drop":
+            live = self.fingerprints([obj]).get(obj.name)
+            self.conn.execute(LIVE_HASH_SQL, live, obj.name, live, obj.name)
+
+    # comparing -------------------------------------------------------------------------------
+    def _odbc_for(self, database: str) -> str:
+        return self._odbc.rsplit(";DATABASE=master", 1)[0] + f";DATABASE={database}"
+
+    @contextmanager
+    def reflection(self):
+        """A SQLAlchemy connection of its own to the target database, for reflection and alembic."""
+        import pyodbc
+        import sqlalchemy as sa
+
+        odbc = self._odbc_for(self.database)
+        bind = sa.create_engine("mssql+pyodbc://", creator=lambda: pyodbc.connect(odbc), poolclass=sa.pool.NullPool)
+        try:
+            with bind.connect() as connection:
+                yield connection
+        finally:
+            bind.dispose()
+
+    def count(self, query: str) -> int:
+        return int(self.conn.execute(query).fetchone()[0])
+
+    def row_count(self, table: str) -> int:
+        schema, bare = self.dialect.catalog_key(table)
+        return int(self.conn.execute(f"SELECT COUNT_BIG(*) FROM {quote_identifier(schema)}.{quote_identifier(bare)};")
+                   .fetchone()[0])
+
+    @property
+    def data(self) -> MssqlData:
+        if self.conn is None:
+            raise TargetError(f"not connected to {self.label}")
+        return MssqlData(self.conn)
+
+    @contextmanager
+    def shadow(self, objects: list[RenderedObject]) -> Iterator["MssqlEngine"]:
+        """A throw-away database on the same server holding `objects`, for schema comparison."""
+        import pyodbc
+
+        name = f"{self.database[:80]}_shadow_{uuid.uuid4().hex[:8]}"
+        try:
+            self.conn.execute(f"CREATE DATABASE [{name}]")
+        except pyodbc.Error as exc:
+            raise TargetError(f"cannot create the shadow database the table comparison needs on {self.label}: "
+                              f"{_odbc_message(exc)}") from None
+        shadow = MssqlEngine(self._odbc_for(name), database=name)
+        try:
+            shadow.connect()
+            for rendered in objects:
+                for batch in rendered.batches:
+                    try:
+                        shadow.conn.execute(batch)
+                    except pyodbc.Error as exc:
+                        raise TargetError(f"{rendered.obj.name} ({rendered.obj.source_label}) fails in the shadow "
+                                          f"database: {_odbc_message(exc)}") from None
+            yield shadow
+        finally:
+            shadow.close()
+            self.conn.execute("USE [master]")
+            self.conn.execute(f"ALTER DATABASE [{name}] SET SINGLE_USER WITH ROLLBACK IMMEDIATE")
+            self.conn.execute(f"DROP DATABASE [{name}]")
+            self._use_database()
+
+    def fingerprints(self, objects: list) -> dict[str, str | None]:
+        import sqlalchemy as sa
+
+        if not self._in_database:
+            return {obj.name: None for obj in objects}
+        result: dict[str, str | None] = {}
+        tables = [o for o in objects if o.kind == "table"]
+        if tables:
+            with self.reflection() as connection:
+                inspector = sa.inspect(connection)
+                for obj in tables:
+                    schema, bare = self.dialect.catalog_key(obj.name)
+                    result[obj.name] = table_fingerprint(inspector, schema, bare) \
+                        if inspector.has_table(bare, schema=schema) else None
+        for obj in objects:
+            text = None
+            if obj.kind == "table":
+                continue
+            if obj.kind in ("procedure", "function", "view"):
+                text = self.conn.execute(DEFINITION_SQL, obj.name).fetchone()[0]
+            elif obj.kind == "library":
+                row = self.conn.execute(LIBRARY_FINGERPRINT_SQL, obj.name).fetchone()
+                text = row[0] if row else None
+            elif obj.kind == "schema":
+                text = "schema" if self.conn.execute(SCHEMA_ID_SQL, obj.name).fetchone()[0] else None
+            else:
+                continue
+            result[obj.name] = hashlib.sha256(text.encode()).hexdigest() if text is not None else None
+        return result
+
+    def unknown_objects(self, known: set[str], schemas: set[str]) -> list[tuple[str, str]]:
+        known_lower = {k.lower() for k in known}
+        wanted = {s.lower() for s in schemas}
+        rows = self.conn.execute(UNKNOWN_OBJECTS_SQL).fetchall()
+        return [(kind, name) for kind, name in rows
+                if name.split(".", 1)[0].lower() in wanted and name.lower() not in known_lower]
+
+    def run_check(self, rendered: RenderedObject) -> list[CheckResult]:
+        import pyodbc
+
+        rows: list = []
+        self.conn.autocommit = False
+        try:
+            for batch in rendered.batches:
+                cursor = self.conn.execute(batch)
+                while True:
+                    if cursor.description and len(cursor.description) == 3:
+                        rows = cursor.fetchall()
+                    if not cursor.nextset():
+                        break
+        except pyodbc.Error as exc:
+            return [CheckResult(rendered.obj.name, False, _odbc_message(exc))]
+        finally:
+            self.conn.rollback()
+            self.conn.autocommit = True
+        if not rows:
+            return [CheckResult(rendered.obj.name, False, "the check returned no rows")]
+        return [CheckResult(str(r[0]), bool(r[1]), str(r[2])) for r in rows]
+
+    def missing_objects(self, objects: list) -> list:
+        missing = []
+        for obj in objects:
+            query = EXISTS_SQL.get(obj.kind)
+            if query is None:
+                continue
+            if not self.conn.execute(query, obj.name).fetchone():
+                missing.append(obj)
+        return missing

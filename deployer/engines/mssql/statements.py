@@ -1,0 +1,212 @@
+"""Every T-SQL statement the SQL Server seam sends, by name, in one place.
+
+The deployer's history and reflection statements, and the data operations the client commands
+run (atoms, jobs, search, models). `STATEMENTS` is the explicit registry the T-SQL gate
+(tools/tsql_gate) parses and reference-checks: a statement added here without being registered
+is a test failure (tests/test_tsql_gate.py), so nothing the deployer sends escapes the gate.
+Parameters are pyodbc `?` markers; values are never concatenated into the text.
+"""
+
+from __future__ import annotations
+
+HISTORY_DDL = [
+    "IF SCHEMA_ID(N'deploy') IS NULL EXEC(N'CREATE SCHEMA deploy AUTHORIZATION dbo');",
+    """IF OBJECT_ID(N'deploy.Deployments', N'U') IS NULL
+CREATE TABLE deploy.Deployments (
+    DeploymentId   BIGINT IDENTITY(1, 1) NOT NULL CONSTRAINT PK_Deployments PRIMARY KEY,
+    PackageVersion NVARCHAR(64)   NOT NULL,
+    StartedAt      DATETIME2(3)   NOT NULL CONSTRAINT DF_Deployments_StartedAt DEFAULT SYSUTCDATETIME(),
+    FinishedAt     DATETIME2(3)   NULL,
+    Status         NVARCHAR(16)   NOT NULL CONSTRAINT DF_Deployments_Status DEFAULT N'running'
+        CONSTRAINT CK_Deployments_Status CHECK (Status IN (N'running', N'succeeded', N'failed', N'no changes')),
+    DeployedBy     NVARCHAR(128)  NOT NULL CONSTRAINT DF_Deployments_DeployedBy DEFAULT SUSER_SNAME(),
+    Summary        NVARCHAR(4000) NULL
+);""",
+    """IF OBJECT_ID(N'deploy.DeploymentHistory', N'U') IS NULL
+CREATE TABLE deploy.DeploymentHistory (
+    HistoryId      BIGINT IDENTITY(1, 1) NOT NULL CONSTRAINT PK_DeploymentHistory PRIMARY KEY,
+    DeploymentId   BIGINT        NOT NULL
+        CONSTRAINT FK_DeploymentHistory_Deployments REFERENCES deploy.Deployments (DeploymentId),
+    ObjectName     NVARCHAR(256) NOT NULL,
+    ObjectKind     NVARCHAR(32)  NOT NULL,
+    Stage          TINYINT       NOT NULL,
+    Action         NVARCHAR(16)  NOT NULL,
+    TextHash       CHAR(64)      NOT NULL,
+    LiveHash       CHAR(64)      NULL,
+    PackageVersion NVARCHAR(64)  NOT NULL,
+    DeployedAt     DATETIME2(3)  NOT NULL CONSTRAINT DF_DeploymentHistory_DeployedAt DEFAULT SYSUTCDATETIME()
+);""",
+    """IF OBJECT_ID(N'deploy.DeployedObjects', N'U') IS NULL
+CREATE TABLE deploy.DeployedObjects (
+    ObjectName     NVARCHAR(256) NOT NULL CONSTRAINT PK_DeployedObjects PRIMARY KEY,
+    ObjectKind     NVARCHAR(32)  NOT NULL,
+    Stage          TINYINT       NOT NULL,
+    TextHash       CHAR(64)      NOT NULL,
+    LiveHash       CHAR(64)      NULL,
+    PackageVersion NVARCHAR(64)  NOT NULL,
+    DeployedAt     DATETIME2(3)  NOT NULL,
+    DeploymentId   BIGINT        NOT NULL
+        CONSTRAINT FK_DeployedObjects_Deployments REFERENCES deploy.Deployments (DeploymentId)
+);""",
+]
+
+FORGET_SQL = """SET NOCOUNT ON;
+INSERT INTO deploy.DeploymentHistory (DeploymentId, ObjectName, ObjectKind, Stage, Action, TextHash, PackageVersion)
+VALUES (?, ?, ?, ?, ?, ?, ?);
+DELETE FROM deploy.DeployedObjects WHERE ObjectName = ?;"""
+
+LIVE_HASH_SQL = """SET NOCOUNT ON;
+UPDATE deploy.DeployedObjects SET LiveHash = ? WHERE ObjectName = ?;
+UPDATE deploy.DeploymentHistory SET LiveHash = ?
+WHERE HistoryId = (SELECT MAX(HistoryId) FROM deploy.DeploymentHistory WHERE ObjectName = ?);"""
+
+# Objects in the given schemas that the package may not know: user tables, views, procedures and
+# functions (the catalog queries of the drift report).
+UNKNOWN_OBJECTS_SQL = """SELECT CASE o.type WHEN 'U' THEN N'table' WHEN 'V' THEN N'view' WHEN 'P' THEN N'procedure'
+                   WHEN 'PC' THEN N'CLR procedure' WHEN 'TA' THEN N'CLR trigger'
+                   WHEN 'FS' THEN N'CLR function' WHEN 'FT' THEN N'CLR function'
+                   ELSE N'function' END AS Kind,
+       s.name + N'.' + o.name AS Name
+FROM sys.objects AS o
+INNER JOIN sys.schemas AS s ON s.schema_id = o.schema_id
+WHERE o.type IN ('U', 'V', 'P', 'FN', 'IF', 'TF', 'PC', 'FS', 'FT', 'TA') AND o.is_ms_shipped = 0
+UNION ALL
+SELECT N'assembly' AS Kind, N'dbo.' + a.name AS Name
+FROM sys.assemblies AS a
+WHERE a.is_user_defined = 1
+ORDER BY Name;"""
+
+RECORD_SQL = """SET NOCOUNT ON;
+INSERT INTO deploy.DeploymentHistory (DeploymentId, ObjectName, ObjectKind, Stage, Action, TextHash, PackageVersion)
+VALUES (?, ?, ?, ?, ?, ?, ?);
+MERGE deploy.DeployedObjects AS target
+USING (SELECT ? AS ObjectName, ? AS ObjectKind, ? AS Stage, ? AS TextHash, ? AS PackageVersion, ? AS DeploymentId) AS source
+ON target.ObjectName = source.ObjectName
+WHEN MATCHED THEN UPDATE SET ObjectKind = source.ObjectKind, Stage = source.Stage, TextHash = source.TextHash,
+    PackageVersion = source.PackageVersion, DeployedAt = SYSUTCDATETIME(), DeploymentId = source.DeploymentId
+WHEN NOT MATCHED THEN INSERT (ObjectName, ObjectKind, Stage, TextHash, PackageVersion, DeployedAt, DeploymentId)
+    VALUES (source.ObjectName, source.ObjectKind, source.Stage, source.TextHash, source.PackageVersion,
+            SYSUTCDATETIME(), source.DeploymentId);"""
+
+EXISTS_SQL = {
+    "schema": "SELECT 1 WHERE SCHEMA_ID(?) IS NOT NULL",
+    "table": "SELECT 1 WHERE OBJECT_ID(?, N'U') IS NOT NULL",
+    "view": "SELECT 1 WHERE OBJECT_ID(?, N'V') IS NOT NULL",
+    "procedure": "SELECT 1 WHERE OBJECT_ID(?, N'P') IS NOT NULL",
+    "function": "SELECT 1 FROM sys.objects WHERE object_id = OBJECT_ID(?) AND type IN ('FN', 'IF', 'TF')",
+    "queue": "SELECT 1 FROM sys.service_queues WHERE object_id = OBJECT_ID(?)",
+    "library": "SELECT 1 FROM sys.external_libraries WHERE name = ?",
+}
+
+# Columns added to the history after its first release (see the PostgreSQL seam)
+HISTORY_UPGRADE_SQL = """IF COL_LENGTH(N'deploy.DeploymentHistory', N'LiveHash') IS NULL
+    ALTER TABLE deploy.DeploymentHistory ADD LiveHash CHAR(64) NULL;
+IF COL_LENGTH(N'deploy.DeployedObjects', N'LiveHash') IS NULL
+    ALTER TABLE deploy.DeployedObjects ADD LiveHash CHAR(64) NULL;"""
+DATABASE_ID_SQL = "SELECT DB_ID(?);"
+HISTORY_EXISTS_SQL = "SELECT OBJECT_ID(N'deploy.DeployedObjects', N'U');"
+DEPLOYED_OBJECTS_SQL = """SELECT d.ObjectName, d.ObjectKind, d.Stage, d.TextHash, d.PackageVersion,
+       CONVERT(NVARCHAR(33), d.DeployedAt, 126) AS DeployedAt, d.LiveHash,
+       COALESCE((SELECT MAX(h.HistoryId) FROM deploy.DeploymentHistory AS h
+                 WHERE h.ObjectName = d.ObjectName AND h.Action = N'create'), 0) AS CreatedOrder
+FROM deploy.DeployedObjects AS d;"""
+# one publish at a time per database: an application lock owned by the deploying session
+LOCK_SQL = """SET NOCOUNT ON;
+DECLARE @result INT;
+EXEC @result = sys.sp_getapplock @Resource = ?, @LockMode = N'Exclusive', @LockOwner = N'Session',
+    @LockTimeout = 0, @DbPrincipal = N'public';
+SELECT @result;"""
+BEGIN_DEPLOYMENT_SQL = """SET NOCOUNT ON;
+INSERT INTO deploy.Deployments (PackageVersion, Summary)
+OUTPUT INSERTED.DeploymentId
+VALUES (?, ?);"""
+FINISH_DEPLOYMENT_SQL = """UPDATE deploy.Deployments
+SET FinishedAt = SYSUTCDATETIME(), Status = ?, Summary = ?
+WHERE DeploymentId = ?;"""
+# SQLAlchemy's SQL Server dialect reflects neither CHECK nor UNIQUE constraints: the table
+# comparison reads them here (parameters: schema, table)
+CHECK_CONSTRAINTS_SQL = """SELECT cc.name, cc.[definition]
+FROM sys.check_constraints AS cc
+INNER JOIN sys.tables AS t ON t.object_id = cc.parent_object_id
+INNER JOIN sys.schemas AS s ON s.schema_id = t.schema_id
+WHERE s.name = ? AND t.name = ?;"""
+UNIQUE_CONSTRAINTS_SQL = """SELECT kc.name, c.name
+FROM sys.key_constraints AS kc
+INNER JOIN sys.tables AS t ON t.object_id = kc.parent_object_id
+INNER JOIN sys.schemas AS s ON s.schema_id = t.schema_id
+INNER JOIN sys.index_columns AS ic ON ic.object_id = kc.parent_object_id AND ic.index_id = kc.unique_index_id
+INNER JOIN sys.columns AS c ON c.object_id = ic.object_id AND c.column_id = ic.column_id
+WHERE kc.type = 'UQ' AND s.name = ? AND t.name = ?
+ORDER BY kc.name, ic.key_ordinal;"""
+DEFINITION_SQL = "SELECT OBJECT_DEFINITION(OBJECT_ID(?));"
+SCHEMA_ID_SQL = "SELECT SCHEMA_ID(?);"
+LIBRARY_FINGERPRINT_SQL = """SELECT CONCAT(l.name, N'|', l.language, N'|', DATALENGTH(f.content), N'|',
+              CONVERT(NVARCHAR(64), HASHBYTES('SHA2_256', f.content), 2))
+FROM sys.external_libraries AS l
+INNER JOIN sys.external_library_files AS f ON f.external_library_id = l.external_library_id
+WHERE l.name = ?;"""
+
+
+# ---- data operations (deployer.client through engines.mssql.data) --------------------------------
+EMBEDDING_JOB_RESUME_SQL = ("SELECT TOP (1) JobId, AtomsProcessed FROM dbo.IngestionJobs WHERE JobType = N'embeddings' "
+                            "AND Source = ? AND TenantId = ? AND Status IN (N'Running', N'Failed') ORDER BY JobId DESC;")
+EMBEDDING_JOB_START_SQL = ("SET NOCOUNT ON; INSERT INTO dbo.IngestionJobs (TenantId, JobType, Status, Source, TotalItems, "
+                           "StartedAt, Parameters) OUTPUT INSERTED.JobId VALUES (?, N'embeddings', N'Running', ?, ?, "
+                           "SYSUTCDATETIME(), ?);")
+EMBEDDING_JOB_RESTART_SQL = ("UPDATE dbo.IngestionJobs SET Status = N'Running', ErrorMessage = NULL, TotalItems = ? "
+                             "WHERE JobId = ?;")
+INGEST_ATOM_SQL = ("EXEC dbo.sp_IngestAtom @Content = ?, @ContentType = ?, @Metadata = ?, @TenantId = ?, "
+                   "@GenerateEmbedding = 1;")
+JOB_PROGRESS_SQL = "UPDATE dbo.IngestionJobs SET AtomsProcessed = ? WHERE JobId = ?;"
+JOB_FINISH_SQL = ("UPDATE dbo.IngestionJobs SET Status = ?, ErrorMessage = ?, CompletedAt = SYSUTCDATETIME() "
+                  "WHERE JobId = ?;")
+SEMANTIC_SEARCH_SQL = "EXEC dbo.sp_SemanticSearch @query_text = ?, @top_k = ?, @use_hybrid = ?, @TenantId = ?;"
+
+MODEL_JOB_START_SQL = ("SET NOCOUNT ON; INSERT INTO dbo.IngestionJobs (TenantId, JobType, Status, Source, StartedAt, "
+                       "Parameters) OUTPUT INSERTED.JobId VALUES (?, N'model', N'Running', ?, SYSUTCDATETIME(), ?);")
+MODEL_BY_SOURCE_SQL = "SELECT ModelId FROM dbo.Models WHERE TenantId = ? AND SourceHash = ?;"
+MODEL_JOB_FAILED_SQL = ("UPDATE dbo.IngestionJobs SET Status = N'Failed', CompletedAt = SYSUTCDATETIME(), ErrorMessage = ? "
+                        "WHERE JobId = ?;")
+MODEL_JOB_COMPLETED_SQL = ("UPDATE dbo.IngestionJobs SET Status = N'Completed', CompletedAt = SYSUTCDATETIME(), "
+                           "TotalItems = ?, AtomsProcessed = ?, Parameters = JSON_MODIFY(COALESCE(Parameters, N'{}'), "
+                           "'$.result', JSON_QUERY(?)) WHERE JobId = ?;")
+CHUNKS_TABLE_SQL = ("IF OBJECT_ID(N'tempdb..#chunks') IS NOT NULL DROP TABLE #chunks; "
+                    "CREATE TABLE #chunks (ChunkHash BINARY(32) NOT NULL, ByteSize INT NOT NULL, "
+                    "Data VARBINARY(MAX) NOT NULL);")
+PUT_CHUNK_SQL = "INSERT INTO #chunks (ChunkHash, ByteSize, Data) VALUES (?, ?, ?);"
+STORE_MODEL_SQL = ("SET NOCOUNT ON; DECLARE @ModelId INT; EXEC dbo.sp_StoreModel @Manifest = ?, @TenantId = ?, "
+                   "@ModelId = @ModelId OUTPUT; SELECT @ModelId;")
+MODEL_SQL = ("SELECT ModelFormat, Architecture, ConfigJson, SourceHash, FormatSkeleton FROM dbo.Models "
+             "WHERE ModelId = ? AND TenantId = ?;")
+MODEL_TENSORS_SQL = ("SELECT t.TensorName, t.DType, t.Shape, t.ByteSize, "
+                     "STRING_AGG(CONVERT(NVARCHAR(MAX), CONVERT(NVARCHAR(64), c.ChunkHash, 2)), N',') "
+                     "WITHIN GROUP (ORDER BY c.ChunkIndex) FROM dbo.ModelTensors AS t "
+                     "LEFT JOIN dbo.ModelTensorChunks AS c ON c.TensorId = t.TensorId WHERE t.ModelId = ? "
+                     "GROUP BY t.TensorId, t.TensorIndex, t.TensorName, t.DType, t.Shape, t.ByteSize "
+                     "ORDER BY t.TensorIndex;")
+CHUNK_SQL = "SELECT Data FROM dbo.TensorChunks WHERE ChunkHash = ?;"
+# the presence check takes up to CHUNK_ROUND hashes: well under SQL Server's 2,100 parameters
+CHUNK_ROUND = 64
+CHUNKS_PRESENT_SQL = ("SELECT ChunkHash FROM dbo.TensorChunks WHERE ChunkHash IN ("
+                      + ", ".join(["?"] * CHUNK_ROUND) + ");")
+
+
+def _registry() -> dict[str, str]:
+    statements = {f"HISTORY_DDL[{i}]": text for i, text in enumerate(HISTORY_DDL)}
+    statements.update({f"EXISTS_SQL[{kind!r}]": text for kind, text in EXISTS_SQL.items()})
+    for name in (
+        "FORGET_SQL", "LIVE_HASH_SQL", "UNKNOWN_OBJECTS_SQL", "RECORD_SQL", "HISTORY_UPGRADE_SQL",
+        "DATABASE_ID_SQL", "HISTORY_EXISTS_SQL", "DEPLOYED_OBJECTS_SQL", "LOCK_SQL", "BEGIN_DEPLOYMENT_SQL",
+        "FINISH_DEPLOYMENT_SQL", "CHECK_CONSTRAINTS_SQL", "UNIQUE_CONSTRAINTS_SQL", "DEFINITION_SQL",
+        "SCHEMA_ID_SQL", "LIBRARY_FINGERPRINT_SQL",
+        "EMBEDDING_JOB_RESUME_SQL", "EMBEDDING_JOB_START_SQL", "EMBEDDING_JOB_RESTART_SQL", "INGEST_ATOM_SQL",
+        "JOB_PROGRESS_SQL", "JOB_FINISH_SQL", "SEMANTIC_SEARCH_SQL", "MODEL_JOB_START_SQL", "MODEL_BY_SOURCE_SQL",
+        "MODEL_JOB_FAILED_SQL", "MODEL_JOB_COMPLETED_SQL", "CHUNKS_TABLE_SQL", "PUT_CHUNK_SQL", "STORE_MODEL_SQL",
+        "MODEL_SQL", "MODEL_TENSORS_SQL", "CHUNK_SQL", "CHUNKS_PRESENT_SQL",
+    ):
+        statements[name] = globals()[name]
+    return statements
+
+
+# name -> text, as the seam sends it (with `?` markers); the T-SQL gate's input
+STATEMENTS: dict[str, str] = _registry()
