@@ -1,17 +1,16 @@
 """Hartonomous deployer: renders the database source in db/ and applies it as an eight-stage graph.
 
-The pipeline, one module per step:
+The rooms (docs/architecture.md is the map):
 
-    catalog  -> read db/ into objects (name, kind, stage, requirements, per-engine source)
-    graph    -> order by the eight stages, topologically inside a stage
-    render   -> jinja2 per engine (StrictUndefined) into SQL text with a normalized hash
-    compare  -> read the target: history, fingerprints (drift), table diffs, data-loss counts
-    plan     -> one action per object: create/alter/reapply/drop/unchanged/skip/blocked/verify
-    apply    -> execute the plan (or print it for --dry-run), record history, write JSON logs
-    verify   -> stage 8 checks against the live target
-    report   -> the tables and summaries people read (text, JSON, Markdown)
-
-Engine-specific code lives behind one seam per engine in deployer.engines.
+    source/    db/ read into objects, ordered by stage and requirement, rendered to text
+    engines/   one seam per engine: a dialect (no server) and a connected engine (history,
+               apply, fingerprints, checks, the client's data operations)
+    package    the source rendered for one engine's dialect
+    target/    inspect a target -> plan (plain data) -> apply -> verify
+    report/    tables, logs, scripts and the progress bar people see
+    client/    the data commands (atoms, model files), through engine.data
+    local/     the local PostgreSQL instance and its installation
+    cli/       `python -m deployer`, a thin layer over the rest
 """
 
 from importlib.metadata import PackageNotFoundError, version

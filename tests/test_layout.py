@@ -133,3 +133,28 @@ def test_every_module_says_what_it_is_for():
                if "__pycache__" not in p.parts and p.stat().st_size
                and not ast.get_docstring(ast.parse(p.read_text(encoding="utf-8")))]
     assert not missing, "modules without a docstring: " + ", ".join(sorted(missing))
+
+
+def test_the_query_option_is_named_for_what_it_does():
+    from deployer.cli import build_parser
+
+    parser = build_parser()
+    assert parser.parse_args(["query", "--text", "x"]).hybrid == "true"
+    assert parser.parse_args(["query", "--text", "x", "--hybrid", "false"]).hybrid == "false"
+    assert parser.parse_args(["query", "--text", "x", "--use-spatial", "false"]).hybrid == "false"
+
+
+def test_target_options_are_declared_once_and_shared():
+    from deployer.cli import build_parser
+
+    parser = build_parser()
+    for command in ("publish", "plan", "drift", "verify", "ingest-embeddings", "query", "ingest-model",
+                    "ingest-models", "export-model"):
+        args = parser.parse_args([command, "--target", "postgresql:///x", "--database-name", "D",
+                                  *{"ingest-embeddings": ["--input", "f"], "query": ["--text", "t"],
+                                    "ingest-model": ["m"], "ingest-models": ["d"],
+                                    "export-model": ["1", "--out", "o"]}.get(command, [])])
+        assert (args.target, args.database_name) == ("postgresql:///x", "D"), command
+    source = Path(__file__).resolve().parents[1] / "deployer" / "cli"
+    declared = sum(p.read_text().count('"--database-name"') for p in source.glob("*.py"))
+    assert declared == 1
