@@ -19,6 +19,7 @@ import pytest
 
 from conftest import query
 import hartonomous_ext.model_formats as formats
+import hartonomous_ext.model_store as store
 
 from deployer.client.models import ModelClient
 from deployer.engines import open_engine
@@ -446,3 +447,38 @@ def test_weights_are_versioned_snapshots_and_rollback(run, models_db, tmp_path):
     out = tmp_path / "restored.safetensors"
     assert run("export-model", "--target", models_db, model_id, "--out", out).code == 0
     assert tensors_of(formats.read(out)) == tensors_of(formats.read(tmp_path / "versioned.safetensors"))
+
+
+def test_a_chunk_repeated_across_rounds_is_asked_about_and_sent_once(tmp_path):
+    """Identical tensors far apart in a file: the chunk is sent in one round only (SQL Server's
+    sp_StoreModel would hit its primary key on a second copy in #chunks)."""
+    from deployer.client.models import _send_chunks
+
+    shared = np.arange(300_000, dtype=np.float32)  # 1.2 MB: two chunks
+    tensors = {f"t{i:03d}": (np.full(1000, i, dtype=np.float32) if i % 2 else shared) for i in range(140)}
+    path = tmp_path / "repeated.safetensors"
+    write_safetensors(path, tensors)
+    rows = store.describe(formats.read(path), "repeated")
+
+    class Recorder:
+        chunk_round = 64
+
+        def __init__(self):
+            self.asked, self.sent = [], []
+
+        def chunks_present(self, hashes):
+            self.asked.extend(hashes)
+            return set()
+
+        def put_chunks(self, chunks):
+            self.sent.extend(h for h, _ in chunks)
+
+    load = Recorder()
+    sent = _send_chunks(rows, load, None)
+    unique = {h for t in rows.tensors for h in t.chunk_hashes}
+    assert len(load.asked) == len(set(load.asked)) == len(unique)
+    assert sorted(load.sent) == sorted(unique)
+    first_copies: dict[bytes, int] = {}
+    for *_, chunk_hash, data in store.chunks(rows):
+        first_copies.setdefault(chunk_hash, len(data))
+    assert sent == sum(first_copies.values())

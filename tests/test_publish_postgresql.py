@@ -352,3 +352,29 @@ def test_history_of_an_older_deployer_is_upgraded(run, fresh_db, tmp_path):
     assert run("publish", "--target", fresh_db, "--log-dir", tmp_path).code == 0
     assert query(fresh_db, "SELECT count(*) FROM information_schema.columns WHERE table_schema = 'deploy' "
                            "AND column_name = 'livehash'") == [(2,)]
+
+
+def test_a_step_that_cannot_be_rendered_refuses_the_publish_before_anything_runs(fresh_db):
+    """alembic refuses some operations only when it renders them: that happens before the
+    deployment starts, so nothing is half done."""
+    import pytest
+
+    from deployer import __version__
+    from deployer.engines import open_engine
+    from deployer.package import render_package
+    from deployer.target.apply import PlanRefused, apply_plan
+    from deployer.target.plan import Flags, plan
+    from deployer.target.state import inspect_target
+
+    engine = open_engine(fresh_db)
+    engine.connect(create_database=False)
+    try:
+        package = render_package("postgresql")
+        result = plan(package, inspect_target(engine, package), Flags(), package_version=__version__)
+        table = next(s for s in result.steps if s.obj.name == "dbo.Atoms")
+        table.action, table.operations = "alter", ["not an alembic operation"]
+        with pytest.raises(PlanRefused, match=r"cannot render: dbo.Atoms \(db/tables/dbo.Atoms.pg.sql\)"):
+            apply_plan(result, engine, Flags())
+    finally:
+        engine.close()
+    assert query(fresh_db, "SELECT count(*) FROM pg_namespace WHERE nspname IN ('deploy', 'dbo')") == [(0,)]

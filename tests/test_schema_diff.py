@@ -57,3 +57,16 @@ def test_postgresql_narrowing_and_not_null_preparation():
     assert _preparing_ops(widen, "dbo", "ingestionjobs", pg) == []
     no_default = ops.AlterColumnOp("ingestionjobs", "source", modify_nullable=False, schema="dbo")
     assert _preparing_ops(no_default, "dbo", "ingestionjobs", pg) == []
+
+
+def test_loss_counts_do_not_overflow_on_sql_server():
+    """SQL Server's COUNT(*) is an INT: a table past 2^31 rows would fail the plan (error 8115)."""
+    from deployer.target.schema_diff import _changes_for
+
+    drop = ops.DropColumnOp("Atoms", "Legacy", schema="dbo")
+    (mssql_change,) = _changes_for(drop, "dbo", "Atoms", MSSQL)
+    (pg_change,) = _changes_for(ops.DropColumnOp("atoms", "legacy", schema="dbo"), "dbo", "atoms",
+                                postgresql.dialect())
+    assert mssql_change.loss_query == "SELECT COUNT_BIG(*) FROM dbo.[Atoms] WHERE [Legacy] IS NOT NULL"
+    assert pg_change.loss_query == "SELECT count(*) FROM dbo.atoms WHERE legacy IS NOT NULL"
+    assert parse_problems(mssql_change.loss_query) == ()

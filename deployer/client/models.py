@@ -80,9 +80,12 @@ class ModelClient:
 
 def _send_chunks(rows, load, progress) -> int:
     """Stream every chunk of the model; in rounds of at most load.chunk_round chunks or SEND_BATCH
-    bytes, ask the database which it already holds and send the others. Returns the bytes sent."""
+    bytes, ask the database which it already holds and send the others, each chunk once (a chunk
+    that repeats in a later round, such as identical tensors, is neither asked about nor sent
+    again). Returns the bytes sent."""
     total, done, sent, buffered = rows.model["total_bytes"], 0, 0, 0
     pending: dict[bytes, bytes] = {}
+    handled: set[bytes] = set()  # present in the database or sent in an earlier round
 
     def flush() -> int:
         if not pending:
@@ -91,11 +94,12 @@ def _send_chunks(rows, load, progress) -> int:
         missing = [(h, d) for h, d in pending.items() if h not in present]
         if missing:
             load.put_chunks(missing)
+        handled.update(pending)
         pending.clear()
         return sum(len(d) for _, d in missing)
 
     for _tensor, _index, chunk_hash, data in store.chunks(rows):
-        if chunk_hash not in pending:
+        if chunk_hash not in pending and chunk_hash not in handled:
             pending[chunk_hash] = data
             buffered += len(data)
         done += len(data)

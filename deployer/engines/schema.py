@@ -55,6 +55,26 @@ def _left_mssql(element, compiler, **kw) -> str:
     return f"LEFT({compiler.process(element.clauses, **kw)})"
 
 
+class count_rows(GenericFunction):  # noqa: N801
+    """count(*) as a number that does not overflow: SQL Server's COUNT is an INT, COUNT_BIG a BIGINT."""
+
+    inherit_cache = True
+
+
+@compiles(count_rows)
+def _count_rows(element, compiler, **kw) -> str:
+    return "count(*)"
+
+
+@compiles(count_rows, "mssql")
+def _count_rows_mssql(element, compiler, **kw) -> str:
+    return "COUNT_BIG(*)"
+
+
+def sql_count_rows(dialect: sa.engine.Dialect) -> str:
+    return str(count_rows().compile(dialect=dialect))
+
+
 def sql_length(column: str, dialect: sa.engine.Dialect) -> str:
     """The length of a quoted column's value, as the dialect spells it (SQL Server: LEN)."""
     return str(sa.func.length(sa.literal_column(column)).compile(dialect=dialect))

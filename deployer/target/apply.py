@@ -106,11 +106,12 @@ def apply_plan(plan: Plan, engine: Engine, flags: Flags, on_step: ProgressHook |
         raise PlanRefused(plan, reasons)
     result = PublishResult(plan=plan, started_at=_now())
     began = time.perf_counter()
+    statements = _render_steps(plan, engine)
     deployment = Deployment(plan.package_version, json.dumps(plan.counts(), sort_keys=True))
     engine.begin_deployment(deployment)
 
     try:
-        _run_steps(plan, engine, flags, on_step, result, deployment)
+        _run_steps(plan, engine, flags, on_step, result, deployment, statements)
     finally:
         result.seconds = round(time.perf_counter() - began, 3)
         result.finished_at = _now()
@@ -118,8 +119,23 @@ def apply_plan(plan: Plan, engine: Engine, flags: Flags, on_step: ProgressHook |
     return result
 
 
+def _render_steps(plan: Plan, engine: Engine) -> dict[str, tuple[str, ...]]:
+    """Every executing step's batches, rendered by the engine's dialect before anything runs: a
+    step that cannot be rendered (alembic refuses an operation) refuses the publish whole."""
+    statements, reasons = {}, []
+    for step in plan.changes:
+        try:
+            statements[step.obj.name] = step.statements(engine.dialect)
+        except Exception as exc:  # alembic's CommandError and the errors of its renderers
+            reasons.append(f"cannot render: {step.obj.name} ({step.obj.source_label}): "
+                           f"{type(exc).__name__}: {exc}")
+    if reasons:
+        raise PlanRefused(plan, reasons)
+    return statements
+
+
 def _run_steps(plan: Plan, engine: Engine, flags: Flags, on_step: ProgressHook | None, result: PublishResult,
-               deployment: Deployment) -> None:
+               deployment: Deployment, statements: dict[str, tuple[str, ...]]) -> None:
     objects = [s.obj for s in plan.steps]
     failed: set[str] = set()
     skipped = {s.obj.name for s in plan.steps if s.action == "skip"}
@@ -145,7 +161,7 @@ def _run_steps(plan: Plan, engine: Engine, flags: Flags, on_step: ProgressHook |
         else:
             t0 = time.perf_counter()
             try:
-                engine.apply(step.obj, step.statements(engine.dialect), step.action, step.text_hash, deployment)
+                engine.apply(step.obj, statements[name], step.action, step.text_hash, deployment)
             except ApplyError as exc:
                 result.outcomes.append(_outcome(step, "failed", time.perf_counter() - t0, str(exc)))
                 failed.add(name)

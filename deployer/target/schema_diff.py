@@ -22,7 +22,7 @@ from alembic.autogenerate import produce_migrations
 from alembic.migration import MigrationContext
 from alembic.operations import ops as alembic_ops
 
-from deployer.engines.schema import check_constraints, describe_table, sql_left, sql_length
+from deployer.engines.schema import check_constraints, describe_table, sql_count_rows, sql_left, sql_length
 
 
 @dataclass
@@ -85,6 +85,7 @@ def _type_narrows(old: sa.types.TypeEngine, new: sa.types.TypeEngine) -> bool:
 def _changes_for(op, schema: str, table: str, dialect: sa.engine.Dialect) -> list[TableChange]:
     prep = dialect.identifier_preparer
     where = _qualified(prep, schema, table)
+    count = sql_count_rows(dialect)
     changes: list[TableChange] = []
     if isinstance(op, alembic_ops.AddColumnOp):
         column = op.column
@@ -92,14 +93,14 @@ def _changes_for(op, schema: str, table: str, dialect: sa.engine.Dialect) -> lis
         change = TableChange("column added", column.name, detail)
         generated = column.identity is not None or column.computed is not None
         if not column.nullable and column.server_default is None and not column.primary_key and not generated:
-            change.loss_query = f"SELECT count(*) FROM {where}"
+            change.loss_query = f"SELECT {count} FROM {where}"
             change.loss_text = "rows cannot take a new NOT NULL column without a default: give it a default"
             change.fatal = True
         changes.append(change)
     elif isinstance(op, alembic_ops.DropColumnOp):
         name = op.column_name
         changes.append(TableChange("column dropped", name, "",
-                                   f"SELECT count(*) FROM {where} WHERE {prep.quote(name)} IS NOT NULL",
+                                   f"SELECT {count} FROM {where} WHERE {prep.quote(name)} IS NOT NULL",
                                    "values are lost"))
     elif isinstance(op, alembic_ops.AlterColumnOp):
         name, column = op.column_name, prep.quote(op.column_name)
@@ -110,17 +111,17 @@ def _changes_for(op, schema: str, table: str, dialect: sa.engine.Dialect) -> lis
             if old is None or _type_narrows(old, new):
                 length = getattr(new, "length", None)
                 if isinstance(new, sa.String) and length is not None:
-                    change.loss_query = f"SELECT count(*) FROM {where} WHERE {sql_length(column, dialect)} > {int(length)}"
+                    change.loss_query = f"SELECT {count} FROM {where} WHERE {sql_length(column, dialect)} > {int(length)}"
                     change.loss_text = f"values are longer than {length} characters; they are cut to {length}"
                 else:
-                    change.loss_query = f"SELECT count(*) FROM {where} WHERE {column} IS NOT NULL"
+                    change.loss_query = f"SELECT {count} FROM {where} WHERE {column} IS NOT NULL"
                     change.loss_text = "values may not fit the narrower type"
             changes.append(change)
         if op.modify_nullable is not None:
             if op.modify_nullable is False:
                 default = _default_text(op.modify_server_default) or _default_text(op.existing_server_default)
                 changes.append(TableChange("made NOT NULL", name, "",
-                                           f"SELECT count(*) FROM {where} WHERE {column} IS NULL",
+                                           f"SELECT {count} FROM {where} WHERE {column} IS NULL",
                                            f"rows hold NULL here; they take the default {default}" if default
                                            else "rows hold NULL here and there is no default to give them",
                                            fatal=default is None))

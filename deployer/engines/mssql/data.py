@@ -13,11 +13,23 @@ from contextlib import contextmanager
 from typing import Iterator
 
 from deployer.engines.mssql.statements import (
-    CHUNK_ROUND, CHUNK_SQL, CHUNKS_PRESENT_SQL, CHUNKS_TABLE_SQL, EMBEDDING_JOB_RESTART_SQL, EMBEDDING_JOB_RESUME_SQL,
+    CHUNK_ROUND, CHUNK_SQL, CHUNKS_PRESENT_SQL, CHUNKS_TABLE_SQL, DROP_CHUNKS_TABLE_SQL, EMBEDDING_JOB_RESTART_SQL, EMBEDDING_JOB_RESUME_SQL,
     EMBEDDING_JOB_START_SQL, INGEST_ATOM_SQL, JOB_FINISH_SQL, JOB_PROGRESS_SQL, MODEL_BY_SOURCE_SQL,
     MODEL_JOB_COMPLETED_SQL, MODEL_JOB_FAILED_SQL, MODEL_JOB_START_SQL, MODEL_SQL, MODEL_TENSORS_SQL, PUT_CHUNK_SQL,
     SEMANTIC_SEARCH_SQL, STORE_MODEL_SQL,
 )
+
+
+def _results(cursor) -> list[tuple]:
+    """The rows of the first result set that has columns, after reading every result to the end:
+    the ODBC driver raises an error that follows a row count or a result set (a THROW after the
+    external script, a failed INSERT of the request record) only when the results are read."""
+    rows: list[tuple] | None = None
+    while True:
+        if rows is None and cursor.description is not None:
+            rows = [tuple(row) for row in cursor.fetchall()]
+        if not cursor.nextset():
+            return rows or []
 
 
 class MssqlData:
@@ -55,13 +67,10 @@ class MssqlData:
 
     # atoms and search ------------------------------------------------------------------------
     def ingest_atom(self, content: bytes, content_type: str, metadata: str, tenant: int) -> None:
-        self.conn.execute(INGEST_ATOM_SQL, content, content_type, metadata, tenant)
+        _results(self.conn.execute(INGEST_ATOM_SQL, content, content_type, metadata, tenant))
 
     def semantic_search(self, text: str, top: int, hybrid: bool, tenant: int) -> list[tuple]:
-        cursor = self.conn.execute(SEMANTIC_SEARCH_SQL, text, top, hybrid, tenant)
-        while cursor.description is None and cursor.nextset():  # row counts of the procedure's own DML
-            pass
-        return [tuple(row) for row in cursor.fetchall()]
+        return _results(self.conn.execute(SEMANTIC_SEARCH_SQL, text, top, hybrid, tenant))
 
     # models ----------------------------------------------------------------------------------
     def model_by_source(self, tenant: int, source_hash: str) -> int | None:
@@ -70,8 +79,13 @@ class MssqlData:
 
     @contextmanager
     def model_load(self, tenant: int) -> Iterator["MssqlModelLoad"]:
-        # dbo.sp_StoreModel is the one transaction; #chunks is the session's and goes with it
-        yield MssqlModelLoad(self.conn, tenant)
+        # dbo.sp_StoreModel is the one transaction; #chunks is the session's, dropped when done
+        load = MssqlModelLoad(self.conn, tenant)
+        try:
+            yield load
+        finally:
+            load.cursor.close()
+            self.conn.execute(DROP_CHUNKS_TABLE_SQL)
 
     def stored_model(self, model_id: int, tenant: int, store):
         from hartonomous_ext.model_formats import FormatError
@@ -102,8 +116,12 @@ class MssqlModelLoad:
                                    (pyodbc.SQL_VARBINARY, 0, 0)])
 
     def chunks_present(self, hashes: list[bytes]) -> set[bytes]:
-        padded = list(hashes) + [hashes[0]] * (CHUNK_ROUND - len(hashes))  # the statement takes CHUNK_ROUND
-        return {bytes(r[0]) for r in self.conn.execute(CHUNKS_PRESENT_SQL, *padded)}
+        present: set[bytes] = set()
+        for start in range(0, len(hashes), CHUNK_ROUND):
+            part = hashes[start:start + CHUNK_ROUND]
+            padded = part + [part[0]] * (CHUNK_ROUND - len(part))  # the statement takes CHUNK_ROUND hashes
+            present.update(bytes(r[0]) for r in self.conn.execute(CHUNKS_PRESENT_SQL, *padded))
+        return present
 
     def put_chunks(self, chunks: list[tuple[bytes, bytes]]) -> None:
         self.cursor.executemany(PUT_CHUNK_SQL, [(h, len(d), d) for h, d in chunks])

@@ -174,6 +174,9 @@ class MssqlEngine:
             self._use_database()
             if not self._in_database:
                 raise ApplyError(obj, f"database {self.database} does not exist (its creation failed or was skipped)")
+        if transactional:
+            # the deployment's row first, in autocommit: a rollback of this object must not undo it
+            self._deployment_row(deployment)
         try:
             if obj.context == "server":
                 self.conn.execute("USE [master]")

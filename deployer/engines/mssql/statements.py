@@ -170,9 +170,12 @@ MODEL_JOB_FAILED_SQL = ("UPDATE dbo.IngestionJobs SET Status = N'Failed', Comple
 MODEL_JOB_COMPLETED_SQL = ("UPDATE dbo.IngestionJobs SET Status = N'Completed', CompletedAt = SYSUTCDATETIME(), "
                            "TotalItems = ?, AtomsProcessed = ?, Parameters = JSON_MODIFY(COALESCE(Parameters, N'{}'), "
                            "'$.result', JSON_QUERY(?)) WHERE JobId = ?;")
+# the key keeps one row per chunk even if a chunk is sent twice (dbo.sp_StoreModel's NOT EXISTS
+# does not dedupe its own source), and serves sp_StoreModel's lookups
 CHUNKS_TABLE_SQL = ("IF OBJECT_ID(N'tempdb..#chunks') IS NOT NULL DROP TABLE #chunks; "
-                    "CREATE TABLE #chunks (ChunkHash BINARY(32) NOT NULL, ByteSize INT NOT NULL, "
-                    "Data VARBINARY(MAX) NOT NULL);")
+                    "CREATE TABLE #chunks (ChunkHash BINARY(32) NOT NULL PRIMARY KEY WITH (IGNORE_DUP_KEY = ON), "
+                    "ByteSize INT NOT NULL, Data VARBINARY(MAX) NOT NULL);")
+DROP_CHUNKS_TABLE_SQL = "DROP TABLE IF EXISTS #chunks;"
 PUT_CHUNK_SQL = "INSERT INTO #chunks (ChunkHash, ByteSize, Data) VALUES (?, ?, ?);"
 STORE_MODEL_SQL = ("SET NOCOUNT ON; DECLARE @ModelId INT; EXEC dbo.sp_StoreModel @Manifest = ?, @TenantId = ?, "
                    "@ModelId = @ModelId OUTPUT; SELECT @ModelId;")
@@ -201,7 +204,7 @@ def _registry() -> dict[str, str]:
         "SCHEMA_ID_SQL", "LIBRARY_FINGERPRINT_SQL",
         "EMBEDDING_JOB_RESUME_SQL", "EMBEDDING_JOB_START_SQL", "EMBEDDING_JOB_RESTART_SQL", "INGEST_ATOM_SQL",
         "JOB_PROGRESS_SQL", "JOB_FINISH_SQL", "SEMANTIC_SEARCH_SQL", "MODEL_JOB_START_SQL", "MODEL_BY_SOURCE_SQL",
-        "MODEL_JOB_FAILED_SQL", "MODEL_JOB_COMPLETED_SQL", "CHUNKS_TABLE_SQL", "PUT_CHUNK_SQL", "STORE_MODEL_SQL",
+        "MODEL_JOB_FAILED_SQL", "MODEL_JOB_COMPLETED_SQL", "CHUNKS_TABLE_SQL", "DROP_CHUNKS_TABLE_SQL", "PUT_CHUNK_SQL", "STORE_MODEL_SQL",
         "MODEL_SQL", "MODEL_TENSORS_SQL", "CHUNK_SQL", "CHUNKS_PRESENT_SQL",
     ):
         statements[name] = globals()[name]
