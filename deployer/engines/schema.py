@@ -131,6 +131,17 @@ def describe_table(inspector: sa.Inspector, schema: str, table: str) -> dict:
             "indexes": indexes, "unique": uniques, "foreign_keys": fks, "checks": checks}
 
 
+def table_fingerprints(connection: sa.Connection, dialect, tables: list) -> dict[str, str | None]:
+    """The fingerprint of each table object as it is on the server now (None: it is not there)."""
+    inspector = sa.inspect(connection)
+    found: dict[str, str | None] = {}
+    for obj in tables:
+        schema, bare = dialect.catalog_key(obj.name)
+        found[obj.name] = table_fingerprint(inspector, schema, bare) if inspector.has_table(bare, schema=schema) \
+            else None
+    return found
+
+
 def table_fingerprint(inspector: sa.Inspector, schema: str, table: str) -> str:
     text = json.dumps(describe_table(inspector, schema, table), sort_keys=True, default=str)
     return hashlib.sha256(text.encode()).hexdigest()

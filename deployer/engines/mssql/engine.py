@@ -30,7 +30,7 @@ from deployer.engines.mssql.statements import (
     FORGET_SQL, HISTORY_DDL, HISTORY_EXISTS_SQL, HISTORY_UPGRADE_SQL, LIBRARY_FINGERPRINT_SQL, LIVE_HASH_SQL, LOCK_SQL,
     RECORD_SQL, SCHEMA_ID_SQL, UNKNOWN_OBJECTS_SQL,
 )
-from deployer.engines.schema import table_fingerprint
+from deployer.engines.schema import table_fingerprints
 from deployer.source.render import RenderedObject
 
 PASSWORD_ENV = "HARTONOMOUS_MSSQL_PASSWORD"
@@ -277,19 +277,13 @@ class MssqlEngine:
             self._use_database()
 
     def fingerprints(self, objects: list) -> dict[str, str | None]:
-        import sqlalchemy as sa
-
         if not self._in_database:
             return {obj.name: None for obj in objects}
         result: dict[str, str | None] = {}
         tables = [o for o in objects if o.kind == "table"]
         if tables:
             with self.reflection() as connection:
-                inspector = sa.inspect(connection)
-                for obj in tables:
-                    schema, bare = self.dialect.catalog_key(obj.name)
-                    result[obj.name] = table_fingerprint(inspector, schema, bare) \
-                        if inspector.has_table(bare, schema=schema) else None
+                result.update(table_fingerprints(connection, self.dialect, tables))
         for obj in objects:
             text = None
             if obj.kind == "table":

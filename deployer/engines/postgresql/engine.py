@@ -21,7 +21,7 @@ from psycopg.conninfo import conninfo_to_dict, make_conninfo
 from deployer.engines.base import ApplyError, CheckResult, DeployedObject, Deployment, TargetError
 from deployer.engines.postgresql.data import PostgresData
 from deployer.engines.postgresql.dialect import PostgresDialect
-from deployer.engines.schema import table_fingerprint
+from deployer.engines.schema import table_fingerprints
 from deployer.source.render import RenderedObject
 
 HISTORY_DDL = """
@@ -319,11 +319,7 @@ class PostgresEngine:
         tables = [o for o in objects if o.kind == "table"]
         if tables:
             with self.reflection() as connection:
-                inspector = sa.inspect(connection)
-                for obj in tables:
-                    schema, bare = self.dialect.catalog_key(obj.name)
-                    result[obj.name] = table_fingerprint(inspector, schema, bare) \
-                        if inspector.has_table(bare, schema=schema) else None
+                result.update(table_fingerprints(connection, self.dialect, tables))
         for obj in objects:
             schema, bare = self.dialect.catalog_key(obj.name)
             text = None
