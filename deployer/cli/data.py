@@ -15,7 +15,7 @@ from rich.markup import escape
 from deployer.cli.common import EXIT_FAILED, EXIT_OK, open_existing, target_options
 from deployer.engines.base import TargetError
 from deployer.report.progress import progress_bar
-from deployer.report.tables import model_ingested, search_table
+from deployer.report.tables import atoms_ingested, model_ingested, search_table
 
 
 def add_commands(commands) -> None:
@@ -91,9 +91,7 @@ def cmd_ingest_embeddings(args, console: Console) -> int:
                                                progress=bar.update)
     finally:
         engine.close()
-    resumed = f", resumed after {result['resumed_after']}" if result["resumed_after"] else ""
-    console.print(f"job {result['job']}: {result['ingested']} atoms ingested with embeddings "
-                  f"({result['total']} items{resumed})")
+    console.print(atoms_ingested(result), markup=False)
     return EXIT_OK
 
 

@@ -7,6 +7,7 @@ from rich.console import Console
 from deployer.cli.common import EXIT_FAILED, EXIT_OK
 from deployer.local.install import install_packages, install_pyenv
 from deployer.local.instance import LocalInstance
+from deployer.report.tables import print_local_status
 
 
 def add_commands(commands) -> None:
@@ -51,14 +52,7 @@ def cmd_status(args, console: Console) -> int:
             return EXIT_FAILED
         print(local.url())
         return EXIT_OK
-    state = "running" if running else ("stopped" if local.initialized() else "not initialised")
-    console.print(f"state:    {state}")
-    console.print(f"data:     {local.data_dir}")
-    console.print(f"log:      {local.log_file}")
-    console.print(f"python:   {local.pyenv_dir}")
-    console.print(f"url:      {local.url()}")
-    if running:
-        console.print(f"version:  PostgreSQL {local.version()}")
+    print_local_status(console, local, running)
     return EXIT_OK if running else EXIT_FAILED
 
 

@@ -277,3 +277,18 @@ def model_ingested(path, result: dict) -> str:
         return f"job {result['job']}: {path} is already model {result['model_id']} (same content)"
     return (f"job {result['job']}: {path} -> model {result['model_id']}: {result['tensors']} tensors, "
             f"{result['bytes'] / 1e6:.1f} MB ({result['sent'] / 1e6:.1f} MB new chunks)")
+
+
+def atoms_ingested(result: dict) -> str:
+    resumed = f", resumed after {result['resumed_after']}" if result["resumed_after"] else ""
+    return f"job {result['job']}: {result['ingested']} atoms ingested with embeddings ({result['total']} items{resumed})"
+
+
+def print_local_status(console: Console, local, running: bool) -> None:
+    """`local status`: state, folders and URL of the local engine."""
+    state = "running" if running else ("stopped" if local.initialized() else "not initialised")
+    for label, value in (("state", state), ("data", local.data_dir), ("log", local.log_file),
+                         ("python", local.pyenv_dir), ("url", local.url())):
+        console.print(f"{label + ':':9} {value}", markup=False)
+    if running:
+        console.print(f"{'version:':9} PostgreSQL {local.version()}", markup=False)
