@@ -70,3 +70,21 @@ def test_unreachable_server_is_a_clear_error_without_the_password(run):
     assert result.code == 2
     assert "cannot connect to postgresql://app@127.0.0.1:1/hart" in result.err
     assert "hunter2" not in result.err + result.out
+
+
+def test_drift_does_not_report_a_temporal_history_table_as_unknown():
+    """System versioning creates dbo.ModelTensorChunksHistory; it belongs to its table, so the
+    unknown-objects query leaves out history tables (sys.tables.temporal_type = 1)."""
+    import sqlglot
+    from sqlglot import exp
+
+    from deployer.engines.mssql.statements import UNKNOWN_OBJECTS_SQL
+
+    tree = sqlglot.parse_one(UNKNOWN_OBJECTS_SQL, read="tsql")
+    tables_query = next(s for s in tree.find_all(exp.Select) if any(
+        t.name.lower() == "objects" for t in s.find_all(exp.Table)))
+    exclusions = [c for c in tables_query.args["where"].find_all(exp.NEQ)
+                  if "temporal_type" in c.left.sql().lower() and c.right.sql(comments=False) == "1"]
+    assert exclusions, "history tables are not excluded"
+    joined = {t.name.lower() for t in tables_query.find_all(exp.Table)}
+    assert "tables" in joined

@@ -68,3 +68,19 @@ def test_catalog_lists_engine_specific_objects_with_reasons(run):
     assert "ExternalScriptsEnabled" in result.out and "plpython3u" in result.out
     assert "dbo.sp_VectorDotProduct" not in result.out  # on both engines
     assert "dbo.sp_VectorDotProduct" in run("catalog").out
+
+
+def test_the_sqlcmd_script_sets_the_session_options_before_any_object(run, tmp_path):
+    """ODBC sqlcmd starts with QUOTED_IDENTIFIER OFF: without these the filtered unique index on
+    dbo.Models fails and procedures are stored with the wrong settings."""
+    from tools.tsql_gate.parse import parse_problems
+
+    assert run("render", "--engine", "mssql", "--out", tmp_path).code == 0
+    script = (tmp_path / "hartonomous-mssql-2022.sql").read_text()
+    header = script[script.index(":on error exit") + len(":on error exit"):script.index("\nGO\n")]
+    for setting in ("QUOTED_IDENTIFIER ON", "ANSI_NULLS ON", "ANSI_PADDING ON", "ANSI_WARNINGS ON",
+                    "CONCAT_NULL_YIELDS_NULL ON", "ARITHABORT ON", "NUMERIC_ROUNDABORT OFF", "XACT_ABORT ON"):
+        assert f"SET {setting};" in header, setting
+    assert script.index("\nGO\n") < script.index("PRINT N'[1 prerequisites]")
+    assert parse_problems(header.strip() + "\n") == ()
+    assert "sqlcmd -S <server> -E -b -I -i" in script

@@ -61,7 +61,8 @@ UPDATE deploy.DeploymentHistory SET LiveHash = ?
 WHERE HistoryId = (SELECT MAX(HistoryId) FROM deploy.DeploymentHistory WHERE ObjectName = ?);"""
 
 # Objects in the given schemas that the package may not know: user tables, views, procedures and
-# functions (the catalog queries of the drift report).
+# functions (the catalog queries of the drift report). The history table SQL Server creates for a
+# system-versioned table (dbo.ModelTensorChunksHistory) is part of that table, not unknown.
 UNKNOWN_OBJECTS_SQL = """SELECT CASE o.type WHEN 'U' THEN N'table' WHEN 'V' THEN N'view' WHEN 'P' THEN N'procedure'
                    WHEN 'PC' THEN N'CLR procedure' WHEN 'TA' THEN N'CLR trigger'
                    WHEN 'FS' THEN N'CLR function' WHEN 'FT' THEN N'CLR function'
@@ -69,7 +70,9 @@ UNKNOWN_OBJECTS_SQL = """SELECT CASE o.type WHEN 'U' THEN N'table' WHEN 'V' THEN
        s.name + N'.' + o.name AS Name
 FROM sys.objects AS o
 INNER JOIN sys.schemas AS s ON s.schema_id = o.schema_id
+LEFT JOIN sys.tables AS t ON t.object_id = o.object_id
 WHERE o.type IN ('U', 'V', 'P', 'FN', 'IF', 'TF', 'PC', 'FS', 'FT', 'TA') AND o.is_ms_shipped = 0
+  AND COALESCE(t.temporal_type, 0) <> 1 -- a history table (temporal_type 1) belongs to its system-versioned table
 UNION ALL
 SELECT N'assembly' AS Kind, N'dbo.' + a.name AS Name
 FROM sys.assemblies AS a
