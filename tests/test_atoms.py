@@ -120,3 +120,16 @@ def test_oversized_content_is_refused(published):
     with pytest.raises(psycopg.Error, match="more than the 268435456 allowed"):
         with psycopg.connect(published, autocommit=True) as conn:
             conn.execute(INGEST, (bytes(268435457), "application/octet-stream", None, 0, False, None))
+
+
+def test_the_atom_id_passed_in_is_never_the_answer(published):
+    """AtomId is INOUT (OUTPUT on SQL Server, where the procedure resets it first): a caller that
+    reuses its variable gets the new content's id, not the one it passed in."""
+    with psycopg.connect(published, autocommit=True) as conn:
+        first = conn.execute("CALL dbo.sp_IngestAtom(%s, 'text/plain', AtomId => NULL)",
+                             (b"the first of two reused-variable atoms",)).fetchone()[0]
+        second = conn.execute("CALL dbo.sp_IngestAtom(%s, 'text/plain', AtomId => %s)",
+                              (b"the second of two reused-variable atoms", first)).fetchone()[0]
+    assert second != first
+    assert query(published, "SELECT convert_from(Payload, 'UTF8') FROM dbo.AtomPayloadStore WHERE AtomId = %s", (second,)) == [
+        ("the second of two reused-variable atoms",)]

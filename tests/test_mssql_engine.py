@@ -88,3 +88,21 @@ def test_drift_does_not_report_a_temporal_history_table_as_unknown():
     assert exclusions, "history tables are not excluded"
     joined = {t.name.lower() for t in tables_query.find_all(exp.Table)}
     assert "tables" in joined
+
+
+def test_drop_statements_mean_the_objects_the_package_created():
+    """DROP EXTERNAL LIBRARY without AUTHORIZATION names the caller's own library; a system-versioned
+    table cannot be dropped with versioning on, and its history table must go with it."""
+    from deployer.engines import dialect_for
+    from tools.tsql_gate.parse import parse_problems
+
+    dialect = dialect_for("mssql")
+    assert dialect.drop_statement("hartonomous_ext", "library").strip() == \
+        "DROP EXTERNAL LIBRARY [hartonomous_ext] AUTHORIZATION dbo;"
+    table = dialect.drop_statement("dbo.ModelTensorChunks", "table")
+    assert table.index("SET (SYSTEM_VERSIONING = OFF)") < table.index("DROP TABLE [dbo].[ModelTensorChunks];")
+    assert "history_table_id" in table and "QUOTENAME" in table and "EXEC sys.sp_executesql @DropHistory" in table
+    assert "DROP TABLE IF EXISTS [dbo].[ModelTensorChunks];" in table
+    assert parse_problems(table) == ()
+    assert dialect.drop_statement("dbo.x]; DROP DATABASE master; --", "table").count("DROP DATABASE master") == 4
+    assert "[x]]; DROP DATABASE master; --]" in dialect.drop_statement("dbo.x]; DROP DATABASE master; --", "table")

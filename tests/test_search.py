@@ -210,3 +210,22 @@ def test_monitoring_views_count_embeddings_and_coverage(corpus):
     (count, projected, percent), = query(url, "SELECT * FROM dbo.vw_SpatialProjectionCoverage")
     assert (count, projected) == (total, total - 1)
     assert float(percent) == round(100 * (total - 1) / total, 2)
+
+
+def test_a_failed_recompute_leaves_its_job_failed_with_the_reason(fresh_published):
+    """A Python error in the fit (here: one vector of another dimension) ends the job Failed with
+    the error, instead of leaving it Running forever; the caller still gets the error."""
+    url = fresh_published
+    rng = np.random.default_rng(7)
+    with psycopg.connect(url, autocommit=True) as conn:
+        for i in range(6):
+            atom = conn.execute("CALL dbo.sp_IngestAtom(%s, 'text/plain')", (f"mixed dimensions {i}".encode(),)).fetchone()[0]
+            dimension = 3 if i == 5 else 8
+            conn.execute("INSERT INTO dbo.AtomEmbeddings (AtomId, EmbeddingType, Dimension, EmbeddingVector) "
+                         "VALUES (%s, 'mixed', %s, %s)",
+                         (atom, dimension, rng.standard_normal(dimension).astype("<f4").tobytes()))
+        with pytest.raises(psycopg.Error, match=r"sp_RecomputeAllSpatialProjections: .*dimensions"):
+            conn.execute("CALL dbo.sp_RecomputeAllSpatialProjections(EmbeddingType => 'mixed', BucketCount => 1)")
+    (status, error, completed), = query(url, "SELECT Status, ErrorMessage, CompletedAt IS NOT NULL FROM dbo.IngestionJobs "
+                                             "WHERE JobType = 'spatial-projection' ORDER BY JobId DESC LIMIT 1")
+    assert status == "Failed" and "dimensions" in error and completed

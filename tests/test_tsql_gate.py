@@ -474,3 +474,45 @@ def test_an_unresolved_name_fails_the_reference_check(package_copy, case):
     assert [(f.object, f.source, f.name) for f in failures] == [("dbo.sp_BadReference", label, bad_name)], listing(failures)
     assert failures[0].line == 7  # two header lines, then the procedure's fifth line
     assert bad_name in failures[0].message
+
+
+# server-behaviour rules ---------------------------------------------------------------------------
+def test_the_package_follows_the_server_behaviour_rules():
+    from tools.tsql_gate.rules import check_rules
+
+    for variant in RENDER_VARIANTS:
+        assert [str(f) for f in check_rules(rendered(variant))] == [], variant
+
+
+@pytest.mark.parametrize(("rule", "text", "caught"), [
+    ("output-reset", "CREATE OR ALTER PROCEDURE dbo.p @Key INT, @Id BIGINT = NULL OUTPUT\nAS\nBEGIN\n"
+     "    SELECT @Id = Id FROM dbo.T WHERE K = @Key;\n    IF @Id IS NULL INSERT INTO dbo.T (K) VALUES (@Key);\nEND;\n",
+     True),
+    ("output-reset", "CREATE OR ALTER PROCEDURE dbo.p @Key INT, @Id BIGINT = NULL OUTPUT\nAS\nBEGIN\n"
+     "    SET @Id = NULL;\n    SELECT @Id = Id FROM dbo.T WHERE K = @Key;\nEND;\n", False),
+    ("output-reset", "CREATE OR ALTER PROCEDURE dbo.p @Id INT = NULL OUTPUT\nAS\nBEGIN\n"
+     "    EXEC dbo.q @Id = @Id OUTPUT;\nEND;\n", True),
+    ("catch-xact-state", "BEGIN TRY\n    EXEC dbo.q;\nEND TRY\nBEGIN CATCH\n"
+     "    UPDATE dbo.Jobs SET Status = N'Failed' WHERE JobId = @JobId;\n    THROW;\nEND CATCH;\n", True),
+    ("catch-xact-state", "BEGIN TRY\n    EXEC dbo.q;\nEND TRY\nBEGIN CATCH\n    IF XACT_STATE() <> 0 ROLLBACK TRANSACTION;\n"
+     "    UPDATE dbo.Jobs SET Status = N'Failed' WHERE JobId = @JobId;\n    THROW;\nEND CATCH;\n", False),
+    ("spatial-nearest", "SELECT TOP (10) e.Id FROM dbo.E AS e WHERE e.G IS NOT NULL\n"
+     "ORDER BY e.G.STDistance(geometry::Point(@X, @Y, 0));\n", True),
+    ("spatial-nearest", "SELECT TOP (10) e.Id FROM dbo.E AS e\n"
+     "WHERE e.G.STDistance(geometry::Point(@X, @Y, 0)) IS NOT NULL\n"
+     "ORDER BY e.G.STDistance(geometry::Point(@X, @Y, 0));\n", False),
+    ("external-bigint", "EXEC sys.sp_execute_external_script @language = N'Python', @script = N'x = seed',\n"
+     "    @params = N'@seed BIGINT', @seed = @seed;\n", True),
+    ("external-bigint", "EXEC sys.sp_execute_external_script @language = N'Python', @script = N'x = int(seed)',\n"
+     "    @params = N'@seed NVARCHAR(20)', @seed = @SeedDigits;\n", False),
+    ("external-script-compiles", "EXEC sys.sp_execute_external_script @language = N'Python', @script = N'\n"
+     "    import pandas as pd\n    OutputDataSet = pd.DataFrame([[''a'']])\n';\n", True),
+    ("external-script-compiles", "EXEC sys.sp_execute_external_script @language = N'Python', @script = N'\n"
+     "import pandas as pd\nOutputDataSet = pd.DataFrame([[''a'']])\n';\n", False),
+])
+def test_each_server_behaviour_rule_catches_what_it_names(rule, text, caught):
+    from tools.tsql_gate.rules import RULES
+
+    found = RULES[rule](blank_comments_and_strings(text), text)
+    assert bool(found) is caught, found
+    assert parse_problems(text) == ()  # valid T-SQL all the same: only the rule sees it

@@ -52,6 +52,8 @@ BEGIN
     INNER JOIN dbo.ModelTensorChunks AS c ON c.TensorId = t.TensorId
     INNER JOIN dbo.TensorChunks AS k ON k.ChunkHash = c.ChunkHash
     WHERE t.ModelId IN (SELECT r.ModelId FROM #models AS r);
+    -- a BIGINT parameter reaches Python as a float (exact only to 2^53): the seed goes as its digits
+    DECLARE @SeedDigits NVARCHAR(20) = CONVERT(NVARCHAR(20), @seed);
     EXEC sys.sp_execute_external_script
         @language = N'Python',
         @script = N'
@@ -64,7 +66,8 @@ for row in rows:
     chunk_rows = frames[row["model_id"]].drop(columns=["ModelId"]).itertuples(index=False, name=None)
     loaded[row["model_id"]] = generation.load(model_store.from_chunk_rows(row, chunk_rows))
 order = [int(m) for m in json.loads(model_ids)]
-result = generation.generate([loaded[m] for m in order], prompt, max_tokens, temperature, top_k, seed)
+result = generation.generate([loaded[m] for m in order], prompt, max_tokens, temperature, top_k,
+                             None if seed is None else int(seed))
 text = result["text"]
 prompt_tokens = json.dumps(result["prompt_ids"])
 token_ids = json.dumps(result["token_ids"])
@@ -73,11 +76,11 @@ tokens_per_second = result["tokens_per_second"]
 ',
         @input_data_1 = N'SELECT ModelId, TensorIndex, TensorName, DType, Shape, ByteSize, ChunkIndex, ChunkHash, Data
                           FROM #weights ORDER BY ModelId, TensorIndex, ChunkIndex',
-        @params = N'@prompt NVARCHAR(MAX), @max_tokens INT, @temperature FLOAT, @top_k INT, @seed BIGINT,
+        @params = N'@prompt NVARCHAR(MAX), @max_tokens INT, @temperature FLOAT, @top_k INT, @seed NVARCHAR(20),
                     @models NVARCHAR(MAX), @model_ids NVARCHAR(400), @text NVARCHAR(MAX) OUTPUT,
                     @prompt_tokens NVARCHAR(MAX) OUTPUT, @token_ids NVARCHAR(MAX) OUTPUT,
                     @first_token_ms FLOAT OUTPUT, @tokens_per_second FLOAT OUTPUT',
-        @prompt = @prompt, @max_tokens = @max_tokens, @temperature = @temperature, @top_k = @top_k, @seed = @seed,
+        @prompt = @prompt, @max_tokens = @max_tokens, @temperature = @temperature, @top_k = @top_k, @seed = @SeedDigits,
         @models = @Models, @model_ids = @ModelIds, @text = @Text OUTPUT, @prompt_tokens = @PromptTokens OUTPUT,
         @token_ids = @TokenIds OUTPUT, @first_token_ms = @FirstTokenMs OUTPUT,
         @tokens_per_second = @TokensPerSecond OUTPUT;

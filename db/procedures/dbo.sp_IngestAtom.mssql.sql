@@ -18,6 +18,7 @@ AS
 BEGIN
     SET NOCOUNT ON;
     SET XACT_ABORT ON;
+    SET @AtomId = NULL; -- an OUTPUT parameter is also an input: never answer with the caller's value
     DECLARE @MaxBytes BIGINT = 268435456;  -- 256 MiB
     DECLARE @Type NVARCHAR(128) = LOWER(LTRIM(RTRIM(@ContentType)));
     DECLARE @BaseType NVARCHAR(128);

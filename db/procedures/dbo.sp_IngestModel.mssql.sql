@@ -18,6 +18,8 @@ AS
 BEGIN
     SET NOCOUNT ON;
     SET XACT_ABORT ON;
+    SET @ModelId = NULL; -- OUTPUT parameters are also inputs: never answer with the caller's values
+    SET @JobId = NULL;
     DECLARE @Payload VARBINARY(MAX), @Manifest NVARCHAR(MAX), @Message NVARCHAR(4000), @Name NVARCHAR(256);
     IF (@AtomId IS NULL AND @Path IS NULL) OR (@AtomId IS NOT NULL AND @Path IS NOT NULL)
         THROW 50401, N'sp_IngestModel: give exactly one of AtomId and Path', 1;
@@ -61,6 +63,7 @@ OutputDataSet = pd.DataFrame([[h, len(d), d] for h, d in chunks.items()])
     END TRY
     BEGIN CATCH
         SET @Message = LEFT(ERROR_MESSAGE(), 4000);
+        IF XACT_STATE() <> 0 ROLLBACK TRANSACTION; -- a doomed transaction takes no more writes
         UPDATE dbo.IngestionJobs SET Status = N'Failed', CompletedAt = SYSUTCDATETIME(), ErrorMessage = @Message
         WHERE JobId = @JobId;
         SET @Message = CONCAT(N'sp_IngestModel: ', @Message);

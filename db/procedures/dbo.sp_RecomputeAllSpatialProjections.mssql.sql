@@ -45,6 +45,7 @@ BEGIN
             (SELECT @BatchSize AS batch_size, @SampleSize AS sample_size, @Buckets AS bucket_count
              FOR JSON PATH, WITHOUT_ARRAY_WRAPPER));
     SET @JobId = SCOPE_IDENTITY();
+    BEGIN TRY -- (the body keeps its indentation: the Python scripts in it are indentation-sensitive)
 
     CREATE TABLE #sample (EmbeddingVector VARBINARY(MAX) NOT NULL);
     INSERT INTO #sample (EmbeddingVector)
@@ -114,4 +115,15 @@ OutputDataSet = pd.DataFrame([[i, *r] for i, r in zip(InputDataSet["AtomEmbeddin
     END;
     UPDATE dbo.IngestionJobs SET Status = N'Completed', CompletedAt = SYSUTCDATETIME(), AtomsProcessed = @Done
     WHERE JobId = @JobId;
+    END TRY
+    BEGIN CATCH
+        -- the job says what happened (batches committed so far stay projected); the error goes on
+        SET @Message = LEFT(ERROR_MESSAGE(), 4000);
+        IF XACT_STATE() <> 0 ROLLBACK TRANSACTION;
+        UPDATE dbo.IngestionJobs SET Status = N'Failed', CompletedAt = SYSUTCDATETIME(), AtomsProcessed = @Done,
+            ErrorMessage = @Message
+        WHERE JobId = @JobId;
+        SET @Message = CONCAT(N'sp_RecomputeAllSpatialProjections: ', @Message);
+        THROW 50105, @Message, 1;
+    END CATCH;
 END;

@@ -4,7 +4,8 @@
 -- BucketCount k-means centres for the vector buckets; by default the square root of the number of
 -- embeddings, at most 4096 and at most a quarter of the sample), make them the active set, and
 -- recompute every embedding's 3-D point, coarse buckets and vector bucket in batches. Each batch commits, and the
--- job row in dbo.IngestionJobs shows the progress (AtomsProcessed of TotalItems) while it runs.
+-- job row in dbo.IngestionJobs shows the progress (AtomsProcessed of TotalItems) while it runs,
+-- and ends Completed, or Failed with the error (batches committed before it stay projected).
 -- CALL it outside an explicit transaction (it commits between batches).
 CREATE OR REPLACE PROCEDURE dbo.sp_RecomputeAllSpatialProjections(
     BatchSize integer DEFAULT 5000,
@@ -25,6 +26,8 @@ DECLARE
     buckets integer;
     batch_ids bigint[];
     batch_vectors bytea[];
+    failure text;
+    failure_state text;
 BEGIN
     IF BatchSize IS NULL OR BatchSize < 1 OR BatchSize > 100000 THEN
         RAISE EXCEPTION 'sp_RecomputeAllSpatialProjections: BatchSize must be between 1 and 100000' USING ERRCODE = '22023';
@@ -48,37 +51,57 @@ BEGIN
     RETURNING dbo.IngestionJobs.JobId INTO sp_RecomputeAllSpatialProjections.JobId;
     COMMIT;
 
-    SELECT * INTO landmarks FROM dbo.fn_FitSpatialLandmarks(ARRAY(
-        SELECT e.EmbeddingVector FROM dbo.AtomEmbeddings e
-        WHERE e.EmbeddingType = sp_RecomputeAllSpatialProjections.EmbeddingType
-        ORDER BY random() LIMIT SampleSize), buckets);
-    UPDATE dbo.SpatialLandmarks SET IsActive = false WHERE IsActive;
-    INSERT INTO dbo.SpatialLandmarks (Dimension, MeanVector, Axes, BucketWidth, ExplainedVariance, SampleSize,
-                                      Centroids, CentroidCount)
-    VALUES (landmarks.Dimension, landmarks.MeanVector, landmarks.Axes, landmarks.BucketWidth,
-            landmarks.ExplainedVariance, landmarks.SampleSize, landmarks.Centroids, landmarks.CentroidCount)
-    RETURNING LandmarkSetId INTO landmark_id;
-    COMMIT;
-
-    LOOP
-        SELECT array_agg(e.AtomEmbeddingId ORDER BY e.AtomEmbeddingId), array_agg(e.EmbeddingVector ORDER BY e.AtomEmbeddingId)
-        INTO batch_ids, batch_vectors
-        FROM (SELECT e.AtomEmbeddingId, e.EmbeddingVector FROM dbo.AtomEmbeddings e
-              WHERE e.EmbeddingType = sp_RecomputeAllSpatialProjections.EmbeddingType AND e.AtomEmbeddingId > last_id
-              ORDER BY e.AtomEmbeddingId LIMIT BatchSize) e;
-        EXIT WHEN batch_ids IS NULL;
-        UPDATE dbo.AtomEmbeddings e
-        SET SpatialX = p.X, SpatialY = p.Y, SpatialZ = p.Z,
-            SpatialBucketX = p.BucketX, SpatialBucketY = p.BucketY, SpatialBucketZ = p.BucketZ,
-            SpatialGeometry = ST_MakePoint(p.X, p.Y, p.Z), VectorBucket = p.VectorBucket
-        FROM dbo.fn_ProjectEmbeddings(batch_vectors, landmarks.MeanVector, landmarks.Axes, landmarks.BucketWidth,
-                                      landmarks.Centroids) p
-        WHERE e.AtomEmbeddingId = batch_ids[p.Ordinal];
-        done := done + array_length(batch_ids, 1);
-        last_id := batch_ids[array_length(batch_ids, 1)];
-        UPDATE dbo.IngestionJobs j SET AtomsProcessed = done WHERE j.JobId = sp_RecomputeAllSpatialProjections.JobId;
+    -- the Python calls run in blocks that catch their error, so the job can say Failed and commit
+    -- (a block with an exception handler cannot hold the COMMITs)
+    BEGIN
+        SELECT * INTO landmarks FROM dbo.fn_FitSpatialLandmarks(ARRAY(
+            SELECT e.EmbeddingVector FROM dbo.AtomEmbeddings e
+            WHERE e.EmbeddingType = sp_RecomputeAllSpatialProjections.EmbeddingType
+            ORDER BY random() LIMIT SampleSize), buckets);
+    EXCEPTION WHEN OTHERS THEN
+        GET STACKED DIAGNOSTICS failure = MESSAGE_TEXT, failure_state = RETURNED_SQLSTATE;
+    END;
+    IF failure IS NULL THEN
+        UPDATE dbo.SpatialLandmarks SET IsActive = false WHERE IsActive;
+        INSERT INTO dbo.SpatialLandmarks (Dimension, MeanVector, Axes, BucketWidth, ExplainedVariance, SampleSize,
+                                          Centroids, CentroidCount)
+        VALUES (landmarks.Dimension, landmarks.MeanVector, landmarks.Axes, landmarks.BucketWidth,
+                landmarks.ExplainedVariance, landmarks.SampleSize, landmarks.Centroids, landmarks.CentroidCount)
+        RETURNING LandmarkSetId INTO landmark_id;
         COMMIT;
-    END LOOP;
+
+        LOOP
+            SELECT array_agg(e.AtomEmbeddingId ORDER BY e.AtomEmbeddingId), array_agg(e.EmbeddingVector ORDER BY e.AtomEmbeddingId)
+            INTO batch_ids, batch_vectors
+            FROM (SELECT e.AtomEmbeddingId, e.EmbeddingVector FROM dbo.AtomEmbeddings e
+                  WHERE e.EmbeddingType = sp_RecomputeAllSpatialProjections.EmbeddingType AND e.AtomEmbeddingId > last_id
+                  ORDER BY e.AtomEmbeddingId LIMIT BatchSize) e;
+            EXIT WHEN batch_ids IS NULL;
+            BEGIN
+                UPDATE dbo.AtomEmbeddings e
+                SET SpatialX = p.X, SpatialY = p.Y, SpatialZ = p.Z,
+                    SpatialBucketX = p.BucketX, SpatialBucketY = p.BucketY, SpatialBucketZ = p.BucketZ,
+                    SpatialGeometry = ST_MakePoint(p.X, p.Y, p.Z), VectorBucket = p.VectorBucket
+                FROM dbo.fn_ProjectEmbeddings(batch_vectors, landmarks.MeanVector, landmarks.Axes, landmarks.BucketWidth,
+                                              landmarks.Centroids) p
+                WHERE e.AtomEmbeddingId = batch_ids[p.Ordinal];
+            EXCEPTION WHEN OTHERS THEN
+                GET STACKED DIAGNOSTICS failure = MESSAGE_TEXT, failure_state = RETURNED_SQLSTATE;
+            END;
+            EXIT WHEN failure IS NOT NULL;
+            done := done + array_length(batch_ids, 1);
+            last_id := batch_ids[array_length(batch_ids, 1)];
+            UPDATE dbo.IngestionJobs j SET AtomsProcessed = done WHERE j.JobId = sp_RecomputeAllSpatialProjections.JobId;
+            COMMIT;
+        END LOOP;
+    END IF;
+    IF failure IS NOT NULL THEN
+        UPDATE dbo.IngestionJobs j SET Status = 'Failed', CompletedAt = clock_timestamp(), AtomsProcessed = done,
+            ErrorMessage = left(failure, 4000)
+        WHERE j.JobId = sp_RecomputeAllSpatialProjections.JobId;
+        COMMIT;
+        RAISE EXCEPTION 'sp_RecomputeAllSpatialProjections: %', failure USING ERRCODE = failure_state;
+    END IF;
     UPDATE dbo.IngestionJobs j SET Status = 'Completed', CompletedAt = clock_timestamp(), AtomsProcessed = done
     WHERE j.JobId = sp_RecomputeAllSpatialProjections.JobId;
     COMMIT;

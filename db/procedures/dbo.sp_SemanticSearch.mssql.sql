@@ -97,6 +97,7 @@ OutputDataSet = pd.DataFrame([row[:6] for row in spatial.project([query], mean, 
         FROM dbo.AtomEmbeddings AS e
         INNER JOIN dbo.Atoms AS a ON a.AtomId = e.AtomId
         WHERE a.TenantId = @TenantId AND e.SpatialGeometry IS NOT NULL
+          AND e.SpatialGeometry.STDistance(geometry::Point(@X, @Y, 0)) IS NOT NULL -- lets the spatial index answer
           AND (@category IS NULL OR a.Modality = @category)
         ORDER BY e.SpatialGeometry.STDistance(geometry::Point(@X, @Y, 0));
     END

@@ -14,6 +14,7 @@ AS
 BEGIN
     SET NOCOUNT ON;
     SET XACT_ABORT ON;
+    SET @ModelId = NULL; -- an OUTPUT parameter is also an input: never answer with the caller's value
     DECLARE @SourceHash BINARY(32), @Missing INT, @Message NVARCHAR(2048);
     IF @Manifest IS NULL OR ISJSON(@Manifest) = 0
         THROW 50411, N'sp_StoreModel: @Manifest is not JSON', 1;

@@ -11,5 +11,7 @@ this order (each imports only modules above it):
     schema      the tables and columns the package (and deploy.*) define
     parse       the sqlfluff syntax gate, its exemptions
     references  the reference check: names in DML must resolve against the schema
+    rules       server-behaviour rules (OUTPUT parameters reset, CATCH blocks and XACT_STATE,
+                spatial nearest-neighbour predicates): findings of SQL Server reviews as checks
     __main__    `python -m tools.tsql_gate`
 """

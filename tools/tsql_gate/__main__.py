@@ -2,8 +2,9 @@
 
 It renders the package for every variant of tools.tsql_gate.registry (after the render step,
 before any server), parses each batch and the deployer's own statements with sqlfluff
-(tools.tsql_gate.parse), prints each failure, and exits 1 if there is any. The reference check
-(tools.tsql_gate.references) runs in the test suite (tests/test_tsql_gate.py).
+(tools.tsql_gate.parse), checks the server-behaviour rules (tools.tsql_gate.rules), prints each
+failure, and exits 1 if there is any. The reference check (tools.tsql_gate.references) runs in
+the test suite (tests/test_tsql_gate.py).
 """
 
 from __future__ import annotations
@@ -11,12 +12,13 @@ from __future__ import annotations
 import time
 
 from tools.tsql_gate.parse import check_package, parse_problems
-from tools.tsql_gate.registry import RENDER_VARIANTS
+from tools.tsql_gate.registry import RENDER_VARIANTS, render_variant
+from tools.tsql_gate.rules import check_rules
 
 
 def main() -> int:
     started = time.perf_counter()
-    failures = check_package()
+    failures = [*check_package(), *{f for v in RENDER_VARIANTS for f in check_rules(render_variant(v))}]
     elapsed = time.perf_counter() - started
     for failure in failures:
         print(failure)

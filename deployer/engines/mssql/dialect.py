@@ -62,6 +62,26 @@ def quote_identifier(name: str) -> str:
     return "[" + name.replace("]", "]]") + "]"
 
 
+def tsql_literal(text: str) -> str:
+    return "N'" + text.replace("'", "''") + "'"
+
+
+# A system-versioned table cannot be dropped while versioning is on, and its history table stays
+# behind unless dropped too (its name is the server's: read from sys.tables, quoted by QUOTENAME).
+_DROP_TABLE = """DECLARE @History NVARCHAR(300) = (
+    SELECT QUOTENAME(OBJECT_SCHEMA_NAME(history_table_id)) + N'.' + QUOTENAME(OBJECT_NAME(history_table_id))
+    FROM sys.tables WHERE object_id = OBJECT_ID({name}) AND temporal_type = 2);
+IF @History IS NOT NULL
+BEGIN
+    ALTER TABLE {table} SET (SYSTEM_VERSIONING = OFF);
+    DROP TABLE {table};
+    DECLARE @DropHistory NVARCHAR(400) = N'DROP TABLE ' + @History + N';';
+    EXEC sys.sp_executesql @DropHistory;
+END
+ELSE
+    DROP TABLE IF EXISTS {table};"""
+
+
 class MssqlDialect:
     name = "mssql"
     sqlalchemy_name = "mssql"
@@ -95,11 +115,12 @@ class MssqlDialect:
         schema, _, bare = name.rpartition(".")
         target = f"{quote_identifier(schema)}.{quote_identifier(bare)}" if schema else quote_identifier(bare)
         statements = {
-            "table": f"DROP TABLE IF EXISTS {target};",
+            "table": _DROP_TABLE.format(table=target, name=tsql_literal(target)),
             "view": f"DROP VIEW IF EXISTS {target};",
             "function": f"DROP FUNCTION IF EXISTS {target};",
             "procedure": f"DROP PROCEDURE IF EXISTS {target};",
-            "library": f"DROP EXTERNAL LIBRARY {quote_identifier(bare)};",
+            # without AUTHORIZATION the statement means the caller's own library, not dbo's
+            "library": f"DROP EXTERNAL LIBRARY {quote_identifier(bare)} AUTHORIZATION dbo;",
             "schema": f"DROP SCHEMA IF EXISTS {quote_identifier(bare)};",
         }
         return statements[kind] + "\n" if kind in statements else ""

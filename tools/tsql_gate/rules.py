@@ -1,0 +1,163 @@
+"""Server-behaviour rules: T-SQL that parses and resolves, and still does the wrong thing on a server.
+
+The third check of the gate, beside the syntax gate (parse) and the reference check (references),
+after the render step. Each rule is one finding of a SQL Server review turned into a check, so the
+same mistake cannot come back:
+
+- output-reset: an OUTPUT parameter is also an input. `SELECT @AtomId = AtomId ... WHERE ...` that
+  matches no row keeps the caller's value, so a caller reusing its variable gets another call's id.
+  The procedure's first use of each of its OUTPUT parameters must assign it (`SET @p = ...`).
+- catch-xact-state: with XACT_ABORT ON an error dooms the transaction, and any write in the CATCH
+  block then fails (error 3930) and hides the first error. A CATCH block that writes must look at
+  XACT_STATE() (and roll back) before its first write.
+- spatial-nearest: a nearest-neighbour query (`TOP ... ORDER BY g.STDistance(@p)`) uses the spatial
+  index only with a `g.STDistance(@p) IS NOT NULL` predicate (Microsoft, "Query spatial data for
+  nearest neighbor").
+- external-bigint: sp_execute_external_script hands a BIGINT parameter to Python as a float, exact
+  only to 2^53: pass it as text (its digits) and int() it in the script.
+- external-script-compiles: the Python of every sp_execute_external_script @script literal compiles
+  (a re-indented T-SQL block would otherwise carry an IndentationError to the first call).
+
+The rules read the rendered text with comments and string literals blanked, so a script inside a
+string (the Python of sp_execute_external_script) or a comment does not trip them; external-bigint
+reads the @params declaration, which is a string, from the text as written.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable
+from dataclasses import dataclass
+
+from deployer.source.render import RenderedObject
+from tools.tsql_gate.text import blank_comments_and_strings
+
+_PROCEDURE = re.compile(r"\bCREATE\s+(?:OR\s+ALTER\s+)?PROC(?:EDURE)?\s+[\w.\[\]]+(.*?)\bAS\b", re.IGNORECASE | re.DOTALL)
+_CATCH = re.compile(r"\bBEGIN\s+CATCH\b(.*?)\bEND\s+CATCH\b", re.IGNORECASE | re.DOTALL)
+_WRITE = re.compile(r"\b(?:INSERT|UPDATE|DELETE|MERGE)\b", re.IGNORECASE)
+_NEAREST = re.compile(r"\bORDER\s+BY\s+([\w.\[\]]+)\.STDistance\s*\(", re.IGNORECASE)
+
+
+@dataclass(frozen=True)
+class RuleFailure:
+    rule: str
+    object: str
+    source: str
+    batch: int
+    line: int
+    message: str
+
+    def __str__(self) -> str:
+        return f"{self.source} ({self.object}), batch {self.batch}, line {self.line}: [{self.rule}] {self.message}"
+
+
+def _line(text: str, position: int) -> int:
+    return text.count("\n", 0, position) + 1
+
+
+def _output_parameters(header: str) -> list[str]:
+    parameters, depth, current = [], 0, ""
+    for char in header + ",":
+        if char == "," and depth == 0:
+            parameters.append(current)
+            current = ""
+            continue
+        depth += {"(": 1, ")": -1}.get(char, 0)
+        current += char
+    return [m.group(1) for p in parameters if re.search(r"\bOUT(?:PUT)?\b", p, re.IGNORECASE)
+            for m in [re.search(r"@(\w+)", p)] if m]
+
+
+def output_reset(code: str) -> list[tuple[int, str]]:
+    """(position, message) for each OUTPUT parameter whose first use does not assign it."""
+    match = _PROCEDURE.search(code)
+    if not match:
+        return []
+    problems = []
+    body_start = match.end()
+    for name in _output_parameters(match.group(1)):
+        use = re.search(rf"@{name}\b", code[body_start:], re.IGNORECASE)
+        if use is None:
+            continue
+        position = body_start + use.start()
+        statement_start = code[:position].rstrip()
+        if not re.search(r"\bSET\s*$", statement_start, re.IGNORECASE) or \
+                not re.match(rf"@{name}\s*=", code[position:], re.IGNORECASE):
+            problems.append((position, f"OUTPUT parameter @{name} is read or passed on before the procedure "
+                                       f"assigns it: reset it first (SET @{name} = NULL;), or a caller's value "
+                                       "survives a lookup that finds nothing"))
+    return problems
+
+
+def catch_xact_state(code: str) -> list[tuple[int, str]]:
+    problems = []
+    for match in _CATCH.finditer(code):
+        block = match.group(1)
+        write = _WRITE.search(block)
+        if write and not re.search(r"\bXACT_STATE\s*\(\s*\)", block[:write.start()], re.IGNORECASE):
+            problems.append((match.start(1) + write.start(),
+                             "a CATCH block writes without checking XACT_STATE() first: in a doomed "
+                             "transaction the write fails (3930) and hides the error; "
+                             "IF XACT_STATE() <> 0 ROLLBACK TRANSACTION; first"))
+    return problems
+
+
+def spatial_nearest(code: str) -> list[tuple[int, str]]:
+    problems = []
+    for match in _NEAREST.finditer(code):
+        column = re.escape(match.group(1))
+        statement = code[code.rfind(";", 0, match.start()) + 1:match.start()]
+        if not re.search(rf"{column}\.STDistance\s*\([^;]*?\)\s*IS\s+NOT\s+NULL", statement, re.IGNORECASE | re.DOTALL):
+            problems.append((match.start(), f"a nearest-neighbour query orders by {match.group(1)}.STDistance(...) "
+                                            f"without `{match.group(1)}.STDistance(...) IS NOT NULL` in its WHERE: "
+                                            "the spatial index is not used"))
+    return problems
+
+
+_EXTERNAL_PARAMS = re.compile(r"\bsp_execute_external_script\b.*?@params\s*=\s*N?'((?:[^']|'')*)'",
+                              re.IGNORECASE | re.DOTALL)
+
+
+def external_bigint(code: str, raw: str) -> list[tuple[int, str]]:
+    return [(match.start(1), "a BIGINT parameter of sp_execute_external_script reaches Python as a float: "
+                             "pass NVARCHAR digits and int() them in the script")
+            for match in _EXTERNAL_PARAMS.finditer(raw) if re.search(r"\bBIGINT\b", match.group(1), re.IGNORECASE)]
+
+
+_EXTERNAL_SCRIPT = re.compile(r"\bsp_execute_external_script\b.*?@script\s*=\s*N?'((?:[^']|'')*)'",
+                              re.IGNORECASE | re.DOTALL)
+
+
+def external_script_compiles(code: str, raw: str) -> list[tuple[int, str]]:
+    problems = []
+    for match in _EXTERNAL_SCRIPT.finditer(raw):
+        try:
+            compile(match.group(1).replace("''", "'"), "<@script>", "exec")
+        except SyntaxError as exc:
+            problems.append((match.start(1), f"the Python of @script does not compile: {exc.msg} "
+                                             f"(line {exc.lineno} of the script)"))
+    return problems
+
+
+# rule name -> check(code with comments and strings blanked, the text as written)
+RULES = {
+    "output-reset": lambda code, raw: output_reset(code),
+    "catch-xact-state": lambda code, raw: catch_xact_state(code),
+    "spatial-nearest": lambda code, raw: spatial_nearest(code),
+    "external-bigint": external_bigint,
+    "external-script-compiles": external_script_compiles,
+}
+
+
+def check_rules(rendered: Iterable[RenderedObject]) -> list[RuleFailure]:
+    failures = []
+    for item in rendered:
+        if item.obj.engine_name != "mssql" or item.obj.kind not in ("procedure", "function", "check"):
+            continue
+        for number, batch in enumerate(item.batches, start=1):
+            code = blank_comments_and_strings(batch)
+            for rule, check in RULES.items():
+                for position, message in check(code, batch):
+                    failures.append(RuleFailure(rule, item.obj.name, item.obj.source_label, number,
+                                                _line(code, position), message))
+    return failures
