@@ -482,3 +482,21 @@ def test_a_chunk_repeated_across_rounds_is_asked_about_and_sent_once(tmp_path):
     for *_, chunk_hash, data in store.chunks(rows):
         first_copies.setdefault(chunk_hash, len(data))
     assert sent == sum(first_copies.values())
+
+
+def test_zeroed_weights_update_a_tensor_whose_chunks_are_all_the_same(run, models_db, tmp_path):
+    """Two identical chunks in one update (zeroed weights): stored once, mapped twice (SQL Server's
+    insert-if-absent must dedupe its own source; the T-SQL gate's insert-absent-dedupes rule)."""
+    tensors = tiny_tensors(31)
+    tensors["wide.weight"] = np.random.default_rng(31).normal(size=(512, 1024)).astype("<f4")  # exactly 2 MiB
+    write_safetensors(tmp_path / "zeroed.safetensors", tensors)
+    assert run("ingest-model", "--target", models_db, tmp_path / "zeroed.safetensors", "--name", "zeroed").code == 0
+    model_id = query(models_db, "SELECT ModelId FROM dbo.Models WHERE ModelName = 'zeroed'")[0][0]
+    zeros = np.zeros((512, 1024), dtype="<f4")
+    with psycopg.connect(models_db, autocommit=True) as conn:
+        assert conn.execute("CALL dbo.sp_UpdateTensor(%s, 'wide.weight', %s)", (model_id, zeros.tobytes())).fetchone()[0] == 2
+    rows = query(models_db, "SELECT c.ChunkHash, k.Data FROM dbo.ModelTensorChunks c JOIN dbo.ModelTensors t "
+                            "ON t.TensorId = c.TensorId JOIN dbo.TensorChunks k ON k.ChunkHash = c.ChunkHash "
+                            "WHERE t.ModelId = %s AND t.TensorName = 'wide.weight' ORDER BY c.ChunkIndex", (model_id,))
+    assert len(rows) == 2 and rows[0][0] == rows[1][0]  # one stored chunk of zeros, mapped twice
+    assert b"".join(bytes(data) for _, data in rows) == zeros.tobytes()

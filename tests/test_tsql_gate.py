@@ -505,6 +505,11 @@ def test_the_package_follows_the_server_behaviour_rules():
      "    @params = N'@seed BIGINT', @seed = @seed;\n", True),
     ("external-bigint", "EXEC sys.sp_execute_external_script @language = N'Python', @script = N'x = int(seed)',\n"
      "    @params = N'@seed NVARCHAR(20)', @seed = @SeedDigits;\n", False),
+    ("insert-absent-dedupes", "INSERT INTO dbo.TensorChunks (ChunkHash, Data)\nSELECT p.ChunkHash, p.Piece FROM #pieces AS p\n"
+     "WHERE NOT EXISTS (SELECT 1 FROM dbo.TensorChunks AS k WHERE k.ChunkHash = p.ChunkHash);\n", True),
+    ("insert-absent-dedupes", "INSERT INTO dbo.TensorChunks (ChunkHash, Data)\nSELECT DISTINCT p.ChunkHash, p.Piece "
+     "FROM #pieces AS p\nWHERE NOT EXISTS (SELECT 1 FROM dbo.TensorChunks AS k WHERE k.ChunkHash = p.ChunkHash);\n",
+     False),
     ("external-script-compiles", "EXEC sys.sp_execute_external_script @language = N'Python', @script = N'\n"
      "    import pandas as pd\n    OutputDataSet = pd.DataFrame([[''a'']])\n';\n", True),
     ("external-script-compiles", "EXEC sys.sp_execute_external_script @language = N'Python', @script = N'\n"

@@ -46,10 +46,13 @@ BEGIN
         SELECT @ModelId, l.[index], l.name, l.type, l.parameter_count
         FROM OPENJSON(@Manifest, '$.layers') WITH (
             [index] INT, name NVARCHAR(512), type NVARCHAR(64), parameter_count BIGINT) AS l;
+        -- NOT EXISTS does not dedupe the source itself: one row per chunk hash, whoever filled #chunks
         INSERT INTO dbo.TensorChunks (ChunkHash, ByteSize, Data)
         SELECT c.ChunkHash, c.ByteSize, c.Data
-        FROM #chunks AS c
-        WHERE NOT EXISTS (SELECT 1 FROM dbo.TensorChunks AS k WITH (UPDLOCK, HOLDLOCK) WHERE k.ChunkHash = c.ChunkHash);
+        FROM (SELECT ChunkHash, ByteSize, Data, ROW_NUMBER() OVER (PARTITION BY ChunkHash ORDER BY ChunkHash) AS Copy
+              FROM #chunks) AS c
+        WHERE c.Copy = 1
+          AND NOT EXISTS (SELECT 1 FROM dbo.TensorChunks AS k WITH (UPDLOCK, HOLDLOCK) WHERE k.ChunkHash = c.ChunkHash);
         INSERT INTO dbo.ModelTensors (ModelId, LayerId, TensorIndex, TensorName, DType, Shape, ElementCount, ByteSize,
                                       Sha256)
         SELECT @ModelId, l.LayerId, t.[index], t.name, t.dtype, t.shape, t.element_count, t.byte_size,

@@ -39,10 +39,13 @@ BEGIN
         SET @Index = @Index + 1;
     END;
     BEGIN TRANSACTION;
+    -- identical pieces (zeroed weights) have one hash: NOT EXISTS does not dedupe its own source
     INSERT INTO dbo.TensorChunks (ChunkHash, ByteSize, Data)
     SELECT p.ChunkHash, DATALENGTH(p.Piece), p.Piece
-    FROM #pieces AS p
-    WHERE NOT EXISTS (SELECT 1 FROM dbo.TensorChunks AS k WITH (UPDLOCK, HOLDLOCK) WHERE k.ChunkHash = p.ChunkHash);
+    FROM (SELECT ChunkHash, Piece, ROW_NUMBER() OVER (PARTITION BY ChunkHash ORDER BY ChunkIndex) AS Copy
+          FROM #pieces) AS p
+    WHERE p.Copy = 1
+      AND NOT EXISTS (SELECT 1 FROM dbo.TensorChunks AS k WITH (UPDLOCK, HOLDLOCK) WHERE k.ChunkHash = p.ChunkHash);
     UPDATE c SET ChunkHash = p.ChunkHash
     FROM dbo.ModelTensorChunks AS c
     INNER JOIN #pieces AS p ON p.ChunkIndex = c.ChunkIndex

@@ -15,6 +15,10 @@ same mistake cannot come back:
   nearest neighbor").
 - external-bigint: sp_execute_external_script hands a BIGINT parameter to Python as a float, exact
   only to 2^53: pass it as text (its digits) and int() it in the script.
+- insert-absent-dedupes: `INSERT INTO T ... SELECT ... WHERE NOT EXISTS (SELECT ... FROM T ...)`
+  keeps out rows T already has, not duplicates within its own source: two identical chunks in one
+  batch (zeroed weights) violate T's key. The source must be deduplicated (DISTINCT, GROUP BY or
+  ROW_NUMBER).
 - external-script-compiles: the Python of every sp_execute_external_script @script literal compiles
   (a re-indented T-SQL block would otherwise carry an IndentationError to the first call).
 
@@ -139,11 +143,30 @@ def external_script_compiles(code: str, raw: str) -> list[tuple[int, str]]:
     return problems
 
 
+_INSERT_SELECT = re.compile(r"\bINSERT\s+INTO\s+([\w.\[\]#]+)[^;]*?\bSELECT\b[^;]*", re.IGNORECASE | re.DOTALL)
+
+
+def insert_absent_dedupes(code: str) -> list[tuple[int, str]]:
+    problems = []
+    for match in _INSERT_SELECT.finditer(code):
+        target = match.group(1).replace("[", "").replace("]", "").lower()
+        statement = match.group(0)
+        absent = re.search(r"\bNOT\s+EXISTS\s*\(\s*SELECT\b[^)]*?\bFROM\s+([\w.\[\]#]+)", statement, re.IGNORECASE)
+        if not absent or absent.group(1).replace("[", "").replace("]", "").lower() != target:
+            continue
+        if not re.search(r"\bDISTINCT\b|\bGROUP\s+BY\b|\bROW_NUMBER\s*\(", statement, re.IGNORECASE):
+            problems.append((match.start(), f"INSERT INTO {match.group(1)} ... WHERE NOT EXISTS (... {match.group(1)} ...) "
+                                            "does not dedupe its own source: select DISTINCT, GROUP BY or keep "
+                                            "ROW_NUMBER() = 1 per key"))
+    return problems
+
+
 # rule name -> check(code with comments and strings blanked, the text as written)
 RULES = {
     "output-reset": lambda code, raw: output_reset(code),
     "catch-xact-state": lambda code, raw: catch_xact_state(code),
     "spatial-nearest": lambda code, raw: spatial_nearest(code),
+    "insert-absent-dedupes": lambda code, raw: insert_absent_dedupes(code),
     "external-bigint": external_bigint,
     "external-script-compiles": external_script_compiles,
 }
