@@ -184,6 +184,7 @@ def test_row_count_and_count(database, target, deployment):
     apply(target, deployment, "table")
     run_sql(database, SQL[database[0]]["rows"])
     assert target.row_count("contract.Things") == 2
+    assert target.history_table("contract.Things") is None  # not system-versioned
     assert target.count("SELECT count(*) FROM contract.Things WHERE ThingId > 1") == 1
 
 

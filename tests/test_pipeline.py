@@ -237,3 +237,22 @@ def test_procedures_have_the_same_parameters_on_both_engines():
     for name in mssql:
         assert _mssql_parameters(mssql[name]) == _pg_parameters(pg[name]), name
         assert _mssql_parameters(mssql[name])  # every procedure so far takes parameters
+
+
+def test_dropping_a_system_versioned_table_alerts_for_its_history_rows_too():
+    from deployer.source.stages import Stage as S
+    from deployer.target.state import RetiredObject
+
+    rendered = render_package("mssql")
+    deployed = {r.obj.name: DeployedObject(r.obj.name, r.obj.kind, int(r.obj.stage), r.hash, "v", "now")
+                for r in rendered}
+    deployed["dbo.OldWeights"] = DeployedObject("dbo.OldWeights", "table", 2, "0" * 64, "v0", "then")
+    state = TargetState("mssql", "t", deployed=deployed,
+                        retired=[RetiredObject("dbo.OldWeights", "table", S.DOMAIN_TABLES, "v0")],
+                        losses={("dbo.OldWeights", "table dropped", "dbo.OldWeights"): 3,
+                                ("dbo.OldWeights", "history dropped", "dbo.OldWeightsHistory"): 40})
+    result = plan(rendered, state, Flags(), package_version="v")
+    assert [(a.change, a.target, a.rows) for a in result.data_loss] == [
+        ("table dropped", "dbo.OldWeights", 3), ("history dropped", "dbo.OldWeightsHistory", 40)]
+    drop = next(s for s in result.steps if s.obj.name == "dbo.OldWeights")
+    assert "SET (SYSTEM_VERSIONING = OFF)" in drop.statements(dialect_for("mssql"))[0]

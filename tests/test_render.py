@@ -84,3 +84,10 @@ def test_the_sqlcmd_script_sets_the_session_options_before_any_object(run, tmp_p
     assert script.index("\nGO\n") < script.index("PRINT N'[1 prerequisites]")
     assert parse_problems(header.strip() + "\n") == ()
     assert "sqlcmd -S <server> -E -b -I -i" in script
+
+
+def test_each_sqlcmd_object_file_runs_on_its_own_with_the_session_options(run, tmp_path):
+    assert run("render", "--engine", "mssql", "--out", tmp_path).code == 0
+    for path in (tmp_path / "objects").rglob("*.sql"):
+        first_batch = path.read_text().split("\nGO\n", 1)[0]
+        assert "SET QUOTED_IDENTIFIER ON;" in first_batch and "SET ANSI_NULLS ON;" in first_batch, path.name

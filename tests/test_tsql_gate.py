@@ -492,14 +492,24 @@ def test_the_package_follows_the_server_behaviour_rules():
      "    SET @Id = NULL;\n    SELECT @Id = Id FROM dbo.T WHERE K = @Key;\nEND;\n", False),
     ("output-reset", "CREATE OR ALTER PROCEDURE dbo.p @Id INT = NULL OUTPUT\nAS\nBEGIN\n"
      "    EXEC dbo.q @Id = @Id OUTPUT;\nEND;\n", True),
+    ("output-reset", "CREATE OR ALTER PROCEDURE dbo.p @Key AS INT, @Id AS BIGINT OUTPUT\nAS\nBEGIN\n"
+     "    SELECT @Id = Id FROM dbo.T WHERE K = @Key;\nEND;\n", True),
+    ("output-reset", "CREATE OR ALTER PROCEDURE dbo.p @Key INT, @Id BIGINT = NULL OUTPUT AS BEGIN\n"
+     "    SELECT @Id = NULL;\n    SELECT @Id = Id FROM dbo.T WHERE K = @Key;\nEND;\n", False),
     ("catch-xact-state", "BEGIN TRY\n    EXEC dbo.q;\nEND TRY\nBEGIN CATCH\n"
      "    UPDATE dbo.Jobs SET Status = N'Failed' WHERE JobId = @JobId;\n    THROW;\nEND CATCH;\n", True),
     ("catch-xact-state", "BEGIN TRY\n    EXEC dbo.q;\nEND TRY\nBEGIN CATCH\n    IF XACT_STATE() <> 0 ROLLBACK TRANSACTION;\n"
      "    UPDATE dbo.Jobs SET Status = N'Failed' WHERE JobId = @JobId;\n    THROW;\nEND CATCH;\n", False),
+    ("catch-xact-state", "BEGIN TRY\n    EXEC dbo.q;\nEND TRY\nBEGIN CATCH\n    IF @@TRANCOUNT > 0 ROLLBACK;\n"
+     "    UPDATE dbo.Jobs SET Status = N'Failed' WHERE JobId = @JobId;\n    THROW;\nEND CATCH;\n", False),
+    ("catch-xact-state", "BEGIN TRY\n    EXEC dbo.q;\nEND TRY\nBEGIN CATCH\n"
+     "    INSERT INTO @errors (Message) VALUES (ERROR_MESSAGE());\n    THROW;\nEND CATCH;\n", False),
     ("spatial-nearest", "SELECT TOP (10) e.Id FROM dbo.E AS e WHERE e.G IS NOT NULL\n"
      "ORDER BY e.G.STDistance(geometry::Point(@X, @Y, 0));\n", True),
     ("spatial-nearest", "SELECT TOP (10) e.Id FROM dbo.E AS e\n"
      "WHERE e.G.STDistance(geometry::Point(@X, @Y, 0)) IS NOT NULL\n"
+     "ORDER BY e.G.STDistance(geometry::Point(@X, @Y, 0));\n", False),
+    ("spatial-nearest", "SELECT TOP (10) e.Id FROM dbo.E AS e\nWHERE e.G.STDistance(geometry::Point(@X, @Y, 0)) < 5\n"
      "ORDER BY e.G.STDistance(geometry::Point(@X, @Y, 0));\n", False),
     ("external-bigint", "EXEC sys.sp_execute_external_script @language = N'Python', @script = N'x = seed',\n"
      "    @params = N'@seed BIGINT', @seed = @seed;\n", True),
@@ -510,6 +520,10 @@ def test_the_package_follows_the_server_behaviour_rules():
     ("insert-absent-dedupes", "INSERT INTO dbo.TensorChunks (ChunkHash, Data)\nSELECT DISTINCT p.ChunkHash, p.Piece "
      "FROM #pieces AS p\nWHERE NOT EXISTS (SELECT 1 FROM dbo.TensorChunks AS k WHERE k.ChunkHash = p.ChunkHash);\n",
      False),
+    ("external-binary-result", "CREATE TABLE #fit (Mean VARBINARY(MAX), Width FLOAT);\nINSERT INTO #fit (Mean, Width)\n"
+     "EXEC sys.sp_execute_external_script @language = N'Python', @script = N'OutputDataSet = fit()';\n", True),
+    ("external-binary-result", "CREATE TABLE #fit (MeanHex NVARCHAR(MAX), Width FLOAT);\nINSERT INTO #fit (MeanHex, Width)\n"
+     "EXEC sys.sp_execute_external_script @language = N'Python', @script = N'OutputDataSet = fit()';\n", False),
     ("external-script-compiles", "EXEC sys.sp_execute_external_script @language = N'Python', @script = N'\n"
      "    import pandas as pd\n    OutputDataSet = pd.DataFrame([[''a'']])\n';\n", True),
     ("external-script-compiles", "EXEC sys.sp_execute_external_script @language = N'Python', @script = N'\n"

@@ -20,7 +20,10 @@ BEGIN
     SET XACT_ABORT ON;
     SET @ModelId = NULL; -- OUTPUT parameters are also inputs: never answer with the caller's values
     SET @JobId = NULL;
-    DECLARE @Payload VARBINARY(MAX), @Manifest NVARCHAR(MAX), @Message NVARCHAR(4000), @Name NVARCHAR(256);
+    DECLARE @Payload VARBINARY(MAX), @Manifest NVARCHAR(MAX), @Message NVARCHAR(MAX), @Name NVARCHAR(256);
+    -- its job row must outlive a failure: inside a caller's transaction a rollback would take it along
+    IF @@TRANCOUNT > 0
+        THROW 50400, N'sp_IngestModel: run it outside a transaction (its job row records a failure)', 1;
     IF (@AtomId IS NULL AND @Path IS NULL) OR (@AtomId IS NOT NULL AND @Path IS NOT NULL)
         THROW 50401, N'sp_IngestModel: give exactly one of AtomId and Path', 1;
     IF @Path IS NOT NULL
@@ -36,13 +39,15 @@ BEGIN
     WHERE a.AtomId = @AtomId AND a.TenantId = @TenantId;
 
     CREATE TABLE #chunks (ChunkHash BINARY(32) NOT NULL, ByteSize INT NOT NULL, Data VARBINARY(MAX) NOT NULL);
+    -- Python's result set carries text (str maps to NVARCHAR); bytes columns are inferred, not declared
+    CREATE TABLE #chunkhex (ChunkHash NVARCHAR(64) NOT NULL, ByteSize INT NOT NULL, DataHex NVARCHAR(MAX) NOT NULL);
     BEGIN TRY
         IF @Payload IS NULL
         BEGIN
             SET @Message = CONCAT(N'atom ', @AtomId, N' does not exist for tenant ', @TenantId);
             THROW 50403, @Message, 1;
         END;
-        INSERT INTO #chunks (ChunkHash, ByteSize, Data)
+        INSERT INTO #chunkhex (ChunkHash, ByteSize, DataHex)
         EXEC sys.sp_execute_external_script
             @language = N'Python',
             @script = N'
@@ -54,26 +59,28 @@ chunks = {}
 for _tensor, _index, chunk_hash, data in model_store.chunks(rows):
     chunks.setdefault(chunk_hash, data)
 manifest = model_store.manifest(rows)
-OutputDataSet = pd.DataFrame([[h, len(d), d] for h, d in chunks.items()])
+OutputDataSet = pd.DataFrame([[h.hex(), len(d), d.hex()] for h, d in chunks.items()])
 ',
             @params = N'@payload VARBINARY(MAX), @name NVARCHAR(256), @manifest NVARCHAR(MAX) OUTPUT',
             @payload = @Payload,
             @name = @Name,
             @manifest = @Manifest OUTPUT;
+        INSERT INTO #chunks (ChunkHash, ByteSize, Data)
+        SELECT CONVERT(BINARY(32), ChunkHash, 2), ByteSize, CONVERT(VARBINARY(MAX), DataHex, 2) FROM #chunkhex;
+        DROP TABLE #chunkhex;
+        EXEC dbo.sp_StoreModel @Manifest = @Manifest, @TenantId = @TenantId, @ModelId = @ModelId OUTPUT;
+        UPDATE dbo.IngestionJobs
+        SET Status = N'Completed', CompletedAt = SYSUTCDATETIME(),
+            TotalItems = JSON_VALUE(@Manifest, '$.model.tensor_count'),
+            AtomsProcessed = JSON_VALUE(@Manifest, '$.model.tensor_count')
+        WHERE JobId = @JobId;
     END TRY
     BEGIN CATCH
-        SET @Message = LEFT(ERROR_MESSAGE(), 4000);
+        SET @Message = ERROR_MESSAGE();
         IF XACT_STATE() <> 0 ROLLBACK TRANSACTION; -- a doomed transaction takes no more writes
         UPDATE dbo.IngestionJobs SET Status = N'Failed', CompletedAt = SYSUTCDATETIME(), ErrorMessage = @Message
         WHERE JobId = @JobId;
-        SET @Message = CONCAT(N'sp_IngestModel: ', @Message);
+        SET @Message = LEFT(CONCAT(N'sp_IngestModel: ', @Message), 2047);
         THROW 50404, @Message, 1;
     END CATCH;
-
-    EXEC dbo.sp_StoreModel @Manifest = @Manifest, @TenantId = @TenantId, @ModelId = @ModelId OUTPUT;
-    UPDATE dbo.IngestionJobs
-    SET Status = N'Completed', CompletedAt = SYSUTCDATETIME(),
-        TotalItems = JSON_VALUE(@Manifest, '$.model.tensor_count'),
-        AtomsProcessed = JSON_VALUE(@Manifest, '$.model.tensor_count')
-    WHERE JobId = @JobId;
 END;

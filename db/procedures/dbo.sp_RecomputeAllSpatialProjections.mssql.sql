@@ -19,7 +19,10 @@ BEGIN
     DECLARE @Total BIGINT, @Done BIGINT = 0, @LastId BIGINT = 0, @Rows INT;
     DECLARE @LandmarkId INT, @Mean VARBINARY(MAX), @Axes VARBINARY(MAX), @Width FLOAT, @Centroids VARBINARY(MAX);
     DECLARE @Buckets INT, @Fitted INT;
-    DECLARE @Message NVARCHAR(2048);
+    DECLARE @Message NVARCHAR(MAX);
+    -- it commits batch by batch and its job row must outlive a failure
+    IF @@TRANCOUNT > 0
+        THROW 50100, N'sp_RecomputeAllSpatialProjections: run it outside a transaction (it commits between batches)', 1;
     IF @BatchSize IS NULL OR @BatchSize < 1 OR @BatchSize > 100000
         THROW 50101, N'sp_RecomputeAllSpatialProjections: BatchSize must be between 1 and 100000', 1;
     IF @SampleSize IS NULL OR @SampleSize < 4
@@ -50,18 +53,20 @@ BEGIN
     CREATE TABLE #sample (EmbeddingVector VARBINARY(MAX) NOT NULL);
     INSERT INTO #sample (EmbeddingVector)
     SELECT TOP (@SampleSize) EmbeddingVector FROM dbo.AtomEmbeddings WHERE EmbeddingType = @EmbeddingType ORDER BY NEWID();
-    CREATE TABLE #fit (MeanVector VARBINARY(MAX), Axes VARBINARY(MAX), BucketWidth FLOAT,
-                       ExplainedVariance FLOAT, SampleSize INT, Dimension INT, Centroids VARBINARY(MAX),
+    -- the fitted vectors come back as hex text (str maps to NVARCHAR; a bytes column's type is guessed)
+    CREATE TABLE #fit (MeanHex NVARCHAR(MAX), AxesHex NVARCHAR(MAX), BucketWidth FLOAT,
+                       ExplainedVariance FLOAT, SampleSize INT, Dimension INT, CentroidsHex NVARCHAR(MAX),
                        CentroidCount INT);
-    INSERT INTO #fit (MeanVector, Axes, BucketWidth, ExplainedVariance, SampleSize, Dimension, Centroids, CentroidCount)
+    INSERT INTO #fit (MeanHex, AxesHex, BucketWidth, ExplainedVariance, SampleSize, Dimension, CentroidsHex, CentroidCount)
     EXEC sys.sp_execute_external_script
         @language = N'Python',
         @script = N'
 import pandas as pd
 from hartonomous_ext import spatial
 fit = spatial.fit(list(InputDataSet["EmbeddingVector"]), buckets)
-OutputDataSet = pd.DataFrame([[fit["mean"], fit["axes"], fit["bucket_width"], fit["explained_variance"],
-                               fit["sample_size"], fit["dimension"], fit["centroids"], fit["centroid_count"]]])
+OutputDataSet = pd.DataFrame([[fit["mean"].hex(), fit["axes"].hex(), fit["bucket_width"], fit["explained_variance"],
+                               fit["sample_size"], fit["dimension"],
+                               None if fit["centroids"] is None else fit["centroids"].hex(), fit["centroid_count"]]])
 ',
         @input_data_1 = N'SELECT EmbeddingVector FROM #sample',
         @params = N'@buckets INT',
@@ -70,7 +75,9 @@ OutputDataSet = pd.DataFrame([[fit["mean"], fit["axes"], fit["bucket_width"], fi
     UPDATE dbo.SpatialLandmarks SET IsActive = 0 WHERE IsActive = 1;
     INSERT INTO dbo.SpatialLandmarks (Dimension, MeanVector, Axes, BucketWidth, ExplainedVariance, SampleSize,
                                       Centroids, CentroidCount)
-    SELECT Dimension, MeanVector, Axes, BucketWidth, ExplainedVariance, SampleSize, Centroids, CentroidCount FROM #fit;
+    SELECT Dimension, CONVERT(VARBINARY(MAX), MeanHex, 2), CONVERT(VARBINARY(MAX), AxesHex, 2), BucketWidth,
+           ExplainedVariance, SampleSize, CONVERT(VARBINARY(MAX), CentroidsHex, 2), CentroidCount
+    FROM #fit;
     SET @LandmarkId = SCOPE_IDENTITY();
     COMMIT TRANSACTION;
     SELECT @Mean = MeanVector, @Axes = Axes, @Width = BucketWidth, @Centroids = Centroids
@@ -108,22 +115,22 @@ OutputDataSet = pd.DataFrame([[i, *r] for i, r in zip(InputDataSet["AtomEmbeddin
             SpatialGeometry = geometry::Point(p.X, p.Y, 0), VectorBucket = p.VectorBucket
         FROM dbo.AtomEmbeddings AS e
         INNER JOIN #points AS p ON p.AtomEmbeddingId = e.AtomEmbeddingId;
-        SET @Done = @Done + @Rows;
         SET @LastId = (SELECT MAX(AtomEmbeddingId) FROM #batch);
-        UPDATE dbo.IngestionJobs SET AtomsProcessed = @Done WHERE JobId = @JobId;
+        UPDATE dbo.IngestionJobs SET AtomsProcessed = @Done + @Rows WHERE JobId = @JobId;
         COMMIT TRANSACTION;
+        SET @Done = @Done + @Rows; -- counted once committed: a failed batch is not reported as done
     END;
     UPDATE dbo.IngestionJobs SET Status = N'Completed', CompletedAt = SYSUTCDATETIME(), AtomsProcessed = @Done
     WHERE JobId = @JobId;
     END TRY
     BEGIN CATCH
         -- the job says what happened (batches committed so far stay projected); the error goes on
-        SET @Message = LEFT(ERROR_MESSAGE(), 4000);
+        SET @Message = ERROR_MESSAGE(); -- whole: a Python traceback ends with the exception
         IF XACT_STATE() <> 0 ROLLBACK TRANSACTION;
         UPDATE dbo.IngestionJobs SET Status = N'Failed', CompletedAt = SYSUTCDATETIME(), AtomsProcessed = @Done,
             ErrorMessage = @Message
         WHERE JobId = @JobId;
-        SET @Message = CONCAT(N'sp_RecomputeAllSpatialProjections: ', @Message);
+        SET @Message = LEFT(CONCAT(N'sp_RecomputeAllSpatialProjections: ', @Message), 2047);
         THROW 50105, @Message, 1;
     END CATCH;
 END;

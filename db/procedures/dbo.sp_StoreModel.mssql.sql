@@ -49,8 +49,9 @@ BEGIN
         -- NOT EXISTS does not dedupe the source itself: one row per chunk hash, whoever filled #chunks
         INSERT INTO dbo.TensorChunks (ChunkHash, ByteSize, Data)
         SELECT c.ChunkHash, c.ByteSize, c.Data
-        FROM (SELECT ChunkHash, ByteSize, Data, ROW_NUMBER() OVER (PARTITION BY ChunkHash ORDER BY ChunkHash) AS Copy
-              FROM #chunks) AS c
+        FROM (SELECT s.ChunkHash, s.ByteSize, s.Data,
+                     ROW_NUMBER() OVER (PARTITION BY s.ChunkHash ORDER BY s.ChunkHash) AS Copy
+              FROM #chunks AS s) AS c
         WHERE c.Copy = 1
           AND NOT EXISTS (SELECT 1 FROM dbo.TensorChunks AS k WITH (UPDLOCK, HOLDLOCK) WHERE k.ChunkHash = c.ChunkHash);
         INSERT INTO dbo.ModelTensors (ModelId, LayerId, TensorIndex, TensorName, DType, Shape, ElementCount, ByteSize,

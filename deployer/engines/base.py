@@ -91,7 +91,10 @@ class Dialect(Protocol):
         """One script a DBA runs by hand (sqlcmd -i / psql -f) holding every rendered object."""
 
     def object_text(self, rendered) -> str:
-        """One rendered object as a file, introduced by a comment."""
+        """One rendered object as script text, introduced by a comment."""
+
+    def object_file(self, rendered) -> str:
+        """One rendered object as a file a DBA can run on its own (render --out objects/)."""
 
 
 class DataOperations(Protocol):
@@ -159,6 +162,10 @@ class Engine(Protocol):
     def count(self, query: str) -> int: ...
 
     def row_count(self, table: str) -> int: ...
+
+    def history_table(self, table: str) -> str | None:
+        """The history table the server keeps for a system-versioned table (None: not versioned, or
+        the engine keeps history in tables of the package)."""
 
     def shadow(self, objects: list) -> AbstractContextManager["Engine"]:
         """A throw-away database on the same server holding `objects`, for schema comparison."""

@@ -25,7 +25,7 @@ def write_render(rendered: list[RenderedObject], out: Path, dialect, version: in
     for position, r in enumerate(rendered, start=1):
         folder = out / "objects" / _stage_dir(r.obj.stage)
         folder.mkdir(parents=True, exist_ok=True)
-        (folder / f"{position:03d}-{r.obj.name}.sql").write_text(dialect.object_text(r), encoding="utf-8")
+        (folder / f"{position:03d}-{r.obj.name}.sql").write_text(dialect.object_file(r), encoding="utf-8")
     for stage in Stage:  # empty stages still show in the output
         (out / "objects" / _stage_dir(stage)).mkdir(parents=True, exist_ok=True)
     combined = out / dialect.script_name(version)

@@ -208,6 +208,9 @@ def plan(package: list[RenderedObject], state: TargetState, flags: Flags, *, pac
             rows = losses.get((obj.name, "table dropped", obj.name), 0)
             if obj.kind == "table" and rows:
                 step.alerts.append(DataLossAlert(obj.name, "table dropped", obj.name, rows, "rows are lost"))
+            step.alerts += [DataLossAlert(obj.name, change, target, count, "its history rows are lost")
+                            for (name, change, target), count in losses.items()
+                            if name == obj.name and change == "history dropped" and count]
         drops.append(step)
     # latest stage first, and inside a stage in reverse order of creation: objects were created
     # after what they need, so they go before it

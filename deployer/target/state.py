@@ -129,6 +129,8 @@ def inspect_target(engine: Engine, rendered: list[RenderedObject]) -> TargetStat
     for obj in retired:
         if obj.kind == "table" and live.get(obj.name) is not None:
             losses[(obj.name, "table dropped", obj.name)] = engine.row_count(obj.name)
+            if history := engine.history_table(obj.name):  # dropped with it (SQL Server system versioning)
+                losses[(obj.name, "history dropped", history)] = engine.row_count(history)
 
     return TargetState(engine_name=engine.dialect.name, label=engine.label, deployed=deployed, live=live,
                        drift=drift, table_diffs=table_diffs, losses=losses, retired=retired)

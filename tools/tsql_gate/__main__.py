@@ -18,7 +18,8 @@ from tools.tsql_gate.rules import check_rules
 
 def main() -> int:
     started = time.perf_counter()
-    failures = [*check_package(), *{f for v in RENDER_VARIANTS for f in check_rules(render_variant(v))}]
+    rules = {f for v in RENDER_VARIANTS for f in check_rules(render_variant(v))}
+    failures = [*check_package(), *sorted(rules, key=str)]
     elapsed = time.perf_counter() - started
     for failure in failures:
         print(failure)

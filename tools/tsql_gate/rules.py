@@ -19,6 +19,10 @@ same mistake cannot come back:
   keeps out rows T already has, not duplicates within its own source: two identical chunks in one
   batch (zeroed weights) violate T's key. The source must be deduplicated (DISTINCT, GROUP BY or
   ROW_NUMBER).
+- external-binary-result: a result set from Python gets its column types from pandas (str maps to
+  NVARCHAR; a column of bytes objects has no documented mapping), so INSERT ... EXEC
+  sp_execute_external_script must not target a temp table with BINARY/VARBINARY columns: return
+  hex text and CONVERT(VARBINARY(MAX), x, 2) it.
 - external-script-compiles: the Python of every sp_execute_external_script @script literal compiles
   (a re-indented T-SQL block would otherwise carry an IndentationError to the first call).
 
@@ -29,6 +33,7 @@ reads the @params declaration, which is a string, from the text as written.
 
 from __future__ import annotations
 
+import ast
 import re
 from collections.abc import Iterable
 from dataclasses import dataclass
@@ -36,7 +41,10 @@ from dataclasses import dataclass
 from deployer.source.render import RenderedObject
 from tools.tsql_gate.text import blank_comments_and_strings
 
-_PROCEDURE = re.compile(r"\bCREATE\s+(?:OR\s+ALTER\s+)?PROC(?:EDURE)?\s+[\w.\[\]]+(.*?)\bAS\b", re.IGNORECASE | re.DOTALL)
+# the header ends at the AS that starts the body (on a line of its own, or before BEGIN), not at
+# the AS of a parameter declared `@p AS INT`
+_PROCEDURE = re.compile(r"\bCREATE\s+(?:OR\s+ALTER\s+)?PROC(?:EDURE)?\s+[\w.\[\]]+(.*?)(?:^\s*AS\s*$|\bAS\s+BEGIN\b)",
+                        re.IGNORECASE | re.DOTALL | re.MULTILINE)
 _CATCH = re.compile(r"\bBEGIN\s+CATCH\b(.*?)\bEND\s+CATCH\b", re.IGNORECASE | re.DOTALL)
 _WRITE = re.compile(r"\b(?:INSERT|UPDATE|DELETE|MERGE)\b", re.IGNORECASE)
 _NEAREST = re.compile(r"\bORDER\s+BY\s+([\w.\[\]]+)\.STDistance\s*\(", re.IGNORECASE)
@@ -85,8 +93,11 @@ def output_reset(code: str) -> list[tuple[int, str]]:
             continue
         position = body_start + use.start()
         statement_start = code[:position].rstrip()
-        if not re.search(r"\bSET\s*$", statement_start, re.IGNORECASE) or \
-                not re.match(rf"@{name}\s*=", code[position:], re.IGNORECASE):
+        assigned = re.search(r"\bSET\s*$", statement_start, re.IGNORECASE) and \
+            re.match(rf"@{name}\s*=\s*(?!@{name}\b)", code[position:], re.IGNORECASE)
+        reset = re.search(r"\bSELECT\s*$", statement_start, re.IGNORECASE) and \
+            re.match(rf"@{name}\s*=\s*NULL\s*;", code[position:], re.IGNORECASE)
+        if not (assigned or reset):
             problems.append((position, f"OUTPUT parameter @{name} is read or passed on before the procedure "
                                        f"assigns it: reset it first (SET @{name} = NULL;), or a caller's value "
                                        "survives a lookup that finds nothing"))
@@ -97,8 +108,12 @@ def catch_xact_state(code: str) -> list[tuple[int, str]]:
     problems = []
     for match in _CATCH.finditer(code):
         block = match.group(1)
-        write = _WRITE.search(block)
-        if write and not re.search(r"\bXACT_STATE\s*\(\s*\)", block[:write.start()], re.IGNORECASE):
+        # writes to table variables survive a doomed transaction; the rest need a rollback first
+        write = next((w for w in _WRITE.finditer(block)
+                      if not re.match(r"\w+\s+(?:INTO\s+)?@", block[w.start():], re.IGNORECASE)), None)
+        checked = re.search(r"(?:\bXACT_STATE\s*\(\s*\)|@@TRANCOUNT)[^;]*?\bROLLBACK\b",
+                            block[:write.start()] if write else "", re.IGNORECASE | re.DOTALL)
+        if write and not checked:
             problems.append((match.start(1) + write.start(),
                              "a CATCH block writes without checking XACT_STATE() first: in a doomed "
                              "transaction the write fails (3930) and hides the error; "
@@ -111,7 +126,10 @@ def spatial_nearest(code: str) -> list[tuple[int, str]]:
     for match in _NEAREST.finditer(code):
         column = re.escape(match.group(1))
         statement = code[code.rfind(";", 0, match.start()) + 1:match.start()]
-        if not re.search(rf"{column}\.STDistance\s*\([^;]*?\)\s*IS\s+NOT\s+NULL", statement, re.IGNORECASE | re.DOTALL):
+        if not re.search(r"\bTOP\b", statement, re.IGNORECASE):
+            continue  # not a nearest-neighbour query
+        bounded = rf"{column}\.STDistance\s*\([^;]*?\)\s*(?:IS\s+NOT\s+NULL|<=?|>=?|<>)"
+        if not re.search(bounded, statement, re.IGNORECASE | re.DOTALL):
             problems.append((match.start(), f"a nearest-neighbour query orders by {match.group(1)}.STDistance(...) "
                                             f"without `{match.group(1)}.STDistance(...) IS NOT NULL` in its WHERE: "
                                             "the spatial index is not used"))
@@ -128,6 +146,7 @@ def external_bigint(code: str, raw: str) -> list[tuple[int, str]]:
             for match in _EXTERNAL_PARAMS.finditer(raw) if re.search(r"\bBIGINT\b", match.group(1), re.IGNORECASE)]
 
 
+OLDEST_PYTHON = (3, 10)  # SQL Server 2022/2025 runtimes (2019's 3.7 runs only the vector bindings: README)
 _EXTERNAL_SCRIPT = re.compile(r"\bsp_execute_external_script\b.*?@script\s*=\s*N?'((?:[^']|'')*)'",
                               re.IGNORECASE | re.DOTALL)
 
@@ -136,7 +155,8 @@ def external_script_compiles(code: str, raw: str) -> list[tuple[int, str]]:
     problems = []
     for match in _EXTERNAL_SCRIPT.finditer(raw):
         try:
-            compile(match.group(1).replace("''", "'"), "<@script>", "exec")
+            # the oldest Python a supported Machine Learning Services runtime has
+            ast.parse(match.group(1).replace("''", "'"), "<@script>", feature_version=OLDEST_PYTHON)
         except SyntaxError as exc:
             problems.append((match.start(1), f"the Python of @script does not compile: {exc.msg} "
                                              f"(line {exc.lineno} of the script)"))
@@ -161,6 +181,21 @@ def insert_absent_dedupes(code: str) -> list[tuple[int, str]]:
     return problems
 
 
+_INSERT_EXTERNAL = re.compile(r"\bINSERT\s+INTO\s+(#\w+)[^;]*?\bEXEC(?:UTE)?\s+(?:sys\.)?sp_execute_external_script\b",
+                              re.IGNORECASE | re.DOTALL)
+
+
+def external_binary_result(code: str) -> list[tuple[int, str]]:
+    problems = []
+    for match in _INSERT_EXTERNAL.finditer(code):
+        table = re.escape(match.group(1))
+        definition = re.search(rf"\bCREATE\s+TABLE\s+{table}\s*\((.*?)\)\s*;", code, re.IGNORECASE | re.DOTALL)
+        if definition and re.search(r"\b(?:VAR)?BINARY\b", definition.group(1), re.IGNORECASE):
+            problems.append((match.start(), f"{match.group(1)} takes Python's result set and has binary columns: "
+                                            "return hex text and CONVERT(VARBINARY(MAX), x, 2) it"))
+    return problems
+
+
 # rule name -> check(code with comments and strings blanked, the text as written)
 RULES = {
     "output-reset": lambda code, raw: output_reset(code),
@@ -168,6 +203,7 @@ RULES = {
     "spatial-nearest": lambda code, raw: spatial_nearest(code),
     "insert-absent-dedupes": lambda code, raw: insert_absent_dedupes(code),
     "external-bigint": external_bigint,
+    "external-binary-result": lambda code, raw: external_binary_result(code),
     "external-script-compiles": external_script_compiles,
 }
 

@@ -21,8 +21,10 @@ DEFAULT_FILESTREAM_FOLDER = "/var/opt/mssql/data"
 # The session settings the package's objects are created under. sqlcmd (ODBC) starts with
 # QUOTED_IDENTIFIER OFF unless given -I; filtered and spatial indexes and computed columns need
 # these exact values, and a procedure keeps the QUOTED_IDENTIFIER and ANSI_NULLS it was created
-# with. They are set in a batch of their own, before any object, and hold for the whole session.
-# (The ODBC driver the deployer publishes through sets the same by default.)
+# with. They are set in a batch of their own, before any object, and hold for the whole session;
+# each file of `render --out` objects/ starts with them too, so it runs on its own. (The ODBC
+# driver the deployer publishes through sets the ANSI ones by default, and leaves XACT_ABORT and
+# ARITHABORT off: the deployer's per-object transaction is what rolls a failed object back.)
 SESSION_SETTINGS = (
     "SET XACT_ABORT ON;",
     "SET ANSI_NULLS ON;",
@@ -68,14 +70,14 @@ def tsql_literal(text: str) -> str:
 
 # A system-versioned table cannot be dropped while versioning is on, and its history table stays
 # behind unless dropped too (its name is the server's: read from sys.tables, quoted by QUOTENAME).
-_DROP_TABLE = """DECLARE @History NVARCHAR(300) = (
+_DROP_TABLE = """DECLARE @History NVARCHAR(600) = (
     SELECT QUOTENAME(OBJECT_SCHEMA_NAME(history_table_id)) + N'.' + QUOTENAME(OBJECT_NAME(history_table_id))
     FROM sys.tables WHERE object_id = OBJECT_ID({name}) AND temporal_type = 2);
 IF @History IS NOT NULL
 BEGIN
     ALTER TABLE {table} SET (SYSTEM_VERSIONING = OFF);
     DROP TABLE {table};
-    DECLARE @DropHistory NVARCHAR(400) = N'DROP TABLE ' + @History + N';';
+    DECLARE @DropHistory NVARCHAR(MAX) = N'DROP TABLE ' + @History + N';';
     EXEC sys.sp_executesql @DropHistory;
 END
 ELSE
@@ -127,6 +129,9 @@ class MssqlDialect:
 
     def object_text(self, rendered) -> str:
         return object_header(rendered) + self.join_batches(rendered.batches)
+
+    def object_file(self, rendered) -> str:
+        return object_header(rendered) + self.join_batches(["\n".join(SESSION_SETTINGS) + "\n", *rendered.batches])
 
     def script_name(self, version: int | None) -> str:
         return f"hartonomous-mssql-{version or DEFAULT_VERSION}.sql"

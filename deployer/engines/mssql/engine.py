@@ -27,7 +27,7 @@ from deployer.engines.mssql.data import MssqlData
 from deployer.engines.mssql.dialect import DEFAULT_DATABASE, MssqlDialect, check_database_name, quote_identifier
 from deployer.engines.mssql.statements import (
     BEGIN_DEPLOYMENT_SQL, DATABASE_ID_SQL, DEFINITION_SQL, DEPLOYED_OBJECTS_SQL, EXISTS_SQL, FINISH_DEPLOYMENT_SQL,
-    FORGET_SQL, HISTORY_DDL, HISTORY_EXISTS_SQL, HISTORY_UPGRADE_SQL, LIBRARY_FINGERPRINT_SQL, LIVE_HASH_SQL, LOCK_SQL,
+    FORGET_SQL, HISTORY_DDL, HISTORY_TABLE_SQL, HISTORY_EXISTS_SQL, HISTORY_UPGRADE_SQL, LIBRARY_FINGERPRINT_SQL, LIVE_HASH_SQL, LOCK_SQL,
     RECORD_SQL, SCHEMA_ID_SQL, UNKNOWN_OBJECTS_SQL,
 )
 from deployer.engines.schema import table_fingerprints
@@ -240,6 +240,10 @@ class MssqlEngine:
         schema, bare = self.dialect.catalog_key(table)
         return int(self.conn.execute(f"SELECT COUNT_BIG(*) FROM {quote_identifier(schema)}.{quote_identifier(bare)};")
                    .fetchone()[0])
+
+    def history_table(self, table: str) -> str | None:
+        row = self.conn.execute(HISTORY_TABLE_SQL, table).fetchone()
+        return row[0] if row and row[0] else None
 
     @property
     def data(self) -> MssqlData:

@@ -98,7 +98,7 @@ EXISTS_SQL = {
     "procedure": "SELECT 1 WHERE OBJECT_ID(?, N'P') IS NOT NULL",
     "function": "SELECT 1 FROM sys.objects WHERE object_id = OBJECT_ID(?) AND type IN ('FN', 'IF', 'TF')",
     "queue": "SELECT 1 FROM sys.service_queues WHERE object_id = OBJECT_ID(?)",
-    "library": "SELECT 1 FROM sys.external_libraries WHERE name = ?",
+    "library": "SELECT 1 FROM sys.external_libraries WHERE name = ? AND principal_id = DATABASE_PRINCIPAL_ID(N'dbo')",
 }
 
 # Columns added to the history after its first release (see the PostgreSQL seam)
@@ -143,11 +143,15 @@ WHERE kc.type = 'UQ' AND s.name = ? AND t.name = ?
 ORDER BY kc.name, ic.key_ordinal;"""
 DEFINITION_SQL = "SELECT OBJECT_DEFINITION(OBJECT_ID(?));"
 SCHEMA_ID_SQL = "SELECT SCHEMA_ID(?);"
+# the history table of a system-versioned table (temporal_type 2), as schema.name
+HISTORY_TABLE_SQL = """SELECT OBJECT_SCHEMA_NAME(t.history_table_id) + N'.' + OBJECT_NAME(t.history_table_id)
+FROM sys.tables AS t
+WHERE t.object_id = OBJECT_ID(?) AND t.temporal_type = 2;"""
 LIBRARY_FINGERPRINT_SQL = """SELECT CONCAT(l.name, N'|', l.language, N'|', DATALENGTH(f.content), N'|',
               CONVERT(NVARCHAR(64), HASHBYTES('SHA2_256', f.content), 2))
 FROM sys.external_libraries AS l
 INNER JOIN sys.external_library_files AS f ON f.external_library_id = l.external_library_id
-WHERE l.name = ?;"""
+WHERE l.name = ? AND l.principal_id = DATABASE_PRINCIPAL_ID(N'dbo');"""
 
 
 # ---- data operations (deployer.client through engines.mssql.data) --------------------------------
@@ -204,7 +208,7 @@ def _registry() -> dict[str, str]:
         "FORGET_SQL", "LIVE_HASH_SQL", "UNKNOWN_OBJECTS_SQL", "RECORD_SQL", "HISTORY_UPGRADE_SQL",
         "DATABASE_ID_SQL", "HISTORY_EXISTS_SQL", "DEPLOYED_OBJECTS_SQL", "LOCK_SQL", "BEGIN_DEPLOYMENT_SQL",
         "FINISH_DEPLOYMENT_SQL", "CHECK_CONSTRAINTS_SQL", "UNIQUE_CONSTRAINTS_SQL", "DEFINITION_SQL",
-        "SCHEMA_ID_SQL", "LIBRARY_FINGERPRINT_SQL",
+        "SCHEMA_ID_SQL", "HISTORY_TABLE_SQL", "LIBRARY_FINGERPRINT_SQL",
         "EMBEDDING_JOB_RESUME_SQL", "EMBEDDING_JOB_START_SQL", "EMBEDDING_JOB_RESTART_SQL", "INGEST_ATOM_SQL",
         "JOB_PROGRESS_SQL", "JOB_FINISH_SQL", "SEMANTIC_SEARCH_SQL", "MODEL_JOB_START_SQL", "MODEL_BY_SOURCE_SQL",
         "MODEL_JOB_FAILED_SQL", "MODEL_JOB_COMPLETED_SQL", "CHUNKS_TABLE_SQL", "DROP_CHUNKS_TABLE_SQL", "PUT_CHUNK_SQL", "STORE_MODEL_SQL",

@@ -60,6 +60,9 @@ class PostgresDialect:
     def object_text(self, rendered) -> str:
         return object_header(rendered) + self.join_batches(rendered.batches)
 
+    def object_file(self, rendered) -> str:
+        return self.object_text(rendered)
+
     def script_name(self, version: int | None) -> str:
         return "hartonomous-postgresql.sql"
 

@@ -279,6 +279,9 @@ class PostgresEngine:
         statement = sql.SQL("SELECT count(*) FROM {}").format(sql.Identifier(*self.dialect.catalog_key(table)))
         return int(self._require().execute(statement).fetchone()[0])
 
+    def history_table(self, table: str) -> str | None:
+        return None  # weight history is a table of the package (dbo.ModelTensorChunksHistory), dropped on its own
+
     @property
     def data(self) -> PostgresData:
         return PostgresData(self._require())
