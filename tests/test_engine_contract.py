@@ -132,6 +132,11 @@ def test_an_empty_database_has_no_history(target):
     assert target.deployed_objects() == {}
 
 
+def test_a_rendering_the_user_asked_for_is_kept(target):
+    """What the server may change in the rendering: never an option the user gave explicitly."""
+    assert target.render_settings({"skip_filestream": True, "filestream_path": None}) == ({}, [])
+
+
 def test_a_deployment_gets_an_id_and_applied_objects_are_recorded(target, deployment):
     apply(target, deployment, "schema")
     table = apply(target, deployment, "table")

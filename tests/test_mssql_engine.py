@@ -106,3 +106,27 @@ def test_drop_statements_mean_the_objects_the_package_created():
     assert parse_problems(table) == ()
     assert dialect.drop_statement("dbo.x]; DROP DATABASE master; --", "table").count("DROP DATABASE master") == 4
     assert "[x]]; DROP DATABASE master; --]" in dialect.drop_statement("dbo.x]; DROP DATABASE master; --", "table")
+
+
+@pytest.mark.parametrize(("platform", "data_path", "requested", "expected"), [
+    ("Linux", "/var/opt/mssql/data/", {}, {"skip_filestream": True}),
+    ("Windows", "C:\\SQL\\DATA\\", {}, {"filestream_path": "C:\\SQL\\DATA\\Hartonomous_Filestream"}),
+    ("Windows", "C:\\SQL\\DATA\\", {"filestream_path": "D:\\FS\\H"}, {}),
+    ("Linux", "/var/opt/mssql/data/", {"skip_filestream": True}, {}),
+])
+def test_filestream_follows_the_servers_platform(platform, data_path, requested, expected):
+    """SQL Server on Linux has no FILESTREAM: publish stores payloads as VARBINARY(MAX) there and
+    says so; on Windows the container goes to the instance's default data folder."""
+    from deployer.engines import dialect_for
+
+    settings, notices = dialect_for("mssql").settings_for_server(platform, data_path, "Hartonomous", requested)
+    assert settings == expected
+    assert len(notices) == (1 if expected else 0)
+
+
+def test_the_filestream_script_refuses_a_linux_server_with_the_way_out():
+    from deployer.package import render_package
+
+    filegroup = next(r for r in render_package("mssql") if r.obj.name == "FilestreamFilegroup")
+    guard = filegroup.sql.index("host_platform = N'Linux'")
+    assert guard < filegroup.sql.index("ADD FILEGROUP") and "--skip-filestream" in filegroup.sql[guard:]

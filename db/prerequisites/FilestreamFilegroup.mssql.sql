@@ -3,8 +3,11 @@
 -- engine-specific: FILESTREAM is SQL Server's; PostgreSQL keeps payloads in bytea
 {% if filestream %}
 -- Payloads (dbo.AtomPayloadStore) live in a FILESTREAM filegroup. The instance must allow it first:
--- sp_configure 'filestream access level', 2 (Windows: also SQL Server Configuration Manager;
--- Linux: mssql-conf set filestream.filestreamaccesslevel 2). Skip with --skip-filestream.
+-- sp_configure 'filestream access level', 2, and FILESTREAM enabled in SQL Server Configuration
+-- Manager. SQL Server on Linux has no FILESTREAM: there, render with --skip-filestream (publish
+-- does so by itself when it finds a Linux server).
+IF EXISTS (SELECT 1 FROM sys.dm_os_host_info WHERE host_platform = N'Linux')
+    THROW 50010, N'FILESTREAM is not supported by SQL Server on Linux: render the script with --skip-filestream', 1;
 IF NOT EXISTS (SELECT 1 FROM sys.filegroups WHERE name = N'HartonomousFilestream')
 BEGIN
     ALTER DATABASE {{ database_name | tsql_identifier }}

@@ -75,16 +75,29 @@ def add_commands(commands) -> None:
     catalog.set_defaults(run=cmd_catalog)
 
 
-def _package(args, engine_name: str, database_name: str | None = None, *, sqlcmd_variables: bool = False):
+def _package(args, engine_name: str, database_name: str | None = None, *, sqlcmd_variables: bool = False,
+             server: dict | None = None):
+    """The package as the arguments ask, with what the server changes (`server`, from
+    engine.render_settings) on top."""
+    options = {"filestream_path": args.filestream_path, "skip_filestream": args.skip_filestream, **(server or {})}
     return render_package(
         engine_name,
         db_root=args.source,
         mssql_version=args.mssql_version,
         database_name=database_name,
-        filestream_path=args.filestream_path,
-        skip_filestream=args.skip_filestream,
         sqlcmd_variables=sqlcmd_variables,
+        **options,
     )
+
+
+def _target_package(args, engine, console: Console | None):
+    """The package for a connected target; says what the server changed (text output only)."""
+    server, notices = engine.render_settings({"filestream_path": args.filestream_path,
+                                              "skip_filestream": args.skip_filestream})
+    if console is not None:
+        for notice in notices:
+            console.print(notice, markup=False)
+    return _package(args, engine.dialect.name, engine.database, server=server)
 
 
 def _flags(args) -> Flags:
@@ -93,8 +106,8 @@ def _flags(args) -> Flags:
                  allow_drift=getattr(args, "allow_drift", False))
 
 
-def _plan_for(args, engine, flags: Flags):
-    package = _package(args, engine.dialect.name, engine.database)
+def _plan_for(args, engine, flags: Flags, console: Console | None = None):
+    package = _target_package(args, engine, console)
     return plan(package, inspect_target(engine, package), flags, package_version=__version__)
 
 
@@ -113,7 +126,7 @@ def cmd_render(args, console: Console) -> int:
 def cmd_plan(args, console: Console) -> int:
     engine = open_target(args)
     try:
-        result = _plan_for(args, engine, _flags(args))
+        result = _plan_for(args, engine, _flags(args), console if args.format == "text" else None)
     finally:
         engine.close()
     print_plan_as(console, result, args.format, args.verbose)
@@ -140,7 +153,7 @@ def cmd_publish(args, console: Console) -> int:
     try:
         if not args.dry_run:
             engine.lock()
-        result_plan = _plan_for(args, engine, flags)
+        result_plan = _plan_for(args, engine, flags, console)
         if args.dry_run:
             print_dry_run(console, result_plan, plan_script(result_plan, engine.dialect), args.verbose)
             return EXIT_FAILED if result_plan.has_differences else EXIT_OK
@@ -173,7 +186,7 @@ def cmd_publish(args, console: Console) -> int:
 def cmd_verify(args, console: Console) -> int:
     engine = open_existing(args)
     try:
-        package = _package(args, engine.dialect.name, engine.database)
+        package = _target_package(args, engine, console)
         skipped = skipped_by_flags([r.obj for r in package], _flags(args))
         kept = [r for r in package if r.obj.name not in skipped]
         results = run_checks(engine, [r for r in kept if r.obj.kind == "check"],

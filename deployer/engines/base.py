@@ -163,6 +163,10 @@ class Engine(Protocol):
 
     def row_count(self, table: str) -> int: ...
 
+    def render_settings(self, requested: dict) -> tuple[dict, list[str]]:
+        """What this server changes in the rendering the user asked for (`requested`: the render
+        options given), and a line for each change saying why."""
+
     def history_table(self, table: str) -> str | None:
         """The history table the server keeps for a system-versioned table (None: not versioned, or
         the engine keeps history in tables of the package)."""

@@ -103,6 +103,23 @@ class MssqlDialect:
         return {"mssql_version": version, "database_name": database, "filestream_path": filestream_path,
                 "filestream": not options.skip_filestream}
 
+    def settings_for_server(self, platform: str | None, data_path: str | None, database: str,
+                            requested: dict) -> tuple[dict, list[str]]:
+        """FILESTREAM per platform: SQL Server on Linux has none, so payloads are stored as
+        VARBINARY(MAX) there (as --skip-filestream); on Windows the container goes into the
+        instance's default data folder unless --filestream-path names one."""
+        if requested.get("skip_filestream"):
+            return {}, []
+        if (platform or "").lower() == "linux":
+            return {"skip_filestream": True}, [
+                "FILESTREAM: SQL Server on Linux does not support it; payloads are stored as VARBINARY(MAX) "
+                "(as with --skip-filestream)"]
+        if not requested.get("filestream_path") and data_path:
+            separator = "\\" if "\\" in data_path else "/"
+            path = data_path.rstrip("\\/") + separator + f"{database}_Filestream"
+            return {"filestream_path": path}, [f"FILESTREAM: container {path} (the instance's default data folder)"]
+        return {}, []
+
     def batches(self, sql: str) -> tuple[str, ...]:
         return tuple(split_batches(sql))
 

@@ -28,7 +28,7 @@ from deployer.engines.mssql.dialect import DEFAULT_DATABASE, MssqlDialect, check
 from deployer.engines.mssql.statements import (
     BEGIN_DEPLOYMENT_SQL, DATABASE_ID_SQL, DEFINITION_SQL, DEPLOYED_OBJECTS_SQL, EXISTS_SQL, FINISH_DEPLOYMENT_SQL,
     FORGET_SQL, HISTORY_DDL, HISTORY_TABLE_SQL, HISTORY_EXISTS_SQL, HISTORY_UPGRADE_SQL, LIBRARY_FINGERPRINT_SQL, LIVE_HASH_SQL, LOCK_SQL,
-    RECORD_SQL, SCHEMA_ID_SQL, UNKNOWN_OBJECTS_SQL,
+    RECORD_SQL, SCHEMA_ID_SQL, SERVER_SQL, UNKNOWN_OBJECTS_SQL,
 )
 from deployer.engines.schema import table_fingerprints
 from deployer.source.render import RenderedObject
@@ -240,6 +240,10 @@ class MssqlEngine:
         schema, bare = self.dialect.catalog_key(table)
         return int(self.conn.execute(f"SELECT COUNT_BIG(*) FROM {quote_identifier(schema)}.{quote_identifier(bare)};")
                    .fetchone()[0])
+
+    def render_settings(self, requested: dict) -> tuple[dict, list[str]]:
+        platform, data_path = self.conn.execute(SERVER_SQL).fetchone()
+        return self.dialect.settings_for_server(platform, data_path, self.database, requested)
 
     def history_table(self, table: str) -> str | None:
         row = self.conn.execute(HISTORY_TABLE_SQL, table).fetchone()

@@ -143,6 +143,10 @@ WHERE kc.type = 'UQ' AND s.name = ? AND t.name = ?
 ORDER BY kc.name, ic.key_ordinal;"""
 DEFINITION_SQL = "SELECT OBJECT_DEFINITION(OBJECT_ID(?));"
 SCHEMA_ID_SQL = "SELECT SCHEMA_ID(?);"
+# the server's platform (Windows or Linux: FILESTREAM exists on Windows only) and its default data
+# folder (where a database's FILESTREAM container goes unless --filestream-path says otherwise)
+SERVER_SQL = """SELECT (SELECT TOP (1) host_platform FROM sys.dm_os_host_info),
+       CONVERT(NVARCHAR(4000), SERVERPROPERTY('InstanceDefaultDataPath'));"""
 # the history table of a system-versioned table (temporal_type 2), as schema.name
 HISTORY_TABLE_SQL = """SELECT OBJECT_SCHEMA_NAME(t.history_table_id) + N'.' + OBJECT_NAME(t.history_table_id)
 FROM sys.tables AS t
@@ -208,7 +212,7 @@ def _registry() -> dict[str, str]:
         "FORGET_SQL", "LIVE_HASH_SQL", "UNKNOWN_OBJECTS_SQL", "RECORD_SQL", "HISTORY_UPGRADE_SQL",
         "DATABASE_ID_SQL", "HISTORY_EXISTS_SQL", "DEPLOYED_OBJECTS_SQL", "LOCK_SQL", "BEGIN_DEPLOYMENT_SQL",
         "FINISH_DEPLOYMENT_SQL", "CHECK_CONSTRAINTS_SQL", "UNIQUE_CONSTRAINTS_SQL", "DEFINITION_SQL",
-        "SCHEMA_ID_SQL", "HISTORY_TABLE_SQL", "LIBRARY_FINGERPRINT_SQL",
+        "SCHEMA_ID_SQL", "SERVER_SQL", "HISTORY_TABLE_SQL", "LIBRARY_FINGERPRINT_SQL",
         "EMBEDDING_JOB_RESUME_SQL", "EMBEDDING_JOB_START_SQL", "EMBEDDING_JOB_RESTART_SQL", "INGEST_ATOM_SQL",
         "JOB_PROGRESS_SQL", "JOB_FINISH_SQL", "SEMANTIC_SEARCH_SQL", "MODEL_JOB_START_SQL", "MODEL_BY_SOURCE_SQL",
         "MODEL_JOB_FAILED_SQL", "MODEL_JOB_COMPLETED_SQL", "CHUNKS_TABLE_SQL", "DROP_CHUNKS_TABLE_SQL", "PUT_CHUNK_SQL", "STORE_MODEL_SQL",

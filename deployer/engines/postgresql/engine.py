@@ -279,6 +279,9 @@ class PostgresEngine:
         statement = sql.SQL("SELECT count(*) FROM {}").format(sql.Identifier(*self.dialect.catalog_key(table)))
         return int(self._require().execute(statement).fetchone()[0])
 
+    def render_settings(self, requested: dict) -> tuple[dict, list[str]]:
+        return {}, []  # nothing of the rendering depends on the server
+
     def history_table(self, table: str) -> str | None:
         return None  # weight history is a table of the package (dbo.ModelTensorChunksHistory), dropped on its own
 
