@@ -108,25 +108,40 @@ def test_drop_statements_mean_the_objects_the_package_created():
     assert "[x]]; DROP DATABASE master; --]" in dialect.drop_statement("dbo.x]; DROP DATABASE master; --", "table")
 
 
-@pytest.mark.parametrize(("platform", "data_path", "requested", "expected"), [
-    ("Linux", "/var/opt/mssql/data/", {}, {"skip_filestream": True}),
-    ("Windows", "C:\\SQL\\DATA\\", {}, {"filestream_path": "C:\\SQL\\DATA\\Hartonomous_Filestream"}),
-    ("Windows", "C:\\SQL\\DATA\\", {"filestream_path": "D:\\FS\\H"}, {}),
-    ("Linux", "/var/opt/mssql/data/", {"skip_filestream": True}, {}),
+@pytest.mark.parametrize(("separator", "data_path", "level", "requested", "expected"), [
+    ("/", "/var/opt/mssql/data/", 0, {}, {"skip_filestream": True}),
+    ("\\", "C:\\SQL\\DATA\\", 2, {}, {"filestream_path": "C:\\SQL\\DATA\\Hartonomous_Filestream"}),
+    ("\\", "C:\\SQL\\DATA\\", 3, {"filestream_path": "D:\\FS\\H"}, {}),
+    ("/", "/var/opt/mssql/data/", 0, {"skip_filestream": True}, {}),
+    ("\\", "C:\\SQL\\DATA\\", 0, {"skip_filestream": True}, {}),
 ])
-def test_filestream_follows_the_servers_platform(platform, data_path, requested, expected):
+def test_filestream_follows_the_servers_platform(separator, data_path, level, requested, expected):
     """SQL Server on Linux has no FILESTREAM: publish stores payloads as VARBINARY(MAX) there and
-    says so; on Windows the container goes to the instance's default data folder."""
+    says so; on Windows the container goes to the instance's default data folder. The facts come
+    from SERVERPROPERTY, which any login may read."""
     from deployer.engines import dialect_for
 
-    settings, notices = dialect_for("mssql").settings_for_server(platform, data_path, "Hartonomous", requested)
+    settings, notices = dialect_for("mssql").settings_for_server(separator, data_path, level, "Hartonomous", requested)
     assert settings == expected
     assert len(notices) == (1 if expected else 0)
+
+
+@pytest.mark.parametrize(("data_path", "level", "message"), [
+    ("C:\\SQL\\DATA\\", 0, "FILESTREAM is off on this instance"),
+    (None, 2, "give one with --filestream-path"),
+])
+def test_a_windows_server_that_cannot_hold_filestream_stops_before_planning(data_path, level, message):
+    from deployer.engines import dialect_for
+
+    with pytest.raises(TargetError, match=message):
+        dialect_for("mssql").settings_for_server("\\", data_path, level, "Hartonomous", {})
 
 
 def test_the_filestream_script_refuses_a_linux_server_with_the_way_out():
     from deployer.package import render_package
 
     filegroup = next(r for r in render_package("mssql") if r.obj.name == "FilestreamFilegroup")
-    guard = filegroup.sql.index("host_platform = N'Linux'")
+    guard = filegroup.sql.index("SERVERPROPERTY('PathSeparator')) = N'/'")
+    code = [line for line in filegroup.sql.splitlines() if not line.strip().startswith("--")]
+    assert not any("dm_os_host_info" in line for line in code)  # needs a server permission on 2022+
     assert guard < filegroup.sql.index("ADD FILEGROUP") and "--skip-filestream" in filegroup.sql[guard:]

@@ -6,8 +6,11 @@
 -- sp_configure 'filestream access level', 2, and FILESTREAM enabled in SQL Server Configuration
 -- Manager. SQL Server on Linux has no FILESTREAM: there, render with --skip-filestream (publish
 -- does so by itself when it finds a Linux server).
-IF EXISTS (SELECT 1 FROM sys.dm_os_host_info WHERE host_platform = N'Linux')
+-- (the path separator tells the platform, and any login may read it: sys.dm_os_host_info may not)
+IF CONVERT(NCHAR(1), SERVERPROPERTY('PathSeparator')) = N'/'
     THROW 50010, N'FILESTREAM is not supported by SQL Server on Linux: render the script with --skip-filestream', 1;
+IF COALESCE(CONVERT(INT, SERVERPROPERTY('FilestreamEffectiveLevel')), 0) < 2
+    THROW 50011, N'FILESTREAM is off on this instance: enable it (Configuration Manager, sp_configure ''filestream access level'', 2) or render with --skip-filestream', 1;
 IF NOT EXISTS (SELECT 1 FROM sys.filegroups WHERE name = N'HartonomousFilestream')
 BEGIN
     ALTER DATABASE {{ database_name | tsql_identifier }}

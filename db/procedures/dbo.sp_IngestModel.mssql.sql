@@ -17,13 +17,19 @@ CREATE OR ALTER PROCEDURE dbo.sp_IngestModel
 AS
 BEGIN
     SET NOCOUNT ON;
+    -- its job row must outlive a failure and it commits on its own: refused inside a caller's
+    -- transaction (RAISERROR, not THROW, which under XACT_ABORT would doom the caller's transaction),
+    -- and implicit transactions (a driver's autocommit off) are off for its duration
+    IF @@TRANCOUNT > 0
+    BEGIN
+        RAISERROR(N'sp_IngestModel: run it outside a transaction (its job row records a failure)', 16, 1);
+        RETURN 50400;
+    END;
+    SET IMPLICIT_TRANSACTIONS OFF;
     SET XACT_ABORT ON;
     SET @ModelId = NULL; -- OUTPUT parameters are also inputs: never answer with the caller's values
     SET @JobId = NULL;
     DECLARE @Payload VARBINARY(MAX), @Manifest NVARCHAR(MAX), @Message NVARCHAR(MAX), @Name NVARCHAR(256);
-    -- its job row must outlive a failure: inside a caller's transaction a rollback would take it along
-    IF @@TRANCOUNT > 0
-        THROW 50400, N'sp_IngestModel: run it outside a transaction (its job row records a failure)', 1;
     IF (@AtomId IS NULL AND @Path IS NULL) OR (@AtomId IS NOT NULL AND @Path IS NOT NULL)
         THROW 50401, N'sp_IngestModel: give exactly one of AtomId and Path', 1;
     IF @Path IS NOT NULL
@@ -59,7 +65,9 @@ chunks = {}
 for _tensor, _index, chunk_hash, data in model_store.chunks(rows):
     chunks.setdefault(chunk_hash, data)
 manifest = model_store.manifest(rows)
-OutputDataSet = pd.DataFrame([[h.hex(), len(d), d.hex()] for h, d in chunks.items()])
+del payload, model
+OutputDataSet = pd.DataFrame([[h.hex(), len(d), d.hex()] for h, d in chunks.items()],
+                             columns=["ChunkHash", "ByteSize", "DataHex"])
 ',
             @params = N'@payload VARBINARY(MAX), @name NVARCHAR(256), @manifest NVARCHAR(MAX) OUTPUT',
             @payload = @Payload,
@@ -68,12 +76,14 @@ OutputDataSet = pd.DataFrame([[h.hex(), len(d), d.hex()] for h, d in chunks.item
         INSERT INTO #chunks (ChunkHash, ByteSize, Data)
         SELECT CONVERT(BINARY(32), ChunkHash, 2), ByteSize, CONVERT(VARBINARY(MAX), DataHex, 2) FROM #chunkhex;
         DROP TABLE #chunkhex;
+        BEGIN TRANSACTION; -- the model and its job's Completed together
         EXEC dbo.sp_StoreModel @Manifest = @Manifest, @TenantId = @TenantId, @ModelId = @ModelId OUTPUT;
         UPDATE dbo.IngestionJobs
         SET Status = N'Completed', CompletedAt = SYSUTCDATETIME(),
             TotalItems = JSON_VALUE(@Manifest, '$.model.tensor_count'),
             AtomsProcessed = JSON_VALUE(@Manifest, '$.model.tensor_count')
         WHERE JobId = @JobId;
+        COMMIT TRANSACTION;
     END TRY
     BEGIN CATCH
         SET @Message = ERROR_MESSAGE();

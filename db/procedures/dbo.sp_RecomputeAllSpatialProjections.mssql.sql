@@ -15,14 +15,20 @@ CREATE OR ALTER PROCEDURE dbo.sp_RecomputeAllSpatialProjections
 AS
 BEGIN
     SET NOCOUNT ON;
+    -- its job row must outlive a failure and it commits on its own: refused inside a caller's
+    -- transaction (RAISERROR, not THROW, which under XACT_ABORT would doom the caller's transaction),
+    -- and implicit transactions (a driver's autocommit off) are off for its duration
+    IF @@TRANCOUNT > 0
+    BEGIN
+        RAISERROR(N'sp_RecomputeAllSpatialProjections: run it outside a transaction (it commits between batches)', 16, 1);
+        RETURN 50100;
+    END;
+    SET IMPLICIT_TRANSACTIONS OFF;
     SET XACT_ABORT ON;
     DECLARE @Total BIGINT, @Done BIGINT = 0, @LastId BIGINT = 0, @Rows INT;
     DECLARE @LandmarkId INT, @Mean VARBINARY(MAX), @Axes VARBINARY(MAX), @Width FLOAT, @Centroids VARBINARY(MAX);
     DECLARE @Buckets INT, @Fitted INT;
     DECLARE @Message NVARCHAR(MAX);
-    -- it commits batch by batch and its job row must outlive a failure
-    IF @@TRANCOUNT > 0
-        THROW 50100, N'sp_RecomputeAllSpatialProjections: run it outside a transaction (it commits between batches)', 1;
     IF @BatchSize IS NULL OR @BatchSize < 1 OR @BatchSize > 100000
         THROW 50101, N'sp_RecomputeAllSpatialProjections: BatchSize must be between 1 and 100000', 1;
     IF @SampleSize IS NULL OR @SampleSize < 4

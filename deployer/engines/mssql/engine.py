@@ -242,8 +242,8 @@ class MssqlEngine:
                    .fetchone()[0])
 
     def render_settings(self, requested: dict) -> tuple[dict, list[str]]:
-        platform, data_path = self.conn.execute(SERVER_SQL).fetchone()
-        return self.dialect.settings_for_server(platform, data_path, self.database, requested)
+        separator, data_path, filestream_level = self.conn.execute(SERVER_SQL).fetchone()
+        return self.dialect.settings_for_server(separator, data_path, filestream_level, self.database, requested)
 
     def history_table(self, table: str) -> str | None:
         row = self.conn.execute(HISTORY_TABLE_SQL, table).fetchone()

@@ -143,10 +143,13 @@ WHERE kc.type = 'UQ' AND s.name = ? AND t.name = ?
 ORDER BY kc.name, ic.key_ordinal;"""
 DEFINITION_SQL = "SELECT OBJECT_DEFINITION(OBJECT_ID(?));"
 SCHEMA_ID_SQL = "SELECT SCHEMA_ID(?);"
-# the server's platform (Windows or Linux: FILESTREAM exists on Windows only) and its default data
-# folder (where a database's FILESTREAM container goes unless --filestream-path says otherwise)
-SERVER_SQL = """SELECT (SELECT TOP (1) host_platform FROM sys.dm_os_host_info),
-       CONVERT(NVARCHAR(4000), SERVERPROPERTY('InstanceDefaultDataPath'));"""
+# what the rendering needs to know of the server, readable by any login (sys.dm_os_host_info needs
+# VIEW SERVER PERFORMANCE STATE on 2022+): the path separator ('/' on Linux, which has no FILESTREAM),
+# the default data folder (where a FILESTREAM container goes unless --filestream-path says otherwise)
+# and the FILESTREAM level the instance runs with (2 or more: T-SQL access on)
+SERVER_SQL = """SELECT CONVERT(NCHAR(1), SERVERPROPERTY('PathSeparator')),
+       CONVERT(NVARCHAR(4000), SERVERPROPERTY('InstanceDefaultDataPath')),
+       CONVERT(INT, SERVERPROPERTY('FilestreamEffectiveLevel'));"""
 # the history table of a system-versioned table (temporal_type 2), as schema.name
 HISTORY_TABLE_SQL = """SELECT OBJECT_SCHEMA_NAME(t.history_table_id) + N'.' + OBJECT_NAME(t.history_table_id)
 FROM sys.tables AS t
