@@ -15,6 +15,8 @@ from __future__ import annotations
 import hashlib
 import io
 import json
+from contextlib import contextmanager
+from typing import Any, Callable, Iterator
 
 import sqlalchemy as sa
 from alembic.migration import MigrationContext
@@ -129,6 +131,17 @@ def describe_table(inspector: sa.Inspector, schema: str, table: str) -> dict:
     checks = [{"name": name, "sqltext": text} for name, text in sorted(check_constraints(inspector, schema, table).items())]
     return {"columns": columns, "primary_key": {"name": pk.get("name"), "columns": pk.get("constrained_columns")},
             "indexes": indexes, "unique": uniques, "foreign_keys": fks, "checks": checks}
+
+
+@contextmanager
+def reflection_connection(sqlalchemy_url: str, connect: Callable[[], Any]) -> Iterator[sa.Connection]:
+    """A SQLAlchemy connection over one new driver connection (no pool), closed on the way out."""
+    bind = sa.create_engine(sqlalchemy_url, creator=connect, poolclass=sa.pool.NullPool)
+    try:
+        with bind.connect() as connection:
+            yield connection
+    finally:
+        bind.dispose()
 
 
 def table_fingerprints(connection: sa.Connection, dialect, tables: list) -> dict[str, str | None]:

@@ -30,7 +30,7 @@ from deployer.engines.mssql.statements import (
     FORGET_SQL, HISTORY_DDL, HISTORY_TABLE_SQL, HISTORY_EXISTS_SQL, HISTORY_UPGRADE_SQL, LIBRARY_FINGERPRINT_SQL, LIVE_HASH_SQL, LOCK_SQL,
     RECORD_SQL, SCHEMA_ID_SQL, SERVER_SQL, UNKNOWN_OBJECTS_SQL,
 )
-from deployer.engines.schema import table_fingerprints
+from deployer.engines.schema import reflection_connection, table_fingerprints
 from deployer.source.render import RenderedObject
 
 PASSWORD_ENV = "HARTONOMOUS_MSSQL_PASSWORD"
@@ -219,19 +219,12 @@ class MssqlEngine:
     def _odbc_for(self, database: str) -> str:
         return self._odbc.rsplit(";DATABASE=master", 1)[0] + f";DATABASE={database}"
 
-    @contextmanager
     def reflection(self):
         """A SQLAlchemy connection of its own to the target database, for reflection and alembic."""
         import pyodbc
-        import sqlalchemy as sa
 
         odbc = self._odbc_for(self.database)
-        bind = sa.create_engine("mssql+pyodbc://", creator=lambda: pyodbc.connect(odbc), poolclass=sa.pool.NullPool)
-        try:
-            with bind.connect() as connection:
-                yield connection
-        finally:
-            bind.dispose()
+        return reflection_connection("mssql+pyodbc://", lambda: pyodbc.connect(odbc))
 
     def count(self, query: str) -> int:
         return int(self.conn.execute(query).fetchone()[0])

@@ -14,14 +14,13 @@ from contextlib import contextmanager
 from typing import Iterator
 
 import psycopg
-import sqlalchemy as sa
 from psycopg import sql
 from psycopg.conninfo import conninfo_to_dict, make_conninfo
 
 from deployer.engines.base import ApplyError, CheckResult, DeployedObject, Deployment, TargetError
 from deployer.engines.postgresql.data import PostgresData
 from deployer.engines.postgresql.dialect import PostgresDialect
-from deployer.engines.schema import table_fingerprints
+from deployer.engines.schema import reflection_connection, table_fingerprints
 from deployer.source.render import RenderedObject
 
 HISTORY_DDL = """
@@ -260,17 +259,10 @@ class PostgresEngine:
                 self.conn.execute(sql.SQL("DROP {} {}").format(kind, sql.SQL(signature)))
 
     # comparing -------------------------------------------------------------------------------
-    @contextmanager
-    def reflection(self) -> Iterator[sa.Connection]:
+    def reflection(self):
         """A SQLAlchemy connection of its own, for reflection and alembic's comparison."""
         url = self.url
-        bind = sa.create_engine("postgresql+psycopg://", creator=lambda: psycopg.connect(url),
-                                poolclass=sa.pool.NullPool)
-        try:
-            with bind.connect() as connection:
-                yield connection
-        finally:
-            bind.dispose()
+        return reflection_connection("postgresql+psycopg://", lambda: psycopg.connect(url))
 
     def count(self, query: str) -> int:
         return int(self._require().execute(query).fetchone()[0])
