@@ -85,6 +85,10 @@ def test_sampling_follows_the_seed_and_an_ensemble_averages(smollm_db):
     ({"prompt": "hi", "ModelIds": None}, "give ModelIds"),
     ({"prompt": "hi", "max_tokens": 0}, "max_tokens must be between 1 and 4096"),
     ({"prompt": "hi", "temperature": -1}, "must not be negative"),
+    ({"prompt": "hi", "temperature": float("nan")}, "temperature must be finite"),
+    ({"prompt": "hi", "temperature": float("inf")}, "temperature must be finite"),
+    ({"prompt": "hi", "top_k": -2}, "top_k must be 0 (all tokens) or more"),
+    ({"prompt": "hi", "temperature": 0.7, "top_k": 100000}, "top_k 100000 is more than the 49152 tokens"),
     ({"prompt": "hi", "TenantId": 5}, "does not exist for tenant 5"),
     ({"prompt": "hi", "embedding_model": True}, "text generation needs a GGUF model"),
 ])

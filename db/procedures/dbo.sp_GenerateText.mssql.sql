@@ -25,6 +25,17 @@ BEGIN
     DECLARE @Models NVARCHAR(MAX), @FirstModel INT, @Payload VARBINARY(MAX), @Lineage NVARCHAR(MAX);
     IF @prompt IS NULL OR LEN(LTRIM(RTRIM(@prompt))) = 0
         THROW 50601, N'sp_GenerateText: the prompt is empty', 1;
+    -- hartonomous_ext.generation.check_settings, before any weight is read (a T-SQL FLOAT holds no
+    -- NaN); NULL means the default, as on PostgreSQL
+    SET @max_tokens = COALESCE(@max_tokens, 64);
+    SET @temperature = COALESCE(@temperature, 0);
+    SET @top_k = COALESCE(@top_k, 0);
+    IF @max_tokens < 1 OR @max_tokens > 4096
+        THROW 50604, N'sp_GenerateText: max_tokens must be between 1 and 4096', 1;
+    IF @temperature < 0
+        THROW 50605, N'sp_GenerateText: temperature must be finite and must not be negative', 1;
+    IF @top_k < 0
+        THROW 50606, N'sp_GenerateText: top_k must be 0 (all tokens) or more', 1;
     IF @ModelIds IS NULL OR ISJSON(@ModelIds) = 0 OR NOT EXISTS (SELECT 1 FROM OPENJSON(@ModelIds))
         THROW 50602, N'sp_GenerateText: give ModelIds, a JSON array of the stored GGUF model(s) to generate with', 1;
     CREATE TABLE #models (Position INT NOT NULL, ModelId INT NULL);

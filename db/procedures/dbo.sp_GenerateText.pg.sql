@@ -32,13 +32,17 @@ if not prompt or not prompt.strip():
     plpy.error("sp_GenerateText: the prompt is empty", sqlstate="22023")
 if not model_ids or any(m is None for m in model_ids):
     plpy.error("sp_GenerateText: give ModelIds, the stored GGUF model(s) to generate with", sqlstate="22023")
+tokens_wanted = max_tokens if max_tokens is not None else 64  # (a parameter's name cannot be assigned here)
+try:
+    generation.check_settings(tokens_wanted, temperature or 0.0, top_k or 0)
+except FormatError as exc:
+    plpy.error(f"sp_GenerateText: {exc}", sqlstate="22023")
 started = time.perf_counter()
 try:
     execute = model_store.plpy_execute(plpy)
     cache = GD.setdefault("llamas", {})
     models = [model_store.cached(cache, execute, m, tenant, generation.load) for m in model_ids]
-    result = generation.generate(models, prompt, max_tokens if max_tokens is not None else 64,
-                                 temperature or 0.0, top_k or 0, seed)
+    result = generation.generate(models, prompt, tokens_wanted, temperature or 0.0, top_k or 0, seed)
 except FormatError as exc:
     plpy.error(f"sp_GenerateText: {exc}", sqlstate="22023")
 duration = (time.perf_counter() - started) * 1000

@@ -67,6 +67,9 @@ BEGIN
     IF (query IS NULL) = (query_text IS NULL) THEN
         RAISE EXCEPTION 'sp_SemanticSearch: give exactly one of query_embedding and query_text' USING ERRCODE = '22023';
     END IF;
+    IF btrim(query_text) = '' THEN
+        RAISE EXCEPTION 'sp_SemanticSearch: query_text is empty' USING ERRCODE = '22023';
+    END IF;
     IF query IS NULL THEN
         query := dbo.fn_GenerateEmbedding(query_text);
     END IF;

@@ -17,6 +17,8 @@ token at every step; they must share one vocabulary.
 
 from __future__ import annotations
 
+import math
+
 import time
 from dataclasses import dataclass
 
@@ -175,6 +177,17 @@ class Session:
         return logits - np.log(np.exp(logits).sum())
 
 
+def check_settings(max_tokens: int, temperature: float, top_k: int) -> None:
+    """The generation settings both engines accept, checked before any weight is read (the one place
+    this policy lives; the SQL Server glue repeats what T-SQL can check cheaply)."""
+    if max_tokens is None or not 1 <= max_tokens <= 4096:
+        raise FormatError(f"max_tokens must be between 1 and 4096, not {max_tokens}")
+    if temperature is None or not math.isfinite(temperature) or temperature < 0:
+        raise FormatError(f"temperature must be finite and must not be negative, not {temperature}")
+    if top_k is None or top_k < 0:
+        raise FormatError(f"top_k must be 0 (all tokens) or more, not {top_k}")
+
+
 def generate(models: list[Llama], prompt: str, max_tokens: int, temperature: float = 0.0, top_k: int = 0,
              seed: int | None = None) -> dict:
     """See _generate; BLAS runs single-threaded: for one token's small matrix-vector products its
@@ -191,11 +204,10 @@ def _generate(models: list[Llama], prompt: str, max_tokens: int, temperature: fl
     (0: all) most likely tokens at that temperature. Returns prompt and generated token ids, text."""
     if not models:
         raise FormatError("no model to generate with")
-    if max_tokens < 1 or max_tokens > 4096:
-        raise FormatError("max_tokens must be between 1 and 4096")
-    if temperature < 0 or top_k < 0:
-        raise FormatError("temperature and top_k must not be negative")
+    check_settings(max_tokens, temperature, top_k)
     first = models[0]
+    if top_k > len(first.tokens):
+        raise FormatError(f"top_k {top_k} is more than the {len(first.tokens)} tokens of the vocabulary")
     for other in models[1:]:
         if other.tokens != first.tokens:
             raise FormatError(f"an ensemble needs one vocabulary: {other.name} and {first.name} differ")
