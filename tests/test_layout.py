@@ -158,3 +158,11 @@ def test_target_options_are_declared_once_and_shared():
     source = Path(__file__).resolve().parents[1] / "deployer" / "cli"
     declared = sum(p.read_text().count('"--database-name"') for p in source.glob("*.py"))
     assert declared == 1
+
+
+def test_every_engine_of_the_catalog_has_a_dialect():
+    from deployer.engines import DIALECTS
+    from deployer.source.catalog import ENGINES
+
+    assert tuple(DIALECTS) == ENGINES
+    assert all(dialect.name == name for name, dialect in DIALECTS.items())

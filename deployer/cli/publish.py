@@ -14,14 +14,14 @@ from rich.markup import escape
 from deployer import __version__
 from deployer.cli.common import EXIT_FAILED, EXIT_OK, open_existing, open_target, render_options, source_options, \
     target_options
-from deployer.engines import ENGINE_NAMES, dialect_for
+from deployer.engines import dialect_for
 from deployer.package import render_package
 from deployer.report.logs import write_logs, write_refusal
 from deployer.report.progress import progress_bar
 from deployer.report.scripts import plan_script, write_render
 from deployer.report.tables import catalog_table, checks_summary, data_loss_table, plan_summary, print_drift, \
     print_dry_run, print_plan, print_plan_as, print_publish
-from deployer.source.catalog import check_engine_parity, load_catalog
+from deployer.source.catalog import ENGINES, check_engine_parity, load_catalog
 from deployer.source.graph import order
 from deployer.target.apply import PlanRefused, apply_plan
 from deployer.target.plan import Flags, plan, skipped_by_flags
@@ -34,7 +34,7 @@ def add_commands(commands) -> None:
 
     render = commands.add_parser("render", parents=[rendering, source],
                                  help="write the SQL for one engine, no server needed")
-    render.add_argument("--engine", choices=ENGINE_NAMES, required=True)
+    render.add_argument("--engine", choices=ENGINES, required=True)
     render.add_argument("--out", type=Path, required=True, help="output folder")
     render.set_defaults(run=cmd_render)
 
@@ -201,7 +201,7 @@ def cmd_catalog(args, console: Console) -> int:
         for problem in problems:
             console.print(f"[red]{escape(problem)}[/red]")
         return EXIT_FAILED
-    by_engine = {name: {o.name: o for o in order(load_catalog(args.source, name).objects)} for name in ENGINE_NAMES}
+    by_engine = {name: {o.name: o for o in order(load_catalog(args.source, name).objects)} for name in ENGINES}
     console.print(catalog_table(by_engine, args.engine_specific))
     return EXIT_OK
 

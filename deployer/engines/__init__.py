@@ -25,8 +25,7 @@ from deployer.engines.mssql.dialect import MssqlDialect
 from deployer.engines.postgresql.dialect import PostgresDialect
 
 MSSQL_DSN_ENV = "HARTONOMOUS_MSSQL_DSN"
-DIALECTS: dict[str, Dialect] = {"mssql": MssqlDialect(), "postgresql": PostgresDialect()}
-ENGINE_NAMES = tuple(DIALECTS)
+DIALECTS: dict[str, Dialect] = {"mssql": MssqlDialect(), "postgresql": PostgresDialect()}  # one per catalog.ENGINES
 
 
 def dialect_for(engine_name: str) -> Dialect:

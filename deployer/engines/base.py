@@ -18,7 +18,7 @@ from __future__ import annotations
 
 from contextlib import AbstractContextManager
 from dataclasses import dataclass
-from typing import Any, Callable, Iterable, Protocol
+from typing import Any, Iterable, Protocol
 
 
 class TargetError(Exception):
@@ -189,8 +189,6 @@ class Engine(Protocol):
     @property
     def data(self) -> DataOperations: ...
 
-
-Progress = Callable[[int, int], None]
 
 
 def object_header(rendered) -> str:

@@ -11,7 +11,7 @@ import re
 from typing import Iterable
 
 from deployer.engines.base import TargetError, object_header
-from deployer.source.render import RenderError
+from deployer.source.render import RenderError, tsql_identifier, tsql_string
 
 VERSIONS = (2019, 2022, 2025)
 DEFAULT_VERSION = 2022
@@ -58,14 +58,6 @@ def split_batches(sql: str) -> list[str]:
             current.append(line)
     batches.append("\n".join(current))
     return [b.strip("\n") + "\n" for b in batches if b.strip()]
-
-
-def quote_identifier(name: str) -> str:
-    return "[" + name.replace("]", "]]") + "]"
-
-
-def tsql_literal(text: str) -> str:
-    return "N'" + text.replace("'", "''") + "'"
 
 
 # A system-versioned table cannot be dropped while versioning is on, and its history table stays
@@ -139,15 +131,15 @@ class MssqlDialect:
 
     def drop_statement(self, name: str, kind: str) -> str:
         schema, _, bare = name.rpartition(".")
-        target = f"{quote_identifier(schema)}.{quote_identifier(bare)}" if schema else quote_identifier(bare)
+        target = f"{tsql_identifier(schema)}.{tsql_identifier(bare)}" if schema else tsql_identifier(bare)
         statements = {
-            "table": _DROP_TABLE.format(table=target, name=tsql_literal(target)),
+            "table": _DROP_TABLE.format(table=target, name=tsql_string(target)),
             "view": f"DROP VIEW IF EXISTS {target};",
             "function": f"DROP FUNCTION IF EXISTS {target};",
             "procedure": f"DROP PROCEDURE IF EXISTS {target};",
             # without AUTHORIZATION the statement means the caller's own library, not dbo's
-            "library": f"DROP EXTERNAL LIBRARY {quote_identifier(bare)} AUTHORIZATION dbo;",
-            "schema": f"DROP SCHEMA IF EXISTS {quote_identifier(bare)};",
+            "library": f"DROP EXTERNAL LIBRARY {tsql_identifier(bare)} AUTHORIZATION dbo;",
+            "schema": f"DROP SCHEMA IF EXISTS {tsql_identifier(bare)};",
         }
         return statements[kind] + "\n" if kind in statements else ""
 

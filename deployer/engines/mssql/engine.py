@@ -24,14 +24,14 @@ from urllib.parse import parse_qsl, unquote, urlsplit
 
 from deployer.engines.base import ApplyError, CheckResult, DeployedObject, Deployment, TargetError
 from deployer.engines.mssql.data import MssqlData
-from deployer.engines.mssql.dialect import DEFAULT_DATABASE, MssqlDialect, check_database_name, quote_identifier
+from deployer.engines.mssql.dialect import DEFAULT_DATABASE, MssqlDialect, check_database_name
 from deployer.engines.mssql.statements import (
     BEGIN_DEPLOYMENT_SQL, DATABASE_ID_SQL, DEFINITION_SQL, DEPLOYED_OBJECTS_SQL, EXISTS_SQL, FINISH_DEPLOYMENT_SQL,
     FORGET_SQL, HISTORY_DDL, HISTORY_TABLE_SQL, HISTORY_EXISTS_SQL, HISTORY_UPGRADE_SQL, LIBRARY_FINGERPRINT_SQL, LIVE_HASH_SQL, LOCK_SQL,
     RECORD_SQL, SCHEMA_ID_SQL, SERVER_SQL, UNKNOWN_OBJECTS_SQL,
 )
 from deployer.engines.schema import reflection_connection, table_fingerprints
-from deployer.source.render import RenderedObject
+from deployer.source.render import RenderedObject, tsql_identifier
 
 PASSWORD_ENV = "HARTONOMOUS_MSSQL_PASSWORD"
 AUTOCOMMIT_KINDS = {"database", "setting"}
@@ -231,7 +231,7 @@ class MssqlEngine:
 
     def row_count(self, table: str) -> int:
         schema, bare = self.dialect.catalog_key(table)
-        return int(self.conn.execute(f"SELECT COUNT_BIG(*) FROM {quote_identifier(schema)}.{quote_identifier(bare)};")
+        return int(self.conn.execute(f"SELECT COUNT_BIG(*) FROM {tsql_identifier(schema)}.{tsql_identifier(bare)};")
                    .fetchone()[0])
 
     def render_settings(self, requested: dict) -> tuple[dict, list[str]]:

@@ -10,6 +10,7 @@ from __future__ import annotations
 from typing import Iterable
 
 from deployer.engines.base import object_header
+from deployer.source.render import pg_string
 
 _DROP = {
     "table": "DROP TABLE IF EXISTS {};",
@@ -23,10 +24,6 @@ _DROP = {
 
 def quote_identifier(name: str) -> str:
     return '"' + name.replace('"', '""') + '"'
-
-
-def quote_literal(value: str) -> str:
-    return "'" + value.replace("'", "''") + "'"
 
 
 class PostgresDialect:
@@ -50,7 +47,7 @@ class PostgresDialect:
 
     def drop_statement(self, name: str, kind: str) -> str:
         if kind == "library":
-            return f"DELETE FROM dbo.ExternalLibraries WHERE LibraryName = {quote_literal(name)};"
+            return f"DELETE FROM dbo.ExternalLibraries WHERE LibraryName = {pg_string(name)};"
         if kind not in _DROP:
             return ""  # settings and checks leave nothing to drop
         schema, _, bare = name.rpartition(".")

@@ -313,7 +313,6 @@ class PostgresEngine:
         """A hash of each object as it is on the server now (None: it is not there)."""
         conn = self._require()
         result: dict[str, str | None] = {}
-        order = {o.name: i for i, o in enumerate(objects)}
         tables = [o for o in objects if o.kind == "table"]
         if tables:
             with self.reflection() as connection:
@@ -346,7 +345,7 @@ class PostgresEngine:
             else:
                 continue  # settings and checks have no state of their own to compare
             result[obj.name] = hashlib.sha256(text.encode()).hexdigest() if text is not None else None
-        return dict(sorted(result.items(), key=lambda item: order[item[0]]))
+        return result
 
     def unknown_objects(self, known: set[str], schemas: set[str]) -> list[tuple[str, str]]:
         """Tables, views, functions and procedures in `schemas` that are not in `known`."""
