@@ -179,6 +179,7 @@ def test_category_filters_by_modality(corpus):
     ({}, "exactly one of query_embedding and query_text"),
     ({"query_text": "cats", "top_k": 0}, "top_k must be between 1 and 1000"),
     ({"query_text": "   "}, "sp_SemanticSearch: query_text is empty"),  # before any Python runs
+    ({"query_text": " \t\r\n"}, "sp_SemanticSearch: query_text is empty"),
     ({"query_text": "cats", "prefilter": "random"}, "prefilter must be 'buckets' or 'spatial', not random"),
     ({"query_text": "cats", "probes": 0}, "probes and candidate_count must be at least 1"),
     ({"query_text": "cats", "candidate_count": 200001}, "candidate_count must be at most 200000"),

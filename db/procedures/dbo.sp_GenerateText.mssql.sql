@@ -23,7 +23,9 @@ BEGIN
     DECLARE @Text NVARCHAR(MAX), @PromptTokens NVARCHAR(MAX), @TokenIds NVARCHAR(MAX), @TokenCount INT;
     DECLARE @FirstTokenMs FLOAT, @TokensPerSecond FLOAT, @RequestId BIGINT, @StreamId BIGINT, @AtomId BIGINT;
     DECLARE @Models NVARCHAR(MAX), @FirstModel INT, @Payload VARBINARY(MAX), @Lineage NVARCHAR(MAX);
-    IF @prompt IS NULL OR LEN(LTRIM(RTRIM(@prompt))) = 0
+    -- blank = spaces, tabs, line breaks, no-break spaces (LTRIM/RTRIM alone strip only spaces)
+    DECLARE @Blank NVARCHAR(10) = CONCAT(N' ', NCHAR(9), NCHAR(10), NCHAR(11), NCHAR(12), NCHAR(13), NCHAR(160));
+    IF @prompt IS NULL OR LEN(TRIM(@Blank FROM @prompt)) = 0
         THROW 50601, N'sp_GenerateText: the prompt is empty', 1;
     -- hartonomous_ext.generation.check_settings, before any weight is read (a T-SQL FLOAT holds no
     -- NaN); NULL means the default, as on PostgreSQL

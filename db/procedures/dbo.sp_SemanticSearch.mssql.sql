@@ -41,7 +41,9 @@ BEGIN
         THROW 50205, N'sp_SemanticSearch: probes and candidate_count must be at least 1', 1;
     IF (@Query IS NULL AND @query_text IS NULL) OR (@Query IS NOT NULL AND @query_text IS NOT NULL)
         THROW 50202, N'sp_SemanticSearch: give exactly one of query_embedding and query_text', 1;
-    IF LEN(LTRIM(RTRIM(@query_text))) = 0
+    -- blank = spaces, tabs, line breaks, no-break spaces (LTRIM/RTRIM alone strip only spaces)
+    DECLARE @Blank NVARCHAR(10) = CONCAT(N' ', NCHAR(9), NCHAR(10), NCHAR(11), NCHAR(12), NCHAR(13), NCHAR(160));
+    IF LEN(TRIM(@Blank FROM @query_text)) = 0
         THROW 50206, N'sp_SemanticSearch: query_text is empty', 1;
     IF @Query IS NULL
         EXEC dbo.sp_GenerateEmbedding @text_value = @query_text, @embedding = @Query OUTPUT;

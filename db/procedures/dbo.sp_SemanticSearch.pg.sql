@@ -67,7 +67,7 @@ BEGIN
     IF (query IS NULL) = (query_text IS NULL) THEN
         RAISE EXCEPTION 'sp_SemanticSearch: give exactly one of query_embedding and query_text' USING ERRCODE = '22023';
     END IF;
-    IF btrim(query_text) = '' THEN
+    IF query_text !~ '\S' THEN  -- nothing but whitespace (btrim strips only spaces)
         RAISE EXCEPTION 'sp_SemanticSearch: query_text is empty' USING ERRCODE = '22023';
     END IF;
     IF query IS NULL THEN

@@ -18,7 +18,6 @@ token at every step; they must share one vocabulary.
 from __future__ import annotations
 
 import math
-
 import time
 from dataclasses import dataclass
 
