@@ -145,3 +145,209 @@ def test_the_filestream_script_refuses_a_linux_server_with_the_way_out():
     code = [line for line in filegroup.sql.splitlines() if not line.strip().startswith("--")]
     assert not any("dm_os_host_info" in line for line in code)  # needs a server permission on 2022+
     assert guard < filegroup.sql.index("ADD FILEGROUP") and "--skip-filestream" in filegroup.sql[guard:]
+
+
+# ---- the shadow database of the table comparison, against a recording fake of the server -------------
+# No SQL Server runs here: the fakes answer the few queries the seam reads (SERVER_SQL, DB_ID) and
+# record every statement, so the tests see exactly the T-SQL the seam sends.
+
+class _Cursor:
+    def __init__(self, row):
+        self.row = row
+
+    def fetchone(self):
+        return self.row
+
+    def nextset(self):
+        return False
+
+
+class RecordingConnection:
+    """A pyodbc connection that records what it is sent; `answers` maps a statement to its row,
+    `fail` makes statements containing a text raise pyodbc.Error."""
+
+    def __init__(self, answers: dict | None = None, fail: str | None = None):
+        self.sent: list[str] = []
+        self.answers = answers or {}
+        self.fail = fail
+        self.autocommit = True
+        self.closed = False
+
+    def execute(self, sql, *params):
+        import pyodbc
+
+        self.sent.append(sql)
+        if self.fail and self.fail in sql:
+            raise pyodbc.Error("42000", f"[Microsoft][ODBC Driver 18 for SQL Server][SQL Server]refused: {self.fail}")
+        return _Cursor(self.answers.get(sql, (1,)))
+
+    def close(self):
+        self.closed = True
+
+
+WINDOWS = ("\\", "C:\\Program Files\\Microsoft SQL Server\\MSSQL16.MSSQLSERVER\\MSSQL\\DATA\\", 2)
+LINUX = ("/", "/var/opt/mssql/data/", 0)
+
+
+@pytest.fixture
+def server(monkeypatch):
+    """An MssqlEngine whose target session and shadow sessions are RecordingConnections."""
+    import pyodbc
+
+    from deployer.engines.mssql.statements import DATABASE_ID_SQL, SERVER_SQL
+
+    class Server:
+        def __init__(self):
+            self.shadow_sessions: list[RecordingConnection] = []
+            self.shadow_fail: str | None = None
+            self.engine = MssqlEngine("DRIVER={ODBC Driver 18 for SQL Server};SERVER=sql01;DATABASE=Hartonomous;"
+                                      "UID=deployer;PWD=secret")
+            self.engine.conn = RecordingConnection({DATABASE_ID_SQL: (5,)})
+            self.engine._in_database = True
+
+        def facts(self, row):
+            self.engine.conn.answers[SERVER_SQL] = row
+
+        @property
+        def sent(self) -> list[str]:
+            return self.engine.conn.sent
+
+    state = Server()
+
+    def connect(odbc, autocommit=False):  # the shadow engine's session (it starts in master, then USE)
+        session = RecordingConnection({DATABASE_ID_SQL: (6,)}, fail=state.shadow_fail)
+        state.shadow_sessions.append(session)
+        return session
+
+    monkeypatch.setattr(pyodbc, "connect", connect)
+    return state
+
+
+def _shadow_objects(**options):
+    from deployer.package import render_package
+    from deployer.target.state import SHADOW_KINDS
+
+    return [r for r in render_package("mssql", **options) if r.obj.kind in SHADOW_KINDS]
+
+
+def _shadow_ddl(sent: list[str]) -> list[str]:
+    return [s for s in sent if "DATABASE [Hartonomous_shadow_" in s]
+
+
+def test_the_shadow_of_a_filestream_rendering_has_the_filegroup_its_tables_are_on(server):
+    """With FILESTREAM (the default on a Windows server), dbo.AtomPayloadStore is created ON the
+    HartonomousFilestream filegroup: the shadow database must have it, with a container of its own
+    in the instance's default data folder, or every plan that compares tables fails."""
+    server.facts(WINDOWS)
+    settings, _ = server.engine.render_settings({"filestream_path": None, "skip_filestream": False})
+    objects = _shadow_objects(**settings)
+    assert any("FILESTREAM_ON HartonomousFilestream" in b for r in objects for b in r.batches)
+    with server.engine.shadow(objects) as shadow:
+        name = shadow.database
+        create = _shadow_ddl(server.sent)
+    data = WINDOWS[1]
+    assert create == [
+        f"CREATE DATABASE [{name}]\n"
+        f"ON PRIMARY (NAME = N'{name}', FILENAME = N'{data}{name}.mdf'),\n"
+        f"FILEGROUP [HartonomousFilestream] CONTAINS FILESTREAM (NAME = N'{name}_Filestream', "
+        f"FILENAME = N'{data}{name}_Filestream');"]
+    # the container is derived as the published database's (settings_for_server), per shadow
+    assert settings["filestream_path"] == f"{data}Hartonomous_Filestream"
+    # the FILESTREAM table ran in the shadow, after the database had its filegroup
+    assert any("FILESTREAM_ON HartonomousFilestream" in s for s in server.shadow_sessions[0].sent)
+    # and the shadow is gone afterwards, its files (the container too) with it
+    assert _shadow_ddl(server.sent)[1:] == [
+        f"ALTER DATABASE [{name}] SET SINGLE_USER WITH ROLLBACK IMMEDIATE;\nDROP DATABASE [{name}];"]
+    assert server.sent[-1] == "USE [Hartonomous]" and server.shadow_sessions[0].closed
+
+
+def test_every_shadow_gets_a_container_of_its_own(server):
+    server.facts(WINDOWS)
+    server.engine.render_settings({"filestream_path": "D:\\FS\\Hartonomous", "skip_filestream": False})
+    for _ in range(2):
+        with server.engine.shadow([]):
+            pass
+    creates = [s for s in _shadow_ddl(server.sent) if s.startswith("CREATE DATABASE")]
+    containers = {line.rsplit("FILENAME = ", 1)[1] for s in creates for line in s.splitlines()[2:]}
+    assert len(creates) == 2 and len(containers) == 2
+    # beside the instance's data files, never inside the published database's container
+    assert all(c.startswith("N'" + WINDOWS[1]) and "D:\\FS" not in c for c in containers)
+
+
+@pytest.mark.parametrize(("facts", "requested"), [
+    (WINDOWS, {"filestream_path": None, "skip_filestream": True}),  # --skip-filestream
+    (LINUX, {"filestream_path": None, "skip_filestream": False}),  # SQL Server on Linux has no FILESTREAM
+])
+def test_a_rendering_without_filestream_gets_a_plain_shadow(server, facts, requested):
+    server.facts(facts)
+    settings, _ = server.engine.render_settings(requested)
+    objects = _shadow_objects(**{**requested, **settings})
+    assert not any("FILESTREAM" in b for r in objects for b in r.batches)
+    with server.engine.shadow(objects) as shadow:
+        name = shadow.database
+    assert _shadow_ddl(server.sent) == [
+        f"CREATE DATABASE [{name}];",
+        f"ALTER DATABASE [{name}] SET SINGLE_USER WITH ROLLBACK IMMEDIATE;\nDROP DATABASE [{name}];"]
+    assert not any("FILEGROUP" in s or "FILENAME" in s for s in server.sent)
+
+
+def test_the_shadow_is_dropped_when_an_object_fails_in_it_or_the_comparison_raises(server):
+    server.facts(WINDOWS)
+    server.engine.render_settings({"filestream_path": None, "skip_filestream": False})
+    objects = _shadow_objects()
+    server.shadow_fail = "CREATE TABLE dbo.AtomPayloadStore"
+    with pytest.raises(TargetError, match="dbo.AtomPayloadStore .* fails in the shadow database"):
+        with server.engine.shadow(objects):
+            pass
+    server.shadow_fail = None
+    with pytest.raises(RuntimeError, match="comparison failed"):
+        with server.engine.shadow(objects):
+            raise RuntimeError("comparison failed")
+    ddl = _shadow_ddl(server.sent)
+    assert [s.split()[0] for s in ddl] == ["CREATE", "ALTER", "CREATE", "ALTER"]
+    assert all("DROP DATABASE" in s for s in ddl[1::2])
+    assert all(session.closed for session in server.shadow_sessions)
+    assert server.sent[-1] == "USE [Hartonomous]"
+
+
+def test_shadow_names_and_paths_are_quoted_never_pasted_in():
+    from deployer.engines.mssql.statements import create_shadow_sql, drop_shadow_sql
+    from tools.tsql_gate.parse import parse_problems
+
+    create = create_shadow_sql("Hart_shadow_1", ("C:\\O'Brien\\DATA]\\Hart_shadow_1.mdf",
+                                                 "C:\\O'Brien\\DATA]\\Hart_shadow_1_Filestream"))
+    assert "FILENAME = N'C:\\O''Brien\\DATA]\\Hart_shadow_1.mdf'" in create
+    assert "FILENAME = N'C:\\O''Brien\\DATA]\\Hart_shadow_1_Filestream'" in create
+    assert parse_problems(create) == ()
+    assert drop_shadow_sql("x]; DROP DATABASE master; --").count("[x]]; DROP DATABASE master; --]") == 2
+
+
+def test_the_shadows_statements_are_in_the_gates_registry():
+    """The gate parses STATEMENTS: the shadow's DDL is there as the seam builds it."""
+    from deployer.engines.mssql import statements
+
+    registered = statements.STATEMENTS
+    assert registered["create_shadow_sql(plain)"] == statements.create_shadow_sql("Hartonomous_shadow_0123abcd")
+    assert "CONTAINS FILESTREAM" in registered["create_shadow_sql(filestream)"]
+    assert registered["drop_shadow_sql"] == statements.drop_shadow_sql("Hartonomous_shadow_0123abcd")
+
+
+def test_the_shadows_filegroup_is_the_one_the_package_creates_and_its_tables_use():
+    from deployer.engines.mssql.statements import FILESTREAM_FILEGROUP
+    from deployer.package import render_package
+
+    rendered = {r.obj.name: r.sql for r in render_package("mssql")}
+    assert f"ADD FILEGROUP {FILESTREAM_FILEGROUP} CONTAINS FILESTREAM" in rendered["FilestreamFilegroup"]
+    assert f"FILESTREAM_ON {FILESTREAM_FILEGROUP}" in rendered["dbo.AtomPayloadStore"]
+
+
+def test_the_filestream_filegroup_is_all_the_shadow_needs_beyond_schemas_and_tables():
+    """The shadow runs only the package's schemas and tables; the one other object a SQL Server table
+    requires is the FILESTREAM filegroup, which the shadow creates itself. Another would break it."""
+    from deployer.package import render_package
+    from deployer.target.state import SHADOW_KINDS
+
+    rendered = render_package("mssql")
+    kinds = {r.obj.name: r.obj.kind for r in rendered}
+    needed = {req for r in rendered if r.obj.kind == "table" for req in r.obj.requires if kinds[req] not in SHADOW_KINDS}
+    assert needed == {"FilestreamFilegroup"}

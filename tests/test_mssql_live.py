@@ -137,3 +137,56 @@ def test_ingest_atom_deduplicates_and_refuses_bad_text(database):
     assert _scalar(database, "SELECT ReferenceCount FROM dbo.Atoms WHERE AtomId = ?", first) == 2
     with pytest.raises(pyodbc.Error, match="not valid UTF-8"):
         _scalar(database, batch, b"\xff\xfe bad")
+
+
+@pytest.fixture(scope="module")
+def filestream_database(tmp_path_factory):
+    """A database published with FILESTREAM (the default): needs SQL Server on Windows with
+    FILESTREAM on (FilestreamEffectiveLevel 2 or more); skipped elsewhere."""
+    import pyodbc
+
+    from deployer import cli
+
+    with pyodbc.connect(DSN, autocommit=True) as conn:
+        separator, level = conn.execute("SELECT CONVERT(NCHAR(1), SERVERPROPERTY('PathSeparator')), "
+                                        "CONVERT(INT, SERVERPROPERTY('FilestreamEffectiveLevel'))").fetchone()
+    if separator == "/" or (level or 0) < 2:
+        pytest.skip(f"FILESTREAM is not available on this server (path separator {separator!r}, "
+                    f"FilestreamEffectiveLevel {level})")
+    name = f"HartonomousFs_{uuid.uuid4().hex[:8]}"
+    logs = tmp_path_factory.mktemp("logs")
+    code = cli.main(["publish", "--target", "mssql", "--database-name", name, "--mssql-version", VERSION,
+                     "--log-dir", str(logs)])
+    assert code == 0, f"publish to SQL Server with FILESTREAM failed; see {logs}"
+    yield name
+    with pyodbc.connect(DSN, autocommit=True) as conn:
+        conn.execute("USE master")
+        conn.execute(f"ALTER DATABASE [{name}] SET SINGLE_USER WITH ROLLBACK IMMEDIATE")
+        conn.execute(f"DROP DATABASE [{name}]")
+
+
+def test_a_table_change_is_planned_and_published_with_filestream_on(filestream_database, run, db_copy, tmp_path):
+    """The table comparison builds a shadow database from the package; with FILESTREAM its tables
+    (dbo.AtomPayloadStore) are created ON the FILESTREAM filegroup, so the shadow needs one too, and
+    it is gone (with its container) afterwards."""
+    import pyodbc
+
+    store = db_copy / "tables" / "dbo.AtomPayloadStore.mssql.sql"
+    text = store.read_text()
+    changed = text.replace("        AtomId    BIGINT           NOT NULL,\n",
+                           "        AtomId    BIGINT           NOT NULL,\n        Note      NVARCHAR(100)    NULL,\n", 1)
+    assert changed != text, "dbo.AtomPayloadStore.mssql.sql no longer has the AtomId line this test changes"
+    store.write_text(changed)
+    common = ["--target", "mssql", "--database-name", filestream_database, "--mssql-version", VERSION,
+              "--source", db_copy]
+    plan = run("plan", *common, "--format", "json")
+    assert plan.code == 1, plan
+    assert '"column added"' in plan.out and "dbo.AtomPayloadStore" in plan.out
+    assert run("publish", *common, "--log-dir", tmp_path).code == 0
+    assert _scalar(filestream_database, "SELECT COUNT(*) FROM sys.columns "
+                   "WHERE object_id = OBJECT_ID(N'dbo.AtomPayloadStore') AND name = N'Note'") == 1
+    assert run("plan", *common).code == 0
+    with pyodbc.connect(DSN, autocommit=True) as conn:
+        shadows = conn.execute("SELECT COUNT(*) FROM sys.databases WHERE name LIKE ? + N'[_]shadow[_]%'",
+                               filestream_database).fetchone()[0]
+    assert shadows == 0

@@ -47,6 +47,20 @@ def check_database_name(name: str) -> str:
     return name
 
 
+def in_data_folder(data_path: str, name: str) -> str:
+    """A file or folder directly in the instance's default data folder (SERVERPROPERTY
+    ('InstanceDefaultDataPath'), with or without its trailing separator). A Windows path: FILESTREAM,
+    the one reason the deployer names files itself, exists only there."""
+    return data_path.rstrip("\\/") + "\\" + name
+
+
+def filestream_container(data_path: str, database: str) -> str:
+    """The FILESTREAM container of `database` in the default data folder: a folder of its own, named
+    after the database (a container cannot be shared; the server creates it, its parent must exist).
+    The published database's (settings_for_server) and the shadow database's (MssqlEngine.shadow)."""
+    return in_data_folder(data_path, f"{database}_Filestream")
+
+
 def split_batches(sql: str) -> list[str]:
     """Split T-SQL on GO lines the way sqlcmd does; empty batches are dropped."""
     batches, current = [], []
@@ -116,7 +130,7 @@ class MssqlDialect:
         if not data_path:
             raise TargetError("the instance reports no default data folder for the FILESTREAM container: "
                               "give one with --filestream-path")
-        path = data_path.rstrip("\\/") + "\\" + f"{database}_Filestream"
+        path = filestream_container(data_path, database)
         return {"filestream_path": path}, [f"FILESTREAM: container {path} (the instance's default data folder)"]
 
     def batches(self, sql: str) -> tuple[str, ...]:

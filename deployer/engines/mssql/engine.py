@@ -24,11 +24,13 @@ from urllib.parse import parse_qsl, unquote, urlsplit
 
 from deployer.engines.base import ApplyError, CheckResult, DeployedObject, Deployment, TargetError
 from deployer.engines.mssql.data import MssqlData
-from deployer.engines.mssql.dialect import DEFAULT_DATABASE, MssqlDialect, check_database_name
+from deployer.engines.mssql.dialect import (
+    DEFAULT_DATABASE, MssqlDialect, check_database_name, filestream_container, in_data_folder,
+)
 from deployer.engines.mssql.statements import (
     BEGIN_DEPLOYMENT_SQL, DATABASE_ID_SQL, DEFINITION_SQL, DEPLOYED_OBJECTS_SQL, EXISTS_SQL, FINISH_DEPLOYMENT_SQL,
     FORGET_SQL, HISTORY_DDL, HISTORY_TABLE_SQL, HISTORY_EXISTS_SQL, HISTORY_UPGRADE_SQL, LIBRARY_FINGERPRINT_SQL, LIVE_HASH_SQL, LOCK_SQL,
-    RECORD_SQL, SCHEMA_ID_SQL, SERVER_SQL, UNKNOWN_OBJECTS_SQL,
+    RECORD_SQL, SCHEMA_ID_SQL, SERVER_SQL, UNKNOWN_OBJECTS_SQL, create_shadow_sql, drop_shadow_sql,
 )
 from deployer.engines.schema import reflection_connection, table_fingerprints
 from deployer.source.render import RenderedObject, tsql_identifier
@@ -94,6 +96,11 @@ class MssqlEngine:
         ) + ";DATABASE=master"
         self.conn = None
         self._in_database = False
+        # what render_settings settled, for the shadow: does the rendering store payloads in
+        # FILESTREAM (its tables are then created ON a FILESTREAM filegroup), and where the
+        # instance's default data folder is
+        self._filestream_rendering = False
+        self._data_path: str | None = None
 
     def connect(self, *, create_database: bool = True) -> None:
         try:
@@ -236,7 +243,13 @@ class MssqlEngine:
 
     def render_settings(self, requested: dict) -> tuple[dict, list[str]]:
         separator, data_path, filestream_level = self.conn.execute(SERVER_SQL).fetchone()
-        return self.dialect.settings_for_server(separator, data_path, filestream_level, self.database, requested)
+        settings, notices = self.dialect.settings_for_server(separator, data_path, filestream_level, self.database,
+                                                             requested)
+        # the shadow database follows the rendering: FILESTREAM unless --skip-filestream or the
+        # server said otherwise (Linux); settings_for_server has refused an instance without it
+        self._filestream_rendering = not {**requested, **settings}.get("skip_filestream")
+        self._data_path = data_path
+        return settings, notices
 
     def history_table(self, table: str) -> str | None:
         row = self.conn.execute(HISTORY_TABLE_SQL, table).fetchone()
@@ -248,15 +261,29 @@ class MssqlEngine:
             raise TargetError(f"not connected to {self.label}")
         return MssqlData(self.conn)
 
+    def _shadow_files(self, name: str) -> tuple[str, str] | None:
+        """The shadow's primary data file and FILESTREAM container when the rendering (render_settings)
+        uses FILESTREAM: in the instance's default data folder, a container of its own per shadow,
+        derived as the published database's is (dialect.filestream_container). None: no FILESTREAM."""
+        if not self._filestream_rendering:
+            return None
+        if not self._data_path:
+            raise TargetError(f"{self.label} reports no default data folder: the shadow database the table "
+                              "comparison needs has nowhere to put its FILESTREAM container")
+        return in_data_folder(self._data_path, f"{name}.mdf"), filestream_container(self._data_path, name)
+
     @contextmanager
     def shadow(self, objects: list[RenderedObject]) -> Iterator["MssqlEngine"]:
-        """A throw-away database on the same server holding `objects`, for schema comparison."""
+        """A throw-away database on the same server holding `objects`, for schema comparison; with a
+        FILESTREAM filegroup when the rendering has FILESTREAM tables. Dropped, with its files, however
+        the block ends."""
         import pyodbc
 
         name = f"{self.database[:80]}_shadow_{uuid.uuid4().hex[:8]}"
+        create = create_shadow_sql(name, self._shadow_files(name))
         try:
-            self.conn.execute(f"CREATE DATABASE [{name}]")
-        except pyodbc.Error as exc:
+            self.conn.execute(create)
+        except pyodbc.Error as exc:  # nothing to drop: a CREATE DATABASE that fails leaves no database
             raise TargetError(f"cannot create the shadow database the table comparison needs on {self.label}: "
                               f"{_odbc_message(exc)}") from None
         shadow = MssqlEngine(self._odbc_for(name), database=name)
@@ -272,10 +299,14 @@ class MssqlEngine:
             yield shadow
         finally:
             shadow.close()
-            self.conn.execute("USE [master]")
-            self.conn.execute(f"ALTER DATABASE [{name}] SET SINGLE_USER WITH ROLLBACK IMMEDIATE")
-            self.conn.execute(f"DROP DATABASE [{name}]")
-            self._use_database()
+            try:
+                self.conn.execute("USE [master]")
+                self.conn.execute(drop_shadow_sql(name))
+            except pyodbc.Error as exc:
+                raise TargetError(f"cannot drop the shadow database {name} on {self.label} (drop it by hand): "
+                                  f"{_odbc_message(exc)}") from None
+            finally:
+                self._use_database()
 
     def fingerprints(self, objects: list) -> dict[str, str | None]:
         if not self._in_database:
