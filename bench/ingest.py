@@ -147,11 +147,11 @@ def main() -> None:
     try:
         model_id = ModelClient(target.target).ingest(smollm(), name="smollm2")["model_id"]
         start = time.perf_counter()
-        target.conn.execute("SELECT * FROM dbo.sp_GenerateText('Hi', 1, ModelIds => ARRAY[%s])", (model_id,))
+        target.conn.execute("SELECT * FROM dbo.sp_GenerateText('Hi', 1, ModelIds => %s::text)", (model_id,))
         cold = time.perf_counter() - start
         inside = []
         for p in prompts:
-            stream = target.conn.execute("SELECT StreamId FROM dbo.sp_GenerateText(%s, 32, ModelIds => ARRAY[%s])",
+            stream = target.conn.execute("SELECT StreamId FROM dbo.sp_GenerateText(%s, 32, ModelIds => %s::text)",
                                          (p, model_id)).fetchone()[0]
             inside.append(target.conn.execute("SELECT FirstTokenMs, TokensPerSecond, GeneratedTokens, GeneratedText "
                                               "FROM dbo.GenerationStreams WHERE StreamId = %s", (stream,)).fetchone())

@@ -143,7 +143,7 @@ def load(url: str, vectors: np.ndarray, texts: list[str] | None) -> None:
 
 def timed_queries(conn, queries: np.ndarray, truth: np.ndarray, **kwargs) -> dict:
     names = "".join(f", {k} => %({k})s" for k in kwargs)
-    sql = f"SELECT AtomId FROM dbo.sp_SemanticSearch(query_embedding => %(q)s, top_k => {K}{names})"
+    sql = f"SELECT AtomId FROM dbo.sp_SemanticSearch(query_vector => %(q)s, top_k => {K}{names})"
     latencies, hits = [], 0
     for q, want in zip(queries, truth):
         t = time.perf_counter()

@@ -103,7 +103,8 @@ def test_a_large_payload_is_stored_exactly(published):
     ((b"\xff\xfe\xfd not utf-8", "text/plain"), "Content is not valid UTF-8 text"),
     ((b"x", "not a media type"), "is not a media type such as text/plain"),
     ((b"x", "text/plain", None, -1), "TenantId must be 0 or more"),
-    ((b"\x89PNG", "image/png", None, 0, True), "GenerateEmbedding needs a text atom; this one is image"),
+    ((b"\x89PNG", "image/png", None, 0, True, 1), "model 1 embeds text; this atom is image"),
+    ((b"x", "text/plain", None, 0, 2), "GenerateEmbedding: '2' is not 1/0 or true/false"),
     ((b"words", "text/plain", None, 0, True, 999), "model 999 does not exist for tenant 0"),
 ])
 def test_bad_input_is_refused_and_changes_nothing(published, args, message):

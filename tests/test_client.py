@@ -41,7 +41,7 @@ def test_a_stopped_run_resumes_without_counting_twice(run, published, tmp_path):
     corpus = tmp_path / "corpus.txt"
     corpus.write_text("\n".join(LINES) + "\n")
     # a run that died after two items: its job row says so
-    query(published, "INSERT INTO dbo.IngestionJobs (JobType, Status, Source, TotalItems, AtomsProcessed, StartedAt) "
+    query(published, "INSERT INTO dbo.IngestionJobs (JobType, Status, Source, TotalItems, AtomsProcessed, StartTime) "
                      "VALUES ('embeddings', 'Failed', %s, 4, 2, now())", (str(corpus.resolve()),))
     result = run("ingest-embeddings", "--target", published, "--input", corpus)
     assert result.code == 0, result

@@ -250,7 +250,7 @@ def test_bad_files_fail_cleanly(run, models_db, model_files, tmp_path):
         assert result.code == 1, (label, result)
         assert message in result.out, (label, result)
         status, error = query(models_db, "SELECT Status, ErrorMessage FROM dbo.IngestionJobs WHERE Source = %s "
-                                         "ORDER BY JobId DESC LIMIT 1", (str(path.resolve()),))[0]
+                                         "ORDER BY IngestionJobId DESC LIMIT 1", (str(path.resolve()),))[0]
         assert status == "Failed" and message in error, label
     assert query(models_db, "SELECT count(*) FROM dbo.Models")[0][0] == models_before
     assert query(models_db, "SELECT count(*) FROM dbo.TensorChunks")[0][0] == chunks_before
@@ -269,7 +269,7 @@ def test_a_failure_half_way_leaves_no_partial_model(models_db, tmp_path):
         with pytest.raises(psycopg.errors.CheckViolation):
             ModelClient(engine).ingest(source, name="half-way")
         assert query(models_db, "SELECT count(*) FROM dbo.Models WHERE ModelName = 'half-way'") == [(0,)]
-        assert query(models_db, "SELECT Status FROM dbo.IngestionJobs WHERE Source = %s ORDER BY JobId DESC LIMIT 1",
+        assert query(models_db, "SELECT Status FROM dbo.IngestionJobs WHERE Source = %s ORDER BY IngestionJobId DESC LIMIT 1",
                      (str(source.resolve()),)) == [("Failed",)]
         engine.close()
     finally:
@@ -316,7 +316,7 @@ def test_sp_ingest_model_reads_an_atom_in_the_database(models_db, model_files):
     stored = {r[0]: (r[1], list(r[2]), bytes(r[3]).hex()) for r in query(
         models_db, "SELECT TensorName, DType, Shape, Sha256 FROM dbo.ModelTensors WHERE ModelId = %s", (model_id,))}
     assert stored == tensors_of(formats.read(model_files["gguf"]))
-    assert query(models_db, "SELECT Status, TotalItems, Parameters->>'model_id' FROM dbo.IngestionJobs WHERE JobId = %s",
+    assert query(models_db, "SELECT Status, TotalItems, Parameters->>'model_id' FROM dbo.IngestionJobs WHERE IngestionJobId = %s",
                  (job,)) == [("Completed", 2, str(model_id))]
     assert query(models_db, "SELECT TenantId, ModelFormat, ModelName FROM dbo.Models WHERE ModelId = %s",
                  (model_id,)) == [(3, "gguf", "from-atom")]
@@ -336,7 +336,7 @@ def test_sp_ingest_model_reads_only_the_import_folder(models_db, model_files, pg
         with pytest.raises(psycopg.Error) as caught:
             call_ingest_model(models_db, Path=hostile)
         assert "sp_IngestModel" in str(caught.value), hostile
-        assert query(models_db, "SELECT Status FROM dbo.IngestionJobs WHERE Source = %s ORDER BY JobId DESC LIMIT 1",
+        assert query(models_db, "SELECT Status FROM dbo.IngestionJobs WHERE Source = %s ORDER BY IngestionJobId DESC LIMIT 1",
                      (f"import:{hostile}",)) == [("Failed",)]
 
 
@@ -354,7 +354,7 @@ def test_sp_ingest_model_refuses_bad_payloads(models_db, model_files, content, t
         call_ingest_model(models_db, AtomId=atom, TenantId=tenant)
     assert message in str(caught.value)
     assert query(models_db, "SELECT Status, ErrorMessage LIKE %s FROM dbo.IngestionJobs WHERE Source = %s "
-                            "ORDER BY JobId DESC LIMIT 1", (f"%{message}%", f"atom {atom}")) == [("Failed", True)]
+                            "ORDER BY IngestionJobId DESC LIMIT 1", (f"%{message}%", f"atom {atom}")) == [("Failed", True)]
     assert query(models_db, "SELECT count(*) FROM dbo.Models")[0][0] == models
 
 
@@ -409,7 +409,11 @@ def test_weights_are_versioned_snapshots_and_rollback(run, models_db, tmp_path):
     original = tensor_bytes("big.weight")
     assert original == tensors["big.weight"].tobytes()
     with psycopg.connect(models_db, autocommit=True) as conn:
-        snapshot = conn.execute("CALL dbo.sp_CreateWeightSnapshot(%s, 'before-tuning')", (model_id,)).fetchone()[0]
+        snapshot = conn.execute("CALL dbo.sp_CreateWeightSnapshot('before-tuning', %s, 'baseline')",
+                                (model_id,)).fetchone()[0]
+        assert query(models_db, "SELECT SnapshotName, ModelId, Description, ModelCount, ChunkCount > 0 "
+                                "FROM dbo.WeightSnapshots WHERE SnapshotId = %s", (snapshot,)) == [
+            ("before-tuning", model_id, "baseline", 1, True)]
         before = conn.execute("SELECT now()").fetchone()[0]
         changed = tensors["big.weight"].copy()
         changed[0, :5] += 1.0  # only the first chunk differs
@@ -420,15 +424,18 @@ def test_weights_are_versioned_snapshots_and_rollback(run, models_db, tmp_path):
                                (model_id,)).fetchall()
         assert bytes(sha) == hashlib.sha256(changed.tobytes()).digest()
         # a dry run reports and changes nothing; the real one puts the bytes back
-        plan = conn.execute("SELECT * FROM dbo.sp_RollbackWeightsToTimestamp(%s, %s, true)", (model_id, before)).fetchall()
-        assert plan == [("big.weight", 1)] and tensor_bytes("big.weight") == changed.tobytes()
+        plan = conn.execute("SELECT * FROM dbo.sp_RollbackWeightsToTimestamp(%s, %s, 1)", (before, model_id)).fetchall()
+        assert plan == [("versioned", "big.weight", 1)] and tensor_bytes("big.weight") == changed.tobytes()
         assert conn.execute("SELECT * FROM dbo.sp_RollbackWeightsToTimestamp(%s, %s, false)",
-                            (model_id, before)).fetchall() == [("big.weight", 1)]
+                            (before, model_id)).fetchall() == [("versioned", "big.weight", 1)]
         assert tensor_bytes("big.weight") == original
         # change again, then restore the named snapshot
         conn.execute("CALL dbo.sp_UpdateTensor(%s, 'big.weight', %s)", (model_id, changed.tobytes()))
-        assert conn.execute("SELECT * FROM dbo.sp_RestoreWeightSnapshot(%s)", (snapshot,)).fetchall() == [("big.weight", 1)]
-        assert conn.execute("SELECT * FROM dbo.sp_RestoreWeightSnapshot(%s)", (snapshot,)).fetchall() == []
+        assert conn.execute("SELECT * FROM dbo.sp_RestoreWeightSnapshot('before-tuning', DryRun => 1)").fetchall() == [
+            ("versioned", "big.weight", 1)]
+        assert conn.execute("SELECT * FROM dbo.sp_RestoreWeightSnapshot('before-tuning')").fetchall() == [
+            ("versioned", "big.weight", 1)]
+        assert conn.execute("SELECT * FROM dbo.sp_RestoreWeightSnapshot('before-tuning')").fetchall() == []
         (sha,), = conn.execute("SELECT Sha256 FROM dbo.ModelTensors WHERE ModelId = %s AND TensorName = 'big.weight'",
                                (model_id,)).fetchall()
         assert bytes(sha) == hashlib.sha256(original).digest()
@@ -438,9 +445,16 @@ def test_weights_are_versioned_snapshots_and_rollback(run, models_db, tmp_path):
         for sql, params, message in (
                 ("CALL dbo.sp_UpdateTensor(%s, 'big.weight', %s)", (model_id, b"short"), "the new data has 5"),
                 ("CALL dbo.sp_UpdateTensor(%s, 'nope', %s)", (model_id, b"x"), "has no tensor nope"),
-                ("CALL dbo.sp_CreateWeightSnapshot(%s, 'before-tuning')", (model_id,), "already has a snapshot"),
-                ("SELECT * FROM dbo.sp_RollbackWeightsToTimestamp(%s, '2000-01-01', false)", (model_id,), "AsOf must be later"),
-                ("SELECT * FROM dbo.sp_RestoreWeightSnapshot(%s, false, 9)", (snapshot,), "does not exist for tenant 9")):
+                ("CALL dbo.sp_CreateWeightSnapshot('before-tuning', %s)", (model_id,), "already has a snapshot"),
+                ("CALL dbo.sp_CreateWeightSnapshot('other', %s, TenantId => 9)", (model_id,), "does not exist for tenant 9"),
+                ("CALL dbo.sp_CreateWeightSnapshot('', %s)", (model_id,), "SnapshotName must be 1 to 256"),
+                ("CALL dbo.sp_CreateWeightSnapshot('x', TenantId => 9)", (), "tenant 9 has no models to snapshot"),
+                ("SELECT * FROM dbo.sp_RollbackWeightsToTimestamp('2000-01-01', %s, false)", (model_id,),
+                 "TargetDateTime must be later"),
+                ("SELECT * FROM dbo.sp_RollbackWeightsToTimestamp(NULL::timestamptz, %s)", (model_id,), "give TargetDateTime"),
+                ("SELECT * FROM dbo.sp_RollbackWeightsToTimestamp(now(), %s, DryRun => 'maybe')", (model_id,),
+                 "DryRun: 'maybe' is not 1/0 or true/false"),
+                ("SELECT * FROM dbo.sp_RestoreWeightSnapshot('before-tuning', false, 9)", (), "does not exist for tenant 9")):
             with pytest.raises(psycopg.Error, match=message):
                 conn.execute(sql, params)
     # the exported model has the restored weights

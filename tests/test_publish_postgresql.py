@@ -285,7 +285,7 @@ def test_index_include_and_predicate_changes_are_applied(run, fresh_db, db_copy,
 def test_primary_key_change_is_blocked(run, fresh_db, db_copy, tmp_path):
     assert run("publish", "--target", fresh_db, "--source", db_copy, "--log-dir", tmp_path).code == 0
     jobs = db_copy / "tables" / "dbo.IngestionJobs.pg.sql"
-    jobs.write_text(jobs.read_text().replace("PRIMARY KEY (JobId)", "PRIMARY KEY (JobId, TenantId)"))
+    jobs.write_text(jobs.read_text().replace("PRIMARY KEY (IngestionJobId)", "PRIMARY KEY (IngestionJobId, TenantId)"))
     result = run("publish", "--target", fresh_db, "--source", db_copy, "--log-dir", tmp_path)
     assert result.code == 1, result
     said = " ".join(result.out.split())
@@ -322,8 +322,8 @@ def test_changed_signature_leaves_no_stale_overload(run, fresh_db, db_copy, tmp_
                                                    "dbo.fn_VectorSoftmax(v bytea, temperature double precision DEFAULT 1.0)"))
     result = run("publish", "--target", fresh_db, "--source", db_copy, "--log-dir", tmp_path)
     assert result.code == 0, result  # verification calls fn_VectorSoftmax(bytea): one candidate only
-    assert query(fresh_db, "SELECT oid::regprocedure::text FROM pg_proc WHERE proname = 'fn_vectorsoftmax'") == [
-        ("dbo.fn_vectorsoftmax(bytea,double precision)",)]
+    assert query(fresh_db, "SELECT pronamespace::regnamespace::text, pg_get_function_identity_arguments(oid) "
+                           "FROM pg_proc WHERE proname = 'fn_vectorsoftmax'") == [("dbo", "v bytea, temperature double precision")]
 
 
 def test_dropped_tables_go_in_reverse_order_of_creation(run, fresh_db, db_copy, tmp_path):

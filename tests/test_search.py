@@ -84,7 +84,7 @@ def test_recompute_fits_landmarks_and_projects_in_batches(corpus):
     with psycopg.connect(url, autocommit=True) as conn:
         job = conn.execute("CALL dbo.sp_RecomputeAllSpatialProjections(5, 100)").fetchone()[0]
     total = query(url, "SELECT count(*) FROM dbo.AtomEmbeddings")[0][0]
-    assert query(url, "SELECT Status, TotalItems, AtomsProcessed FROM dbo.IngestionJobs WHERE JobId = %s", (job,)) == [
+    assert query(url, "SELECT Status, TotalItems, AtomsProcessed FROM dbo.IngestionJobs WHERE IngestionJobId = %s", (job,)) == [
         ("Completed", total, total)]
     assert query(url, "SELECT count(*) FROM dbo.AtomEmbeddings WHERE SpatialGeometry IS NULL "
                       "OR SpatialBucketX IS NULL OR VectorBucket IS NULL") == [(0,)]
@@ -117,7 +117,7 @@ def test_hybrid_search_uses_the_index_and_is_recorded(corpus):
     exact = search(url, query_text=text, top_k=5, use_hybrid=False)
     buckets = query(url, "SELECT CentroidCount FROM dbo.SpatialLandmarks WHERE IsActive")[0][0]
     last_request = ("SELECT Parameters->>'mode', CandidatesExamined, ResultCount, DurationMs > 0 "
-                    "FROM dbo.InferenceRequests WHERE RequestType = 'semantic-search' ORDER BY RequestId DESC LIMIT 1")
+                    "FROM dbo.InferenceRequests WHERE TaskType = 'semantic-search' ORDER BY RequestId DESC LIMIT 1")
     total = query(url, "SELECT count(*) FROM dbo.Atoms a JOIN dbo.AtomEmbeddings e USING (AtomId) WHERE a.TenantId = 0")[0][0]
     # every bucket probed, or enough spatial candidates: every embedding examined, the exact answer
     for kwargs in ({"probes": buckets}, {"prefilter": "spatial", "candidate_count": 1000}):
@@ -174,9 +174,15 @@ def test_category_filters_by_modality(corpus):
 
 
 @pytest.mark.parametrize(("kwargs", "message"), [
-    ({"query_embedding": np.ones(128, "<f4").tobytes()}, "has 512 bytes (128 float32 values); the embeddings have 384"),
-    ({"query_text": "x", "query_embedding": np.ones(384, "<f4").tobytes()}, "exactly one of query_embedding and query_text"),
-    ({}, "exactly one of query_embedding and query_text"),
+    ({"query_vector": np.ones(128, "<f4").tobytes()}, "the query has 128 dimensions; the embeddings have 384"),
+    ({"query_vector": np.ones(384, "<f4").tobytes(), "query_dimension": 768}, "has 384 dimensions, not the 768 of query_dimension"),
+    ({"query_text": "x", "query_vector": np.ones(384, "<f4").tobytes()}, "exactly one of query_embedding, query_vector and query_text"),
+    ({}, "exactly one of query_embedding, query_vector and query_text"),
+    ({"query_embedding": "[0.1, 0.2, 0.3]", "query_dimension": 768}, "query_embedding has 3 values, but the dimension given is 768"),
+    ({"query_embedding": "[0.1, 0.2, 0.3]"}, "the query has 3 dimensions; the embeddings have 384"),
+    ({"query_embedding": "[0.123, 0.456, ...]"}, "query_embedding is not a JSON array of numbers"),
+    ({"query_embedding": '["a"]'}, "query_embedding holds a value that is not a number"),
+    ({"query_text": "cats", "use_hybrid": 2}, "use_hybrid: '2' is not 1/0 or true/false"),
     ({"query_text": "cats", "top_k": 0}, "top_k must be between 1 and 1000"),
     ({"query_text": "   "}, "sp_SemanticSearch: query_text is empty"),  # before any Python runs
     ({"query_text": " \t\r\n"}, "sp_SemanticSearch: query_text is empty"),
@@ -227,6 +233,6 @@ def test_a_failed_recompute_leaves_its_job_failed_with_the_reason(fresh_publishe
                          (atom, dimension, rng.standard_normal(dimension).astype("<f4").tobytes()))
         with pytest.raises(psycopg.Error, match=r"sp_RecomputeAllSpatialProjections: .*dimensions"):
             conn.execute("CALL dbo.sp_RecomputeAllSpatialProjections(EmbeddingType => 'mixed', BucketCount => 1)")
-    (status, error, completed), = query(url, "SELECT Status, ErrorMessage, CompletedAt IS NOT NULL FROM dbo.IngestionJobs "
-                                             "WHERE JobType = 'spatial-projection' ORDER BY JobId DESC LIMIT 1")
+    (status, error, completed), = query(url, "SELECT Status, ErrorMessage, EndTime IS NOT NULL FROM dbo.IngestionJobs "
+                                             "WHERE JobType = 'spatial-projection' ORDER BY IngestionJobId DESC LIMIT 1")
     assert status == "Failed" and "dimensions" in error and completed

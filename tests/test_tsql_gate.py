@@ -535,3 +535,34 @@ def test_each_server_behaviour_rule_catches_what_it_names(rule, text, caught):
     found = RULES[rule](blank_comments_and_strings(text), text)
     assert bool(found) is caught, found
     assert parse_problems(text) == ()  # valid T-SQL all the same: only the rule sees it
+
+
+def _external_scripts(text: str) -> list[tuple[str, list[str], str]]:
+    """(script, OUTPUT parameter names, the rest of the call) of each sp_execute_external_script call."""
+    calls = []
+    for call in re.split(r"EXEC(?:UTE)? sys\.sp_execute_external_script", text)[1:]:
+        script = re.search(r"@script\s*=\s*N'((?:[^']|'')*)'", call)
+        params = re.search(r"@params\s*=\s*N'((?:[^']|'')*)'", call)
+        outputs = re.findall(r"@(\w+)\s+[\w()]+\s+OUTPUT", params.group(1)) if params else []
+        end = call.find(";", params.end() if params else 0)
+        calls.append((script.group(1) if script else "", outputs, call[:end]))
+    return calls
+
+
+@pytest.mark.parametrize("rendered", [r for r in render_package("mssql") if "sp_execute_external_script" in r.sql],
+                         ids=lambda r: r.obj.name)
+def test_no_external_script_hands_none_to_an_output_parameter(rendered):
+    # DBA review: an OUTPUT variable left unset, or set to None, stops BxlServer (Microsoft's known
+    # issues for Machine Learning Services); scripts hand back "" or b"" and the T-SQL reads NULLIF
+    for script, outputs, _ in _external_scripts(rendered.sql):
+        for name in outputs:
+            assert not re.search(rf"\b{name}\b[^\n]*=\s*None\b", script), (rendered.obj.name, name)
+
+
+def test_sp_semantic_search_can_be_captured_with_insert_exec():
+    # INSERT ... EXEC inside it would make a caller's INSERT ... EXEC fail (error 8164); results come
+    # back through OUTPUT parameters, and WITH RESULT SETS NONE keeps any stray rows from the caller
+    search = next(r for r in render_package("mssql") if r.obj.name == "dbo.sp_SemanticSearch")
+    assert not re.search(r"INSERT\s+INTO\s+#?\w+\s*(\([^)]*\))?\s*EXEC", search.sql, re.IGNORECASE)
+    calls = _external_scripts(search.sql)
+    assert len(calls) == 5 and all("WITH RESULT SETS NONE" in rest for _, _, rest in calls)

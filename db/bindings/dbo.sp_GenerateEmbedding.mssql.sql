@@ -38,7 +38,7 @@ embedding_json = to_json(embedding)
             @embedding_json = @embedding_json OUTPUT;
         RETURN;
     END;
-    SELECT @Format = ModelFormat, @Architecture = Architecture, @Config = ConfigJson
+    SELECT @Format = ModelFormat, @Architecture = Architecture, @Config = Config
     FROM dbo.Models WHERE ModelId = @ModelId AND TenantId = @TenantId;
     IF @Format IS NULL
     BEGIN

@@ -1,12 +1,12 @@
 -- kind: function
--- requires: dbo.ModelTensors, dbo.ModelTensorChunks, dbo.TensorChunks, dbo.fn_VersionModelTensorChunks
+-- requires: dbo.Models, dbo.ModelTensors, dbo.ModelTensorChunks, dbo.TensorChunks, dbo.fn_VersionModelTensorChunks
 -- engine-specific: SQL Server restores inside each procedure from a #map temp table
--- Map a model's tensors to the chunks of `target` (rows of TensorId, ChunkIndex, ChunkHash as a
--- JSON array, the shape both restore procedures build), or with DryRun only say what would change:
--- one row per tensor that differs, with its number of differing chunks. Changed tensors get their
+-- Map the tensors named in `target` (rows of TensorId, ChunkIndex, ChunkHash as a JSON array, the
+-- shape both restore procedures build for the models they cover) to its chunks, or with DryRun only
+-- say what would change: one row per tensor that differs, with its model's name and number of differing chunks. Changed tensors get their
 -- SHA-256 recomputed. The replaced mapping goes to the history like any weight change.
-CREATE OR REPLACE FUNCTION dbo.fn_ApplyWeightMap(ModelId integer, target jsonb, DryRun boolean)
-RETURNS TABLE (TensorName text, ChunksChanged integer)
+CREATE OR REPLACE FUNCTION dbo.fn_ApplyWeightMap(target jsonb, DryRun boolean)
+RETURNS TABLE (ModelName text, TensorName text, ChunksChanged integer)
 LANGUAGE plpgsql
 VOLATILE
 AS $$
@@ -22,7 +22,6 @@ BEGIN
     INSERT INTO hartonomous_weight_diff
     SELECT c.TensorId, count(*)::integer
     FROM dbo.ModelTensorChunks c
-    JOIN dbo.ModelTensors t ON t.TensorId = c.TensorId AND t.ModelId = fn_ApplyWeightMap.ModelId
     JOIN hartonomous_weight_map m ON m.TensorId = c.TensorId AND m.ChunkIndex = c.ChunkIndex
     WHERE m.ChunkHash <> c.ChunkHash
     GROUP BY c.TensorId;
@@ -38,7 +37,9 @@ BEGIN
         WHERE t.TensorId IN (SELECT d.TensorId FROM hartonomous_weight_diff d);
     END IF;
     RETURN QUERY
-    SELECT t.TensorName, d.ChunksChanged FROM hartonomous_weight_diff d JOIN dbo.ModelTensors t ON t.TensorId = d.TensorId
-    ORDER BY t.TensorIndex;
+    SELECT m.ModelName, t.TensorName, d.ChunksChanged
+    FROM hartonomous_weight_diff d JOIN dbo.ModelTensors t ON t.TensorId = d.TensorId
+    JOIN dbo.Models m ON m.ModelId = t.ModelId
+    ORDER BY t.ModelId, t.TensorIndex;
 END
 $$;

@@ -1,12 +1,12 @@
 -- kind: procedure
--- requires: dbo.ModelTensors, dbo.ModelTensorChunks, dbo.TensorChunks
+-- requires: dbo.Models, dbo.ModelTensors, dbo.ModelTensorChunks, dbo.TensorChunks
 -- engine-specific: PostgreSQL applies the map in dbo.fn_ApplyWeightMap (a function: its callers return rows)
--- Map model @ModelId's tensors to the chunks in the caller's #map (TensorId, ChunkIndex, ChunkHash),
--- or with @DryRun only say what would change. Returns one row per tensor that differs (name,
--- chunks changed); changed tensors get their SHA-256 recomputed. Called by
+-- Map the tensors in the caller's #map (TensorId, ChunkIndex, ChunkHash; the callers fill it for the
+-- models they cover) to its chunks, or with @DryRun only say what would change. Returns one row
+-- per tensor that differs (model name, tensor name, chunks changed); changed tensors get their
+-- SHA-256 recomputed. Called by
 -- dbo.sp_RestoreWeightSnapshot and dbo.sp_RollbackWeightsToTimestamp.
 CREATE OR ALTER PROCEDURE dbo.sp_ApplyWeightMap
-    @ModelId INT,
     @DryRun BIT
 AS
 BEGIN
@@ -17,7 +17,6 @@ BEGIN
     INSERT INTO #diff (TensorId, ChunksChanged)
     SELECT c.TensorId, COUNT(*)
     FROM dbo.ModelTensorChunks AS c
-    INNER JOIN dbo.ModelTensors AS t ON t.TensorId = c.TensorId AND t.ModelId = @ModelId
     INNER JOIN #map AS m ON m.TensorId = c.TensorId AND m.ChunkIndex = c.ChunkIndex
     WHERE m.ChunkHash <> c.ChunkHash
     GROUP BY c.TensorId;
@@ -54,8 +53,9 @@ BEGIN
         DEALLOCATE changed;
         COMMIT TRANSACTION;
     END;
-    SELECT t.TensorName, d.ChunksChanged
+    SELECT m.ModelName, t.TensorName, d.ChunksChanged
     FROM #diff AS d
     INNER JOIN dbo.ModelTensors AS t ON t.TensorId = d.TensorId
-    ORDER BY t.TensorIndex;
+    INNER JOIN dbo.Models AS m ON m.ModelId = t.ModelId
+    ORDER BY t.ModelId, t.TensorIndex;
 END;

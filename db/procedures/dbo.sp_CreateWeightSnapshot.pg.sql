@@ -1,34 +1,54 @@
 -- kind: procedure
 -- requires: dbo.Models, dbo.ModelTensors, dbo.ModelTensorChunks, dbo.WeightSnapshots, dbo.WeightSnapshotChunks
--- Record a model's weights as they are now under a name: the chunk map of every tensor (the chunks
--- themselves are shared, never copied). dbo.sp_RestoreWeightSnapshot puts them back.
+-- Record the weights of the tenant's model ModelId, or of all its models (ModelId NULL, the seeds'
+-- default), as they are now under a name unique within the tenant: the chunk map of every tensor
+-- (the chunks themselves are shared, never copied). dbo.sp_RestoreWeightSnapshot puts them back.
+-- The seeds' call: CALL dbo.sp_CreateWeightSnapshot(SnapshotName => 'BeforeExperiment', ModelId => NULL,
+-- Description => 'Baseline weights before RL training'); the new SnapshotId is the row returned.
 CREATE OR REPLACE PROCEDURE dbo.sp_CreateWeightSnapshot(
-    ModelId integer,
     SnapshotName text,
+    ModelId integer DEFAULT NULL,
+    Description text DEFAULT NULL,
     TenantId integer DEFAULT 0,
     INOUT SnapshotId integer DEFAULT NULL
 )
 LANGUAGE plpgsql
 AS $$
 #variable_conflict use_column
+DECLARE
+    models integer[];
 BEGIN
-    IF NOT EXISTS (SELECT 1 FROM dbo.Models m WHERE m.ModelId = sp_CreateWeightSnapshot.ModelId
-                   AND m.TenantId = sp_CreateWeightSnapshot.TenantId) THEN
+    SnapshotId := NULL;
+    IF SnapshotName IS NULL OR btrim(SnapshotName) = '' OR length(SnapshotName) > 256 THEN
+        RAISE EXCEPTION 'sp_CreateWeightSnapshot: SnapshotName must be 1 to 256 characters' USING ERRCODE = '22023';
+    END IF;
+    IF length(Description) > 1024 THEN
+        RAISE EXCEPTION 'sp_CreateWeightSnapshot: Description must be at most 1024 characters' USING ERRCODE = '22023';
+    END IF;
+    SELECT array_agg(m.ModelId ORDER BY m.ModelId) INTO models FROM dbo.Models m
+    WHERE m.TenantId = sp_CreateWeightSnapshot.TenantId
+      AND (sp_CreateWeightSnapshot.ModelId IS NULL OR m.ModelId = sp_CreateWeightSnapshot.ModelId);
+    IF models IS NULL THEN
+        IF sp_CreateWeightSnapshot.ModelId IS NULL THEN
+            RAISE EXCEPTION 'sp_CreateWeightSnapshot: tenant % has no models to snapshot', sp_CreateWeightSnapshot.TenantId
+                USING ERRCODE = '22023';
+        END IF;
         RAISE EXCEPTION 'sp_CreateWeightSnapshot: model % does not exist for tenant %', sp_CreateWeightSnapshot.ModelId,
             sp_CreateWeightSnapshot.TenantId USING ERRCODE = '22023';
     END IF;
-    IF EXISTS (SELECT 1 FROM dbo.WeightSnapshots s WHERE s.ModelId = sp_CreateWeightSnapshot.ModelId
+    IF EXISTS (SELECT 1 FROM dbo.WeightSnapshots s WHERE s.TenantId = sp_CreateWeightSnapshot.TenantId
                AND s.SnapshotName = sp_CreateWeightSnapshot.SnapshotName) THEN
-        RAISE EXCEPTION 'sp_CreateWeightSnapshot: model % already has a snapshot named %', sp_CreateWeightSnapshot.ModelId,
+        RAISE EXCEPTION 'sp_CreateWeightSnapshot: tenant % already has a snapshot named %', sp_CreateWeightSnapshot.TenantId,
             sp_CreateWeightSnapshot.SnapshotName USING ERRCODE = '23505';
     END IF;
-    INSERT INTO dbo.WeightSnapshots (ModelId, SnapshotName)
-    VALUES (sp_CreateWeightSnapshot.ModelId, sp_CreateWeightSnapshot.SnapshotName)
+    INSERT INTO dbo.WeightSnapshots (TenantId, SnapshotName, ModelId, Description, ModelCount)
+    VALUES (sp_CreateWeightSnapshot.TenantId, sp_CreateWeightSnapshot.SnapshotName, sp_CreateWeightSnapshot.ModelId,
+            sp_CreateWeightSnapshot.Description, cardinality(models))
     RETURNING dbo.WeightSnapshots.SnapshotId INTO sp_CreateWeightSnapshot.SnapshotId;
     INSERT INTO dbo.WeightSnapshotChunks (SnapshotId, TensorId, ChunkIndex, ChunkHash)
     SELECT sp_CreateWeightSnapshot.SnapshotId, c.TensorId, c.ChunkIndex, c.ChunkHash
     FROM dbo.ModelTensorChunks c JOIN dbo.ModelTensors t ON t.TensorId = c.TensorId
-    WHERE t.ModelId = sp_CreateWeightSnapshot.ModelId;
+    WHERE t.ModelId = ANY (models);
     UPDATE dbo.WeightSnapshots s SET ChunkCount = (SELECT count(*) FROM dbo.WeightSnapshotChunks w
                                                    WHERE w.SnapshotId = s.SnapshotId)
     WHERE s.SnapshotId = sp_CreateWeightSnapshot.SnapshotId;

@@ -1,7 +1,7 @@
 -- kind: procedure
 -- requires: dbo.Models, dbo.ModelTensors, dbo.ModelTensorChunks, dbo.TensorChunks, dbo.InferenceRequests, dbo.GenerationStreams, dbo.sp_IngestAtom, hartonomous_ext
--- Generate text after a prompt with the stored Llama-architecture GGUF model(s) @ModelIds (a JSON
--- array of ModelIds of the tenant), in Machine Learning Services (hartonomous_ext.generation: numpy
+-- Generate text after a prompt with the stored Llama-architecture GGUF model(s) @ModelIds of the
+-- tenant (a comma-separated list '1,2,3' as the seeds write it, or a JSON array), in Machine Learning Services (hartonomous_ext.generation: numpy
 -- over the stored weights, handed to the script as its input data set). Greedy at temperature 0
 -- (deterministic); otherwise sampled from the @top_k most likely tokens (0: all), reproducibly with
 -- @seed. Several models generate as an ensemble: the average of their log-probabilities picks each
@@ -13,7 +13,7 @@ CREATE OR ALTER PROCEDURE dbo.sp_GenerateText
     @max_tokens INT = 64,
     @temperature FLOAT = 0,
     @top_k INT = 0,
-    @ModelIds NVARCHAR(400) = NULL,
+    @ModelIds NVARCHAR(4000) = NULL,
     @TenantId INT = 0,
     @seed BIGINT = NULL
 AS
@@ -38,8 +38,27 @@ BEGIN
         THROW 50605, N'sp_GenerateText: temperature must be finite and must not be negative', 1;
     IF @top_k < 0
         THROW 50606, N'sp_GenerateText: top_k must be 0 (all tokens) or more', 1;
-    IF @ModelIds IS NULL OR ISJSON(@ModelIds) = 0 OR NOT EXISTS (SELECT 1 FROM OPENJSON(@ModelIds))
-        THROW 50602, N'sp_GenerateText: give ModelIds, a JSON array of the stored GGUF model(s) to generate with', 1;
+    IF @ModelIds IS NULL OR LEN(TRIM(@Blank FROM @ModelIds)) = 0
+        THROW 50602, N'sp_GenerateText: give ModelIds, the stored GGUF model(s) to generate with, e.g. ''1,2,3''', 1;
+    -- the seeds' '1,2,3', or a JSON array '[1,2,3]' (hartonomous_ext.generation.parse_model_ids on PostgreSQL)
+    SET @ModelIds = TRIM(@Blank FROM @ModelIds);
+    DECLARE @ModelIdsGiven NVARCHAR(4000) = @ModelIds;
+    IF LEFT(@ModelIds, 1) <> N'['
+        SET @ModelIds = CONCAT(N'[', @ModelIds, N']');
+    -- ISJSON first, in an IF of its own: T-SQL does not promise to stop an OR at its first true term,
+    -- and OPENJSON over text that is not JSON raises its own error; GenerationStreams keeps 400 characters
+    IF LEN(@ModelIds) > 400 OR ISJSON(@ModelIds) = 0
+        SET @ModelIds = NULL;
+    ELSE IF NOT EXISTS (SELECT 1 FROM OPENJSON(@ModelIds))
+            OR EXISTS (SELECT 1 FROM OPENJSON(@ModelIds) AS j
+                       WHERE j.[type] <> 2 OR TRY_CAST(j.value AS INT) IS NULL OR TRY_CAST(j.value AS INT) < 1)
+        SET @ModelIds = NULL;
+    IF @ModelIds IS NULL
+    BEGIN
+        SET @Message = CONCAT(N'sp_GenerateText: ModelIds ''', LEFT(@ModelIdsGiven, 100),
+                              N''' is not a list of model ids such as ''1,2,3''');
+        THROW 50607, @Message, 1;
+    END;
     CREATE TABLE #models (Position INT NOT NULL, ModelId INT NULL);
     INSERT INTO #models (Position, ModelId)
     SELECT CAST(j.[key] AS INT), TRY_CAST(j.value AS INT) FROM OPENJSON(@ModelIds) AS j;
@@ -54,7 +73,7 @@ BEGIN
     SET @FirstModel = (SELECT TOP (1) r.ModelId FROM #models AS r ORDER BY r.Position);
     -- the models' rows (format, config) as JSON, their tensors as the script's input data set
     SET @Models = (SELECT m.ModelId AS model_id, m.ModelFormat AS format, m.Architecture AS architecture,
-                          m.ConfigJson AS config
+                          m.Config AS config
                    FROM dbo.Models AS m
                    WHERE m.ModelId IN (SELECT r.ModelId FROM #models AS r) FOR JSON PATH);
     CREATE TABLE #weights (ModelId INT, TensorIndex INT, TensorName NVARCHAR(512), DType NVARCHAR(16),
@@ -98,8 +117,8 @@ tokens_per_second = result["tokens_per_second"]
         @token_ids = @TokenIds OUTPUT, @first_token_ms = @FirstTokenMs OUTPUT,
         @tokens_per_second = @TokensPerSecond OUTPUT;
     SET @TokenCount = (SELECT COUNT(*) FROM OPENJSON(@TokenIds));
-    INSERT INTO dbo.InferenceRequests (TenantId, RequestType, ModelId, Parameters, DurationMs, ResultCount)
-    VALUES (@TenantId, N'text-generation', @FirstModel,
+    INSERT INTO dbo.InferenceRequests (TenantId, TaskType, StartTime, ModelId, Parameters, DurationMs, ResultCount)
+    VALUES (@TenantId, N'text-generation', @Started, @FirstModel,
             (SELECT JSON_QUERY(@ModelIds) AS model_ids, @max_tokens AS max_tokens, @temperature AS temperature,
                     @top_k AS top_k, @seed AS seed, LEFT(@prompt, 200) AS prompt FOR JSON PATH, WITHOUT_ARRAY_WRAPPER),
             DATEDIFF_BIG(MICROSECOND, @Started, SYSUTCDATETIME()) / 1000.0, @TokenCount);

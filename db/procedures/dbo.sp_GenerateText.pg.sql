@@ -7,13 +7,14 @@
 -- as an ensemble: the average of their log-probabilities picks each token (one vocabulary needed).
 -- Records the request in dbo.InferenceRequests, the tokens and lineage in dbo.GenerationStreams,
 -- and stores the generated text as an atom (OutputAtomId).
--- A function on PostgreSQL (it returns a row): SELECT * FROM dbo.sp_GenerateText('prompt', ModelIds => ARRAY[2]).
+-- ModelIds: a comma-separated list ('1,2,3', as the seeds write it) or a JSON array ('[1,2,3]').
+-- A function on PostgreSQL (it returns a row): SELECT * FROM dbo.sp_GenerateText('prompt', ModelIds => '2').
 CREATE OR REPLACE FUNCTION dbo.sp_GenerateText(
     prompt text,
     max_tokens integer DEFAULT 64,
     temperature double precision DEFAULT 0,
     top_k integer DEFAULT 0,
-    ModelIds integer[] DEFAULT NULL,
+    ModelIds text DEFAULT NULL,
     TenantId integer DEFAULT 0,
     seed bigint DEFAULT NULL
 )
@@ -27,13 +28,12 @@ import time
 from hartonomous_ext import generation, model_store
 from hartonomous_ext.model_formats import FormatError
 
-model_ids, tenant = modelids, tenantid
+tenant = tenantid
 if not prompt or not prompt.strip():
     plpy.error("sp_GenerateText: the prompt is empty", sqlstate="22023")
-if not model_ids or any(m is None for m in model_ids):
-    plpy.error("sp_GenerateText: give ModelIds, the stored GGUF model(s) to generate with", sqlstate="22023")
 tokens_wanted = max_tokens if max_tokens is not None else 64  # (a parameter's name cannot be assigned here)
 try:
+    model_ids = generation.parse_model_ids(modelids)
     generation.check_settings(tokens_wanted, temperature or 0.0, top_k or 0)
 except FormatError as exc:
     plpy.error(f"sp_GenerateText: {exc}", sqlstate="22023")
@@ -47,7 +47,7 @@ except FormatError as exc:
     plpy.error(f"sp_GenerateText: {exc}", sqlstate="22023")
 duration = (time.perf_counter() - started) * 1000
 request = plpy.execute(plpy.prepare(
-    "INSERT INTO dbo.InferenceRequests (TenantId, RequestType, ModelId, Parameters, DurationMs, ResultCount) "
+    "INSERT INTO dbo.InferenceRequests (TenantId, TaskType, ModelId, Parameters, DurationMs, ResultCount) "
     "VALUES ($1, 'text-generation', $2, $3, $4, $5) RETURNING RequestId",
     ["integer", "integer", "jsonb", "double precision", "integer"]),
     [tenant, model_ids[0], json.dumps({"model_ids": list(model_ids), "max_tokens": max_tokens, "temperature": temperature,

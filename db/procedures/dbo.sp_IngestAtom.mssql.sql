@@ -1,14 +1,16 @@
 -- kind: procedure
--- requires: dbo.Atoms, dbo.AtomPayloadStore, dbo.AtomEmbeddings, dbo.Models, dbo.sp_GenerateEmbedding
+-- requires: dbo.Atoms, dbo.AtomPayloadStore, dbo.AtomEmbeddings, dbo.Models, dbo.sp_GenerateEmbedding, hartonomous_ext
 -- Ingest content as an atom. Its SHA-256 is its identity within the tenant: the same content again
 -- returns the same AtomId and raises ReferenceCount, also when many sessions ingest it at once
 -- (UPDLOCK + HOLDLOCK on the key, then insert). The modality follows the content type. With
 -- @GenerateEmbedding, a text atom gets its embedding (computed before the transaction) by the
 -- packaged all-MiniLM-L6-v2, or with @ModelId by that stored model of the tenant (EmbeddingType is
--- then the model's name).
+-- then the model's name); other atoms are stored without one, with a message saying so.
+-- Content types, modalities and UTF-8 are hartonomous_ext.atoms's rules, as on PostgreSQL.
+-- @ContentType is wider than its column: too long is an error, not a silent truncation.
 CREATE OR ALTER PROCEDURE dbo.sp_IngestAtom
     @Content VARBINARY(MAX),
-    @ContentType NVARCHAR(128),
+    @ContentType NVARCHAR(4000),
     @Metadata NVARCHAR(MAX) = NULL,
     @TenantId INT = 0,
     @GenerateEmbedding BIT = 0,
@@ -20,8 +22,7 @@ BEGIN
     SET XACT_ABORT ON;
     SET @AtomId = NULL; -- an OUTPUT parameter is also an input: never answer with the caller's value
     DECLARE @MaxBytes BIGINT = 268435456;  -- 256 MiB
-    DECLARE @Type NVARCHAR(128) = LOWER(LTRIM(RTRIM(@ContentType)));
-    DECLARE @BaseType NVARCHAR(128);
+    DECLARE @Type NVARCHAR(4000) = @ContentType;  -- as stored: hartonomous_ext.atoms.classify lower-cases and trims it
     DECLARE @Modality NVARCHAR(16);
     DECLARE @Text NVARCHAR(MAX);
     DECLARE @Embedding VARBINARY(MAX), @EmbeddingJson NVARCHAR(MAX), @EmbeddingType NVARCHAR(256);
@@ -36,42 +37,44 @@ BEGIN
                               @MaxBytes, N' allowed');
         THROW 50002, @Message, 1;
     END;
-    IF @Type IS NULL OR @Type NOT LIKE N'[a-z0-9]%/[a-z0-9]%' OR @Type LIKE N'% %/%'
-    BEGIN
-        SET @Message = CONCAT(N'sp_IngestAtom: ContentType ', COALESCE(@ContentType, N'NULL'),
-                              N' is not a media type such as text/plain');
-        THROW 50003, @Message, 1;
-    END;
     IF @TenantId IS NULL OR @TenantId < 0
         THROW 50004, N'sp_IngestAtom: TenantId must be 0 or more', 1;
     IF @Metadata IS NOT NULL AND ISJSON(@Metadata) = 0
         THROW 50005, N'sp_IngestAtom: Metadata is not valid JSON', 1;
-
-    SET @BaseType = CASE WHEN CHARINDEX(N';', @Type) > 0 THEN LEFT(@Type, CHARINDEX(N';', @Type) - 1) ELSE @Type END;
-    SET @Modality = CASE
-        WHEN @BaseType LIKE N'text/%' OR @BaseType IN (N'application/json', N'application/xml',
-             N'application/x-ndjson', N'application/yaml') THEN N'text'
-        WHEN @BaseType LIKE N'image/%' THEN N'image'
-        WHEN @BaseType LIKE N'audio/%' THEN N'audio'
-        WHEN @BaseType IN (N'application/onnx', N'application/x-onnx', N'application/x-safetensors',
-             N'application/x-gguf', N'application/x-pytorch', N'application/vnd.hartonomous.model') THEN N'model'
-        ELSE N'binary'
-    END;
-    IF @Modality = N'text'
+    -- hartonomous_ext.atoms: the content type and modality rules, and UTF-8 decoding of text, are the
+    -- same code PostgreSQL runs; T-SQL has no UTF-8 decoding that does not depend on the database's
+    -- collation.
+    EXEC sys.sp_execute_external_script
+        @language = N'Python',
+        @script = N'
+from hartonomous_ext import atoms
+# every OUTPUT parameter gets a value: one left unset (or None) stops BxlServer; "" reads back as NULL
+text = problem = modality = ""
+try:
+    content_type, modality = atoms.classify(content_type)
+    if modality == "text":
+        text = atoms.decode_text(content)
+except ValueError as exc:
+    problem = str(exc)
+',
+        @params = N'@content VARBINARY(MAX), @content_type NVARCHAR(4000) OUTPUT, @modality NVARCHAR(16) OUTPUT,
+                    @text NVARCHAR(MAX) OUTPUT, @problem NVARCHAR(2048) OUTPUT',
+        @content = @Content, @content_type = @Type OUTPUT, @modality = @Modality OUTPUT, @text = @Text OUTPUT,
+        @problem = @Message OUTPUT;
+    SELECT @Message = NULLIF(@Message, N''), @Text = NULLIF(@Text, N'');
+    IF @Message IS NOT NULL
     BEGIN
-        -- UTF-8 bytes through a UTF-8 collation and back: invalid sequences do not survive the trip
-        SET @Text = CAST(CAST(@Content AS VARCHAR(MAX)) COLLATE Latin1_General_100_CI_AS_SC_UTF8 AS NVARCHAR(MAX));
-        IF CAST(CAST(@Text AS VARCHAR(MAX)) COLLATE Latin1_General_100_CI_AS_SC_UTF8 AS VARBINARY(MAX)) <> @Content
-        BEGIN
-            SET @Message = CONCAT(N'sp_IngestAtom: Content is not valid UTF-8 text (ContentType ', @Type, N')');
-            THROW 50006, @Message, 1;
-        END;
+        SET @Message = CONCAT(N'sp_IngestAtom: ', @Message);
+        THROW 50003, @Message, 1;
     END;
-    IF @GenerateEmbedding = 1
+    IF @GenerateEmbedding = 1 AND @Modality <> N'text' AND @ModelId IS NULL
+        -- the seeds ingest an image with @GenerateEmbedding = 1: store it, and say why it has no embedding
+        PRINT CONCAT(N'sp_IngestAtom: ', @Modality, N' atoms get no embedding (the embedding models embed text); stored without one');
+    ELSE IF @GenerateEmbedding = 1
     BEGIN
         IF @Modality <> N'text'
         BEGIN
-            SET @Message = CONCAT(N'sp_IngestAtom: GenerateEmbedding needs a text atom; this one is ', @Modality);
+            SET @Message = CONCAT(N'sp_IngestAtom: model ', @ModelId, N' embeds text; this atom is ', @Modality);
             THROW 50007, @Message, 1;
         END;
         IF @ModelId IS NOT NULL

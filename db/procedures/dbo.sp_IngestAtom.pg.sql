@@ -1,18 +1,20 @@
 -- kind: procedure
--- requires: dbo.Atoms, dbo.AtomPayloadStore, dbo.AtomEmbeddings, dbo.Models, dbo.SpatialLandmarks, dbo.fn_GenerateEmbedding, dbo.fn_ProjectEmbeddings
+-- requires: dbo.Atoms, dbo.AtomPayloadStore, dbo.AtomEmbeddings, dbo.Models, dbo.SpatialLandmarks, dbo.fn_ClassifyContent, dbo.fn_Flag, dbo.fn_GenerateEmbedding, dbo.fn_ProjectEmbeddings
 -- Ingest content as an atom. Its SHA-256 is its identity within the tenant: the same content again
 -- returns the same AtomId and raises ReferenceCount, also when many sessions ingest it at once
--- (INSERT ... ON CONFLICT). The modality follows the content type. With GenerateEmbedding, a text
--- atom gets its embedding (computed before the row lock is taken) by the packaged all-MiniLM-L6-v2,
--- or with ModelId by that stored model of the tenant (EmbeddingType is then the model's name),
--- projected to its 3-D point and vector bucket when landmarks are fitted.
--- CALL dbo.sp_IngestAtom(content, 'text/plain') returns the AtomId as the row of its INOUT parameter.
+-- (INSERT ... ON CONFLICT). The modality follows the content type. With GenerateEmbedding (1/0 or
+-- true/false), a text atom gets its embedding (computed before the row lock is taken) by the
+-- packaged all-MiniLM-L6-v2, or with ModelId by that stored model of the tenant (EmbeddingType is
+-- then the model's name), projected to its 3-D point and vector bucket when landmarks are fitted;
+-- other atoms are stored without one, with a notice.
+-- CALL dbo.sp_IngestAtom(content, 'text/plain') returns the AtomId as the row of its INOUT parameter;
+-- the seeds' call runs as CALL dbo.sp_IngestAtom(Content => ..., ..., GenerateEmbedding => 1, AtomId => NULL).
 CREATE OR REPLACE PROCEDURE dbo.sp_IngestAtom(
     Content bytea,
     ContentType text,
     Metadata jsonb DEFAULT NULL,
     TenantId integer DEFAULT 0,
-    GenerateEmbedding boolean DEFAULT false,
+    GenerateEmbedding anycompatible DEFAULT false,
     ModelId integer DEFAULT NULL,
     INOUT AtomId bigint DEFAULT NULL
 )
@@ -21,7 +23,7 @@ AS $$
 #variable_conflict use_column
 DECLARE
     max_bytes constant bigint := 268435456;  -- 256 MiB
-    content_type text := lower(btrim(sp_IngestAtom.ContentType));
+    content_type text;
     modality text;
     content_text text;
     embedding bytea;
@@ -36,23 +38,13 @@ BEGIN
         RAISE EXCEPTION 'sp_IngestAtom: Content has % bytes, more than the % allowed',
             octet_length(sp_IngestAtom.Content), max_bytes USING ERRCODE = '54000';
     END IF;
-    IF content_type IS NULL OR content_type !~ '^[a-z0-9][a-z0-9!#$&^_.+-]*/[a-z0-9][a-z0-9!#$&^_.+-]*(;.*)?$'
-       OR length(content_type) > 128 THEN
-        RAISE EXCEPTION 'sp_IngestAtom: ContentType % is not a media type such as text/plain', quote_nullable(sp_IngestAtom.ContentType)
-            USING ERRCODE = '22023';
-    END IF;
     IF sp_IngestAtom.TenantId IS NULL OR sp_IngestAtom.TenantId < 0 THEN
         RAISE EXCEPTION 'sp_IngestAtom: TenantId must be 0 or more' USING ERRCODE = '22023';
     END IF;
-
-    modality := CASE
-        WHEN content_type LIKE 'text/%' OR split_part(content_type, ';', 1) IN
-             ('application/json', 'application/xml', 'application/x-ndjson', 'application/yaml') THEN 'text'
-        WHEN content_type LIKE 'image/%' THEN 'image'
-        WHEN content_type LIKE 'audio/%' THEN 'audio'
-        WHEN split_part(content_type, ';', 1) IN ('application/onnx', 'application/x-onnx', 'application/x-safetensors',
-             'application/x-gguf', 'application/x-pytorch', 'application/vnd.hartonomous.model') THEN 'model'
-        ELSE 'binary'
+    BEGIN
+        SELECT c.ContentType, c.Modality INTO content_type, modality FROM dbo.fn_ClassifyContent(sp_IngestAtom.ContentType) c;
+    EXCEPTION WHEN invalid_parameter_value THEN
+        RAISE EXCEPTION 'sp_IngestAtom: %', SQLERRM USING ERRCODE = '22023';
     END;
     IF modality = 'text' THEN
         BEGIN
@@ -62,9 +54,13 @@ BEGIN
                 USING ERRCODE = '22021';
         END;
     END IF;
-    IF sp_IngestAtom.GenerateEmbedding THEN
+    IF coalesce(dbo.fn_Flag(sp_IngestAtom.GenerateEmbedding, 'GenerateEmbedding'), false) AND modality <> 'text'
+       AND sp_IngestAtom.ModelId IS NULL THEN
+        -- the seeds ingest an image with GenerateEmbedding = 1: store it, and say why it has no embedding
+        RAISE NOTICE 'sp_IngestAtom: % atoms get no embedding (the embedding models embed text); stored without one', modality;
+    ELSIF coalesce(dbo.fn_Flag(sp_IngestAtom.GenerateEmbedding, 'GenerateEmbedding'), false) THEN
         IF modality <> 'text' THEN
-            RAISE EXCEPTION 'sp_IngestAtom: GenerateEmbedding needs a text atom; this one is %', modality
+            RAISE EXCEPTION 'sp_IngestAtom: model % embeds text; this atom is %', sp_IngestAtom.ModelId, modality
                 USING ERRCODE = '22023';
         END IF;
         IF sp_IngestAtom.ModelId IS NOT NULL THEN

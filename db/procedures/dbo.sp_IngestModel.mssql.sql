@@ -13,7 +13,7 @@ CREATE OR ALTER PROCEDURE dbo.sp_IngestModel
     @ModelName NVARCHAR(256) = NULL,
     @TenantId INT = 0,
     @ModelId INT = NULL OUTPUT,
-    @JobId BIGINT = NULL OUTPUT
+    @IngestionJobId BIGINT = NULL OUTPUT
 AS
 BEGIN
     SET NOCOUNT ON;
@@ -28,16 +28,16 @@ BEGIN
     SET IMPLICIT_TRANSACTIONS OFF;
     SET XACT_ABORT ON;
     SET @ModelId = NULL; -- OUTPUT parameters are also inputs: never answer with the caller's values
-    SET @JobId = NULL;
+    SET @IngestionJobId = NULL;
     DECLARE @Payload VARBINARY(MAX), @Manifest NVARCHAR(MAX), @Message NVARCHAR(MAX), @Name NVARCHAR(256);
     IF (@AtomId IS NULL AND @Path IS NULL) OR (@AtomId IS NOT NULL AND @Path IS NOT NULL)
         THROW 50401, N'sp_IngestModel: give exactly one of AtomId and Path', 1;
     IF @Path IS NOT NULL
         THROW 50402, N'sp_IngestModel: @Path is not supported on SQL Server; ingest the file as an atom and pass @AtomId', 1;
-    INSERT INTO dbo.IngestionJobs (TenantId, JobType, Status, Source, StartedAt, Parameters)
+    INSERT INTO dbo.IngestionJobs (TenantId, JobType, Status, Source, StartTime, Parameters)
     VALUES (@TenantId, N'model', N'Running', CONCAT(N'atom ', @AtomId), SYSUTCDATETIME(),
             (SELECT @ModelName AS name, CAST(1 AS BIT) AS in_database FOR JSON PATH, WITHOUT_ARRAY_WRAPPER));
-    SET @JobId = SCOPE_IDENTITY();
+    SET @IngestionJobId = SCOPE_IDENTITY();
     SET @Name = COALESCE(@ModelName, CONCAT(N'atom-', @AtomId));
     SELECT @Payload = p.Payload
     FROM dbo.Atoms AS a
@@ -79,17 +79,17 @@ OutputDataSet = pd.DataFrame([[h.hex(), len(d), d.hex()] for h, d in chunks.item
         BEGIN TRANSACTION; -- the model and its job's Completed together
         EXEC dbo.sp_StoreModel @Manifest = @Manifest, @TenantId = @TenantId, @ModelId = @ModelId OUTPUT;
         UPDATE dbo.IngestionJobs
-        SET Status = N'Completed', CompletedAt = SYSUTCDATETIME(),
+        SET Status = N'Completed', EndTime = SYSUTCDATETIME(),
             TotalItems = JSON_VALUE(@Manifest, '$.model.tensor_count'),
             AtomsProcessed = JSON_VALUE(@Manifest, '$.model.tensor_count')
-        WHERE JobId = @JobId;
+        WHERE IngestionJobId = @IngestionJobId;
         COMMIT TRANSACTION;
     END TRY
     BEGIN CATCH
         SET @Message = ERROR_MESSAGE();
         IF XACT_STATE() <> 0 ROLLBACK TRANSACTION; -- a doomed transaction takes no more writes
-        UPDATE dbo.IngestionJobs SET Status = N'Failed', CompletedAt = SYSUTCDATETIME(), ErrorMessage = @Message
-        WHERE JobId = @JobId;
+        UPDATE dbo.IngestionJobs SET Status = N'Failed', EndTime = SYSUTCDATETIME(), ErrorMessage = @Message
+        WHERE IngestionJobId = @IngestionJobId;
         SET @Message = LEFT(CONCAT(N'sp_IngestModel: ', @Message), 2047);
         THROW 50404, @Message, 1;
     END CATCH;

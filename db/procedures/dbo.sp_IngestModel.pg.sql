@@ -13,7 +13,7 @@ CREATE OR REPLACE PROCEDURE dbo.sp_IngestModel(
     ModelName text DEFAULT NULL,
     TenantId integer DEFAULT 0,
     INOUT ModelId integer DEFAULT NULL,
-    INOUT JobId bigint DEFAULT NULL
+    INOUT IngestionJobId bigint DEFAULT NULL
 )
 LANGUAGE plpython3u
 AS $$
@@ -28,15 +28,15 @@ if (atom_id is None) == (file_path is None):
     plpy.error("sp_IngestModel: give exactly one of AtomId and Path", sqlstate="22023")
 source_label = f"atom {atom_id}" if atom_id is not None else f"import:{file_path}"
 job_id = plpy.execute(plpy.prepare(
-    "INSERT INTO dbo.IngestionJobs (TenantId, JobType, Status, Source, StartedAt, Parameters) "
-    "VALUES ($1, 'model', 'Running', $2, clock_timestamp(), $3) RETURNING JobId", ["integer", "text", "jsonb"]),
-    [tenant, source_label, json.dumps({"name": model_name, "in_database": True})])[0]["jobid"]
+    "INSERT INTO dbo.IngestionJobs (TenantId, JobType, Status, Source, StartTime, Parameters) "
+    "VALUES ($1, 'model', 'Running', $2, clock_timestamp(), $3) RETURNING IngestionJobId", ["integer", "text", "jsonb"]),
+    [tenant, source_label, json.dumps({"name": model_name, "in_database": True})])[0]["ingestionjobid"]
 plpy.commit()
 
 
 def fail(message):
-    plpy.execute(plpy.prepare("UPDATE dbo.IngestionJobs SET Status = 'Failed', CompletedAt = clock_timestamp(), "
-                              "ErrorMessage = $1 WHERE JobId = $2", ["text", "bigint"]), [message[:4000], job_id])
+    plpy.execute(plpy.prepare("UPDATE dbo.IngestionJobs SET Status = 'Failed', EndTime = clock_timestamp(), "
+                              "ErrorMessage = $1 WHERE IngestionJobId = $2", ["text", "bigint"]), [message[:4000], job_id])
     plpy.commit()
     plpy.error(f"sp_IngestModel: {message}", sqlstate="22023")
 
@@ -74,7 +74,7 @@ else:
     try:
         with plpy.subtransaction():
             model_id = plpy.execute(plpy.prepare(
-                "INSERT INTO dbo.Models (TenantId, ModelName, ModelFormat, Architecture, ParameterCount, ConfigJson, "
+                "INSERT INTO dbo.Models (TenantId, ModelName, ModelFormat, Architecture, ParameterCount, Config, "
                 "SourceHash, TensorCount, TotalBytes, FormatSkeleton) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10) "
                 "RETURNING ModelId",
                 ["integer", "text", "text", "text", "bigint", "jsonb", "bytea", "integer", "bigint", "bytea"]),
@@ -104,8 +104,8 @@ else:
     except model_formats.FormatError as exc:
         fail(str(exc))
 plpy.execute(plpy.prepare(
-    "UPDATE dbo.IngestionJobs SET Status = 'Completed', CompletedAt = clock_timestamp(), TotalItems = $1, "
-    "AtomsProcessed = $1, Parameters = Parameters || $2 WHERE JobId = $3", ["bigint", "jsonb", "bigint"]),
+    "UPDATE dbo.IngestionJobs SET Status = 'Completed', EndTime = clock_timestamp(), TotalItems = $1, "
+    "AtomsProcessed = $1, Parameters = Parameters || $2 WHERE IngestionJobId = $3", ["bigint", "jsonb", "bigint"]),
     [len(described.tensors), json.dumps({"model_id": model_id, "existing": bool(existing), "format": model.format}), job_id])
 return (model_id, job_id)
 $$;

@@ -11,7 +11,7 @@ CREATE OR ALTER PROCEDURE dbo.sp_RecomputeAllSpatialProjections
     @SampleSize INT = 20000,
     @EmbeddingType NVARCHAR(64) = N'all-MiniLM-L6-v2',
     @BucketCount INT = NULL,
-    @JobId BIGINT = NULL OUTPUT
+    @IngestionJobId BIGINT = NULL OUTPUT
 AS
 BEGIN
     SET NOCOUNT ON;
@@ -49,11 +49,11 @@ BEGIN
                               @Fitted, N')');
         THROW 50104, @Message, 1;
     END;
-    INSERT INTO dbo.IngestionJobs (JobType, Status, Source, TotalItems, StartedAt, Parameters)
+    INSERT INTO dbo.IngestionJobs (JobType, Status, Source, TotalItems, StartTime, Parameters)
     VALUES (N'spatial-projection', N'Running', @EmbeddingType, @Total, SYSUTCDATETIME(),
             (SELECT @BatchSize AS batch_size, @SampleSize AS sample_size, @Buckets AS bucket_count
              FOR JSON PATH, WITHOUT_ARRAY_WRAPPER));
-    SET @JobId = SCOPE_IDENTITY();
+    SET @IngestionJobId = SCOPE_IDENTITY();
     BEGIN TRY -- (the body keeps its indentation: the Python scripts in it are indentation-sensitive)
 
     CREATE TABLE #sample (EmbeddingVector VARBINARY(MAX) NOT NULL);
@@ -122,20 +122,20 @@ OutputDataSet = pd.DataFrame([[i, *r] for i, r in zip(InputDataSet["AtomEmbeddin
         FROM dbo.AtomEmbeddings AS e
         INNER JOIN #points AS p ON p.AtomEmbeddingId = e.AtomEmbeddingId;
         SET @LastId = (SELECT MAX(AtomEmbeddingId) FROM #batch);
-        UPDATE dbo.IngestionJobs SET AtomsProcessed = @Done + @Rows WHERE JobId = @JobId;
+        UPDATE dbo.IngestionJobs SET AtomsProcessed = @Done + @Rows WHERE IngestionJobId = @IngestionJobId;
         COMMIT TRANSACTION;
         SET @Done = @Done + @Rows; -- counted once committed: a failed batch is not reported as done
     END;
-    UPDATE dbo.IngestionJobs SET Status = N'Completed', CompletedAt = SYSUTCDATETIME(), AtomsProcessed = @Done
-    WHERE JobId = @JobId;
+    UPDATE dbo.IngestionJobs SET Status = N'Completed', EndTime = SYSUTCDATETIME(), AtomsProcessed = @Done
+    WHERE IngestionJobId = @IngestionJobId;
     END TRY
     BEGIN CATCH
         -- the job says what happened (batches committed so far stay projected); the error goes on
         SET @Message = ERROR_MESSAGE(); -- whole: a Python traceback ends with the exception
         IF XACT_STATE() <> 0 ROLLBACK TRANSACTION;
-        UPDATE dbo.IngestionJobs SET Status = N'Failed', CompletedAt = SYSUTCDATETIME(), AtomsProcessed = @Done,
+        UPDATE dbo.IngestionJobs SET Status = N'Failed', EndTime = SYSUTCDATETIME(), AtomsProcessed = @Done,
             ErrorMessage = @Message
-        WHERE JobId = @JobId;
+        WHERE IngestionJobId = @IngestionJobId;
         SET @Message = LEFT(CONCAT(N'sp_RecomputeAllSpatialProjections: ', @Message), 2047);
         THROW 50105, @Message, 1;
     END CATCH;

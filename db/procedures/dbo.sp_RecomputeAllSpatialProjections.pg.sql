@@ -12,7 +12,7 @@ CREATE OR REPLACE PROCEDURE dbo.sp_RecomputeAllSpatialProjections(
     SampleSize integer DEFAULT 20000,
     EmbeddingType text DEFAULT 'all-MiniLM-L6-v2',
     BucketCount integer DEFAULT NULL,
-    INOUT JobId bigint DEFAULT NULL
+    INOUT IngestionJobId bigint DEFAULT NULL
 )
 LANGUAGE plpgsql
 AS $$
@@ -45,10 +45,10 @@ BEGIN
         RAISE EXCEPTION 'sp_RecomputeAllSpatialProjections: BucketCount must be between 1 and the sample size (%)',
             least(SampleSize, total) USING ERRCODE = '22023';
     END IF;
-    INSERT INTO dbo.IngestionJobs (JobType, Status, Source, TotalItems, StartedAt, Parameters)
+    INSERT INTO dbo.IngestionJobs (JobType, Status, Source, TotalItems, StartTime, Parameters)
     VALUES ('spatial-projection', 'Running', sp_RecomputeAllSpatialProjections.EmbeddingType, total, clock_timestamp(),
             jsonb_build_object('batch_size', BatchSize, 'sample_size', SampleSize, 'bucket_count', buckets))
-    RETURNING dbo.IngestionJobs.JobId INTO sp_RecomputeAllSpatialProjections.JobId;
+    RETURNING dbo.IngestionJobs.IngestionJobId INTO sp_RecomputeAllSpatialProjections.IngestionJobId;
     COMMIT;
 
     -- the Python calls run in blocks that catch their error, so the job can say Failed and commit
@@ -91,19 +91,19 @@ BEGIN
             EXIT WHEN failure IS NOT NULL;
             done := done + array_length(batch_ids, 1);
             last_id := batch_ids[array_length(batch_ids, 1)];
-            UPDATE dbo.IngestionJobs j SET AtomsProcessed = done WHERE j.JobId = sp_RecomputeAllSpatialProjections.JobId;
+            UPDATE dbo.IngestionJobs j SET AtomsProcessed = done WHERE j.IngestionJobId = sp_RecomputeAllSpatialProjections.IngestionJobId;
             COMMIT;
         END LOOP;
     END IF;
     IF failure IS NOT NULL THEN
-        UPDATE dbo.IngestionJobs j SET Status = 'Failed', CompletedAt = clock_timestamp(), AtomsProcessed = done,
+        UPDATE dbo.IngestionJobs j SET Status = 'Failed', EndTime = clock_timestamp(), AtomsProcessed = done,
             ErrorMessage = left(failure, 4000)
-        WHERE j.JobId = sp_RecomputeAllSpatialProjections.JobId;
+        WHERE j.IngestionJobId = sp_RecomputeAllSpatialProjections.IngestionJobId;
         COMMIT;
         RAISE EXCEPTION 'sp_RecomputeAllSpatialProjections: %', failure USING ERRCODE = failure_state;
     END IF;
-    UPDATE dbo.IngestionJobs j SET Status = 'Completed', CompletedAt = clock_timestamp(), AtomsProcessed = done
-    WHERE j.JobId = sp_RecomputeAllSpatialProjections.JobId;
+    UPDATE dbo.IngestionJobs j SET Status = 'Completed', EndTime = clock_timestamp(), AtomsProcessed = done
+    WHERE j.IngestionJobId = sp_RecomputeAllSpatialProjections.IngestionJobId;
     COMMIT;
 END
 $$;

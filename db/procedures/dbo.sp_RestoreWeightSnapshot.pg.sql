@@ -1,26 +1,29 @@
 -- kind: function
--- requires: dbo.WeightSnapshots, dbo.WeightSnapshotChunks, dbo.Models, dbo.fn_ApplyWeightMap
--- Put a model's weights back as a snapshot recorded them; with DryRun only list what would change.
--- Returns one row per tensor that differs (name, chunks changed).
--- A function on PostgreSQL (it returns rows): SELECT * FROM dbo.sp_RestoreWeightSnapshot(SnapshotId => 1).
-CREATE OR REPLACE FUNCTION dbo.sp_RestoreWeightSnapshot(SnapshotId integer, DryRun boolean DEFAULT false,
+-- requires: dbo.WeightSnapshots, dbo.WeightSnapshotChunks, dbo.fn_Flag, dbo.fn_ApplyWeightMap
+-- Put the weights of the models a snapshot covers back as it recorded them; with DryRun (1/0 or
+-- true/false) only list what would change. Returns one row per tensor that differs (model name, tensor
+-- name, chunks changed).
+-- A function on PostgreSQL (it returns rows); the seeds' call:
+-- SELECT * FROM dbo.sp_RestoreWeightSnapshot(SnapshotName => 'BeforeExperiment', DryRun => 0).
+CREATE OR REPLACE FUNCTION dbo.sp_RestoreWeightSnapshot(SnapshotName text, DryRun anycompatible DEFAULT false,
                                                         TenantId integer DEFAULT 0)
-RETURNS TABLE (TensorName text, ChunksChanged integer)
+RETURNS TABLE (ModelName text, TensorName text, ChunksChanged integer)
 LANGUAGE plpgsql
 VOLATILE
 AS $$
 #variable_conflict use_column
 DECLARE
-    model_id integer;
+    snapshot_id integer;
+    dry boolean := coalesce(dbo.fn_Flag(DryRun, 'DryRun'), false);
 BEGIN
-    SELECT s.ModelId INTO model_id FROM dbo.WeightSnapshots s JOIN dbo.Models m ON m.ModelId = s.ModelId
-    WHERE s.SnapshotId = sp_RestoreWeightSnapshot.SnapshotId AND m.TenantId = sp_RestoreWeightSnapshot.TenantId;
-    IF model_id IS NULL THEN
-        RAISE EXCEPTION 'sp_RestoreWeightSnapshot: snapshot % does not exist for tenant %', sp_RestoreWeightSnapshot.SnapshotId,
-            sp_RestoreWeightSnapshot.TenantId USING ERRCODE = '22023';
+    SELECT s.SnapshotId INTO snapshot_id FROM dbo.WeightSnapshots s
+    WHERE s.SnapshotName = sp_RestoreWeightSnapshot.SnapshotName AND s.TenantId = sp_RestoreWeightSnapshot.TenantId;
+    IF snapshot_id IS NULL THEN
+        RAISE EXCEPTION 'sp_RestoreWeightSnapshot: snapshot % does not exist for tenant %',
+            quote_nullable(sp_RestoreWeightSnapshot.SnapshotName), sp_RestoreWeightSnapshot.TenantId USING ERRCODE = '22023';
     END IF;
-    RETURN QUERY SELECT * FROM dbo.fn_ApplyWeightMap(model_id, (
+    RETURN QUERY SELECT * FROM dbo.fn_ApplyWeightMap((
         SELECT coalesce(jsonb_agg(jsonb_build_array(w.TensorId, w.ChunkIndex, encode(w.ChunkHash, 'hex'))), '[]')
-        FROM dbo.WeightSnapshotChunks w WHERE w.SnapshotId = sp_RestoreWeightSnapshot.SnapshotId), DryRun);
+        FROM dbo.WeightSnapshotChunks w WHERE w.SnapshotId = snapshot_id), dry);
 END
 $$;

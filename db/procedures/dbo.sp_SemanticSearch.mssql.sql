@@ -1,7 +1,9 @@
 -- kind: procedure
 -- requires: dbo.Atoms, dbo.AtomEmbeddings, dbo.AtomPayloadStore, dbo.SpatialLandmarks, dbo.InferenceRequests, dbo.sp_GenerateEmbedding, hartonomous_ext
--- Semantic search over the tenant's embeddings. Give @query_embedding (384 float32 values as bytes)
--- or @query_text (embedded in the database). Exact (@use_hybrid 0): cosine over every embedding.
+-- Semantic search over the tenant's embeddings. Give one of @query_embedding (a JSON array of 384
+-- numbers, '[0.123, 0.456, ...]', as the seeds write it; @query_dimension, when given, must be its
+-- length), @query_vector (384 float32 values as bytes) or @query_text (embedded in the database).
+-- Exact (@use_hybrid 0): cosine over every embedding.
 -- Hybrid pre-filters the candidates through an index, then reranks them by exact cosine in Python:
 --   @prefilter 'buckets' (default): the members of the @probes vector buckets whose k-means centres
 --     are nearest the query (index on VectorBucket); @probes defaults to 8 (at most half
@@ -9,9 +11,13 @@
 --   @prefilter 'spatial': the @candidate_count embeddings nearest the query's point (spatial index, X/Y).
 -- Without fitted landmarks (or centroids, for 'buckets') it says so in the recorded mode and falls
 -- back to exact (or to 'spatial'). Each call is recorded in dbo.InferenceRequests.
--- Returns AtomId, Score, ContentType, Preview.
+-- Returns AtomId, Score, ContentType, Preview. Python hands its results back through OUTPUT
+-- parameters, never INSERT ... EXEC, so a caller can capture the rows with INSERT ... EXEC.
+-- Previews are decoded from UTF-8 in Python (hartonomous_ext.atoms.preview), whatever the collation.
 CREATE OR ALTER PROCEDURE dbo.sp_SemanticSearch
-    @query_embedding VARBINARY(MAX) = NULL,
+    @query_embedding NVARCHAR(MAX) = NULL,
+    @query_dimension INT = NULL,
+    @query_vector VARBINARY(MAX) = NULL,
     @query_text NVARCHAR(MAX) = NULL,
     @top_k INT = 10,
     @category NVARCHAR(16) = NULL,
@@ -24,7 +30,7 @@ AS
 BEGIN
     SET NOCOUNT ON;
     DECLARE @Started DATETIME2(7) = SYSUTCDATETIME();
-    DECLARE @Query VARBINARY(MAX) = @query_embedding;
+    DECLARE @Query VARBINARY(MAX) = @query_vector, @Problem NVARCHAR(2048), @Results NVARCHAR(MAX);
     DECLARE @Mode NVARCHAR(64), @Examined BIGINT, @Found INT, @Message NVARCHAR(2048);
     DECLARE @Mean VARBINARY(MAX), @Axes VARBINARY(MAX), @Width FLOAT, @Centroids VARBINARY(MAX), @CentroidCount INT;
     DECLARE @Probes INT;
@@ -39,18 +45,48 @@ BEGIN
     END;
     IF @probes < 1 OR @candidate_count < 1
         THROW 50205, N'sp_SemanticSearch: probes and candidate_count must be at least 1', 1;
-    IF (@Query IS NULL AND @query_text IS NULL) OR (@Query IS NOT NULL AND @query_text IS NOT NULL)
-        THROW 50202, N'sp_SemanticSearch: give exactly one of query_embedding and query_text', 1;
+    IF IIF(@query_embedding IS NULL, 0, 1) + IIF(@query_vector IS NULL, 0, 1) + IIF(@query_text IS NULL, 0, 1) <> 1
+        THROW 50202, N'sp_SemanticSearch: give exactly one of query_embedding, query_vector and query_text', 1;
     -- blank = spaces, tabs, line breaks, no-break spaces (LTRIM/RTRIM alone strip only spaces)
     DECLARE @Blank NVARCHAR(10) = CONCAT(N' ', NCHAR(9), NCHAR(10), NCHAR(11), NCHAR(12), NCHAR(13), NCHAR(160));
     IF LEN(TRIM(@Blank FROM @query_text)) = 0
         THROW 50206, N'sp_SemanticSearch: query_text is empty', 1;
-    IF @Query IS NULL
+    IF @query_embedding IS NOT NULL
+    BEGIN
+        EXEC sys.sp_execute_external_script
+            @language = N'Python',
+            @script = N'
+from hartonomous_ext import vectors
+# every OUTPUT parameter gets a value: one left unset (or None) stops BxlServer; empty reads back as NULL
+query, problem = b"", ""
+try:
+    query = vectors.from_json(query_embedding, dimension, "query_embedding")
+except ValueError as exc:
+    problem = str(exc)
+',
+            @params = N'@query_embedding NVARCHAR(MAX), @dimension INT, @query VARBINARY(MAX) OUTPUT, @problem NVARCHAR(2048) OUTPUT',
+            @query_embedding = @query_embedding, @dimension = @query_dimension, @query = @Query OUTPUT,
+            @problem = @Problem OUTPUT
+        WITH RESULT SETS NONE;
+        SELECT @Problem = NULLIF(@Problem, N''), @Query = CASE WHEN DATALENGTH(@Query) > 0 THEN @Query END;
+        IF @Problem IS NOT NULL
+        BEGIN
+            SET @Message = CONCAT(N'sp_SemanticSearch: ', @Problem);
+            THROW 50207, @Message, 1;
+        END;
+    END
+    ELSE IF @query_text IS NOT NULL
         EXEC dbo.sp_GenerateEmbedding @text_value = @query_text, @embedding = @Query OUTPUT;
+    IF @query_dimension IS NOT NULL AND DATALENGTH(@Query) <> @query_dimension * 4
+    BEGIN
+        SET @Message = CONCAT(N'sp_SemanticSearch: the query has ', DATALENGTH(@Query) / 4,
+                              N' dimensions, not the ', @query_dimension, N' of query_dimension');
+        THROW 50208, @Message, 1;
+    END;
     IF DATALENGTH(@Query) <> 384 * 4
     BEGIN
-        SET @Message = CONCAT(N'sp_SemanticSearch: query_embedding has ', DATALENGTH(@Query),
-                              N' bytes; the embeddings have 384 dimensions (1536 bytes)');
+        SET @Message = CONCAT(N'sp_SemanticSearch: the query has ', DATALENGTH(@Query) / 4,
+                              N' dimensions; the embeddings have 384');
         THROW 50203, @Message, 1;
     END;
     SET @Candidates = COALESCE(@candidate_count, CASE WHEN @top_k * 100 > 1000 THEN @top_k * 100 ELSE 1000 END);
@@ -63,16 +99,17 @@ BEGIN
         SET @Probes = COALESCE(@probes, CASE WHEN @CentroidCount / 2 < 1 THEN 1
                                              WHEN @CentroidCount / 2 < 8 THEN @CentroidCount / 2 ELSE 8 END);
         CREATE TABLE #buckets (VectorBucket INT PRIMARY KEY);
-        INSERT INTO #buckets (VectorBucket)
         EXEC sys.sp_execute_external_script
             @language = N'Python',
             @script = N'
-import pandas as pd
+import json
 from hartonomous_ext import spatial
-OutputDataSet = pd.DataFrame(spatial.nearest_buckets(query, centroids, probes))
+buckets = json.dumps(spatial.nearest_buckets(query, centroids, probes))
 ',
-            @params = N'@query VARBINARY(MAX), @centroids VARBINARY(MAX), @probes INT',
-            @query = @Query, @centroids = @Centroids, @probes = @Probes;
+            @params = N'@query VARBINARY(MAX), @centroids VARBINARY(MAX), @probes INT, @buckets NVARCHAR(MAX) OUTPUT',
+            @query = @Query, @centroids = @Centroids, @probes = @Probes, @buckets = @Results OUTPUT
+        WITH RESULT SETS NONE;
+        INSERT INTO #buckets (VectorBucket) SELECT CAST(j.value AS INT) FROM OPENJSON(@Results) AS j;
         SET @Mode = CONCAT(N'hybrid: ', (SELECT COUNT(*) FROM #buckets), N' of ', @CentroidCount, N' buckets');
         INSERT INTO #candidates (AtomEmbeddingId, EmbeddingVector)
         SELECT e.AtomEmbeddingId, e.EmbeddingVector
@@ -84,18 +121,16 @@ OutputDataSet = pd.DataFrame(spatial.nearest_buckets(query, centroids, probes))
     ELSE IF @use_hybrid = 1 AND @Mean IS NOT NULL
     BEGIN
         SET @Mode = CASE WHEN @prefilter = N'spatial' THEN N'hybrid: spatial' ELSE N'hybrid: spatial (no buckets fitted)' END;
-        CREATE TABLE #point (X FLOAT, Y FLOAT, Z FLOAT, BucketX INT, BucketY INT, BucketZ INT);
-        INSERT INTO #point (X, Y, Z, BucketX, BucketY, BucketZ)
         EXEC sys.sp_execute_external_script
             @language = N'Python',
             @script = N'
-import pandas as pd
 from hartonomous_ext import spatial
-OutputDataSet = pd.DataFrame([row[:6] for row in spatial.project([query], mean, axes, width)])
+point = spatial.project([query], mean, axes, width)[0]
+x, y = float(point[0]), float(point[1])
 ',
-            @params = N'@query VARBINARY(MAX), @mean VARBINARY(MAX), @axes VARBINARY(MAX), @width FLOAT',
-            @query = @Query, @mean = @Mean, @axes = @Axes, @width = @Width;
-        SELECT @X = X, @Y = Y FROM #point;
+            @params = N'@query VARBINARY(MAX), @mean VARBINARY(MAX), @axes VARBINARY(MAX), @width FLOAT, @x FLOAT OUTPUT, @y FLOAT OUTPUT',
+            @query = @Query, @mean = @Mean, @axes = @Axes, @width = @Width, @x = @X OUTPUT, @y = @Y OUTPUT
+        WITH RESULT SETS NONE;
         INSERT INTO #candidates (AtomEmbeddingId, EmbeddingVector)
         SELECT TOP (@Candidates) e.AtomEmbeddingId, e.EmbeddingVector
         FROM dbo.AtomEmbeddings AS e
@@ -116,35 +151,60 @@ OutputDataSet = pd.DataFrame([row[:6] for row in spatial.project([query], mean, 
     END;
     SET @Examined = (SELECT COUNT_BIG(*) FROM #candidates);
 
-    CREATE TABLE #ranked (AtomEmbeddingId BIGINT, Score FLOAT);
+    -- ids cross as text: a BIGINT column reaches Python as a float
+    CREATE TABLE #ranked (AtomEmbeddingId BIGINT PRIMARY KEY, Score FLOAT NOT NULL, AtomId BIGINT NULL,
+                          Preview NVARCHAR(400) NULL);
     IF @Examined > 0
-        INSERT INTO #ranked (AtomEmbeddingId, Score)
+    BEGIN
+        SET @Results = NULL;
         EXEC sys.sp_execute_external_script
             @language = N'Python',
             @script = N'
-import pandas as pd
+import json
 from hartonomous_ext import search
 ids = list(InputDataSet["AtomEmbeddingId"])
 best = search.rank_by_cosine(query, list(InputDataSet["EmbeddingVector"]), top_k)
-OutputDataSet = pd.DataFrame([[ids[i], score] for i, score in best])
+ranked = json.dumps([[ids[i], score] for i, score in best])
 ',
-            @input_data_1 = N'SELECT AtomEmbeddingId, EmbeddingVector FROM #candidates',
-            @params = N'@query VARBINARY(MAX), @top_k INT',
-            @query = @Query, @top_k = @top_k;
+            @input_data_1 = N'SELECT CAST(AtomEmbeddingId AS VARCHAR(20)) AS AtomEmbeddingId, EmbeddingVector FROM #candidates',
+            @params = N'@query VARBINARY(MAX), @top_k INT, @ranked NVARCHAR(MAX) OUTPUT',
+            @query = @Query, @top_k = @top_k, @ranked = @Results OUTPUT
+        WITH RESULT SETS NONE;
+        INSERT INTO #ranked (AtomEmbeddingId, Score, AtomId)
+        SELECT r.AtomEmbeddingId, r.Score, e.AtomId
+        FROM OPENJSON(@Results) WITH (AtomEmbeddingId BIGINT '$[0]', Score FLOAT '$[1]') AS r
+        INNER JOIN dbo.AtomEmbeddings AS e ON e.AtomEmbeddingId = r.AtomEmbeddingId;
+        -- the previews of the few results, decoded in Python
+        SET @Results = NULL;
+        IF EXISTS (SELECT 1 FROM #ranked AS r INNER JOIN dbo.Atoms AS a ON a.AtomId = r.AtomId AND a.Modality = N'text')
+        EXEC sys.sp_execute_external_script
+            @language = N'Python',
+            @script = N'
+import json
+from hartonomous_ext import atoms
+previews = json.dumps({atom: atoms.preview(payload) for atom, payload
+                       in zip(InputDataSet["AtomId"], InputDataSet["Payload"])})
+',
+            @input_data_1 = N'SELECT CAST(r.AtomId AS VARCHAR(20)) AS AtomId, SUBSTRING(p.Payload, 1, 800) AS Payload
+                              FROM #ranked AS r
+                              INNER JOIN dbo.Atoms AS a ON a.AtomId = r.AtomId AND a.Modality = N''text''
+                              INNER JOIN dbo.AtomPayloadStore AS p ON p.AtomId = r.AtomId',
+            @params = N'@previews NVARCHAR(MAX) OUTPUT',
+            @previews = @Results OUTPUT
+        WITH RESULT SETS NONE;
+        UPDATE r SET Preview = j.value
+        FROM #ranked AS r
+        INNER JOIN OPENJSON(@Results) AS j ON CAST(j.[key] AS BIGINT) = r.AtomId;
+    END;
 
-    SELECT a.AtomId, r.Score, a.ContentType,
-           CASE WHEN a.Modality = N'text'
-                THEN LEFT(CAST(CAST(p.Payload AS VARCHAR(MAX)) COLLATE Latin1_General_100_CI_AS_SC_UTF8 AS NVARCHAR(MAX)), 200)
-           END AS Preview
+    SELECT a.AtomId, r.Score, a.ContentType, r.Preview
     FROM #ranked AS r
-    INNER JOIN dbo.AtomEmbeddings AS e ON e.AtomEmbeddingId = r.AtomEmbeddingId
-    INNER JOIN dbo.Atoms AS a ON a.AtomId = e.AtomId
-    LEFT JOIN dbo.AtomPayloadStore AS p ON p.AtomId = a.AtomId
+    INNER JOIN dbo.Atoms AS a ON a.AtomId = r.AtomId
     ORDER BY r.Score DESC, a.AtomId;
     SET @Found = @@ROWCOUNT;
 
-    INSERT INTO dbo.InferenceRequests (TenantId, RequestType, Parameters, DurationMs, CandidatesExamined, ResultCount)
-    VALUES (@TenantId, N'semantic-search',
+    INSERT INTO dbo.InferenceRequests (TenantId, TaskType, StartTime, Parameters, DurationMs, CandidatesExamined, ResultCount)
+    VALUES (@TenantId, N'semantic-search', @Started,
             (SELECT @top_k AS top_k, @category AS category, @use_hybrid AS use_hybrid, @Mode AS mode,
                     @prefilter AS prefilter, @Probes AS probes, @candidate_count AS candidate_count,
                     LEFT(@query_text, 200) AS query_text FOR JSON PATH, WITHOUT_ARRAY_WRAPPER),

@@ -1,7 +1,9 @@
 -- kind: function
--- requires: dbo.Atoms, dbo.AtomEmbeddings, dbo.AtomPayloadStore, dbo.SpatialLandmarks, dbo.InferenceRequests, dbo.fn_GenerateEmbedding, dbo.fn_ProjectEmbeddings, dbo.fn_NearestBuckets, dbo.fn_RankByCosine
--- Semantic search over the tenant's embeddings. Give query_embedding (384 float32 values as bytes)
--- or query_text (embedded in the database). Exact (use_hybrid false): cosine over every embedding.
+-- requires: dbo.Atoms, dbo.AtomEmbeddings, dbo.AtomPayloadStore, dbo.SpatialLandmarks, dbo.InferenceRequests, dbo.fn_Flag, dbo.fn_VectorFromJson, dbo.fn_GenerateEmbedding, dbo.fn_ProjectEmbeddings, dbo.fn_NearestBuckets, dbo.fn_RankByCosine
+-- Semantic search over the tenant's embeddings. Give one of query_embedding (a JSON array of 384
+-- numbers, '[0.123, 0.456, ...]'; query_dimension, when given, must be its length), query_vector
+-- (384 float32 values as bytes) or query_text (embedded in the database).
+-- Exact (use_hybrid 0 or false): cosine over every embedding.
 -- Hybrid pre-filters the candidates through an index, then reranks them by exact cosine:
 --   prefilter 'buckets' (default): the members of the `probes` vector buckets whose k-means centres
 --     are nearest the query (b-tree on VectorBucket); probes defaults to 8 (at most half the
@@ -16,11 +18,13 @@
 -- back to exact (or to 'spatial'). Each call is recorded in dbo.InferenceRequests.
 -- A function on PostgreSQL (it returns rows): SELECT * FROM dbo.sp_SemanticSearch(query_text => '...').
 CREATE OR REPLACE FUNCTION dbo.sp_SemanticSearch(
-    query_embedding bytea DEFAULT NULL,
+    query_embedding text DEFAULT NULL,
+    query_dimension integer DEFAULT NULL,
+    query_vector bytea DEFAULT NULL,
     query_text text DEFAULT NULL,
     top_k integer DEFAULT 10,
     category text DEFAULT NULL,
-    use_hybrid boolean DEFAULT true,
+    use_hybrid anycompatible DEFAULT true,
     TenantId integer DEFAULT 0,
     candidate_count integer DEFAULT NULL,
     prefilter text DEFAULT 'buckets',
@@ -33,7 +37,8 @@ AS $$
 #variable_conflict use_column
 DECLARE
     started timestamptz := clock_timestamp();
-    query bytea := query_embedding;
+    query bytea := query_vector;
+    hybrid boolean := coalesce(dbo.fn_Flag(use_hybrid, 'use_hybrid'), true);
     landmarks record;
     point record;
     mode text;
@@ -64,22 +69,29 @@ BEGIN
         RAISE EXCEPTION 'sp_SemanticSearch: candidate_count must be at most 200000; use use_hybrid => false for an exact scan'
             USING ERRCODE = '22023';
     END IF;
-    IF (query IS NULL) = (query_text IS NULL) THEN
-        RAISE EXCEPTION 'sp_SemanticSearch: give exactly one of query_embedding and query_text' USING ERRCODE = '22023';
+    IF num_nonnulls(query_embedding, query_vector, query_text) <> 1 THEN
+        RAISE EXCEPTION 'sp_SemanticSearch: give exactly one of query_embedding, query_vector and query_text'
+            USING ERRCODE = '22023';
     END IF;
     IF query_text !~ '\S' THEN  -- nothing but whitespace (btrim strips only spaces)
         RAISE EXCEPTION 'sp_SemanticSearch: query_text is empty' USING ERRCODE = '22023';
     END IF;
-    IF query IS NULL THEN
+    IF query_embedding IS NOT NULL THEN
+        query := dbo.fn_VectorFromJson(query_embedding, query_dimension);
+    ELSIF query_text IS NOT NULL THEN
         query := dbo.fn_GenerateEmbedding(query_text);
     END IF;
+    IF query_dimension IS NOT NULL AND octet_length(query) <> query_dimension * 4 THEN
+        RAISE EXCEPTION 'sp_SemanticSearch: the query has % dimensions, not the % of query_dimension',
+            trim_scale(octet_length(query) / 4.0), query_dimension USING ERRCODE = '22023';
+    END IF;
     IF octet_length(query) <> 384 * 4 THEN
-        RAISE EXCEPTION 'sp_SemanticSearch: query_embedding has % bytes (% float32 values); the embeddings have 384 dimensions',
-            octet_length(query), trim_scale(octet_length(query) / 4.0) USING ERRCODE = '22023';
+        RAISE EXCEPTION 'sp_SemanticSearch: the query has % dimensions; the embeddings have 384',
+            trim_scale(octet_length(query) / 4.0) USING ERRCODE = '22023';
     END IF;
 
     SELECT * INTO landmarks FROM dbo.SpatialLandmarks l WHERE l.IsActive AND l.Dimension = 384;
-    IF use_hybrid AND landmarks IS NOT NULL AND prefilter = 'buckets' AND landmarks.Centroids IS NOT NULL
+    IF hybrid AND landmarks IS NOT NULL AND prefilter = 'buckets' AND landmarks.Centroids IS NOT NULL
        AND coalesce(probes, 0) <= landmarks.CentroidCount / 2 THEN
         buckets := dbo.fn_NearestBuckets(query, landmarks.Centroids,
                                          coalesce(probes, greatest(1, least(8, landmarks.CentroidCount / 2))));
@@ -103,7 +115,7 @@ BEGIN
             FROM dbo.fn_RankByCosine(query, ids, vectors, top_k) r;
         END LOOP;
         ids := NULL;
-    ELSIF use_hybrid AND landmarks IS NOT NULL THEN
+    ELSIF hybrid AND landmarks IS NOT NULL THEN
         mode := CASE WHEN prefilter = 'spatial' THEN 'hybrid: spatial' ELSE 'hybrid: spatial (no buckets fitted)' END;
         SELECT * INTO point FROM dbo.fn_ProjectEmbeddings(ARRAY[query], landmarks.MeanVector, landmarks.Axes,
                                                           landmarks.BucketWidth, NULL);
@@ -115,7 +127,7 @@ BEGIN
               ORDER BY e.SpatialGeometry <<->> ST_MakePoint(point.X, point.Y, point.Z)
               LIMIT coalesce(candidate_count, greatest(top_k * 100, 1000))) c;
     ELSE
-        mode := CASE WHEN NOT use_hybrid THEN 'exact'
+        mode := CASE WHEN NOT hybrid THEN 'exact'
                      WHEN landmarks IS NULL THEN 'exact (no landmarks fitted)'
                      ELSE 'exact (probes cover most buckets)' END;
         examined := 0;
@@ -152,9 +164,9 @@ BEGIN
     LIMIT top_k;
     GET DIAGNOSTICS found = ROW_COUNT;
 
-    INSERT INTO dbo.InferenceRequests (TenantId, RequestType, Parameters, DurationMs, CandidatesExamined, ResultCount)
+    INSERT INTO dbo.InferenceRequests (TenantId, TaskType, Parameters, DurationMs, CandidatesExamined, ResultCount)
     VALUES (sp_SemanticSearch.TenantId, 'semantic-search',
-            jsonb_build_object('top_k', top_k, 'category', category, 'use_hybrid', use_hybrid, 'mode', mode,
+            jsonb_build_object('top_k', top_k, 'category', category, 'use_hybrid', hybrid, 'mode', mode,
                                'prefilter', prefilter, 'probes', cardinality(buckets), 'candidate_count', candidate_count,
                                'query_text', left(query_text, 200)),
             extract(epoch FROM clock_timestamp() - started) * 1000, examined, found);

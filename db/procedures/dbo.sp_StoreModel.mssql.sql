@@ -34,7 +34,7 @@ BEGIN
             THROW 50412, @Message, 1;
         END;
         BEGIN TRANSACTION;
-        INSERT INTO dbo.Models (TenantId, ModelName, ModelFormat, Architecture, ParameterCount, ConfigJson, SourceHash,
+        INSERT INTO dbo.Models (TenantId, ModelName, ModelFormat, Architecture, ParameterCount, Config, SourceHash,
                                 TensorCount, TotalBytes, FormatSkeleton)
         SELECT @TenantId, m.name, m.format, m.architecture, m.parameter_count, m.config, @SourceHash,
                m.tensor_count, m.total_bytes, CONVERT(VARBINARY(MAX), m.skeleton, 2)

@@ -1,8 +1,8 @@
 -- kind: view
 -- requires: dbo.AtomEmbeddings
 -- Monitoring (seed 000's "Embedding count by type"): embeddings per type, their dimension, and how
--- many carry a 3-D point and a vector bucket. The seeds' UsesMaxDimensionPadding does not exist
--- here: every vector is stored at its own dimension, so PaddedCount is always 0.
+-- many carry a 3-D point and a vector bucket. Every vector is stored at its own
+-- dimension, so PaddedCount (the seeds' UsesMaxDimensionPadding, a constant 0 column) is always 0.
 CREATE OR REPLACE VIEW dbo.vw_EmbeddingCountsByType AS
 SELECT EmbeddingType,
        count(*) AS EmbeddingCount,

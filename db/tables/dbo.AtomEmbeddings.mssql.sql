@@ -5,6 +5,8 @@
 -- of the full vector, dbo.SpatialLandmarks.Centroids) that pre-filters searches. On SQL Server 2025
 -- sp_IngestAtom also keeps the vector in the native VECTOR(384) type (EmbeddingNative), for the
 -- engine's own VECTOR_DISTANCE; sp_SemanticSearch does not use it yet.
+-- UsesMaxDimensionPadding is always 0: vectors are kept at their own dimension, never padded to a
+-- maximum as the seed design did; the column keeps the seeds' embedding statistics query working.
 IF OBJECT_ID(N'dbo.AtomEmbeddings', N'U') IS NULL
 BEGIN
     CREATE TABLE dbo.AtomEmbeddings (
@@ -25,6 +27,7 @@ BEGIN
 {%- if mssql_version >= 2025 %}
         EmbeddingNative VECTOR(384)     NULL,
 {%- endif %}
+        UsesMaxDimensionPadding AS (CAST(0 AS BIT)),
         CreatedAt       DATETIME2(3)    NOT NULL CONSTRAINT DF_AtomEmbeddings_CreatedAt DEFAULT (SYSUTCDATETIME()),
         CONSTRAINT PK_AtomEmbeddings PRIMARY KEY CLUSTERED (AtomEmbeddingId),
         CONSTRAINT FK_AtomEmbeddings_Atoms FOREIGN KEY (AtomId) REFERENCES dbo.Atoms (AtomId) ON DELETE CASCADE,

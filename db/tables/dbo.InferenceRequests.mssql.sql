@@ -7,10 +7,10 @@ BEGIN
     CREATE TABLE dbo.InferenceRequests (
         RequestId          BIGINT IDENTITY(1, 1) NOT NULL,
         TenantId           INT            NOT NULL CONSTRAINT DF_InferenceRequests_TenantId DEFAULT (0),
-        RequestType        NVARCHAR(64)   NOT NULL,
+        TaskType        NVARCHAR(64)   NOT NULL,
         ModelId            INT            NULL,
         Parameters         NVARCHAR(MAX)  NULL,
-        RequestedAt        DATETIME2(3)   NOT NULL CONSTRAINT DF_InferenceRequests_RequestedAt DEFAULT (SYSUTCDATETIME()),
+        StartTime        DATETIME2(3)   NOT NULL CONSTRAINT DF_InferenceRequests_StartTime DEFAULT (SYSUTCDATETIME()),
         DurationMs         FLOAT          NULL,
         CandidatesExamined BIGINT         NULL,
         ResultCount        INT            NULL,
@@ -22,5 +22,5 @@ BEGIN
         CONSTRAINT CK_InferenceRequests_Counts CHECK (DurationMs >= 0 AND CandidatesExamined >= 0 AND ResultCount >= 0),
         CONSTRAINT CK_InferenceRequests_Parameters CHECK (Parameters IS NULL OR ISJSON(Parameters) = 1)
     );
-    CREATE INDEX IX_InferenceRequests_Type_Time ON dbo.InferenceRequests (RequestType, RequestedAt);
+    CREATE INDEX IX_InferenceRequests_TaskType_StartTime ON dbo.InferenceRequests (TaskType, StartTime DESC);
 END;

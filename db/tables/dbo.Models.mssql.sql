@@ -12,17 +12,17 @@ BEGIN
         ModelFormat    NVARCHAR(32)   NOT NULL,
         Architecture   NVARCHAR(128)  NULL,
         ParameterCount BIGINT         NULL,
-        ConfigJson     NVARCHAR(MAX)  NULL,
+        Config     NVARCHAR(MAX)  NULL,
         SourceHash     BINARY(32)     NULL,
         IsActive       BIT            NOT NULL CONSTRAINT DF_Models_IsActive DEFAULT (1),
-        CreatedAt      DATETIME2(3)   NOT NULL CONSTRAINT DF_Models_CreatedAt DEFAULT (SYSUTCDATETIME()),
+        IngestionDate      DATETIME2(3)   NOT NULL CONSTRAINT DF_Models_IngestionDate DEFAULT (SYSUTCDATETIME()),
         TensorCount    INT            NULL,
         TotalBytes     BIGINT         NULL,
         FormatSkeleton VARBINARY(MAX) NULL,
         CONSTRAINT PK_Models PRIMARY KEY CLUSTERED (ModelId),
         CONSTRAINT CK_Models_ModelFormat CHECK (ModelFormat IN (N'onnx', N'safetensors', N'pytorch', N'gguf')),
         CONSTRAINT CK_Models_ParameterCount CHECK (ParameterCount IS NULL OR ParameterCount >= 0),
-        CONSTRAINT CK_Models_ConfigJson CHECK (ConfigJson IS NULL OR ISJSON(ConfigJson) = 1)
+        CONSTRAINT CK_Models_Config CHECK (Config IS NULL OR ISJSON(Config) = 1)
     );
     CREATE INDEX IX_Models_Tenant_Name ON dbo.Models (TenantId, ModelName);
     CREATE UNIQUE INDEX UX_Models_Tenant_SourceHash ON dbo.Models (TenantId, SourceHash) WHERE SourceHash IS NOT NULL;

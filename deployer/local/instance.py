@@ -192,6 +192,15 @@ class LocalInstance:
         with psycopg.connect(self.url("postgres"), autocommit=True) as conn:
             conn.execute(sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(sql.Identifier(name)))
             conn.execute(create)
+            if template is not None:
+                # CREATE DATABASE copies the contents, not the database's own settings (search_path)
+                for (setting,) in conn.execute(
+                        "SELECT unnest(s.setconfig) FROM pg_db_role_setting s JOIN pg_database d ON d.oid = s.setdatabase "
+                        "WHERE d.datname = %s AND s.setrole = 0", (template,)).fetchall():
+                    key, _, value = setting.partition("=")
+                    # the value is the server's own rendering of a setting it accepted: valid as written
+                    conn.execute(sql.SQL("ALTER DATABASE {} SET {} = {}").format(
+                        sql.Identifier(name), sql.Identifier(key), sql.SQL(value)))
         return self.url(name)
 
     def up(self) -> None:

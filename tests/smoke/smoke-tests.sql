@@ -36,10 +36,9 @@ END;
 PRINT CONCAT(N'PASS: embed (384 dimensions, |v|^2 = ', @Norm, N')');
 GO
 
--- sp_SemanticSearch returns its rows as a result set and fills its own temp tables with
--- INSERT ... EXEC, so its rows cannot be captured here with INSERT ... EXEC (error 8164, nested
--- INSERT EXEC): the check runs it (sqlcmd shows the rows), reads its request record, and ranks the
--- two atoms' stored embeddings against the query the same way.
+-- The check runs sp_SemanticSearch (sqlcmd shows the rows), reads its request record, and ranks the
+-- two atoms' stored embeddings against the query the same way; the tSQLt class
+-- tests/tsqlt/test_sp_SemanticSearch.sql captures its rows with INSERT ... EXEC.
 DECLARE @Cat BIGINT, @Other BIGINT, @Query VARBINARY(MAX), @CatVector VARBINARY(MAX), @OtherVector VARBINARY(MAX);
 DECLARE @CatScore FLOAT, @OtherScore FLOAT, @Results INT, @Message NVARCHAR(2048);
 EXEC dbo.sp_IngestAtom @Content = 0x536D6F6B6520746573743A206B697474656E7320736C65657020696E207468652061667465726E6F6F6E2073756E2E,
@@ -48,7 +47,7 @@ EXEC dbo.sp_IngestAtom @Content = 0x536D6F6B6520746573743A20717561727465726C7920
     @ContentType = N'text/plain', @TenantId = 424242, @GenerateEmbedding = 1, @AtomId = @Other OUTPUT;
 EXEC dbo.sp_SemanticSearch @query_text = N'a sleepy cat', @top_k = 1, @use_hybrid = 0, @TenantId = 424242;
 SELECT TOP (1) @Results = ResultCount FROM dbo.InferenceRequests
-WHERE TenantId = 424242 AND RequestType = N'semantic-search' ORDER BY RequestId DESC;
+WHERE TenantId = 424242 AND TaskType = N'semantic-search' ORDER BY RequestId DESC;
 EXEC dbo.sp_GenerateEmbedding @text_value = N'a sleepy cat', @embedding = @Query OUTPUT;
 SELECT @CatVector = EmbeddingVector FROM dbo.AtomEmbeddings WHERE AtomId = @Cat;
 SELECT @OtherVector = EmbeddingVector FROM dbo.AtomEmbeddings WHERE AtomId = @Other;

@@ -176,6 +176,22 @@ class Session:
         return logits - np.log(np.exp(logits).sum())
 
 
+def parse_model_ids(text: str | None) -> list[int]:
+    """The models to generate with, as the seeds write them ('1,2,3') or as a JSON array ('[1, 2, 3]')."""
+    import json
+
+    if text is None or not str(text).strip():
+        raise FormatError("give ModelIds, the stored GGUF model(s) to generate with, e.g. '1,2,3'")
+    spelled = str(text).strip()
+    try:
+        values = json.loads(spelled if spelled.startswith("[") else f"[{spelled}]")
+    except ValueError:
+        raise FormatError(f"ModelIds {spelled[:100]!r} is not a list of model ids such as '1,2,3'") from None
+    if not values or not all(isinstance(v, int) and not isinstance(v, bool) and 0 < v < 2**31 for v in values):
+        raise FormatError(f"ModelIds {spelled[:100]!r} is not a list of model ids such as '1,2,3'")
+    return values
+
+
 def check_settings(max_tokens: int, temperature: float, top_k: int) -> None:
     """The generation settings both engines accept, checked before any weight is read (the one place
     this policy lives; the SQL Server glue repeats what T-SQL can check cheaply)."""

@@ -110,7 +110,7 @@ def _chunk_reader(name: str, hashes: list[bytes], byte_size: int, fetch_chunk: C
 
 # reading a stored model back; `execute(sql, params)` runs one statement ($1, $2 ... placeholders)
 # and returns its rows as tuples: plpy inside the database, psycopg in the client
-MODEL_SQL = ("SELECT ModelFormat, Architecture, ConfigJson::text, SourceHash, FormatSkeleton FROM dbo.Models "
+MODEL_SQL = ("SELECT ModelFormat, Architecture, Config::text, SourceHash, FormatSkeleton FROM dbo.Models "
              "WHERE ModelId = $1 AND TenantId = $2")
 TENSORS_SQL = ("SELECT t.TensorName, t.DType, t.Shape, t.ByteSize, "
                "coalesce(array_agg(c.ChunkHash ORDER BY c.ChunkIndex) FILTER (WHERE c.ChunkHash IS NOT NULL), '{}') "

@@ -39,6 +39,39 @@ def to_json(data: bytes) -> str:
     return json.dumps([float(v) for v in np.frombuffer(bytes(data), dtype="<f4")])
 
 
+def from_json(text: str, dimension: int | None = None, name: str = "vector") -> bytes:
+    """A JSON array of numbers ('[0.123, 0.456, ...]', the seeds' spelling of a query embedding) as
+    float32 bytes; `dimension`, when given, must be its number of values."""
+    import json
+
+    if text is None:
+        raise ValueError(f"{name} is NULL")
+    if dimension is not None and not 1 <= dimension <= MAX_DIMENSION:
+        raise ValueError(f"{name}: a dimension of {dimension} is not between 1 and {MAX_DIMENSION}")
+    try:
+        values = json.loads(text, parse_constant=_refuse_constant)
+    except ValueError as exc:
+        raise ValueError(f"{name} is not a JSON array of numbers ({exc})") from None
+    if not isinstance(values, list) or not values:
+        raise ValueError(f"{name} is not a JSON array of numbers with at least one value")
+    if any(isinstance(v, bool) or not isinstance(v, (int, float)) for v in values):
+        raise ValueError(f"{name} holds a value that is not a number")
+    if len(values) > MAX_DIMENSION:
+        raise ValueError(f"{name} has {len(values)} values, more than the {MAX_DIMENSION} allowed")
+    if dimension is not None and len(values) != dimension:
+        raise ValueError(f"{name} has {len(values)} values, but the dimension given is {dimension}")
+    with np.errstate(over="ignore"):
+        finite = np.isfinite(np.asarray(values, dtype=np.float64).astype("<f4")).all()
+    if not finite:
+        raise ValueError(f"{name} holds a value outside float32's range")
+    return to_bytes(np.asarray(values, dtype=np.float64))
+
+
+def _refuse_constant(name: str):
+    # Python's json reads NaN and Infinity, which JSON itself does not have
+    raise ValueError(f"{name} is not a number")
+
+
 def _pair(v1, v2) -> tuple[np.ndarray, np.ndarray]:
     a, b = from_bytes(v1, "v1"), from_bytes(v2, "v2")
     if a.shape != b.shape:

@@ -4,10 +4,15 @@ The deployer's history and reflection statements, and the data operations the cl
 run (atoms, jobs, search, models). `STATEMENTS` is the explicit registry the T-SQL gate
 (tools/tsql_gate) parses and reference-checks: a statement added here without being registered
 is a test failure (tests/test_tsql_gate.py), so nothing the deployer sends escapes the gate.
-Parameters are pyodbc `?` markers; values are never concatenated into the text.
+Parameters are pyodbc `?` markers; values are never concatenated into the text. DDL, which takes
+no parameters (the shadow database's CREATE and DROP DATABASE), is built by the functions below
+from templates, each name quoted by deployer.source.render's tsql_identifier and tsql_string, and
+STATEMENTS holds it as it is sent for an example shadow.
 """
 
 from __future__ import annotations
+
+from deployer.source.render import tsql_identifier, tsql_string
 
 HISTORY_DDL = [
     "IF SCHEMA_ID(N'deploy') IS NULL EXEC(N'CREATE SCHEMA deploy AUTHORIZATION dbo');",
@@ -161,29 +166,66 @@ INNER JOIN sys.external_library_files AS f ON f.external_library_id = l.external
 WHERE l.name = ? AND l.principal_id = DATABASE_PRINCIPAL_ID(N'dbo');"""
 
 
+# ---- the shadow database (MssqlEngine.shadow: the table comparison of deployer.target.state) -------
+# The filegroup db/prerequisites/FilestreamFilegroup.mssql.sql creates and the FILESTREAM tables are
+# created ON (FILESTREAM_ON HartonomousFilestream): the shadow database needs it too, with a container
+# of its own. CREATE DATABASE with a FILESTREAM filegroup must name its primary data file as well;
+# the log goes where a plain CREATE DATABASE puts it (the instance's default log folder).
+FILESTREAM_FILEGROUP = "HartonomousFilestream"
+_CREATE_SHADOW = "CREATE DATABASE {database};"
+_CREATE_SHADOW_FILESTREAM = """CREATE DATABASE {database}
+ON PRIMARY (NAME = {data_name}, FILENAME = {data_file}),
+FILEGROUP {filegroup} CONTAINS FILESTREAM (NAME = {filestream_name}, FILENAME = {container});"""
+# SINGLE_USER WITH ROLLBACK IMMEDIATE: sessions the driver manager still pools in the shadow would
+# otherwise keep DROP DATABASE from running. DROP DATABASE deletes its files, the FILESTREAM container too.
+_DROP_SHADOW = """ALTER DATABASE {database} SET SINGLE_USER WITH ROLLBACK IMMEDIATE;
+DROP DATABASE {database};"""
+
+
+def create_shadow_sql(database: str, files: tuple[str, str] | None = None) -> str:
+    """CREATE DATABASE for a shadow; `files` (its primary data file, its FILESTREAM container) when
+    the rendering stores payloads in FILESTREAM, None when it does not (--skip-filestream, Linux)."""
+    if files is None:
+        return _CREATE_SHADOW.format(database=tsql_identifier(database))
+    data_file, container = files
+    return _CREATE_SHADOW_FILESTREAM.format(
+        database=tsql_identifier(database), data_name=tsql_string(database), data_file=tsql_string(data_file),
+        filegroup=tsql_identifier(FILESTREAM_FILEGROUP), filestream_name=tsql_string(f"{database}_Filestream"),
+        container=tsql_string(container))
+
+
+def drop_shadow_sql(database: str) -> str:
+    return _DROP_SHADOW.format(database=tsql_identifier(database))
+
+
+# what the gate parses for the shadow: the statements as sent for an example shadow of Hartonomous
+_EXAMPLE_SHADOW = "Hartonomous_shadow_0123abcd"
+_EXAMPLE_DATA = "C:\\Program Files\\Microsoft SQL Server\\MSSQL16.MSSQLSERVER\\MSSQL\\DATA\\"
+
+
 # ---- data operations (deployer.client through engines.mssql.data) --------------------------------
-EMBEDDING_JOB_RESUME_SQL = ("SELECT TOP (1) JobId, AtomsProcessed FROM dbo.IngestionJobs WHERE JobType = N'embeddings' "
-                            "AND Source = ? AND TenantId = ? AND Status IN (N'Running', N'Failed') ORDER BY JobId DESC;")
+EMBEDDING_JOB_RESUME_SQL = ("SELECT TOP (1) IngestionJobId, AtomsProcessed FROM dbo.IngestionJobs WHERE JobType = N'embeddings' "
+                            "AND Source = ? AND TenantId = ? AND Status IN (N'Running', N'Failed') ORDER BY IngestionJobId DESC;")
 EMBEDDING_JOB_START_SQL = ("SET NOCOUNT ON; INSERT INTO dbo.IngestionJobs (TenantId, JobType, Status, Source, TotalItems, "
-                           "StartedAt, Parameters) OUTPUT INSERTED.JobId VALUES (?, N'embeddings', N'Running', ?, ?, "
+                           "StartTime, Parameters) OUTPUT INSERTED.IngestionJobId VALUES (?, N'embeddings', N'Running', ?, ?, "
                            "SYSUTCDATETIME(), ?);")
 EMBEDDING_JOB_RESTART_SQL = ("UPDATE dbo.IngestionJobs SET Status = N'Running', ErrorMessage = NULL, TotalItems = ? "
-                             "WHERE JobId = ?;")
+                             "WHERE IngestionJobId = ?;")
 INGEST_ATOM_SQL = ("EXEC dbo.sp_IngestAtom @Content = ?, @ContentType = ?, @Metadata = ?, @TenantId = ?, "
                    "@GenerateEmbedding = 1;")
-JOB_PROGRESS_SQL = "UPDATE dbo.IngestionJobs SET AtomsProcessed = ? WHERE JobId = ?;"
-JOB_FINISH_SQL = ("UPDATE dbo.IngestionJobs SET Status = ?, ErrorMessage = ?, CompletedAt = SYSUTCDATETIME() "
-                  "WHERE JobId = ?;")
+JOB_PROGRESS_SQL = "UPDATE dbo.IngestionJobs SET AtomsProcessed = ? WHERE IngestionJobId = ?;"
+JOB_FINISH_SQL = ("UPDATE dbo.IngestionJobs SET Status = ?, ErrorMessage = ?, EndTime = SYSUTCDATETIME() "
+                  "WHERE IngestionJobId = ?;")
 SEMANTIC_SEARCH_SQL = "EXEC dbo.sp_SemanticSearch @query_text = ?, @top_k = ?, @use_hybrid = ?, @TenantId = ?;"
 
-MODEL_JOB_START_SQL = ("SET NOCOUNT ON; INSERT INTO dbo.IngestionJobs (TenantId, JobType, Status, Source, StartedAt, "
-                       "Parameters) OUTPUT INSERTED.JobId VALUES (?, N'model', N'Running', ?, SYSUTCDATETIME(), ?);")
+MODEL_JOB_START_SQL = ("SET NOCOUNT ON; INSERT INTO dbo.IngestionJobs (TenantId, JobType, Status, Source, StartTime, "
+                       "Parameters) OUTPUT INSERTED.IngestionJobId VALUES (?, N'model', N'Running', ?, SYSUTCDATETIME(), ?);")
 MODEL_BY_SOURCE_SQL = "SELECT ModelId FROM dbo.Models WHERE TenantId = ? AND SourceHash = ?;"
-MODEL_JOB_FAILED_SQL = ("UPDATE dbo.IngestionJobs SET Status = N'Failed', CompletedAt = SYSUTCDATETIME(), ErrorMessage = ? "
-                        "WHERE JobId = ?;")
-MODEL_JOB_COMPLETED_SQL = ("UPDATE dbo.IngestionJobs SET Status = N'Completed', CompletedAt = SYSUTCDATETIME(), "
+MODEL_JOB_FAILED_SQL = ("UPDATE dbo.IngestionJobs SET Status = N'Failed', EndTime = SYSUTCDATETIME(), ErrorMessage = ? "
+                        "WHERE IngestionJobId = ?;")
+MODEL_JOB_COMPLETED_SQL = ("UPDATE dbo.IngestionJobs SET Status = N'Completed', EndTime = SYSUTCDATETIME(), "
                            "TotalItems = ?, AtomsProcessed = ?, Parameters = JSON_MODIFY(COALESCE(Parameters, N'{}'), "
-                           "'$.result', JSON_QUERY(?)) WHERE JobId = ?;")
+                           "'$.result', JSON_QUERY(?)) WHERE IngestionJobId = ?;")
 # the key keeps one row per chunk even if a chunk is sent twice (dbo.sp_StoreModel's NOT EXISTS
 # does not dedupe its own source), and serves sp_StoreModel's lookups
 CHUNKS_TABLE_SQL = ("IF OBJECT_ID(N'tempdb..#chunks') IS NOT NULL DROP TABLE #chunks; "
@@ -193,7 +235,7 @@ DROP_CHUNKS_TABLE_SQL = "DROP TABLE IF EXISTS #chunks;"
 PUT_CHUNK_SQL = "INSERT INTO #chunks (ChunkHash, ByteSize, Data) VALUES (?, ?, ?);"
 STORE_MODEL_SQL = ("SET NOCOUNT ON; DECLARE @ModelId INT; EXEC dbo.sp_StoreModel @Manifest = ?, @TenantId = ?, "
                    "@ModelId = @ModelId OUTPUT; SELECT @ModelId;")
-MODEL_SQL = ("SELECT ModelFormat, Architecture, ConfigJson, SourceHash, FormatSkeleton FROM dbo.Models "
+MODEL_SQL = ("SELECT ModelFormat, Architecture, Config, SourceHash, FormatSkeleton FROM dbo.Models "
              "WHERE ModelId = ? AND TenantId = ?;")
 MODEL_TENSORS_SQL = ("SELECT t.TensorName, t.DType, t.Shape, t.ByteSize, "
                      "STRING_AGG(CONVERT(NVARCHAR(MAX), CONVERT(NVARCHAR(64), c.ChunkHash, 2)), N',') "
@@ -222,6 +264,10 @@ def _registry() -> dict[str, str]:
         "MODEL_SQL", "MODEL_TENSORS_SQL", "CHUNK_SQL", "CHUNKS_PRESENT_SQL",
     ):
         statements[name] = globals()[name]
+    statements["create_shadow_sql(plain)"] = create_shadow_sql(_EXAMPLE_SHADOW)
+    statements["create_shadow_sql(filestream)"] = create_shadow_sql(_EXAMPLE_SHADOW, (
+        f"{_EXAMPLE_DATA}{_EXAMPLE_SHADOW}.mdf", f"{_EXAMPLE_DATA}{_EXAMPLE_SHADOW}_Filestream"))
+    statements["drop_shadow_sql"] = drop_shadow_sql(_EXAMPLE_SHADOW)
     return statements
 
 

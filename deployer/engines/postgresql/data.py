@@ -15,24 +15,24 @@ from typing import Iterator
 
 import psycopg
 
-EMBEDDING_JOB_RESUME = ("SELECT JobId, AtomsProcessed FROM dbo.IngestionJobs WHERE JobType = 'embeddings' "
+EMBEDDING_JOB_RESUME = ("SELECT IngestionJobId, AtomsProcessed FROM dbo.IngestionJobs WHERE JobType = 'embeddings' "
                         "AND Source = %s AND TenantId = %s AND Status IN ('Running', 'Failed') "
-                        "ORDER BY JobId DESC LIMIT 1")
-EMBEDDING_JOB_START = ("INSERT INTO dbo.IngestionJobs (TenantId, JobType, Status, Source, TotalItems, StartedAt, "
-                       "Parameters) VALUES (%s, 'embeddings', 'Running', %s, %s, now(), %s) RETURNING JobId")
-JOB_RESTART = "UPDATE dbo.IngestionJobs SET Status = 'Running', ErrorMessage = NULL, TotalItems = %s WHERE JobId = %s"
+                        "ORDER BY IngestionJobId DESC LIMIT 1")
+EMBEDDING_JOB_START = ("INSERT INTO dbo.IngestionJobs (TenantId, JobType, Status, Source, TotalItems, StartTime, "
+                       "Parameters) VALUES (%s, 'embeddings', 'Running', %s, %s, now(), %s) RETURNING IngestionJobId")
+JOB_RESTART = "UPDATE dbo.IngestionJobs SET Status = 'Running', ErrorMessage = NULL, TotalItems = %s WHERE IngestionJobId = %s"
 INGEST_ATOM = "CALL dbo.sp_IngestAtom(%s, %s, %s, %s, true)"
-JOB_PROGRESS = "UPDATE dbo.IngestionJobs SET AtomsProcessed = %s WHERE JobId = %s"
-JOB_FINISH = "UPDATE dbo.IngestionJobs SET Status = %s, ErrorMessage = %s, CompletedAt = now() WHERE JobId = %s"
+JOB_PROGRESS = "UPDATE dbo.IngestionJobs SET AtomsProcessed = %s WHERE IngestionJobId = %s"
+JOB_FINISH = "UPDATE dbo.IngestionJobs SET Status = %s, ErrorMessage = %s, EndTime = now() WHERE IngestionJobId = %s"
 SEMANTIC_SEARCH = ("SELECT AtomId, Score, ContentType, Preview FROM dbo.sp_SemanticSearch(query_text => %s, "
                    "top_k => %s, use_hybrid => %s, TenantId => %s)")
-MODEL_JOB_START = ("INSERT INTO dbo.IngestionJobs (TenantId, JobType, Status, Source, StartedAt, Parameters) "
-                   "VALUES (%s, 'model', 'Running', %s, now(), %s) RETURNING JobId")
+MODEL_JOB_START = ("INSERT INTO dbo.IngestionJobs (TenantId, JobType, Status, Source, StartTime, Parameters) "
+                   "VALUES (%s, 'model', 'Running', %s, now(), %s) RETURNING IngestionJobId")
 MODEL_BY_SOURCE = "SELECT ModelId FROM dbo.Models WHERE TenantId = %s AND SourceHash = %s"
-MODEL_JOB_FAILED = ("UPDATE dbo.IngestionJobs SET Status = 'Failed', CompletedAt = now(), ErrorMessage = %s "
-                    "WHERE JobId = %s")
-MODEL_JOB_COMPLETED = ("UPDATE dbo.IngestionJobs SET Status = 'Completed', CompletedAt = now(), TotalItems = %s, "
-                       "AtomsProcessed = %s, Parameters = Parameters || %s::jsonb WHERE JobId = %s")
+MODEL_JOB_FAILED = ("UPDATE dbo.IngestionJobs SET Status = 'Failed', EndTime = now(), ErrorMessage = %s "
+                    "WHERE IngestionJobId = %s")
+MODEL_JOB_COMPLETED = ("UPDATE dbo.IngestionJobs SET Status = 'Completed', EndTime = now(), TotalItems = %s, "
+                       "AtomsProcessed = %s, Parameters = Parameters || %s::jsonb WHERE IngestionJobId = %s")
 CHUNKS_PRESENT = "SELECT ChunkHash FROM dbo.TensorChunks WHERE ChunkHash = ANY(%s)"
 RESERVE_IDS = "SELECT nextval(pg_get_serial_sequence(%s, %s)) FROM generate_series(1, %s)"
 
@@ -123,7 +123,7 @@ class PostgresModelLoad:
     def store(self, rows, store) -> int:
         conn, model = self.conn, rows.model
         model_id = conn.execute(
-            "INSERT INTO dbo.Models (TenantId, ModelName, ModelFormat, Architecture, ParameterCount, ConfigJson, "
+            "INSERT INTO dbo.Models (TenantId, ModelName, ModelFormat, Architecture, ParameterCount, Config, "
             "SourceHash, TensorCount, TotalBytes, FormatSkeleton) VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s, %s) "
             "RETURNING ModelId",
             (self.tenant, model["name"], model["format"], model["architecture"], model["parameter_count"],

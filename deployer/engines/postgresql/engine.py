@@ -124,16 +124,25 @@ class PostgresEngine:
     # connection -----------------------------------------------------------------------------
     def connect(self, *, create_database: bool = True) -> None:
         try:
-            self.conn = psycopg.connect(self.url, autocommit=True, application_name="hartonomous-deployer")
+            self.conn = self._open(autocommit=True)
         except psycopg.OperationalError as exc:
             missing = exc.sqlstate == "3D000" or (exc.sqlstate is None and "does not exist" in str(exc))
             if missing and self.database and create_database:
                 self._create_database()
-                self.conn = psycopg.connect(self.url, autocommit=True, application_name="hartonomous-deployer")
+                self.conn = self._open(autocommit=True)
             elif missing and not create_database:
                 self.conn = None  # a dry run against a database that is not there yet: plan from empty
             else:
                 raise TargetError(f"cannot connect to {self.label}: {str(exc).strip().splitlines()[-1]}") from None
+
+    def _open(self, **options) -> psycopg.Connection:
+        conn = psycopg.connect(self.url, application_name="hartonomous-deployer", **options)
+        # the path objects are written and read under, whatever the database's own default (dbo
+        # first, for DBAs): pg_get_viewdef, regprocedure and alembic's comparison qualify names by it
+        conn.execute("SET search_path = \"$user\", public")
+        if not conn.autocommit:
+            conn.commit()
+        return conn
 
     def _create_database(self) -> None:
         params = conninfo_to_dict(self.url)
@@ -261,8 +270,7 @@ class PostgresEngine:
     # comparing -------------------------------------------------------------------------------
     def reflection(self):
         """A SQLAlchemy connection of its own, for reflection and alembic's comparison."""
-        url = self.url
-        return reflection_connection("postgresql+psycopg://", lambda: psycopg.connect(url))
+        return reflection_connection("postgresql+psycopg://", self._open)
 
     def count(self, query: str) -> int:
         return int(self._require().execute(query).fetchone()[0])
