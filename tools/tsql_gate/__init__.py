@@ -13,5 +13,6 @@ this order (each imports only modules above it):
     references  the reference check: names in DML must resolve against the schema
     rules       server-behaviour rules (OUTPUT parameters reset, CATCH blocks and XACT_STATE,
                 spatial nearest-neighbour predicates): findings of SQL Server reviews as checks
+    tsqlt       the tSQLt test classes (tests/tsqlt/) as objects the parse and reference checks take
     __main__    `python -m tools.tsql_gate`
 """

@@ -1,0 +1,42 @@
+"""The tSQLt test classes (tests/tsqlt/) as the T-SQL gate reads them.
+
+The classes are T-SQL the package does not carry: scripts/mssql-tests.sh loads them, with tSQLt,
+into a published database. Statically they are checked like the sqlcmd smoke test: each
+GO-separated batch through the syntax gate (tools.tsql_gate.parse), and the DML inside the tests
+through the reference check (tools.tsql_gate.references) against the package's tables, so a test
+that names a misspelt table or column fails before any server. This module turns a class file
+into the RenderedObject those checks take (class_object) (kind `check`: its DML is reference-checked).
+
+tSQLt's own objects are not in the package, and need no entry: the tests only call them with
+EXEC (tSQLt.NewTestClass, FakeTable, AssertEquals, AssertEqualsTable, ExpectException, Fail), and
+the reference check resolves names in DML, not procedure calls. The same holds for the helpers in
+the test-class schemas (test_fixtures.CreateModel) and their scalar functions, which DML reads as
+function calls, not tables. An unknown schema is never accepted wholesale: DML that reads a table
+the package does not define (tSQLt.TestResult included) fails, as a misspelt dbo table does.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from deployer.engines import dialect_for
+from deployer.source.catalog import DbObject
+from deployer.source.render import RenderedObject, normalize
+from deployer.source.stages import Stage
+
+
+def class_files(folder: Path) -> list[Path]:
+    """The class files of a folder, in the order scripts/mssql-tests.sh loads them (by name:
+    _*.sql fixtures first)."""
+    return sorted(folder.glob("*.sql"))
+
+
+def class_object(path: Path) -> RenderedObject:
+    """A class file as a rendered `check` object of the SQL Server package (named after the class)."""
+    text = normalize(path.read_text(encoding="utf-8"))
+    batches = tuple(dialect_for("mssql").batches(text))
+    try:
+        label = path.resolve().relative_to(Path(__file__).resolve().parents[2])
+    except ValueError:  # a copy outside the repository (a test's tmp_path)
+        label = Path("tests/tsqlt") / path.name
+    return RenderedObject(DbObject(path.stem, "check", Stage.VERIFICATION, "mssql", label), text, batches)
