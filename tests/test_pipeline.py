@@ -65,6 +65,9 @@ def test_missing_counterpart_is_reported(db_copy):
         ("-- kind: procedure\n-- requries: dbo.Atoms\nSELECT 1;\n", "unknown header key 'requries'"),
         ("-- kind: procedure\n-- kind: table\n", "header key 'kind' given twice"),
         ("-- kind: procedure\n-- requires: dbo.Atoms; DROP TABLE x\n", "not a valid object name"),
+        ("-- kind: procedure\n-- renamed: A -> B\nSELECT 1;\n", "only a table has it"),
+        ("-- kind: table\n-- renamed: A to B\nSELECT 1;\n", "renamed 'A to B' is not 'OldColumn -> NewColumn'"),
+        ("-- kind: table\n-- renamed: A -> B; DROP TABLE x\nSELECT 1;\n", "is not 'OldColumn -> NewColumn'"),
     ],
 )
 def test_malformed_headers_are_refused_with_the_file_named(db_copy, text, message):

@@ -72,7 +72,7 @@ def test_scenario(scenario, run, fresh_db, db_copy, tmp_path):
     code, report = _plan(run, fresh_db, db_copy, "--script", script)
     assert code == spec["plan_exit"], report
     changed = {o["name"]: o for o in report["objects"] if o["action"] not in ("unchanged", "verify")}
-    assert set(changed) == set(expected["objects"]), changed
+    assert set(changed) == set(expected["objects"]), {n: (o['action'], o.get('reason')) for n, o in changed.items()}
     for name, want in expected["objects"].items():
         assert changed[name]["action"] == want["action"], changed[name]
         if "changes" in want:

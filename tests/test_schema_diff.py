@@ -36,8 +36,12 @@ def test_every_table_operation_renders_to_valid_tsql():
         ops.DropConstraintOp("CK_Atoms_Y", "Atoms", type_="check", schema="dbo"),
         ops.CreateForeignKeyOp("FK_X", "ModelLayers", "Models", ["ModelId"], ["ModelId"],
                                source_schema="dbo", referent_schema="dbo"),
+        ops.AlterColumnOp("IngestionJobs", "JobId", modify_name="IngestionJobId", existing_type=sa.BigInteger(),
+                          schema="dbo"),
     ]
     script = render_operations(operations, "mssql")
+    # a column the table's '-- renamed:' header declares is renamed in place, keeping its values
+    assert "EXEC sp_rename 'dbo.[IngestionJobs].[JobId]', [IngestionJobId], 'COLUMN'" in script
     assert "LEFT([Source], 16) WHERE LEN([Source]) > 16" in script
     assert "SET [Status] = N'Pending' WHERE [Status] IS NULL" in script
     batches = split_batches(script)

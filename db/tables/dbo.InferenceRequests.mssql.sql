@@ -1,5 +1,6 @@
 -- kind: table
 -- requires: dbo.Models
+-- renamed: RequestType -> TaskType, RequestedAt -> StartTime
 -- One row per search, embedding or generation request: what was asked, how long it took, how much
 -- it examined; the monitoring queries and the improvement loop read it.
 IF OBJECT_ID(N'dbo.InferenceRequests', N'U') IS NULL
@@ -7,10 +8,10 @@ BEGIN
     CREATE TABLE dbo.InferenceRequests (
         RequestId          BIGINT IDENTITY(1, 1) NOT NULL,
         TenantId           INT            NOT NULL CONSTRAINT DF_InferenceRequests_TenantId DEFAULT (0),
-        TaskType        NVARCHAR(64)   NOT NULL,
+        TaskType           NVARCHAR(64)   NOT NULL,
         ModelId            INT            NULL,
         Parameters         NVARCHAR(MAX)  NULL,
-        StartTime        DATETIME2(3)   NOT NULL CONSTRAINT DF_InferenceRequests_StartTime DEFAULT (SYSUTCDATETIME()),
+        StartTime          DATETIME2(3)   NOT NULL CONSTRAINT DF_InferenceRequests_StartTime DEFAULT (SYSUTCDATETIME()),
         DurationMs         FLOAT          NULL,
         CandidatesExamined BIGINT         NULL,
         ResultCount        INT            NULL,

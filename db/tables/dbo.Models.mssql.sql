@@ -1,5 +1,6 @@
 -- kind: table
 -- requires: dbo
+-- renamed: CreatedAt -> IngestionDate, ConfigJson -> Config
 -- A model ingested from a file (ONNX, safetensors, PyTorch, GGUF); SourceHash identifies the file.
 -- Its tensors are in dbo.ModelTensors; FormatSkeleton keeps what the format holds besides tensors
 -- and the config cannot (the ONNX graph without its weights), so an export is a whole model again.
@@ -12,10 +13,10 @@ BEGIN
         ModelFormat    NVARCHAR(32)   NOT NULL,
         Architecture   NVARCHAR(128)  NULL,
         ParameterCount BIGINT         NULL,
-        Config     NVARCHAR(MAX)  NULL,
+        Config         NVARCHAR(MAX)  NULL,
         SourceHash     BINARY(32)     NULL,
         IsActive       BIT            NOT NULL CONSTRAINT DF_Models_IsActive DEFAULT (1),
-        IngestionDate      DATETIME2(3)   NOT NULL CONSTRAINT DF_Models_IngestionDate DEFAULT (SYSUTCDATETIME()),
+        IngestionDate  DATETIME2(3)   NOT NULL CONSTRAINT DF_Models_IngestionDate DEFAULT (SYSUTCDATETIME()),
         TensorCount    INT            NULL,
         TotalBytes     BIGINT         NULL,
         FormatSkeleton VARBINARY(MAX) NULL,

@@ -1,5 +1,6 @@
 -- kind: table
 -- requires: dbo
+-- renamed: CreatedAt -> IngestionDate, ConfigJson -> Config
 -- A model ingested from a file (ONNX, safetensors, PyTorch, GGUF); SourceHash identifies the file.
 -- Its tensors are in dbo.ModelTensors; FormatSkeleton keeps what the format holds besides tensors
 -- and the config cannot (the ONNX graph without its weights), so an export is a whole model again.
@@ -10,10 +11,10 @@ CREATE TABLE IF NOT EXISTS dbo.Models (
     ModelFormat    text        NOT NULL,
     Architecture   text        NULL,
     ParameterCount bigint      NULL,
-    Config     jsonb       NULL,
+    Config         jsonb       NULL,
     SourceHash     bytea       NULL,
     IsActive       boolean     NOT NULL DEFAULT true,
-    IngestionDate      timestamptz NOT NULL DEFAULT now(),
+    IngestionDate  timestamptz NOT NULL DEFAULT now(),
     TensorCount    integer     NULL,
     TotalBytes     bigint      NULL,
     FormatSkeleton bytea       NULL,

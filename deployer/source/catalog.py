@@ -37,7 +37,7 @@ KINDS = {
     "table", "library", "procedure", "function", "view", "queue", "check",
 }
 REPLACEABLE_KINDS = KINDS - {"table", "queue"}
-HEADER_KEYS = {"kind", "requires", "engine-specific", "context"}
+HEADER_KEYS = {"kind", "requires", "engine-specific", "context", "renamed"}
 CONTEXTS = {"database", "server"}
 
 _NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*(\.[A-Za-z_][A-Za-z0-9_]*)?$")
@@ -58,6 +58,9 @@ class DbObject:
     requires: tuple[str, ...] = ()
     engine_specific: str | None = None
     context: str = "database"
+    # a table's columns renamed since an earlier package: (old, new), so a publish renames them in
+    # place instead of dropping the old column with its data and adding an empty new one
+    renamed: tuple[tuple[str, str], ...] = ()
 
     @property
     def replaceable(self) -> bool:
@@ -129,6 +132,9 @@ def read_object(root: Path, path: Path, engine_name: str) -> DbObject:
     for required in requires:
         if not _NAME.match(required):
             raise CatalogError(f"{label}: requires '{required}', which is not a valid object name")
+    renamed = parse_renames(header.get("renamed", ""), label)
+    if renamed and kind != "table":
+        raise CatalogError(f"{label}: '-- renamed:' names columns, so only a table has it")
     return DbObject(
         name=name,
         kind=kind,
@@ -138,7 +144,19 @@ def read_object(root: Path, path: Path, engine_name: str) -> DbObject:
         requires=requires,
         engine_specific=header.get("engine-specific") or None,
         context=context,
+        renamed=renamed,
     )
+
+
+def parse_renames(value: str, label: str) -> tuple[tuple[str, str], ...]:
+    """`-- renamed: OldColumn -> NewColumn, Other -> Another` as pairs."""
+    pairs = []
+    for part in (p.strip() for p in value.split(",") if p.strip()):
+        old, arrow, new = (s.strip() for s in part.partition("->"))
+        if not arrow or not _NAME.match(old) or not _NAME.match(new) or "." in old + new:
+            raise CatalogError(f"{label}: renamed '{part}' is not 'OldColumn -> NewColumn'")
+        pairs.append((old, new))
+    return tuple(pairs)
 
 
 def load_catalog(root: Path, engine_name: str) -> Catalog:

@@ -15,6 +15,7 @@ say "dropping column X loses 1,204 values" before anything runs.
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field
 
 import sqlalchemy as sa
@@ -46,6 +47,7 @@ class TableDiff:
     table: str
     changes: list[TableChange] = field(default_factory=list)
     operations: list = field(default_factory=list)  # alembic ops, in execution order
+    renamed: dict[str, str] = field(default_factory=dict)  # columns renamed in place: old -> new
     unsupported: list[str] = field(default_factory=list)  # differences nothing here can alter
 
     @property
@@ -180,9 +182,14 @@ def _preparing_ops(op, schema: str, table: str, dialect: sa.engine.Dialect) -> l
 
 
 def _check_constraint_ops(live: sa.Inspector, shadow: sa.Inspector, schema: str, table: str,
-                          dialect: sa.engine.Dialect) -> list:
-    """CHECK constraints by name and (whitespace-normalized) text: alembic does not compare them."""
+                          dialect: sa.engine.Dialect, renamed: dict[str, str] | None = None) -> list:
+    """CHECK constraints by name and (whitespace-normalized) text: alembic does not compare them.
+    A constraint over renamed columns is compared as it will read once they are renamed (the
+    server rewrites it with the column)."""
     have, want = check_constraints(live, schema, table), check_constraints(shadow, schema, table)
+    for old, new in (renamed or {}).items():
+        have = {name: re.sub(rf"(?<![\w$]){re.escape(old)}(?![\w$])", new, text, flags=re.IGNORECASE)
+                for name, text in have.items()}
     ops = []
     for name in sorted(have.keys() - want.keys() | {n for n in have.keys() & want.keys() if have[n] != want[n]}):
         ops.append(alembic_ops.DropConstraintOp(name, table, type_="check", schema=schema))
@@ -191,8 +198,31 @@ def _check_constraint_ops(live: sa.Inspector, shadow: sa.Inspector, schema: str,
     return ops
 
 
-def compare_tables(live: sa.Connection, shadow: sa.Connection, tables: list[tuple[str, str]]) -> dict[tuple[str, str], TableDiff]:
-    """Differences of the given tables, live -> as the shadow (the package) has them."""
+def _declared_renames(ops: list, renames: dict[str, str], schema: str,
+                      table: str) -> tuple[list, list[TableChange], dict[str, str]]:
+    """alembic sees a renamed column as one dropped and one added: where the table's header
+    declares the rename (old -> new) and the live table has the old column and not the new, the
+    pair becomes one rename that keeps the values."""
+    dropped = {op.column_name.lower(): op for op in ops if isinstance(op, alembic_ops.DropColumnOp)}
+    added = {op.column.name.lower(): op for op in ops if isinstance(op, alembic_ops.AddColumnOp)}
+    pairs = [(dropped[old], added[new]) for old, new in renames.items() if old in dropped and new in added]
+    if not pairs:
+        return ops, [], {}
+    replaced = {id(op) for pair in pairs for op in pair}
+    kept = [op for op in ops if id(op) not in replaced]
+    renaming = [alembic_ops.AlterColumnOp(table, drop.column_name, schema=drop.schema, modify_name=add.column.name,
+                                          existing_type=add.column.type, existing_nullable=add.column.nullable)
+                for drop, add in pairs]
+    changes = [TableChange("column renamed", add.column.name, f"from {drop.column_name}") for drop, add in pairs]
+    return renaming + kept, changes, {drop.column_name.lower(): add.column.name.lower() for drop, add in pairs}
+
+
+def compare_tables(live: sa.Connection, shadow: sa.Connection, tables: list[tuple[str, str]],
+                   renames: dict[tuple[str, str], dict[str, str]] | None = None) -> dict[tuple[str, str], TableDiff]:
+    """Differences of the given tables, live -> as the shadow (the package) has them. `renames`:
+    per table, the columns its header declares renamed (old -> new)."""
+    renames = {(s.lower(), t.lower()): {o.lower(): n.lower() for o, n in r.items()}
+               for (s, t), r in (renames or {}).items()}
     wanted = {(s.lower(), t.lower()) for s, t in tables}
     schemas = sorted({s for s, _ in tables})
     metadata = sa.MetaData()
@@ -227,7 +257,13 @@ def compare_tables(live: sa.Connection, shadow: sa.Connection, tables: list[tupl
             key = lookup.get((schema_of(op.schema), op.table_name.lower()))
             if key is None:
                 continue
-            for sub in op.ops:
+            subs, renamed, diffs[key].renamed = _declared_renames(list(op.ops), renames.get((key[0].lower(), key[1].lower()), {}),
+                                              key[0], key[1])
+            diffs[key].changes.extend(renamed)
+            for sub in subs:
+                if isinstance(sub, alembic_ops.AlterColumnOp) and sub.modify_name is not None:
+                    diffs[key].operations.append(sub)
+                    continue
                 if isinstance(sub, alembic_ops.DropColumnOp):
                     # SQL Server refuses to drop a column its default, check or foreign key still
                     # uses; alembic's other dialects ignore these options
@@ -241,11 +277,27 @@ def compare_tables(live: sa.Connection, shadow: sa.Connection, tables: list[tupl
     for (schema, table), diff in diffs.items():
         if not live_inspector.has_table(table, schema=schema) or not shadow_inspector.has_table(table, schema=schema):
             continue
-        for op in _check_constraint_ops(live_inspector, shadow_inspector, schema, table, live.dialect):
+        for op in _check_constraint_ops(live_inspector, shadow_inspector, schema, table, live.dialect, diff.renamed):
             diff.operations.append(op)
             diff.changes.extend(_changes_for(op, schema, table, live.dialect))
         _index_and_key_differences(diff, live_inspector, shadow_inspector, metadata, live.dialect)
     return diffs
+
+
+def _as_renamed(description: dict, renamed: dict[str, str]) -> dict:
+    """A live table's keys and indexes as they will read once its renamed columns are renamed."""
+    if not renamed:
+        return description
+
+    def names(columns):
+        return [renamed.get(str(c).lower(), c) for c in columns] if columns else columns
+
+    for entry in [description["primary_key"], *description["indexes"], *description["unique"],
+                  *description["foreign_keys"]]:
+        for key in ("columns", "include"):
+            if key in entry:
+                entry[key] = names(entry[key])
+    return description
 
 
 def _index_and_key_differences(diff: TableDiff, live: sa.Inspector, shadow: sa.Inspector, metadata: sa.MetaData,
@@ -254,7 +306,7 @@ def _index_and_key_differences(diff: TableDiff, live: sa.Inspector, shadow: sa.I
     re-created; a changed primary key, unique or foreign key alembic left alone cannot be altered
     by the deployer, so it is listed as unsupported (the plan blocks the table)."""
     schema, table = diff.schema, diff.table
-    have, want = describe_table(live, schema, table), describe_table(shadow, schema, table)
+    have, want = _as_renamed(describe_table(live, schema, table), diff.renamed), describe_table(shadow, schema, table)
     handled = {op.index_name for op in diff.operations
                if isinstance(op, (alembic_ops.CreateIndexOp, alembic_ops.DropIndexOp))}
     live_indexes = {i["name"]: i for i in have["indexes"]}

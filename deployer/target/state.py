@@ -118,7 +118,8 @@ def inspect_target(engine: Engine, rendered: list[RenderedObject]) -> TargetStat
                 shadow.reflection() as shadow_conn:
             keys = [engine.dialect.catalog_key(o.name) for o in to_compare]
             keyed = {tuple(k.lower() for k in key): o.name for key, o in zip(keys, to_compare)}
-            diffs = compare_tables(live_conn, shadow_conn, keys)
+            renames = {key: dict(o.renamed) for key, o in zip(keys, to_compare) if o.renamed}
+            diffs = compare_tables(live_conn, shadow_conn, keys, renames)
         table_diffs = {keyed[(s.lower(), t.lower())]: d for (s, t), d in diffs.items()}
 
     losses: dict[tuple[str, str, str], int] = {}
