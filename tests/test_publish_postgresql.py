@@ -326,6 +326,18 @@ def test_changed_signature_leaves_no_stale_overload(run, fresh_db, db_copy, tmp_
                            "FROM pg_proc WHERE proname = 'fn_vectorsoftmax'") == [("dbo", "v bytea, temperature double precision")]
 
 
+def test_changed_result_columns_replace_the_routine(run, fresh_db, db_copy, tmp_path):
+    # CREATE OR REPLACE refuses new OUT parameters or result columns (42P13): an upgrade renaming
+    # sp_IngestModel's INOUT JobId failed half way before the routine was dropped and created again
+    assert run("publish", "--target", fresh_db, "--source", db_copy, "--log-dir", tmp_path).code == 0
+    apply_map = db_copy / "procedures" / "dbo.fn_ApplyWeightMap.pg.sql"
+    apply_map.write_text(apply_map.read_text().replace("RETURNS TABLE (ModelName text,", "RETURNS TABLE (Model text,"))
+    result = run("publish", "--target", fresh_db, "--source", db_copy, "--log-dir", tmp_path)
+    assert result.code == 0, result
+    assert query(fresh_db, "SELECT pg_get_function_result(oid) FROM pg_proc WHERE proname = 'fn_applyweightmap'") == [
+        ("TABLE(model text, tensorname text, chunkschanged integer)",)]
+
+
 def test_dropped_tables_go_in_reverse_order_of_creation(run, fresh_db, db_copy, tmp_path):
     (db_copy / "tables" / "dbo.AParent.pg.sql").write_text(
         "-- kind: table\n-- requires: dbo\n-- engine-specific: test\n"

@@ -120,6 +120,7 @@ class PostgresEngine:
         self.label = redact(url)
         self.database = conninfo_to_dict(url).get("dbname") or ""
         self.conn: psycopg.Connection | None = None
+        self._statement = ""  # the statement apply is running: its error message quotes it
 
     # connection -----------------------------------------------------------------------------
     def connect(self, *, create_database: bool = True) -> None:
@@ -215,41 +216,67 @@ class PostgresEngine:
     def apply(self, obj, batches: tuple[str, ...], action: str, text_hash: str, deployment: Deployment) -> None:
         """Execute one object's batches and record it, in one transaction; "drop" forgets the object."""
         conn = self._require()
-        deployment_id, package_version = deployment.id, deployment.package_version
-        sql_text = ""
+        self._statement = ""
         try:
-            with conn.transaction():
-                for sql_text in batches:
-                    conn.execute(sql_text)
-                if obj.kind in ("function", "procedure") and action != "drop":
-                    self._drop_stale_overloads(obj)
-                conn.execute(
-                    "INSERT INTO deploy.DeploymentHistory "
-                    "(DeploymentId, ObjectName, ObjectKind, Stage, Action, TextHash, PackageVersion) "
-                    "VALUES (%s, %s, %s, %s, %s, %s, %s)",
-                    (deployment_id, obj.name, obj.kind, int(obj.stage), action, text_hash, package_version),
-                )
-                if action == "drop":
-                    conn.execute("DELETE FROM deploy.DeployedObjects WHERE ObjectName = %s", (obj.name,))
-                else:
-                    conn.execute(
-                        "INSERT INTO deploy.DeployedObjects "
-                        "(ObjectName, ObjectKind, Stage, TextHash, PackageVersion, DeployedAt, DeploymentId) "
-                        "VALUES (%s, %s, %s, %s, %s, clock_timestamp(), %s) "
-                        "ON CONFLICT (ObjectName) DO UPDATE SET ObjectKind = EXCLUDED.ObjectKind, "
-                        "Stage = EXCLUDED.Stage, TextHash = EXCLUDED.TextHash, "
-                        "PackageVersion = EXCLUDED.PackageVersion, DeployedAt = EXCLUDED.DeployedAt, "
-                        "DeploymentId = EXCLUDED.DeploymentId",
-                        (obj.name, obj.kind, int(obj.stage), text_hash, package_version, deployment_id),
-                    )
+            routine = obj.kind in ("function", "procedure") and action != "drop"
+            try:
+                self._apply_in_transaction(obj, batches, action, text_hash, deployment, drop_first=False)
+            except psycopg.errors.InvalidFunctionDefinition:
+                if not routine:
+                    raise
+                # CREATE OR REPLACE cannot change a routine's OUT parameters or result columns
+                # (42P13): the object's transaction is gone; again, dropping the routine first
+                self._apply_in_transaction(obj, batches, action, text_hash, deployment, drop_first=True)
         except psycopg.Error as exc:
-            raise ApplyError(obj, _describe_error(exc, sql_text)) from None
+            raise ApplyError(obj, _describe_error(exc, self._statement)) from None
         if action != "drop":
             # what the object looks like on the server now: drift is a later difference from this
             live = self.fingerprints([obj]).get(obj.name)
             conn.execute("UPDATE deploy.DeployedObjects SET LiveHash = %s WHERE ObjectName = %s", (live, obj.name))
             conn.execute("UPDATE deploy.DeploymentHistory SET LiveHash = %s WHERE HistoryId = "
                          "(SELECT max(HistoryId) FROM deploy.DeploymentHistory WHERE ObjectName = %s)", (live, obj.name))
+
+    def _apply_in_transaction(self, obj, batches: tuple[str, ...], action: str, text_hash: str,
+                              deployment: Deployment, *, drop_first: bool) -> None:
+        conn = self.conn
+        deployment_id, package_version = deployment.id, deployment.package_version
+        with conn.transaction():
+            if drop_first:
+                self._drop_routines(obj)
+            for sql_text in batches:
+                self._statement = sql_text
+                conn.execute(sql_text)
+            if obj.kind in ("function", "procedure") and action != "drop":
+                self._drop_stale_overloads(obj)
+            conn.execute(
+                "INSERT INTO deploy.DeploymentHistory "
+                "(DeploymentId, ObjectName, ObjectKind, Stage, Action, TextHash, PackageVersion) "
+                "VALUES (%s, %s, %s, %s, %s, %s, %s)",
+                (deployment_id, obj.name, obj.kind, int(obj.stage), action, text_hash, package_version),
+            )
+            if action == "drop":
+                conn.execute("DELETE FROM deploy.DeployedObjects WHERE ObjectName = %s", (obj.name,))
+            else:
+                conn.execute(
+                    "INSERT INTO deploy.DeployedObjects "
+                    "(ObjectName, ObjectKind, Stage, TextHash, PackageVersion, DeployedAt, DeploymentId) "
+                    "VALUES (%s, %s, %s, %s, %s, clock_timestamp(), %s) "
+                    "ON CONFLICT (ObjectName) DO UPDATE SET ObjectKind = EXCLUDED.ObjectKind, "
+                    "Stage = EXCLUDED.Stage, TextHash = EXCLUDED.TextHash, "
+                    "PackageVersion = EXCLUDED.PackageVersion, DeployedAt = EXCLUDED.DeployedAt, "
+                    "DeploymentId = EXCLUDED.DeploymentId",
+                    (obj.name, obj.kind, int(obj.stage), text_hash, package_version, deployment_id),
+                )
+
+    def _drop_routines(self, obj) -> None:
+        """Every routine of the object's name (each overload), before it is created again."""
+        schema, _, bare = obj.name.rpartition(".")
+        for signature, prokind in self.conn.execute(
+                "SELECT p.oid::regprocedure::text, p.prokind FROM pg_proc p "
+                "JOIN pg_namespace n ON n.oid = p.pronamespace WHERE n.nspname = %s AND p.proname = %s",
+                ((schema or "public").lower(), bare.lower())).fetchall():
+            kind = sql.SQL("PROCEDURE" if prokind == "p" else "FUNCTION")
+            self.conn.execute(sql.SQL("DROP {} {}").format(kind, sql.SQL(signature)))
 
     def _drop_stale_overloads(self, obj) -> None:
         """A changed signature creates a second function beside the old one: drop every overload
