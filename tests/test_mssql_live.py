@@ -190,3 +190,91 @@ def test_a_table_change_is_planned_and_published_with_filestream_on(filestream_d
         shadows = conn.execute("SELECT COUNT(*) FROM sys.databases WHERE name LIKE ? + N'[_]shadow[_]%'",
                                filestream_database).fetchone()[0]
     assert shadows == 0
+
+
+def _rows(database, batch, *params):
+    import pyodbc
+
+    with pyodbc.connect(DSN, autocommit=True) as conn:
+        conn.execute(f"USE [{database}]")
+        cursor = conn.execute(batch, *params)
+        while cursor.description is None and cursor.nextset():
+            pass
+        return [tuple(r) for r in cursor.fetchall()]
+
+
+def test_non_ascii_text_round_trips_through_ingest_and_search(database):
+    """é, CJK and emoji: UTF-8 is decoded in Python (hartonomous_ext.atoms), whatever the database's
+    collation; the search rows are captured with INSERT ... EXEC (no nested INSERT EXEC inside)."""
+    text = "Café au lait à Paris, 東京の猫 🐱"
+    atom = _scalar(database, "SET NOCOUNT ON; DECLARE @id BIGINT; EXEC dbo.sp_IngestAtom @Content = ?, "
+                   "@ContentType = N'text/plain; charset=utf-8', @TenantId = 4242, @GenerateEmbedding = 1, "
+                   "@AtomId = @id OUTPUT; SELECT @id;", text.encode("utf-8"))
+    found = _rows(database, "SET NOCOUNT ON; CREATE TABLE #r (AtomId BIGINT, Score FLOAT, ContentType NVARCHAR(128), "
+                  "Preview NVARCHAR(400)); INSERT INTO #r EXEC dbo.sp_SemanticSearch @query_text = ?, @top_k = 1, "
+                  "@use_hybrid = 0, @TenantId = 4242; SELECT AtomId, Preview FROM #r;", text)
+    assert found == [(atom, text)]
+
+
+def test_the_seed_calls_run_as_written(database):
+    """Seed 003's calls, spelled as the seed spells them (real numbers in place of '...')."""
+    vector = _scalar(database, "SET NOCOUNT ON; DECLARE @v VARBINARY(MAX); "
+                     "EXEC dbo.sp_GenerateEmbedding @text_value = N'a sleepy kitten', @embedding = @v OUTPUT; SELECT @v;")
+    embedding = "[" + ", ".join(repr(v) for v in struct.unpack(f"<{len(vector) // 4}f", vector)) + "]"
+    atom = _scalar(database, """SET NOCOUNT ON;
+        DECLARE @AtomId BIGINT, @binaryData VARBINARY(MAX) = ?;
+        EXEC dbo.sp_IngestAtom
+            @Content = @binaryData,
+            @ContentType = 'image/png',
+            @Metadata = '{"source": "user_upload"}',
+            @TenantId = 0,
+            @GenerateEmbedding = 1,
+            @ModelId = NULL,
+            @AtomId = @AtomId OUTPUT;
+        SELECT @AtomId;""", bytes.fromhex("89504e470d0a1a0a0000000d49484452"))
+    assert _scalar(database, "SELECT Modality FROM dbo.Atoms WHERE AtomId = ?", atom) == "image"
+    rows = _rows(database, f"""SET NOCOUNT ON;
+        EXEC dbo.sp_SemanticSearch
+            @query_embedding = '{embedding}',
+            @query_dimension = 384,
+            @top_k = 10,
+            @category = 'text',
+            @use_hybrid = 1;""")
+    assert all(len(r) == 4 for r in rows)
+    import pyodbc
+
+    with pytest.raises(pyodbc.Error, match="but the dimension given is 768"):
+        _rows(database, f"EXEC dbo.sp_SemanticSearch @query_embedding = '{embedding}', @query_dimension = 768, "
+                        "@top_k = 10, @category = 'text', @use_hybrid = 1;")
+    with pytest.raises(pyodbc.Error, match="ModelIds do not exist|text generation needs a GGUF model"):
+        _rows(database, "EXEC dbo.sp_GenerateText @prompt = 'Explain quantum entanglement', @max_tokens = 256, "
+                        "@temperature = 0.7, @ModelIds = '1,2,3', @top_k = 5;")
+    assert _rows(database, """SET NOCOUNT ON;
+        EXEC dbo.sp_RollbackWeightsToTimestamp
+            @TargetDateTime = '2025-11-08 10:00:00',
+            @ModelId = NULL,
+            @DryRun = 1;""") == []
+    jobs = _rows(database, """SELECT TOP 10 IngestionJobId, JobType, Status, StartTime, EndTime,
+        DATEDIFF(SECOND, StartTime, COALESCE(EndTime, GETUTCDATE())) AS DurationSec, AtomsProcessed, ErrorMessage
+        FROM IngestionJobs ORDER BY StartTime DESC;""")
+    assert all(len(j) == 8 for j in jobs)
+
+
+def test_the_tsqlt_classes_pass(database):
+    """scripts/mssql-tests.sh against this database, with the user's own tSQLt.class.sql
+    (HARTONOMOUS_TSQLT_CLASS) and sqlcmd; skipped, with the reason, when either is missing."""
+    import shutil
+    import subprocess
+    from pathlib import Path
+
+    tsqlt = os.environ.get("HARTONOMOUS_TSQLT_CLASS")
+    if not tsqlt or not shutil.which("sqlcmd"):
+        pytest.skip("tSQLt run skipped: set HARTONOMOUS_TSQLT_CLASS to your tSQLt.class.sql and put sqlcmd on PATH")
+    from deployer.engines.mssql.engine import parse_connection_string
+
+    pairs = [(k, v) for k, v in parse_connection_string(DSN) if k.upper() not in ("DATABASE", "INITIAL CATALOG")]
+    dsn = ";".join(f"{k}={v}" for k, v in pairs) + f";DATABASE={database}"
+    script = Path(__file__).parent.parent / "scripts" / "mssql-tests.sh"
+    result = subprocess.run(["bash", str(script), tsqlt], env={**os.environ, "HARTONOMOUS_MSSQL_DSN": dsn},
+                            capture_output=True, text=True, timeout=3600)
+    assert result.returncode == 0, result.stdout[-4000:] + result.stderr[-4000:]

@@ -91,3 +91,27 @@ def test_each_sqlcmd_object_file_runs_on_its_own_with_the_session_options(run, t
     for path in (tmp_path / "objects").rglob("*.sql"):
         first_batch = path.read_text().split("\nGO\n", 1)[0]
         assert "SET QUOTED_IDENTIFIER ON;" in first_batch and "SET ANSI_NULLS ON;" in first_batch, path.name
+
+
+def test_limits_and_defaults_come_from_hartonomous_ext_policy():
+    # one place for the numbers both engines' procedures share (the 256 MiB limit was written in three)
+    from deployer.package import render_package
+    from deployer.source.render import read_policy
+
+    policy = read_policy(DB_ROOT)
+    assert policy["MAX_CONTENT_BYTES"] == 268435456 and policy["MAX_CANDIDATES"] == 200000
+    for engine in ("postgresql", "mssql"):
+        rendered = {r.obj.name: r.sql for r in render_package(engine)}
+        assert str(policy["MAX_CONTENT_BYTES"]) in rendered["dbo.sp_IngestAtom"]
+        assert f"at most {policy['MAX_CANDIDATES']}" in rendered["dbo.sp_SemanticSearch"]
+    written = [p for p in DB_ROOT.rglob("*.sql") if re.search(r"\b(268435456|200000)\b", p.read_text())]
+    assert written == []
+
+
+def test_a_policy_value_that_is_not_a_literal_is_refused(db_copy):
+    from deployer.source.render import RenderError, read_policy
+
+    policy = db_copy / "external_scripts" / "hartonomous_ext" / "policy.py"
+    policy.write_text(policy.read_text() + "MAX_TOP_K = int('1000')\n")
+    with pytest.raises(RenderError, match="MAX_TOP_K is not a literal"):
+        read_policy(db_copy)

@@ -79,6 +79,22 @@ def test_exact_search_in_batches_gives_the_same_answer(corpus):
     assert [r[0] for r in grouped] == [r[0] for r in whole] and len(whole) == 7
 
 
+def test_probing_most_buckets_is_an_exact_scan(corpus):
+    url, _ = corpus
+    with psycopg.connect(url, autocommit=True) as conn:
+        conn.execute("CALL dbo.sp_RecomputeAllSpatialProjections(100, 100, BucketCount => 6)")
+        modes = []
+        for probes in (3, 4):  # half of 6 buckets, then more
+            rows = conn.execute("SELECT AtomId FROM dbo.sp_SemanticSearch(query_text => 'bank interest', top_k => 7, "
+                                "probes => %s)", (probes,)).fetchall()
+            modes.append(conn.execute("SELECT Parameters->>'mode' FROM dbo.InferenceRequests "
+                                      "ORDER BY RequestId DESC LIMIT 1").fetchone()[0])
+        exact = conn.execute("SELECT AtomId FROM dbo.sp_SemanticSearch(query_text => 'bank interest', top_k => 7, "
+                             "use_hybrid => 0)").fetchall()
+    assert modes == ["hybrid: 3 of 6 buckets", "exact (probes cover most buckets)"]
+    assert rows == exact
+
+
 def test_recompute_fits_landmarks_and_projects_in_batches(corpus):
     url, _ = corpus
     with psycopg.connect(url, autocommit=True) as conn:

@@ -31,18 +31,22 @@ BEGIN
         SET @Message = CONCAT(N'sp_CreateWeightSnapshot: model ', @ModelId, N' does not exist for tenant ', @TenantId);
         THROW 50301, @Message, 1;
     END;
-    IF EXISTS (SELECT 1 FROM dbo.WeightSnapshots WHERE TenantId = @TenantId AND SnapshotName = @SnapshotName)
+    BEGIN TRANSACTION;
+    -- the name is checked under a key-range lock: two sessions creating it at once get 50302, not 2627
+    IF EXISTS (SELECT 1 FROM dbo.WeightSnapshots WITH (UPDLOCK, HOLDLOCK)
+               WHERE TenantId = @TenantId AND SnapshotName = @SnapshotName)
     BEGIN
         SET @Message = CONCAT(N'sp_CreateWeightSnapshot: tenant ', @TenantId, N' already has a snapshot named ', @SnapshotName);
-        THROW 50302, @Message, 1;
+        THROW 50302, @Message, 1;  -- XACT_ABORT ON: the transaction is rolled back
     END;
-    BEGIN TRANSACTION;
     INSERT INTO dbo.WeightSnapshots (TenantId, SnapshotName, ModelId, Description, ModelCount)
     VALUES (@TenantId, @SnapshotName, @ModelId, @Description, @Models);
     SET @SnapshotId = SCOPE_IDENTITY();
     INSERT INTO dbo.WeightSnapshotChunks (SnapshotId, TensorId, ChunkIndex, ChunkHash)
     SELECT @SnapshotId, c.TensorId, c.ChunkIndex, c.ChunkHash
-    FROM dbo.ModelTensorChunks AS c
+    -- a shared lock on the chunk map until commit: a concurrent sp_UpdateTensor cannot leave the
+    -- snapshot with some chunks of a tensor from before it and some from after
+    FROM dbo.ModelTensorChunks AS c WITH (TABLOCK, HOLDLOCK)
     INNER JOIN dbo.ModelTensors AS t ON t.TensorId = c.TensorId
     INNER JOIN dbo.Models AS m ON m.ModelId = t.ModelId
     WHERE m.TenantId = @TenantId AND (@ModelId IS NULL OR m.ModelId = @ModelId);

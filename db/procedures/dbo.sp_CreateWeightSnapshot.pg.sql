@@ -41,10 +41,15 @@ BEGIN
         RAISE EXCEPTION 'sp_CreateWeightSnapshot: tenant % already has a snapshot named %', sp_CreateWeightSnapshot.TenantId,
             sp_CreateWeightSnapshot.SnapshotName USING ERRCODE = '23505';
     END IF;
-    INSERT INTO dbo.WeightSnapshots (TenantId, SnapshotName, ModelId, Description, ModelCount)
-    VALUES (sp_CreateWeightSnapshot.TenantId, sp_CreateWeightSnapshot.SnapshotName, sp_CreateWeightSnapshot.ModelId,
-            sp_CreateWeightSnapshot.Description, cardinality(models))
-    RETURNING dbo.WeightSnapshots.SnapshotId INTO sp_CreateWeightSnapshot.SnapshotId;
+    BEGIN
+        INSERT INTO dbo.WeightSnapshots (TenantId, SnapshotName, ModelId, Description, ModelCount)
+        VALUES (sp_CreateWeightSnapshot.TenantId, sp_CreateWeightSnapshot.SnapshotName, sp_CreateWeightSnapshot.ModelId,
+                sp_CreateWeightSnapshot.Description, cardinality(models))
+        RETURNING dbo.WeightSnapshots.SnapshotId INTO sp_CreateWeightSnapshot.SnapshotId;
+    EXCEPTION WHEN unique_violation THEN  -- another session created the name since the check above
+        RAISE EXCEPTION 'sp_CreateWeightSnapshot: tenant % already has a snapshot named %', sp_CreateWeightSnapshot.TenantId,
+            sp_CreateWeightSnapshot.SnapshotName USING ERRCODE = '23505';
+    END;
     INSERT INTO dbo.WeightSnapshotChunks (SnapshotId, TensorId, ChunkIndex, ChunkHash)
     SELECT sp_CreateWeightSnapshot.SnapshotId, c.TensorId, c.ChunkIndex, c.ChunkHash
     FROM dbo.ModelTensorChunks c JOIN dbo.ModelTensors t ON t.TensorId = c.TensorId

@@ -70,6 +70,18 @@ BEGIN
         SET @Message = CONCAT(N'sp_GenerateText: ', @Missing, N' of the ModelIds do not exist for tenant ', @TenantId);
         THROW 50603, @Message, 1;
     END;
+    -- before any weight is read: what hartonomous_ext.generation.load would refuse after reading them
+    SET @Message = NULL;
+    SELECT TOP (1) @Message = CASE
+               WHEN m.ModelFormat <> N'gguf'
+                   THEN CONCAT(N'sp_GenerateText: text generation needs a GGUF model; model ', m.ModelId, N' is ', m.ModelFormat)
+               ELSE CONCAT(N'sp_GenerateText: model ', m.ModelId, N' has no tensors') END
+    FROM #models AS r
+    INNER JOIN dbo.Models AS m ON m.ModelId = r.ModelId
+    WHERE m.ModelFormat <> N'gguf' OR NOT EXISTS (SELECT 1 FROM dbo.ModelTensors AS t WHERE t.ModelId = m.ModelId)
+    ORDER BY r.Position;
+    IF @Message IS NOT NULL
+        THROW 50608, @Message, 1;
     SET @FirstModel = (SELECT TOP (1) r.ModelId FROM #models AS r ORDER BY r.Position);
     -- the models' rows (format, config) as JSON, their tensors as the script's input data set
     SET @Models = (SELECT m.ModelId AS model_id, m.ModelFormat AS format, m.Architecture AS architecture,

@@ -1,11 +1,12 @@
 -- kind: procedure
--- requires: dbo.Atoms, dbo.AtomPayloadStore, dbo.AtomEmbeddings, dbo.Models, dbo.sp_GenerateEmbedding, hartonomous_ext
+-- requires: dbo.Atoms, dbo.AtomPayloadStore, dbo.AtomEmbeddings, dbo.Models, dbo.SpatialLandmarks, dbo.sp_GenerateEmbedding, hartonomous_ext
 -- Ingest content as an atom. Its SHA-256 is its identity within the tenant: the same content again
 -- returns the same AtomId and raises ReferenceCount, also when many sessions ingest it at once
 -- (UPDLOCK + HOLDLOCK on the key, then insert). The modality follows the content type. With
 -- @GenerateEmbedding, a text atom gets its embedding (computed before the transaction) by the
 -- packaged all-MiniLM-L6-v2, or with @ModelId by that stored model of the tenant (EmbeddingType is
--- then the model's name); other atoms are stored without one, with a message saying so.
+-- then the model's name), projected to its 3-D point and vector bucket when landmarks are fitted;
+-- other atoms are stored without one, with a message saying so.
 -- Content types, modalities and UTF-8 are hartonomous_ext.atoms's rules, as on PostgreSQL.
 -- @ContentType is wider than its column: too long is an error, not a silent truncation.
 CREATE OR ALTER PROCEDURE dbo.sp_IngestAtom
@@ -21,12 +22,14 @@ BEGIN
     SET NOCOUNT ON;
     SET XACT_ABORT ON;
     SET @AtomId = NULL; -- an OUTPUT parameter is also an input: never answer with the caller's value
-    DECLARE @MaxBytes BIGINT = 268435456;  -- 256 MiB
+    DECLARE @MaxBytes BIGINT = {{ policy.MAX_CONTENT_BYTES }};  -- hartonomous_ext.policy
     DECLARE @Type NVARCHAR(4000) = @ContentType;  -- as stored: hartonomous_ext.atoms.classify lower-cases and trims it
     DECLARE @Modality NVARCHAR(16);
     DECLARE @Text NVARCHAR(MAX);
     DECLARE @Embedding VARBINARY(MAX), @EmbeddingJson NVARCHAR(MAX), @EmbeddingType NVARCHAR(256);
     DECLARE @Hash BINARY(32);
+    DECLARE @Mean VARBINARY(MAX), @Axes VARBINARY(MAX), @Width FLOAT, @Centroids VARBINARY(MAX);
+    DECLARE @X FLOAT, @Y FLOAT, @Z FLOAT, @BucketX INT, @BucketY INT, @BucketZ INT, @VectorBucket INT;
     DECLARE @Message NVARCHAR(2048);
 
     IF @Content IS NULL OR DATALENGTH(@Content) = 0
@@ -43,25 +46,39 @@ BEGIN
         THROW 50005, N'sp_IngestAtom: Metadata is not valid JSON', 1;
     -- hartonomous_ext.atoms: the content type and modality rules, and UTF-8 decoding of text, are the
     -- same code PostgreSQL runs; T-SQL has no UTF-8 decoding that does not depend on the database's
-    -- collation.
+    -- collation. Only text content crosses into Python, in a second call.
     EXEC sys.sp_execute_external_script
         @language = N'Python',
         @script = N'
 from hartonomous_ext import atoms
 # every OUTPUT parameter gets a value: one left unset (or None) stops BxlServer; "" reads back as NULL
-text = problem = modality = ""
+problem = modality = ""
 try:
     content_type, modality = atoms.classify(content_type)
-    if modality == "text":
-        text = atoms.decode_text(content)
 except ValueError as exc:
     problem = str(exc)
 ',
-        @params = N'@content VARBINARY(MAX), @content_type NVARCHAR(4000) OUTPUT, @modality NVARCHAR(16) OUTPUT,
-                    @text NVARCHAR(MAX) OUTPUT, @problem NVARCHAR(2048) OUTPUT',
-        @content = @Content, @content_type = @Type OUTPUT, @modality = @Modality OUTPUT, @text = @Text OUTPUT,
-        @problem = @Message OUTPUT;
-    SELECT @Message = NULLIF(@Message, N''), @Text = NULLIF(@Text, N'');
+        @params = N'@content_type NVARCHAR(4000) OUTPUT, @modality NVARCHAR(16) OUTPUT, @problem NVARCHAR(2048) OUTPUT',
+        @content_type = @Type OUTPUT, @modality = @Modality OUTPUT, @problem = @Message OUTPUT
+    WITH RESULT SETS NONE;
+    SET @Message = NULLIF(@Message, N'');
+    IF @Message IS NULL AND @Modality = N'text'
+    BEGIN
+        EXEC sys.sp_execute_external_script
+            @language = N'Python',
+            @script = N'
+from hartonomous_ext import atoms
+text = problem = ""
+try:
+    text = atoms.decode_text(content)
+except ValueError as exc:
+    problem = str(exc)
+',
+            @params = N'@content VARBINARY(MAX), @text NVARCHAR(MAX) OUTPUT, @problem NVARCHAR(2048) OUTPUT',
+            @content = @Content, @text = @Text OUTPUT, @problem = @Message OUTPUT
+        WITH RESULT SETS NONE;
+        SET @Message = NULLIF(@Message, N''); -- (not @Text: T-SQL's = ignores trailing spaces, so N' ' = N'')
+    END;
     IF @Message IS NOT NULL
     BEGIN
         SET @Message = CONCAT(N'sp_IngestAtom: ', @Message);
@@ -89,6 +106,27 @@ except ValueError as exc:
         -- Python work before the transaction, so concurrent ingests do not wait on it
         EXEC dbo.sp_GenerateEmbedding @text_value = @Text, @ModelId = @ModelId, @TenantId = @TenantId,
             @embedding = @Embedding OUTPUT, @embedding_json = @EmbeddingJson OUTPUT;
+        -- its 3-D point and vector bucket once landmarks are fitted, as on PostgreSQL
+        SELECT @Mean = MeanVector, @Axes = Axes, @Width = BucketWidth, @Centroids = Centroids
+        FROM dbo.SpatialLandmarks WHERE IsActive = 1 AND Dimension = 384;
+        IF @Mean IS NOT NULL AND DATALENGTH(@Embedding) = 384 * 4
+        BEGIN
+            EXEC sys.sp_execute_external_script
+                @language = N'Python',
+                @script = N'
+from hartonomous_ext import spatial
+x, y, z, bucket_x, bucket_y, bucket_z, vector_bucket = spatial.project([embedding], mean, axes, width, centroids)[0]
+vector_bucket = -1 if vector_bucket is None else vector_bucket  # every OUTPUT parameter gets a value
+',
+                @params = N'@embedding VARBINARY(MAX), @mean VARBINARY(MAX), @axes VARBINARY(MAX), @width FLOAT,
+                            @centroids VARBINARY(MAX), @x FLOAT OUTPUT, @y FLOAT OUTPUT, @z FLOAT OUTPUT,
+                            @bucket_x INT OUTPUT, @bucket_y INT OUTPUT, @bucket_z INT OUTPUT, @vector_bucket INT OUTPUT',
+                @embedding = @Embedding, @mean = @Mean, @axes = @Axes, @width = @Width, @centroids = @Centroids,
+                @x = @X OUTPUT, @y = @Y OUTPUT, @z = @Z OUTPUT, @bucket_x = @BucketX OUTPUT, @bucket_y = @BucketY OUTPUT,
+                @bucket_z = @BucketZ OUTPUT, @vector_bucket = @VectorBucket OUTPUT
+            WITH RESULT SETS NONE;
+            SET @VectorBucket = NULLIF(@VectorBucket, -1);
+        END;
     END;
 
     SET @Hash = CAST(HASHBYTES('SHA2_256', @Content) AS BINARY(32));
@@ -115,12 +153,20 @@ except ValueError as exc:
         AND EmbeddingType = COALESCE(@EmbeddingType, N'all-MiniLM-L6-v2'))
     BEGIN
 {%- if mssql_version >= 2025 %}
-        INSERT INTO dbo.AtomEmbeddings (AtomId, ModelId, EmbeddingType, Dimension, EmbeddingVector, EmbeddingNative)
+        INSERT INTO dbo.AtomEmbeddings (AtomId, ModelId, EmbeddingType, Dimension, EmbeddingVector, EmbeddingNative,
+                                        SpatialX, SpatialY, SpatialZ, SpatialBucketX, SpatialBucketY, SpatialBucketZ,
+                                        SpatialGeometry, VectorBucket)
         VALUES (@AtomId, @ModelId, COALESCE(@EmbeddingType, N'all-MiniLM-L6-v2'), DATALENGTH(@Embedding) / 4, @Embedding,
-                CASE WHEN DATALENGTH(@Embedding) = 1536 THEN CAST(@EmbeddingJson AS VECTOR(384)) END);
+                CASE WHEN DATALENGTH(@Embedding) = 1536 THEN CAST(@EmbeddingJson AS VECTOR(384)) END,
+                @X, @Y, @Z, @BucketX, @BucketY, @BucketZ,
+                CASE WHEN @X IS NOT NULL THEN geometry::Point(@X, @Y, 0) END, @VectorBucket);
 {%- else %}
-        INSERT INTO dbo.AtomEmbeddings (AtomId, ModelId, EmbeddingType, Dimension, EmbeddingVector)
-        VALUES (@AtomId, @ModelId, COALESCE(@EmbeddingType, N'all-MiniLM-L6-v2'), DATALENGTH(@Embedding) / 4, @Embedding);
+        INSERT INTO dbo.AtomEmbeddings (AtomId, ModelId, EmbeddingType, Dimension, EmbeddingVector,
+                                        SpatialX, SpatialY, SpatialZ, SpatialBucketX, SpatialBucketY, SpatialBucketZ,
+                                        SpatialGeometry, VectorBucket)
+        VALUES (@AtomId, @ModelId, COALESCE(@EmbeddingType, N'all-MiniLM-L6-v2'), DATALENGTH(@Embedding) / 4, @Embedding,
+                @X, @Y, @Z, @BucketX, @BucketY, @BucketZ,
+                CASE WHEN @X IS NOT NULL THEN geometry::Point(@X, @Y, 0) END, @VectorBucket);
 {%- endif %}
     END;
     COMMIT TRANSACTION;

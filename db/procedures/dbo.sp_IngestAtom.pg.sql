@@ -22,7 +22,7 @@ LANGUAGE plpgsql
 AS $$
 #variable_conflict use_column
 DECLARE
-    max_bytes constant bigint := 268435456;  -- 256 MiB
+    max_bytes constant bigint := {{ policy.MAX_CONTENT_BYTES }};  -- hartonomous_ext.policy
     content_type text;
     modality text;
     content_text text;

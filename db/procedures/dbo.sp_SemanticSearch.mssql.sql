@@ -35,8 +35,8 @@ BEGIN
     DECLARE @Mean VARBINARY(MAX), @Axes VARBINARY(MAX), @Width FLOAT, @Centroids VARBINARY(MAX), @CentroidCount INT;
     DECLARE @Probes INT;
     DECLARE @X FLOAT, @Y FLOAT, @Candidates INT;
-    IF @top_k IS NULL OR @top_k < 1 OR @top_k > 1000
-        THROW 50201, N'sp_SemanticSearch: top_k must be between 1 and 1000', 1;
+    IF @top_k IS NULL OR @top_k < 1 OR @top_k > {{ policy.MAX_TOP_K }}
+        THROW 50201, N'sp_SemanticSearch: top_k must be between 1 and {{ policy.MAX_TOP_K }}', 1;
     IF @prefilter IS NULL OR @prefilter NOT IN (N'buckets', N'spatial')
     BEGIN
         SET @Message = CONCAT(N'sp_SemanticSearch: prefilter must be ''buckets'' or ''spatial'', not ',
@@ -45,6 +45,8 @@ BEGIN
     END;
     IF @probes < 1 OR @candidate_count < 1
         THROW 50205, N'sp_SemanticSearch: probes and candidate_count must be at least 1', 1;
+    IF @candidate_count > {{ policy.MAX_CANDIDATES }}
+        THROW 50209, N'sp_SemanticSearch: candidate_count must be at most {{ policy.MAX_CANDIDATES }}; use @use_hybrid = 0 for an exact scan', 1;
     IF IIF(@query_embedding IS NULL, 0, 1) + IIF(@query_vector IS NULL, 0, 1) + IIF(@query_text IS NULL, 0, 1) <> 1
         THROW 50202, N'sp_SemanticSearch: give exactly one of query_embedding, query_vector and query_text', 1;
     -- blank = spaces, tabs, line breaks, no-break spaces (LTRIM/RTRIM alone strip only spaces)
@@ -89,15 +91,19 @@ except ValueError as exc:
                               N' dimensions; the embeddings have 384');
         THROW 50203, @Message, 1;
     END;
-    SET @Candidates = COALESCE(@candidate_count, CASE WHEN @top_k * 100 > 1000 THEN @top_k * 100 ELSE 1000 END);
+    SET @Candidates = COALESCE(@candidate_count, CASE WHEN @top_k * {{ policy.CANDIDATES_PER_RESULT }} > {{ policy.MIN_CANDIDATES }}
+                                                      THEN @top_k * {{ policy.CANDIDATES_PER_RESULT }} ELSE {{ policy.MIN_CANDIDATES }} END);
 
     CREATE TABLE #candidates (AtomEmbeddingId BIGINT PRIMARY KEY, EmbeddingVector VARBINARY(MAX) NOT NULL);
     SELECT @Mean = MeanVector, @Axes = Axes, @Width = BucketWidth, @Centroids = Centroids, @CentroidCount = CentroidCount
     FROM dbo.SpatialLandmarks WHERE IsActive = 1 AND Dimension = 384;
+    -- probing more than half the buckets is an exact scan, and runs as one (as on PostgreSQL)
     IF @use_hybrid = 1 AND @Mean IS NOT NULL AND @prefilter = N'buckets' AND @Centroids IS NOT NULL
+       AND COALESCE(@probes, 0) <= @CentroidCount / 2
     BEGIN
         SET @Probes = COALESCE(@probes, CASE WHEN @CentroidCount / 2 < 1 THEN 1
-                                             WHEN @CentroidCount / 2 < 8 THEN @CentroidCount / 2 ELSE 8 END);
+                                             WHEN @CentroidCount / 2 < {{ policy.DEFAULT_PROBES }} THEN @CentroidCount / 2
+                                             ELSE {{ policy.DEFAULT_PROBES }} END);
         CREATE TABLE #buckets (VectorBucket INT PRIMARY KEY);
         EXEC sys.sp_execute_external_script
             @language = N'Python',
@@ -118,7 +124,7 @@ buckets = json.dumps(spatial.nearest_buckets(query, centroids, probes))
         INNER JOIN dbo.Atoms AS a ON a.AtomId = e.AtomId
         WHERE a.TenantId = @TenantId AND e.Dimension = 384 AND (@category IS NULL OR a.Modality = @category);
     END
-    ELSE IF @use_hybrid = 1 AND @Mean IS NOT NULL
+    ELSE IF @use_hybrid = 1 AND @Mean IS NOT NULL AND (@prefilter = N'spatial' OR @Centroids IS NULL)
     BEGIN
         SET @Mode = CASE WHEN @prefilter = N'spatial' THEN N'hybrid: spatial' ELSE N'hybrid: spatial (no buckets fitted)' END;
         EXEC sys.sp_execute_external_script
@@ -135,14 +141,15 @@ x, y = float(point[0]), float(point[1])
         SELECT TOP (@Candidates) e.AtomEmbeddingId, e.EmbeddingVector
         FROM dbo.AtomEmbeddings AS e
         INNER JOIN dbo.Atoms AS a ON a.AtomId = e.AtomId
-        WHERE a.TenantId = @TenantId AND e.SpatialGeometry IS NOT NULL
+        WHERE a.TenantId = @TenantId AND e.SpatialGeometry IS NOT NULL AND e.Dimension = 384
           AND e.SpatialGeometry.STDistance(geometry::Point(@X, @Y, 0)) IS NOT NULL -- lets the spatial index answer
           AND (@category IS NULL OR a.Modality = @category)
         ORDER BY e.SpatialGeometry.STDistance(geometry::Point(@X, @Y, 0));
     END
     ELSE
     BEGIN
-        SET @Mode = CASE WHEN @use_hybrid = 1 THEN N'exact (no landmarks fitted)' ELSE N'exact' END;
+        SET @Mode = CASE WHEN @use_hybrid = 0 THEN N'exact' WHEN @Mean IS NULL THEN N'exact (no landmarks fitted)'
+                         ELSE N'exact (probes cover most buckets)' END;
         INSERT INTO #candidates (AtomEmbeddingId, EmbeddingVector)
         SELECT e.AtomEmbeddingId, e.EmbeddingVector
         FROM dbo.AtomEmbeddings AS e
@@ -153,7 +160,7 @@ x, y = float(point[0]), float(point[1])
 
     -- ids cross as text: a BIGINT column reaches Python as a float
     CREATE TABLE #ranked (AtomEmbeddingId BIGINT PRIMARY KEY, Score FLOAT NOT NULL, AtomId BIGINT NULL,
-                          Preview NVARCHAR(400) NULL);
+                          Preview NVARCHAR({{ policy.PREVIEW_CHARACTERS * 2 }}) NULL);
     IF @Examined > 0
     BEGIN
         SET @Results = NULL;

@@ -55,8 +55,8 @@ DECLARE
     first integer;
     found integer;
 BEGIN
-    IF top_k IS NULL OR top_k < 1 OR top_k > 1000 THEN
-        RAISE EXCEPTION 'sp_SemanticSearch: top_k must be between 1 and 1000' USING ERRCODE = '22023';
+    IF top_k IS NULL OR top_k < 1 OR top_k > {{ policy.MAX_TOP_K }} THEN
+        RAISE EXCEPTION 'sp_SemanticSearch: top_k must be between 1 and {{ policy.MAX_TOP_K }}' USING ERRCODE = '22023';
     END IF;
     IF prefilter IS NULL OR prefilter NOT IN ('buckets', 'spatial') THEN
         RAISE EXCEPTION 'sp_SemanticSearch: prefilter must be ''buckets'' or ''spatial'', not %', coalesce(prefilter, 'NULL')
@@ -65,8 +65,8 @@ BEGIN
     IF probes IS NOT NULL AND probes < 1 OR candidate_count IS NOT NULL AND candidate_count < 1 THEN
         RAISE EXCEPTION 'sp_SemanticSearch: probes and candidate_count must be at least 1' USING ERRCODE = '22023';
     END IF;
-    IF candidate_count > 200000 THEN
-        RAISE EXCEPTION 'sp_SemanticSearch: candidate_count must be at most 200000; use use_hybrid => false for an exact scan'
+    IF candidate_count > {{ policy.MAX_CANDIDATES }} THEN
+        RAISE EXCEPTION 'sp_SemanticSearch: candidate_count must be at most {{ policy.MAX_CANDIDATES }}; use use_hybrid => false for an exact scan'
             USING ERRCODE = '22023';
     END IF;
     IF num_nonnulls(query_embedding, query_vector, query_text) <> 1 THEN
@@ -94,7 +94,7 @@ BEGIN
     IF hybrid AND landmarks IS NOT NULL AND prefilter = 'buckets' AND landmarks.Centroids IS NOT NULL
        AND coalesce(probes, 0) <= landmarks.CentroidCount / 2 THEN
         buckets := dbo.fn_NearestBuckets(query, landmarks.Centroids,
-                                         coalesce(probes, greatest(1, least(8, landmarks.CentroidCount / 2))));
+                                         coalesce(probes, greatest(1, least({{ policy.DEFAULT_PROBES }}, landmarks.CentroidCount / 2))));
         mode := format('hybrid: %s of %s buckets', cardinality(buckets), landmarks.CentroidCount);
         -- a few buckets at a time, about scan_batch candidates each: one huge value costs more per
         -- candidate than several small ones
@@ -115,17 +115,17 @@ BEGIN
             FROM dbo.fn_RankByCosine(query, ids, vectors, top_k) r;
         END LOOP;
         ids := NULL;
-    ELSIF hybrid AND landmarks IS NOT NULL THEN
+    ELSIF hybrid AND landmarks IS NOT NULL AND (prefilter = 'spatial' OR landmarks.Centroids IS NULL) THEN
         mode := CASE WHEN prefilter = 'spatial' THEN 'hybrid: spatial' ELSE 'hybrid: spatial (no buckets fitted)' END;
         SELECT * INTO point FROM dbo.fn_ProjectEmbeddings(ARRAY[query], landmarks.MeanVector, landmarks.Axes,
                                                           landmarks.BucketWidth, NULL);
         SELECT array_agg(c.AtomEmbeddingId), string_agg(c.EmbeddingVector, ''::bytea) INTO ids, vectors
         FROM (SELECT e.AtomEmbeddingId, e.EmbeddingVector
               FROM dbo.AtomEmbeddings e JOIN dbo.Atoms a ON a.AtomId = e.AtomId
-              WHERE a.TenantId = sp_SemanticSearch.TenantId AND e.SpatialGeometry IS NOT NULL
+              WHERE a.TenantId = sp_SemanticSearch.TenantId AND e.SpatialGeometry IS NOT NULL AND e.Dimension = 384
                 AND (category IS NULL OR a.Modality = category)
               ORDER BY e.SpatialGeometry <<->> ST_MakePoint(point.X, point.Y, point.Z)
-              LIMIT coalesce(candidate_count, greatest(top_k * 100, 1000))) c;
+              LIMIT coalesce(candidate_count, greatest(top_k * {{ policy.CANDIDATES_PER_RESULT }}, {{ policy.MIN_CANDIDATES }}))) c;
     ELSE
         mode := CASE WHEN NOT hybrid THEN 'exact'
                      WHEN landmarks IS NULL THEN 'exact (no landmarks fitted)'
@@ -155,7 +155,7 @@ BEGIN
 
     RETURN QUERY
     SELECT a.AtomId, r.Score, a.ContentType,
-           CASE WHEN a.Modality = 'text' THEN left(convert_from(p.Payload, 'UTF8'), 200) END
+           CASE WHEN a.Modality = 'text' THEN left(convert_from(p.Payload, 'UTF8'), {{ policy.PREVIEW_CHARACTERS }}) END
     FROM unnest(best_ids, best_scores) AS r(Id, Score)
     JOIN dbo.AtomEmbeddings e ON e.AtomEmbeddingId = r.Id
     JOIN dbo.Atoms a ON a.AtomId = e.AtomId

@@ -18,8 +18,10 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Iterator
 
+from hartonomous_ext.policy import MAX_CONTENT_BYTES
+
 SUPPORTED_MODELS = ("all-MiniLM-L6-v2",)
-MAX_ITEM_BYTES = 268435456  # what sp_IngestAtom accepts
+MAX_ITEM_BYTES = MAX_CONTENT_BYTES  # what sp_IngestAtom accepts
 
 
 @dataclass(frozen=True)

@@ -8,6 +8,8 @@ has the same hashes.
 
 from __future__ import annotations
 
+import ast
+
 import hashlib
 from dataclasses import dataclass, field
 from functools import cached_property
@@ -70,6 +72,25 @@ def pg_string(value: str) -> str:
     return "'" + value.replace("'", "''") + "'"
 
 
+POLICY_MODULE = Path("external_scripts/hartonomous_ext/policy.py")
+
+
+def read_policy(root: Path) -> dict[str, object]:
+    """The literal assignments of hartonomous_ext.policy (NAME = 123), read without running it: the
+    limits and defaults each engine's SQL takes from the one place they are written."""
+    path = root / POLICY_MODULE
+    if not path.exists():
+        return {}
+    values: dict[str, object] = {}
+    for node in ast.parse(path.read_text(encoding="utf-8"), str(path)).body:
+        if isinstance(node, ast.Assign) and len(node.targets) == 1 and isinstance(node.targets[0], ast.Name):
+            try:
+                values[node.targets[0].id] = ast.literal_eval(node.value)
+            except ValueError:
+                raise RenderError(f"db/{POLICY_MODULE.as_posix()}: {node.targets[0].id} is not a literal") from None
+    return values
+
+
 @dataclass
 class Renderer:
     root: Path
@@ -80,7 +101,8 @@ class Renderer:
 
     def __post_init__(self) -> None:
         self._context = {"engine": self.dialect.name, "package_version": self.options.package_version,
-                         "library": self.options.library, **self.dialect.template_variables(self.options)}
+                         "library": self.options.library, "policy": read_policy(self.root),
+                         **self.dialect.template_variables(self.options)}
         self._env = jinja2.Environment(
             loader=jinja2.FileSystemLoader(str(self.root)),
             undefined=jinja2.StrictUndefined,

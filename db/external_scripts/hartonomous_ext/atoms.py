@@ -11,8 +11,9 @@ from __future__ import annotations
 
 import re
 
+from hartonomous_ext.policy import PREVIEW_CHARACTERS
+
 MAX_CONTENT_TYPE_LENGTH = 128
-PREVIEW_CHARACTERS = 200
 
 # RFC 6838 restricted names: type "/" subtype, then optional ";" parameters
 _MEDIA_TYPE = re.compile(r"^[a-z0-9][a-z0-9!#$&^_.+-]*/[a-z0-9][a-z0-9!#$&^_.+-]*(;.*)?$", re.DOTALL)
