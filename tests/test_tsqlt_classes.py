@@ -57,8 +57,9 @@ def class_name(obj: str) -> str:
 
 
 def test_the_public_object_rule_sorts_the_known_helpers_out():
-    assert {"dbo.sp_ApplyWeightMap", "dbo.sp_StoreModel"} <= internal_objects()
+    assert "dbo.sp_ApplyWeightMap" in internal_objects()
     public = public_objects()
+    assert "dbo.sp_StoreModel" in public  # both engines' one writer of a model's rows, called by clients
     assert "dbo.sp_PythonEnvironment" in public  # engine-specific, but called by people (and a check)
     assert {"dbo.sp_IngestAtom", "dbo.sp_SemanticSearch", "dbo.sp_GenerateText", "dbo.sp_CreateWeightSnapshot",
             "dbo.sp_RestoreWeightSnapshot", "dbo.sp_RollbackWeightsToTimestamp"} <= set(public)

@@ -1,5 +1,5 @@
 -- kind: procedure
--- requires: dbo.Atoms, dbo.AtomPayloadStore, dbo.Models, dbo.ModelLayers, dbo.ModelTensors, dbo.TensorChunks, dbo.ModelTensorChunks, dbo.IngestionJobs, dbo.fn_ModelImportDir, dbo.fn_LoadExternalLibrary, hartonomous_ext
+-- requires: dbo.Atoms, dbo.AtomPayloadStore, dbo.Models, dbo.ModelLayers, dbo.ModelTensors, dbo.TensorChunks, dbo.ModelTensorChunks, dbo.sp_StoreModel, dbo.IngestionJobs, dbo.fn_ModelImportDir, dbo.fn_LoadExternalLibrary, hartonomous_ext
 -- Ingest a model the database already holds: an atom's payload (AtomId, the tenant's own), or a
 -- file in the server's model import folder (Path, relative to the setting
 -- hartonomous.model_import_dir; nothing outside it is read). The same parser as the client's
@@ -70,38 +70,16 @@ existing = plpy.execute(plpy.prepare("SELECT ModelId FROM dbo.Models WHERE Tenan
 if existing:
     model_id = existing[0]["modelid"]
 else:
-    m = described.model
     try:
         with plpy.subtransaction():
-            model_id = plpy.execute(plpy.prepare(
-                "INSERT INTO dbo.Models (TenantId, ModelName, ModelFormat, Architecture, ParameterCount, Config, "
-                "SourceHash, TensorCount, TotalBytes, FormatSkeleton) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10) "
-                "RETURNING ModelId",
-                ["integer", "text", "text", "text", "bigint", "jsonb", "bytea", "integer", "bigint", "bytea"]),
-                [tenant, m["name"], m["format"], m["architecture"], m["parameter_count"], m["config"],
-                 m["source_hash"], m["tensor_count"], m["total_bytes"], m["skeleton"]])[0]["modelid"]
-            layer_ids = {r["layerindex"]: r["layerid"] for r in plpy.execute(plpy.prepare(
-                "INSERT INTO dbo.ModelLayers (ModelId, LayerIndex, LayerName, LayerType, ParameterCount) "
-                "SELECT $1, i, n, t, p FROM unnest($2::integer[], $3::text[], $4::text[], $5::bigint[]) AS l(i, n, t, p) "
-                "RETURNING LayerIndex, LayerId", ["integer", "integer[]", "text[]", "text[]", "bigint[]"]),
-                [model_id, [l["index"] for l in described.layers], [l["name"] for l in described.layers],
-                 [l["type"] for l in described.layers], [l["parameter_count"] for l in described.layers]])}
             put_chunk = plpy.prepare("INSERT INTO dbo.TensorChunks (ChunkHash, ByteSize, Data) VALUES ($1, $2, $3) "
                                      "ON CONFLICT (ChunkHash) DO NOTHING", ["bytea", "integer", "bytea"])
             for _tensor, _index, chunk_hash, data in model_store.chunks(described):
                 plpy.execute(put_chunk, [chunk_hash, len(data), data])
-            put_tensor = plpy.prepare(
-                "INSERT INTO dbo.ModelTensors (ModelId, LayerId, TensorIndex, TensorName, DType, Shape, ElementCount, "
-                "ByteSize, Sha256) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9) RETURNING TensorId",
-                ["integer", "bigint", "integer", "text", "text", "bigint[]", "bigint", "bigint", "bytea"])
-            put_map = plpy.prepare(
-                "INSERT INTO dbo.ModelTensorChunks (TensorId, ChunkIndex, ChunkHash) "
-                "SELECT $1, i - 1, h FROM unnest($2::bytea[]) WITH ORDINALITY AS c(h, i)", ["bigint", "bytea[]"])
-            for t in described.tensors:
-                tensor_id = plpy.execute(put_tensor, [model_id, layer_ids[t.layer_index], t.index, t.name, t.dtype,
-                                                      t.shape, t.element_count, t.byte_size, t.sha256])[0]["tensorid"]
-                plpy.execute(put_map, [tensor_id, t.chunk_hashes])
-    except model_formats.FormatError as exc:
+            # the model's rows: dbo.sp_StoreModel, the one writer the client's ingest-model uses too
+            model_id = plpy.execute(plpy.prepare("CALL dbo.sp_StoreModel($1, $2, NULL)", ["text", "integer"]),
+                                    [model_store.manifest(described), tenant])[0]["modelid"]
+    except (model_formats.FormatError, plpy.SPIError) as exc:
         fail(str(exc))
 plpy.execute(plpy.prepare(
     "UPDATE dbo.IngestionJobs SET Status = 'Completed', EndTime = clock_timestamp(), TotalItems = $1, "

@@ -1,11 +1,11 @@
 -- kind: procedure
 -- requires: dbo.Models, dbo.ModelLayers, dbo.ModelTensors, dbo.TensorChunks, dbo.ModelTensorChunks
--- engine-specific: on PostgreSQL the client writes these rows with COPY and dbo.sp_IngestModel writes them itself
 -- Store a model described by @Manifest (hartonomous_ext.model_store.manifest: the model, its layers,
 -- its tensors with their chunk hashes) whose chunk bytes the caller has put in the session's
 -- #chunks (ChunkHash, ByteSize, Data): the client's ingest-model (fast_executemany) and
--- dbo.sp_IngestModel (an atom's payload) both end here. One transaction; chunks already stored are
--- not stored again; a model with the same source hash for the tenant is returned as it is.
+-- dbo.sp_IngestModel (an atom's payload) both end here, as on PostgreSQL. One transaction; chunks
+-- already stored are not stored again; a model with the same source hash for the tenant is
+-- returned as it is.
 CREATE OR ALTER PROCEDURE dbo.sp_StoreModel
     @Manifest NVARCHAR(MAX),
     @TenantId INT = 0,

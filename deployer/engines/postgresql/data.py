@@ -34,7 +34,6 @@ MODEL_JOB_FAILED = ("UPDATE dbo.IngestionJobs SET Status = 'Failed', EndTime = n
 MODEL_JOB_COMPLETED = ("UPDATE dbo.IngestionJobs SET Status = 'Completed', EndTime = now(), TotalItems = %s, "
                        "AtomsProcessed = %s, Parameters = Parameters || %s::jsonb WHERE IngestionJobId = %s")
 CHUNKS_PRESENT = "SELECT ChunkHash FROM dbo.TensorChunks WHERE ChunkHash = ANY(%s)"
-RESERVE_IDS = "SELECT nextval(pg_get_serial_sequence(%s, %s)) FROM generate_series(1, %s)"
 
 
 class PostgresData:
@@ -116,33 +115,6 @@ class PostgresModelLoad:
                           "FROM hartonomous_chunks ON CONFLICT (ChunkHash) DO NOTHING")
         self.conn.execute("TRUNCATE hartonomous_chunks")
 
-    def _reserve_ids(self, table: str, column: str, count: int) -> list[int]:
-        """Identity values taken ahead, so rows that refer to each other can go in by COPY."""
-        return [r[0] for r in self.conn.execute(RESERVE_IDS, (table, column, count))]
-
     def store(self, rows, store) -> int:
-        conn, model = self.conn, rows.model
-        model_id = conn.execute(
-            "INSERT INTO dbo.Models (TenantId, ModelName, ModelFormat, Architecture, ParameterCount, Config, "
-            "SourceHash, TensorCount, TotalBytes, FormatSkeleton) VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s, %s) "
-            "RETURNING ModelId",
-            (self.tenant, model["name"], model["format"], model["architecture"], model["parameter_count"],
-             model["config"], model["source_hash"], model["tensor_count"], model["total_bytes"],
-             model["skeleton"])).fetchone()[0]
-        layer_ids = self._reserve_ids("dbo.modellayers", "layerid", len(rows.layers))
-        with conn.cursor().copy("COPY dbo.ModelLayers (LayerId, ModelId, LayerIndex, LayerName, LayerType, "
-                                "ParameterCount) FROM STDIN") as copy:
-            for layer, layer_id in zip(rows.layers, layer_ids):
-                copy.write_row((layer_id, model_id, layer["index"], layer["name"], layer["type"],
-                                layer["parameter_count"]))
-        tensor_ids = self._reserve_ids("dbo.modeltensors", "tensorid", len(rows.tensors))
-        with conn.cursor().copy("COPY dbo.ModelTensors (TensorId, ModelId, LayerId, TensorIndex, TensorName, DType, "
-                                "Shape, ElementCount, ByteSize, Sha256) FROM STDIN") as copy:
-            for tensor, tensor_id in zip(rows.tensors, tensor_ids):
-                copy.write_row((tensor_id, model_id, layer_ids[tensor.layer_index], tensor.index, tensor.name,
-                                tensor.dtype, tensor.shape, tensor.element_count, tensor.byte_size, tensor.sha256))
-        with conn.cursor().copy("COPY dbo.ModelTensorChunks (TensorId, ChunkIndex, ChunkHash) FROM STDIN") as copy:
-            for tensor, tensor_id in zip(rows.tensors, tensor_ids):
-                for index, chunk_hash in enumerate(tensor.chunk_hashes):
-                    copy.write_row((tensor_id, index, chunk_hash))
-        return model_id
+        # dbo.sp_StoreModel writes the model's rows, as for dbo.sp_IngestModel: the chunks are in already
+        return self.conn.execute("CALL dbo.sp_StoreModel(%s, %s, NULL)", (store.manifest(rows), self.tenant)).fetchone()[0]
