@@ -40,7 +40,8 @@ def database(tmp_path_factory):
         conn.execute(f"DROP DATABASE [{name}]")
 
 
-def _scalar(database, batch, *params):
+def _rows(database, batch, *params) -> list[tuple]:
+    """The rows of the batch's first result set (SET NOCOUNT ON batches may print counts first)."""
     import pyodbc
 
     with pyodbc.connect(DSN, autocommit=True) as conn:
@@ -48,7 +49,11 @@ def _scalar(database, batch, *params):
         cursor = conn.execute(batch, *params)
         while cursor.description is None and cursor.nextset():
             pass
-        return cursor.fetchone()[0]
+        return [tuple(r) for r in cursor.fetchall()] if cursor.description else []
+
+
+def _scalar(database, batch, *params):
+    return _rows(database, batch, *params)[0][0]
 
 
 def f32(*values) -> bytes:
@@ -190,17 +195,6 @@ def test_a_table_change_is_planned_and_published_with_filestream_on(filestream_d
         shadows = conn.execute("SELECT COUNT(*) FROM sys.databases WHERE name LIKE ? + N'[_]shadow[_]%'",
                                filestream_database).fetchone()[0]
     assert shadows == 0
-
-
-def _rows(database, batch, *params):
-    import pyodbc
-
-    with pyodbc.connect(DSN, autocommit=True) as conn:
-        conn.execute(f"USE [{database}]")
-        cursor = conn.execute(batch, *params)
-        while cursor.description is None and cursor.nextset():
-            pass
-        return [tuple(r) for r in cursor.fetchall()]
 
 
 def test_non_ascii_text_round_trips_through_ingest_and_search(database):

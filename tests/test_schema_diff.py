@@ -74,3 +74,25 @@ def test_loss_counts_do_not_overflow_on_sql_server():
     assert mssql_change.loss_query == "SELECT COUNT_BIG(*) FROM dbo.[Atoms] WHERE [Legacy] IS NOT NULL"
     assert pg_change.loss_query == "SELECT count(*) FROM dbo.atoms WHERE legacy IS NOT NULL"
     assert parse_problems(mssql_change.loss_query) == ()
+
+
+def test_renamed_columns_are_compared_as_the_package_spells_them():
+    # SQL Server keeps a column's case: the live keys and CHECKs must read as the package writes them
+    # after the rename, or the plan drops and re-creates what it need not touch (review finding)
+    from deployer.target.schema_diff import _as_renamed, _declared_renames
+
+    live = {"primary_key": {"name": "PK_IngestionJobs", "columns": ["JobId"]},
+            "indexes": [{"name": "IX_Jobs_Start", "columns": ["StartedAt", "Status"], "include": ["CompletedAt"]}],
+            "unique": [], "foreign_keys": []}
+    assert _as_renamed(live, {"jobid": "IngestionJobId", "startedat": "StartTime", "completedat": "EndTime"}) == {
+        "primary_key": {"name": "PK_IngestionJobs", "columns": ["IngestionJobId"]},
+        "indexes": [{"name": "IX_Jobs_Start", "columns": ["StartTime", "Status"], "include": ["EndTime"]}],
+        "unique": [], "foreign_keys": []}
+    drop = ops.DropColumnOp("IngestionJobs", "JobId", schema="dbo")
+    add = ops.AddColumnOp("IngestionJobs", sa.Column("IngestionJobId", sa.BigInteger()), schema="dbo")
+    kept = ops.AddColumnOp("IngestionJobs", sa.Column("Priority", sa.Integer()), schema="dbo")
+    renamed_ops, changes, mapping = _declared_renames([drop, add, kept], {"jobid": "IngestionJobId"}, "dbo",
+                                                      "IngestionJobs")
+    assert mapping == {"jobid": "IngestionJobId"} and [c.change for c in changes] == ["column renamed"]
+    assert [type(o).__name__ for o in renamed_ops] == ["AlterColumnOp", "AddColumnOp"]
+    assert renamed_ops[0].modify_name == "IngestionJobId" and renamed_ops[1] is kept

@@ -44,6 +44,8 @@ BEGIN
         THROW 50004, N'sp_IngestAtom: TenantId must be 0 or more', 1;
     IF @Metadata IS NOT NULL AND ISJSON(@Metadata) = 0
         THROW 50005, N'sp_IngestAtom: Metadata is not valid JSON', 1;
+    IF @ContentType IS NULL  -- (before Python: None through an OUTPUT parameter stops BxlServer)
+        THROW 50003, N'sp_IngestAtom: ContentType NULL is not a media type such as text/plain', 1;
     -- hartonomous_ext.atoms: the content type and modality rules, and UTF-8 decoding of text, are the
     -- same code PostgreSQL runs; T-SQL has no UTF-8 decoding that does not depend on the database's
     -- collation. Only text content crosses into Python, in a second call.

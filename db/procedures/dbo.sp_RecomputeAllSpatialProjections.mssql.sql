@@ -108,7 +108,7 @@ OutputDataSet = pd.DataFrame([[fit["mean"].hex(), fit["axes"].hex(), fit["bucket
 import pandas as pd
 from hartonomous_ext import spatial
 rows = spatial.project(list(InputDataSet["EmbeddingVector"]), mean, axes, width, centroids)
-OutputDataSet = pd.DataFrame([[int(i), *r] for i, r in zip(InputDataSet["AtomEmbeddingId"], rows)])
+OutputDataSet = pd.DataFrame([[i, *r] for i, r in zip(InputDataSet["AtomEmbeddingId"], rows)])  # ids stay text
 ',
             -- ids cross as text: a BIGINT column reaches Python as a float
             @input_data_1 = N'SELECT CAST(AtomEmbeddingId AS VARCHAR(20)) AS AtomEmbeddingId, EmbeddingVector

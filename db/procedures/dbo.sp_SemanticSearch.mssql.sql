@@ -35,6 +35,7 @@ BEGIN
     DECLARE @Mean VARBINARY(MAX), @Axes VARBINARY(MAX), @Width FLOAT, @Centroids VARBINARY(MAX), @CentroidCount INT;
     DECLARE @Probes INT;
     DECLARE @X FLOAT, @Y FLOAT, @Candidates INT;
+    SET @use_hybrid = COALESCE(@use_hybrid, 1);  -- NULL is the default, as on PostgreSQL
     IF @top_k IS NULL OR @top_k < 1 OR @top_k > {{ policy.MAX_TOP_K }}
         THROW 50201, N'sp_SemanticSearch: top_k must be between 1 and {{ policy.MAX_TOP_K }}', 1;
     IF @prefilter IS NULL OR @prefilter NOT IN (N'buckets', N'spatial')

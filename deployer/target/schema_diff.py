@@ -205,7 +205,7 @@ def _declared_renames(ops: list, renames: dict[str, str], schema: str,
     pair becomes one rename that keeps the values."""
     dropped = {op.column_name.lower(): op for op in ops if isinstance(op, alembic_ops.DropColumnOp)}
     added = {op.column.name.lower(): op for op in ops if isinstance(op, alembic_ops.AddColumnOp)}
-    pairs = [(dropped[old], added[new]) for old, new in renames.items() if old in dropped and new in added]
+    pairs = [(dropped[old], added[new.lower()]) for old, new in renames.items() if old in dropped and new.lower() in added]
     if not pairs:
         return ops, [], {}
     replaced = {id(op) for pair in pairs for op in pair}
@@ -214,14 +214,16 @@ def _declared_renames(ops: list, renames: dict[str, str], schema: str,
                                           existing_type=add.column.type, existing_nullable=add.column.nullable)
                 for drop, add in pairs]
     changes = [TableChange("column renamed", add.column.name, f"from {drop.column_name}") for drop, add in pairs]
-    return renaming + kept, changes, {drop.column_name.lower(): add.column.name.lower() for drop, add in pairs}
+    # new names as the package spells them: SQL Server keeps a renamed column's case, and the keys,
+    # indexes and CHECKs are compared with the package's spelling
+    return renaming + kept, changes, {drop.column_name.lower(): add.column.name for drop, add in pairs}
 
 
 def compare_tables(live: sa.Connection, shadow: sa.Connection, tables: list[tuple[str, str]],
                    renames: dict[tuple[str, str], dict[str, str]] | None = None) -> dict[tuple[str, str], TableDiff]:
     """Differences of the given tables, live -> as the shadow (the package) has them. `renames`:
     per table, the columns its header declares renamed (old -> new)."""
-    renames = {(s.lower(), t.lower()): {o.lower(): n.lower() for o, n in r.items()}
+    renames = {(s.lower(), t.lower()): {o.lower(): n for o, n in r.items()}
                for (s, t), r in (renames or {}).items()}
     wanted = {(s.lower(), t.lower()) for s, t in tables}
     schemas = sorted({s for s, _ in tables})
