@@ -104,7 +104,7 @@ def test_a_large_payload_is_stored_exactly(published):
     ((b"x", "not a media type"), "is not a media type such as text/plain"),
     ((b"x", "text/plain", None, -1), "TenantId must be 0 or more"),
     ((b"\x89PNG", "image/png", None, 0, True, 1), "model 1 embeds text; this atom is image"),
-    ((b"x", "text/plain", None, 0, 2), "GenerateEmbedding: '2' is not 1/0 or true/false"),
+    ((b"x", "text/plain", None, 0, "yes"), "GenerateEmbedding: 'yes' is not 1/0 or true/false"),
     ((b"words", "text/plain", None, 0, True, 999), "model 999 does not exist for tenant 0"),
 ])
 def test_bad_input_is_refused_and_changes_nothing(published, args, message):

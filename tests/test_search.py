@@ -198,7 +198,7 @@ def test_category_filters_by_modality(corpus):
     ({"query_embedding": "[0.1, 0.2, 0.3]"}, "the query has 3 dimensions; the embeddings have 384"),
     ({"query_embedding": "[0.123, 0.456, ...]"}, "query_embedding is not a JSON array of numbers"),
     ({"query_embedding": '["a"]'}, "query_embedding holds a value that is not a number"),
-    ({"query_text": "cats", "use_hybrid": 2}, "use_hybrid: '2' is not 1/0 or true/false"),
+    ({"query_text": "cats", "use_hybrid": "maybe"}, "use_hybrid: 'maybe' is not 1/0 or true/false"),
     ({"query_text": "cats", "top_k": 0}, "top_k must be between 1 and 1000"),
     ({"query_text": "   "}, "sp_SemanticSearch: query_text is empty"),  # before any Python runs
     ({"query_text": " \t\r\n"}, "sp_SemanticSearch: query_text is empty"),

@@ -43,8 +43,8 @@ BEGIN
     END IF;
     BEGIN
         SELECT c.ContentType, c.Modality INTO content_type, modality FROM dbo.fn_ClassifyContent(sp_IngestAtom.ContentType) c;
-    EXCEPTION WHEN invalid_parameter_value THEN
-        RAISE EXCEPTION 'sp_IngestAtom: %', SQLERRM USING ERRCODE = '22023';
+    EXCEPTION WHEN invalid_parameter_value THEN  -- (PL/Python prefixes its errors with their class)
+        RAISE EXCEPTION 'sp_IngestAtom: %', regexp_replace(SQLERRM, '^plpy\.Error: ', '') USING ERRCODE = '22023';
     END;
     IF modality = 'text' THEN
         BEGIN

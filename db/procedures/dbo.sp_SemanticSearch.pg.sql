@@ -77,7 +77,11 @@ BEGIN
         RAISE EXCEPTION 'sp_SemanticSearch: query_text is empty' USING ERRCODE = '22023';
     END IF;
     IF query_embedding IS NOT NULL THEN
-        query := dbo.fn_VectorFromJson(query_embedding, query_dimension);
+        BEGIN
+            query := dbo.fn_VectorFromJson(query_embedding, query_dimension);
+        EXCEPTION WHEN invalid_parameter_value THEN  -- (PL/Python prefixes its errors with their class)
+            RAISE EXCEPTION 'sp_SemanticSearch: %', regexp_replace(SQLERRM, '^plpy\.Error: ', '') USING ERRCODE = '22023';
+        END;
     ELSIF query_text IS NOT NULL THEN
         query := dbo.fn_GenerateEmbedding(query_text);
     END IF;
