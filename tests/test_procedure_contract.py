@@ -128,6 +128,15 @@ def test_the_same_content_is_the_same_atom(caller):
     assert caller.query("SELECT ReferenceCount FROM dbo.Atoms WHERE AtomId = ?", first) == [(2,)]
 
 
+def test_metadata_given_again_joins_what_the_atom_has(caller):
+    atom = ingest(caller, b"contract: metadata", Metadata='{"source": "first", "lang": "en"}')
+    assert ingest(caller, b"contract: metadata", Metadata='{"source": "second", "reviewed": true}') == atom
+    assert ingest(caller, b"contract: metadata") == atom  # nothing given: nothing changes
+    (metadata,), = caller.query("SELECT Metadata FROM dbo.Atoms WHERE AtomId = ?", atom)
+    metadata = json.loads(metadata) if isinstance(metadata, str) else metadata
+    assert metadata == {"source": "second", "lang": "en", "reviewed": True}
+
+
 @pytest.mark.parametrize(("given", "stored", "modality"), [
     ("Text/Plain; charset=utf-8", "text/plain; charset=utf-8", "text"),
     (" application/JSON ", "application/json", "text"),

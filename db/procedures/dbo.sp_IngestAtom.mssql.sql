@@ -27,7 +27,7 @@ BEGIN
     DECLARE @Modality NVARCHAR(16);
     DECLARE @Text NVARCHAR(MAX);
     DECLARE @Embedding VARBINARY(MAX), @EmbeddingJson NVARCHAR(MAX), @EmbeddingType NVARCHAR(256);
-    DECLARE @Hash BINARY(32);
+    DECLARE @Hash BINARY(32), @Had NVARCHAR(MAX);
     DECLARE @Mean VARBINARY(MAX), @Axes VARBINARY(MAX), @Width FLOAT, @Centroids VARBINARY(MAX);
     DECLARE @X FLOAT, @Y FLOAT, @Z FLOAT, @BucketX INT, @BucketY INT, @BucketZ INT, @VectorBucket INT;
     DECLARE @Message NVARCHAR(2048);
@@ -145,9 +145,25 @@ vector_bucket = -1 if vector_bucket is None else vector_bucket  # every OUTPUT p
     END
     ELSE
     BEGIN
+        IF @Metadata IS NOT NULL
+        BEGIN
+            -- the keys given now join those the atom has (hartonomous_ext.atoms.merge_metadata, the
+            -- rule PostgreSQL's jsonb || follows): rare, and under the atom's key lock
+            SELECT @Had = Metadata FROM dbo.Atoms WHERE AtomId = @AtomId;
+            EXEC sys.sp_execute_external_script
+                @language = N'Python',
+                @script = N'
+from hartonomous_ext import atoms
+merged = atoms.merge_metadata(had, given)
+',
+                @params = N'@had NVARCHAR(MAX), @given NVARCHAR(MAX), @merged NVARCHAR(MAX) OUTPUT',
+                @had = @Had, @given = @Metadata, @merged = @Metadata OUTPUT
+            WITH RESULT SETS NONE;
+        END;
         UPDATE dbo.Atoms
         SET ReferenceCount = ReferenceCount + 1,
-            UpdatedAt = SYSUTCDATETIME()
+            UpdatedAt = SYSUTCDATETIME(),
+            Metadata = COALESCE(@Metadata, Metadata)
         WHERE AtomId = @AtomId;
     END;
     IF @Embedding IS NOT NULL AND NOT EXISTS (

@@ -85,7 +85,9 @@ BEGIN
     ON CONFLICT (TenantId, ContentHash) DO UPDATE
         SET ReferenceCount = a.ReferenceCount + 1,
             UpdatedAt = now(),
-            Metadata = coalesce(a.Metadata, '{}'::jsonb) || coalesce(EXCLUDED.Metadata, '{}'::jsonb)
+            -- hartonomous_ext.atoms.merge_metadata's rule, which SQL Server runs
+            Metadata = CASE WHEN jsonb_typeof(a.Metadata) = 'object' AND jsonb_typeof(EXCLUDED.Metadata) = 'object'
+                            THEN a.Metadata || EXCLUDED.Metadata ELSE coalesce(EXCLUDED.Metadata, a.Metadata) END
     RETURNING a.AtomId, (a.xmax = 0) INTO sp_IngestAtom.AtomId, inserted;
 
     IF inserted THEN
