@@ -1,5 +1,5 @@
 -- kind: function
--- requires: dbo.fn_LoadExternalLibrary, hartonomous_ext, dbo.Models, dbo.ModelTensors, dbo.ModelTensorChunks, dbo.TensorChunks
+-- requires: dbo.fn_LoadExternalLibrary, hartonomous_ext, dbo.fn_StoredModel, dbo.fn_StoredModelTensors, dbo.fn_TensorChunk
 -- engine-specific: a set-based form for queries; SQL Server functions cannot call sp_execute_external_script, so SQL Server has the procedure only
 -- The embedding of a text (float32 bytes, L2-normalized), computed in the database by onnxruntime
 -- (hartonomous_ext.embeddings): by the packaged all-MiniLM-L6-v2 when ModelId is NULL, else by the
@@ -13,6 +13,7 @@ LANGUAGE plpython3u
 STABLE PARALLEL SAFE
 AS $$
 {% include "bindings/_plpython_preamble.py" %}
+{% include "bindings/_plpython_stored_models.py" %}
 from hartonomous_ext import embeddings, model_store
 from hartonomous_ext.model_formats import FormatError
 if text_value is None:
@@ -20,7 +21,7 @@ if text_value is None:
 if modelid is None:
     return embeddings.embed_one(text_value)
 try:
-    pair = model_store.cached(GD.setdefault("stored_embedders", {}), model_store.plpy_execute(plpy), modelid, tenantid,
+    pair = model_store.cached(GD.setdefault("stored_embedders", {}), PlpyStoredModels(), modelid, tenantid,
                               embeddings.stored_runtime)
 except FormatError as exc:
     plpy.error(f"fn_GenerateEmbedding: {exc}", sqlstate="22023")

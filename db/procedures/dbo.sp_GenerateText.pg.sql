@@ -1,5 +1,5 @@
 -- kind: function
--- requires: dbo.Models, dbo.ModelTensors, dbo.ModelTensorChunks, dbo.TensorChunks, dbo.InferenceRequests, dbo.GenerationStreams, dbo.sp_IngestAtom, dbo.fn_LoadExternalLibrary, hartonomous_ext
+-- requires: dbo.Models, dbo.fn_StoredModel, dbo.fn_StoredModelTensors, dbo.fn_TensorChunk, dbo.InferenceRequests, dbo.GenerationStreams, dbo.sp_IngestAtom, dbo.fn_LoadExternalLibrary, hartonomous_ext
 -- Generate text after a prompt with the stored Llama-architecture GGUF model(s) ModelIds of the
 -- tenant, in the database (hartonomous_ext.generation: numpy over the stored weights, loaded once
 -- per session and weight version). Greedy at temperature 0 (deterministic); otherwise sampled from
@@ -23,6 +23,7 @@ LANGUAGE plpython3u
 VOLATILE
 AS $$
 {% include "bindings/_plpython_preamble.py" %}
+{% include "bindings/_plpython_stored_models.py" %}
 import json
 import time
 from hartonomous_ext import generation, model_store
@@ -39,9 +40,8 @@ except FormatError as exc:
     plpy.error(f"sp_GenerateText: {exc}", sqlstate="22023")
 started = time.perf_counter()
 try:
-    execute = model_store.plpy_execute(plpy)
-    cache = GD.setdefault("llamas", {})
-    models = [model_store.cached(cache, execute, m, tenant, generation.load) for m in model_ids]
+    reader, cache = PlpyStoredModels(), GD.setdefault("llamas", {})
+    models = [model_store.cached(cache, reader, m, tenant, generation.load) for m in model_ids]
     result = generation.generate(models, prompt, tokens_wanted, temperature or 0.0, top_k or 0, seed)
 except FormatError as exc:
     plpy.error(f"sp_GenerateText: {exc}", sqlstate="22023")

@@ -12,7 +12,7 @@ from __future__ import annotations
 import hashlib
 import json
 from dataclasses import dataclass, field
-from typing import Callable, Iterator
+from typing import Callable, Iterator, Protocol
 
 from hartonomous_ext.model_formats import (CHUNK_SIZE, FormatError, ModelFile, TensorEntry, layers)
 
@@ -108,53 +108,46 @@ def _chunk_reader(name: str, hashes: list[bytes], byte_size: int, fetch_chunk: C
     return read
 
 
-# reading a stored model back; `execute(sql, params)` runs one statement ($1, $2 ... placeholders)
-# and returns its rows as tuples: plpy inside the database, psycopg in the client
-MODEL_SQL = ("SELECT ModelFormat, Architecture, Config::text, SourceHash, FormatSkeleton FROM dbo.Models "
-             "WHERE ModelId = $1 AND TenantId = $2")
-TENSORS_SQL = ("SELECT t.TensorName, t.DType, t.Shape, t.ByteSize, "
-               "coalesce(array_agg(c.ChunkHash ORDER BY c.ChunkIndex) FILTER (WHERE c.ChunkHash IS NOT NULL), '{}') "
-               "FROM dbo.ModelTensors t LEFT JOIN dbo.ModelTensorChunks c ON c.TensorId = t.TensorId "
-               "WHERE t.ModelId = $1 GROUP BY t.TensorId ORDER BY t.TensorIndex")
-CHUNK_SQL = "SELECT Data FROM dbo.TensorChunks WHERE ChunkHash = $1"
-# changes whenever any tensor of the model maps to other chunks: a cache key for loaded weights
-VERSION_SQL = ("SELECT md5(coalesce(string_agg(encode(c.ChunkHash, 'hex'), '' ORDER BY t.TensorIndex, c.ChunkIndex), '')) "
-               "FROM dbo.ModelTensors t JOIN dbo.ModelTensorChunks c ON c.TensorId = t.TensorId WHERE t.ModelId = $1")
+class StoredModels(Protocol):
+    """How an engine reads its stored models back: the rows, not the SQL (each engine has one reader:
+    dbo.fn_StoredModel, dbo.fn_StoredModelTensors and dbo.fn_TensorChunk on PostgreSQL)."""
+
+    def model(self, model_id: int, tenant: int) -> tuple | None:
+        """(format, architecture, config JSON text, source hash, skeleton), or None."""
+
+    def tensors(self, model_id: int) -> list[tuple]:
+        """(name, dtype, shape, byte size, chunk hashes in order) of each tensor, in order."""
+
+    def chunk(self, chunk_hash: bytes) -> bytes | None:
+        """A chunk's bytes, or None."""
 
 
-def load(execute: Callable[[str, list], list[tuple]], model_id: int, tenant: int = 0) -> ModelFile:
-    rows = execute(MODEL_SQL, [model_id, tenant])
-    if not rows:
+def load(reader: StoredModels, model_id: int, tenant: int = 0) -> ModelFile:
+    row = reader.model(model_id, tenant)
+    if row is None:
         raise FormatError(f"model {model_id} does not exist for tenant {tenant}")
-    fmt, architecture, config, source_hash, skeleton = rows[0]
+    fmt, architecture, config, source_hash, skeleton = row
     tensor_rows = [{"name": r[0], "dtype": r[1], "shape": r[2], "byte_size": r[3], "chunk_hashes": r[4]}
-                   for r in execute(TENSORS_SQL, [model_id])]
+                   for r in reader.tensors(model_id)]
 
     def fetch(chunk_hash: bytes) -> bytes:
-        found = execute(CHUNK_SQL, [chunk_hash])
-        if not found:
+        found = reader.chunk(chunk_hash)
+        if found is None:
             raise FormatError(f"model {model_id}: chunk {chunk_hash.hex()[:16]} is missing from dbo.TensorChunks")
-        return found[0][0]
+        return found
 
     model_row = {"format": fmt, "architecture": architecture, "config": config, "source_hash": source_hash,
                  "skeleton": skeleton}
     return stored_model(model_row, tensor_rows, fetch)
 
 
-def version(execute: Callable[[str, list], list[tuple]], model_id: int) -> str:
-    return execute(VERSION_SQL, [model_id])[0][0]
-
-
-def plpy_execute(plpy) -> Callable[[str, list], list[tuple]]:
-    """`execute` for PL/Python: plans prepared once per statement, rows as tuples."""
-    plans: dict[str, object] = {}
-    types = {MODEL_SQL: ["integer", "integer"], TENSORS_SQL: ["integer"], CHUNK_SQL: ["bytea"], VERSION_SQL: ["integer"]}
-
-    def execute(sql: str, params: list) -> list[tuple]:
-        if sql not in plans:
-            plans[sql] = plpy.prepare(sql, types[sql])
-        return [tuple(row.values()) for row in plpy.execute(plans[sql], params)]
-    return execute
+def version(reader: StoredModels, model_id: int) -> str:
+    """Changes whenever any tensor of the model maps to other chunks: a cache key for loaded weights."""
+    digest = hashlib.sha256()
+    for tensor in reader.tensors(model_id):
+        for chunk_hash in tensor[4]:
+            digest.update(bytes(chunk_hash))
+    return digest.hexdigest()
 
 
 def manifest(rows: ModelRows) -> str:
@@ -188,14 +181,13 @@ def from_chunk_rows(model_row: dict, rows) -> ModelFile:
     return stored_model(model_row, [tensors[i] for i in sorted(tensors)], data.__getitem__)
 
 
-def cached(cache: dict, execute: Callable[[str, list], list[tuple]], model_id: int, tenant: int,
-           build: Callable[[ModelFile], object]):
+def cached(cache: dict, reader: StoredModels, model_id: int, tenant: int, build: Callable[[ModelFile], object]):
     """build(load(...)) for a stored model, once per session and weight version: a weight change or
     rollback maps tensors to other chunks, and the next call builds again."""
-    current = version(execute, model_id)
+    current = version(reader, model_id)
     hit = cache.get((model_id, tenant))
     if hit is not None and hit[0] == current:
         return hit[1]
-    built = build(load(execute, model_id, tenant))
+    built = build(load(reader, model_id, tenant))
     cache[(model_id, tenant)] = (current, built)
     return built

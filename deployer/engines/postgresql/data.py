@@ -9,7 +9,6 @@ back with hartonomous_ext.model_store's own queries.
 
 from __future__ import annotations
 
-import re
 from contextlib import contextmanager
 from typing import Iterator
 
@@ -87,11 +86,24 @@ class PostgresData:
             yield PostgresModelLoad(self.conn, tenant)
 
     def stored_model(self, model_id: int, tenant: int, store):
-        def execute(statement: str, params: list) -> list[tuple]:
-            # model_store writes $1, $2 ... (plpython's placeholders); psycopg takes %s, in order
-            return self.conn.execute(re.sub(r"\$\d+", "%s", statement), params).fetchall()
+        return store.load(PostgresStoredModels(self.conn), model_id, tenant)
 
-        return store.load(execute, model_id, tenant)
+
+class PostgresStoredModels:
+    """hartonomous_ext.model_store.StoredModels for the client: the database's own reader
+    (dbo.fn_StoredModel, dbo.fn_StoredModelTensors, dbo.fn_TensorChunk), as the bindings use it."""
+
+    def __init__(self, conn: psycopg.Connection):
+        self.conn = conn
+
+    def model(self, model_id: int, tenant: int) -> tuple | None:
+        return self.conn.execute("SELECT * FROM dbo.fn_StoredModel(%s, %s)", (model_id, tenant)).fetchone()
+
+    def tensors(self, model_id: int) -> list[tuple]:
+        return self.conn.execute("SELECT * FROM dbo.fn_StoredModelTensors(%s)", (model_id,)).fetchall()
+
+    def chunk(self, chunk_hash: bytes) -> bytes | None:
+        return self.conn.execute("SELECT dbo.fn_TensorChunk(%s)", (chunk_hash,)).fetchone()[0]
 
 
 class PostgresModelLoad:
