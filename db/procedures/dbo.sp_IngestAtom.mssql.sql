@@ -133,7 +133,7 @@ vector_bucket = -1 if vector_bucket is None else vector_bucket  # every OUTPUT p
 
     SET @Hash = CAST(HASHBYTES('SHA2_256', @Content) AS BINARY(32));
     BEGIN TRANSACTION;
-    SELECT @AtomId = AtomId
+    SELECT @AtomId = AtomId, @Had = Metadata
     FROM dbo.Atoms WITH (UPDLOCK, HOLDLOCK)
     WHERE TenantId = @TenantId AND ContentHash = @Hash;
     IF @AtomId IS NULL
@@ -145,21 +145,21 @@ vector_bucket = -1 if vector_bucket is None else vector_bucket  # every OUTPUT p
     END
     ELSE
     BEGIN
-        IF @Metadata IS NOT NULL
-        BEGIN
-            -- the keys given now join those the atom has (hartonomous_ext.atoms.merge_metadata, the
-            -- rule PostgreSQL's jsonb || follows): rare, and under the atom's key lock
-            SELECT @Had = Metadata FROM dbo.Atoms WHERE AtomId = @AtomId;
-            EXEC sys.sp_execute_external_script
-                @language = N'Python',
-                @script = N'
-from hartonomous_ext import atoms
-merged = atoms.merge_metadata(had, given)
-',
-                @params = N'@had NVARCHAR(MAX), @given NVARCHAR(MAX), @merged NVARCHAR(MAX) OUTPUT',
-                @had = @Had, @given = @Metadata, @merged = @Metadata OUTPUT
-            WITH RESULT SETS NONE;
-        END;
+        -- metadata given again joins what the atom has, as PostgreSQL's jsonb || joins two objects:
+        -- the keys given now are added or take their new value; anything but two objects is replaced
+        -- by what is given. Values are copied as their JSON text (numbers stay exactly as written),
+        -- in T-SQL, so nothing slow runs under the atom's key lock.
+        DECLARE @JsonBlank NVARCHAR(4) = CONCAT(N' ', NCHAR(9), NCHAR(10), NCHAR(13));
+        IF @Metadata IS NOT NULL AND @Had IS NOT NULL
+           AND LEFT(TRIM(@JsonBlank FROM @Had), 1) = N'{' AND LEFT(TRIM(@JsonBlank FROM @Metadata), 1) = N'{'
+            SELECT @Metadata = CONCAT(N'{', STRING_AGG(CAST(CONCAT(N'"', STRING_ESCAPE(k.[key], 'json'), N'":',
+                       CASE k.[type] WHEN 0 THEN N'null'
+                                     WHEN 1 THEN CONCAT(N'"', STRING_ESCAPE(k.[value], 'json'), N'"')
+                                     ELSE k.[value] END) AS NVARCHAR(MAX)), N','), N'}')
+            FROM (SELECT h.[key], h.[value], h.[type] FROM OPENJSON(@Had) AS h
+                  WHERE NOT EXISTS (SELECT 1 FROM OPENJSON(@Metadata) AS g WHERE g.[key] = h.[key])
+                  UNION ALL
+                  SELECT g.[key], g.[value], g.[type] FROM OPENJSON(@Metadata) AS g) AS k;
         UPDATE dbo.Atoms
         SET ReferenceCount = ReferenceCount + 1,
             UpdatedAt = SYSUTCDATETIME(),

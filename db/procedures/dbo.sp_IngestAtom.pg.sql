@@ -85,7 +85,7 @@ BEGIN
     ON CONFLICT (TenantId, ContentHash) DO UPDATE
         SET ReferenceCount = a.ReferenceCount + 1,
             UpdatedAt = now(),
-            -- hartonomous_ext.atoms.merge_metadata's rule, which SQL Server runs
+            -- metadata given again joins two objects (keys given now win); otherwise it replaces
             Metadata = CASE WHEN jsonb_typeof(a.Metadata) = 'object' AND jsonb_typeof(EXCLUDED.Metadata) = 'object'
                             THEN a.Metadata || EXCLUDED.Metadata ELSE coalesce(EXCLUDED.Metadata, a.Metadata) END
     RETURNING a.AtomId, (a.xmax = 0) INTO sp_IngestAtom.AtomId, inserted;

@@ -53,22 +53,6 @@ def decode_text(content: bytes) -> str:
     return text
 
 
-def merge_metadata(had: str | None, given: str | None) -> str | None:
-    """An atom's metadata when its content is ingested again: the keys given now are added to those
-    it had (a key given again takes the new value), as PostgreSQL's jsonb || does for two objects;
-    metadata that is not an object on either side is replaced by what is given."""
-    import json
-
-    if given is None:
-        return had
-    if had is None:
-        return given
-    old, new = json.loads(had), json.loads(given)
-    if isinstance(old, dict) and isinstance(new, dict):
-        return json.dumps({**old, **new}, ensure_ascii=False)
-    return given
-
-
 def preview(payload: bytes | None, characters: int = PREVIEW_CHARACTERS) -> str | None:
     """The first characters of a text atom's payload, as search results show it."""
     if payload is None:
