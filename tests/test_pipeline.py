@@ -68,6 +68,8 @@ def test_missing_counterpart_is_reported(db_copy):
         ("-- kind: procedure\n-- renamed: A -> B\nSELECT 1;\n", "only a table has it"),
         ("-- kind: table\n-- renamed: A to B\nSELECT 1;\n", "renamed 'A to B' is not 'OldColumn -> NewColumn'"),
         ("-- kind: table\n-- renamed: A -> B; DROP TABLE x\nSELECT 1;\n", "is not 'OldColumn -> NewColumn'"),
+        ("-- kind: table\n-- renamed: A -> B, a -> C\nSELECT 1;\n", "a renamed from twice"),
+        ("-- kind: table\n-- renamed: A -> C, B -> c\nSELECT 1;\n", "c renamed to twice"),
     ],
 )
 def test_malformed_headers_are_refused_with_the_file_named(db_copy, text, message):

@@ -38,14 +38,9 @@ def seeded(published):
     return published, model
 
 
-def rows(url: str, sql: str, params=None):
-    with psycopg.connect(url, autocommit=True) as conn:
-        return conn.execute(sql, params).fetchall()
-
-
 def test_dbo_is_on_the_database_search_path(seeded):
     url, _ = seeded
-    assert rows(url, "SHOW search_path") == [('dbo, "$user", public',)]
+    assert query(url, "SHOW search_path") == [('dbo, "$user", public',)]
 
 
 def test_ingest_atom_as_the_seeds_call_it(seeded):
@@ -58,9 +53,9 @@ def test_ingest_atom_as_the_seeds_call_it(seeded):
         (atom,), = conn.execute("""CALL dbo.sp_IngestAtom(
             Content => %s, ContentType => 'image/png', Metadata => '{"source": "user_upload"}',
             TenantId => 0, GenerateEmbedding => 1, ModelId => NULL, AtomId => NULL)""", (PNG,)).fetchall()
-    assert rows(url, "SELECT Modality, ContentType, Metadata->>'source' FROM Atoms WHERE AtomId = %s", (atom,)) == [
+    assert query(url, "SELECT Modality, ContentType, Metadata->>'source' FROM Atoms WHERE AtomId = %s", (atom,)) == [
         ("image", "image/png", "user_upload")]
-    assert rows(url, "SELECT count(*) FROM AtomEmbeddings WHERE AtomId = %s", (atom,)) == [(0,)]
+    assert query(url, "SELECT count(*) FROM AtomEmbeddings WHERE AtomId = %s", (atom,)) == [(0,)]
     assert notices == ["sp_IngestAtom: image atoms get no embedding (the embedding models embed text); stored without one"]
 
 
@@ -68,22 +63,22 @@ def test_semantic_search_as_the_seeds_call_it(seeded):
     """003: EXEC dbo.sp_SemanticSearch @query_embedding = '[0.123, 0.456, ...]', @query_dimension = 768,
     @top_k = 10, @category = 'text', @use_hybrid = 1; (the store holds 384-d embeddings)."""
     url, _ = seeded
-    (vector,), = rows(url, "SELECT dbo.fn_GenerateEmbedding('a sleepy kitten')")
+    (vector,), = query(url, "SELECT dbo.fn_GenerateEmbedding('a sleepy kitten')")
     embedding = json.dumps(np.frombuffer(bytes(vector), "<f4").tolist())
-    found = rows(url, "SELECT * FROM dbo.sp_SemanticSearch(query_embedding => %s, query_dimension => 384, top_k => 10, "
+    found = query(url, "SELECT * FROM dbo.sp_SemanticSearch(query_embedding => %s, query_dimension => 384, top_k => 10, "
                       "category => 'text', use_hybrid => 1)", (embedding,))
     assert [r[3] for r in found[:2]] == ["Kittens sleep in the afternoon sun.", "A cat naps on the warm windowsill."]
     # the same query as text, as bytes, and with 0 for use_hybrid ranks the same atoms with the same scores
     for spelling in ("query_text => 'a sleepy kitten', use_hybrid => 0", "query_vector => %s, use_hybrid => false"):
-        again = rows(url, f"SELECT * FROM dbo.sp_SemanticSearch({spelling}, top_k => 10, category => 'text')",
+        again = query(url, f"SELECT * FROM dbo.sp_SemanticSearch({spelling}, top_k => 10, category => 'text')",
                      (bytes(vector),) if "%s" in spelling else None)
         assert [r[0] for r in again] == [r[0] for r in found]
         assert np.allclose([r[1] for r in again], [r[1] for r in found], atol=1e-6)
-    (task, count, hybrid), = rows(url, "SELECT TaskType, ResultCount, Parameters->>'use_hybrid' FROM InferenceRequests "
+    (task, count, hybrid), = query(url, "SELECT TaskType, ResultCount, Parameters->>'use_hybrid' FROM InferenceRequests "
                                        "ORDER BY RequestId DESC LIMIT 1")
     assert (task, count, hybrid) == ("semantic-search", len(found), "false")
     with pytest.raises(psycopg.Error, match="query_embedding has 384 values, but the dimension given is 768"):
-        rows(url, "SELECT * FROM dbo.sp_SemanticSearch(query_embedding => %s, query_dimension => 768, top_k => 10, "
+        query(url, "SELECT * FROM dbo.sp_SemanticSearch(query_embedding => %s, query_dimension => 768, top_k => 10, "
                   "category => 'text', use_hybrid => 1)", (embedding,))
 
 
@@ -96,13 +91,13 @@ def test_weight_operations_as_the_seeds_call_them(seeded):
         (snapshot,), = conn.execute("""CALL dbo.sp_CreateWeightSnapshot(
             SnapshotName => 'BeforeExperiment', ModelId => NULL,
             Description => 'Baseline weights before RL training')""").fetchall()
-        # before any model existed: nothing to roll back, and a dry run changes nothing anyway
+        # to 2025-11-08, before the tenant's one model was ingested: nothing to roll back
         assert conn.execute("""SELECT * FROM dbo.sp_RollbackWeightsToTimestamp(
             TargetDateTime => '2025-11-08 10:00:00', ModelId => NULL, DryRun => 1)""").fetchall() == []
         assert conn.execute("""SELECT * FROM dbo.sp_RestoreWeightSnapshot(
             SnapshotName => 'BeforeExperiment', DryRun => 0)""").fetchall() == []
-    models = rows(url, "SELECT count(*) FROM Models WHERE TenantId = 0")[0][0]
-    assert rows(url, "SELECT SnapshotName, ModelId, Description, ModelCount FROM WeightSnapshots WHERE SnapshotId = %s",
+    models = query(url, "SELECT count(*) FROM Models WHERE TenantId = 0")[0][0]
+    assert query(url, "SELECT SnapshotName, ModelId, Description, ModelCount FROM WeightSnapshots WHERE SnapshotId = %s",
                 (snapshot,)) == [("BeforeExperiment", None, "Baseline weights before RL training", models)]
 
 
@@ -110,7 +105,7 @@ def test_the_monitoring_queries_run_as_written(seeded):
     """000 "Monitoring Ingestion Progress" and "Verifying Ingestion", in PostgreSQL's dialect (LIMIT for
     TOP, date arithmetic for DATEDIFF/DATEADD); the column names are the seeds'."""
     url, model = seeded
-    jobs = rows(url, """
+    jobs = query(url, """
         SELECT
             IngestionJobId,
             JobType,
@@ -124,25 +119,28 @@ def test_the_monitoring_queries_run_as_written(seeded):
         ORDER BY StartTime DESC
         LIMIT 10""")
     assert [(j[1], j[2], j[5], j[6]) for j in jobs if j[1] == "embeddings"] == [("embeddings", "Completed", 5, 4)]
-    assert rows(url, "SELECT ModelId, ModelName, ParameterCount, IngestionDate IS NOT NULL FROM Models "
+    assert query(url, "SELECT ModelId, ModelName, ParameterCount, IngestionDate IS NOT NULL FROM Models "
                      "WHERE ModelName = 'bert-base-uncased'") == [(model, "bert-base-uncased", 110000000, True)]
-    assert rows(url, "SELECT ModelId, COUNT(*) AS LayerCount FROM ModelLayers WHERE ModelId = %s GROUP BY ModelId",
+    assert query(url, "SELECT ModelId, COUNT(*) AS LayerCount FROM ModelLayers WHERE ModelId = %s GROUP BY ModelId",
                 (model,)) == [(model, 2)]
     # "Check for partial ingestion": a model with no layers, ingested in the last hour
-    assert rows(url, """
+    assert query(url, """
         SELECT m.ModelId, m.ModelName, COUNT(ml.LayerId) AS LayersIngested, m.Config
         FROM Models m
         LEFT JOIN ModelLayers ml ON m.ModelId = ml.ModelId
         WHERE m.IngestionDate > now() - interval '1 hour'
         GROUP BY m.ModelId, m.ModelName, m.Config
         HAVING COUNT(ml.LayerId) = 0""") == []
-    assert rows(url, "SELECT MAX(StartTime) IS NOT NULL AS LatestInference FROM InferenceRequests") in ([(True,)], [(False,)])
+    # 000 "Compare with SQL Server": the latest inference; the module's search above recorded one
+    query(url, "SELECT * FROM dbo.sp_SemanticSearch(query_text => 'kittens', top_k => 1)")
+    assert query(url, "SELECT MAX(StartTime) > now() - interval '1 hour' AS LatestInference FROM InferenceRequests") == [
+        (True,)]
 
 
 def test_the_embedding_statistics_run_verbatim(seeded):
     """000 "Embedding Statistics": both queries exactly as the seeds print them."""
     url, _ = seeded
-    by_type = rows(url, """
+    by_type = query(url, """
 SELECT
     EmbeddingType,
     COUNT(*) AS EmbeddingCount,
@@ -150,9 +148,9 @@ SELECT
     SUM(CASE WHEN UsesMaxDimensionPadding = 1 THEN 1 ELSE 0 END) AS PaddedCount
 FROM AtomEmbeddings
 GROUP BY EmbeddingType;""")
-    total = rows(url, "SELECT count(*) FROM AtomEmbeddings")[0][0]
+    total = query(url, "SELECT count(*) FROM AtomEmbeddings")[0][0]
     assert [(t, c, float(d), p) for t, c, d, p in by_type] == [("all-MiniLM-L6-v2", total, 384.0, 0)]
-    coverage = rows(url, """
+    coverage = query(url, """
 SELECT
     COUNT(*) AS TotalEmbeddings,
     SUM(CASE WHEN SpatialGeometry IS NOT NULL THEN 1 ELSE 0 END) AS WithSpatialProjection,
@@ -166,7 +164,7 @@ def test_the_health_checks_that_exist_run_as_written(seeded):
     dbo.OODALoopMetrics and dbo.ReasoningChains, which the autonomous loop and concept discovery
     issues add; items 1 and 3 read SQL Server's catalog (sys.databases, sys.indexes)."""
     url, _ = seeded
-    assert rows(url, """
+    assert query(url, """
 SELECT
     'Workers' AS Component,
     CASE WHEN COUNT(*) > 0 THEN 'Healthy' ELSE 'WARNING' END AS Status

@@ -198,9 +198,11 @@ class LocalInstance:
                         "SELECT unnest(s.setconfig) FROM pg_db_role_setting s JOIN pg_database d ON d.oid = s.setdatabase "
                         "WHERE d.datname = %s AND s.setrole = 0", (template,)).fetchall():
                     key, _, value = setting.partition("=")
-                    # the value is the server's own rendering of a setting it accepted: valid as written
-                    conn.execute(sql.SQL("ALTER DATABASE {} SET {} = {}").format(
-                        sql.Identifier(name), sql.Identifier(key), sql.SQL(value)))
+                    # the server parses the value as it stored it (lists included); no value text in SQL
+                    conn.execute("SELECT set_config(%s, %s, false)", (key, value))
+                    conn.execute(sql.SQL("ALTER DATABASE {} SET {} FROM CURRENT").format(
+                        sql.Identifier(name), sql.Identifier(key)))
+                conn.execute("RESET ALL")
         return self.url(name)
 
     def up(self) -> None:

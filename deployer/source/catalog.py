@@ -156,6 +156,10 @@ def parse_renames(value: str, label: str) -> tuple[tuple[str, str], ...]:
         if not arrow or not _NAME.match(old) or not _NAME.match(new) or "." in old + new:
             raise CatalogError(f"{label}: renamed '{part}' is not 'OldColumn -> NewColumn'")
         pairs.append((old, new))
+    for names, what in (([o.lower() for o, _ in pairs], "renamed from"), ([n.lower() for _, n in pairs], "renamed to")):
+        twice = sorted({n for n in names if names.count(n) > 1})
+        if twice:
+            raise CatalogError(f"{label}: {', '.join(twice)} {what} twice in '-- renamed:'")
     return tuple(pairs)
 
 

@@ -187,9 +187,8 @@ def _check_constraint_ops(live: sa.Inspector, shadow: sa.Inspector, schema: str,
     A constraint over renamed columns is compared as it will read once they are renamed (the
     server rewrites it with the column)."""
     have, want = check_constraints(live, schema, table), check_constraints(shadow, schema, table)
-    for old, new in (renamed or {}).items():
-        have = {name: re.sub(rf"(?<![\w$]){re.escape(old)}(?![\w$])", new, text, flags=re.IGNORECASE)
-                for name, text in have.items()}
+    if renamed:
+        have = {name: _renamed_in_expression(text, renamed) for name, text in have.items()}
     ops = []
     for name in sorted(have.keys() - want.keys() | {n for n in have.keys() & want.keys() if have[n] != want[n]}):
         ops.append(alembic_ops.DropConstraintOp(name, table, type_="check", schema=schema))
@@ -198,8 +197,29 @@ def _check_constraint_ops(live: sa.Inspector, shadow: sa.Inspector, schema: str,
     return ops
 
 
-def _declared_renames(ops: list, renames: dict[str, str], schema: str,
-                      table: str) -> tuple[list, list[TableChange], dict[str, str]]:
+# a string literal, a cast's type name, a quoted identifier ("x" or [x]) or a bare one, in that order
+_EXPRESSION_TOKEN = re.compile(r"('(?:[^']|'')*')|(::\s*[A-Za-z_][\w$]*)|\"((?:[^\"]|\"\")*)\"|\[([^\]]*)\]|([A-Za-z_][\w$]*)")
+
+
+def _renamed_in_expression(text: str, renamed: dict[str, str]) -> str:
+    """A CHECK expression with its renamed columns' names replaced: identifiers only, never string
+    literals or a cast's type; a quoted name keeps its quotes (PostgreSQL: only an exact match)."""
+    def replace(match: re.Match) -> str:
+        literal, cast, double_quoted, bracketed, bare = match.groups()
+        if double_quoted is not None:
+            new = renamed.get(double_quoted.lower()) if double_quoted == double_quoted.lower() else None
+            return f'"{new}"' if new else match.group(0)
+        if bracketed is not None:
+            new = renamed.get(bracketed.lower())
+            return f"[{new}]" if new else match.group(0)
+        if bare is not None:
+            return renamed.get(bare.lower(), bare)
+        return match.group(0)
+    return _EXPRESSION_TOKEN.sub(replace, text)
+
+
+def _declared_renames(ops: list, renames: dict[str, str], schema: str, table: str,
+                      dialect: sa.engine.Dialect) -> tuple[list, list[TableChange], dict[str, str]]:
     """alembic sees a renamed column as one dropped and one added: where the table's header
     declares the rename (old -> new) and the live table has the old column and not the new, the
     pair becomes one rename that keeps the values."""
@@ -214,6 +234,14 @@ def _declared_renames(ops: list, renames: dict[str, str], schema: str,
                                           existing_type=add.column.type, existing_nullable=add.column.nullable)
                 for drop, add in pairs]
     changes = [TableChange("column renamed", add.column.name, f"from {drop.column_name}") for drop, add in pairs]
+    for drop, add in pairs:
+        # the rename alone would leave any other difference unapplied, and unseen once recorded
+        live, new = drop.to_column(), add.column
+        if (live.type.compile(dialect=dialect) != new.type.compile(dialect=dialect) or live.nullable != new.nullable
+                or _default_text(live.server_default) != _default_text(new.server_default)):
+            changes.append(TableChange("unsupported change", new.name,
+                                       f"renamed from {drop.column_name} and changed in the same package: rename it "
+                                       "in one release and change it in the next", fatal=True))
     # new names as the package spells them: SQL Server keeps a renamed column's case, and the keys,
     # indexes and CHECKs are compared with the package's spelling
     return renaming + kept, changes, {drop.column_name.lower(): add.column.name for drop, add in pairs}
@@ -259,8 +287,8 @@ def compare_tables(live: sa.Connection, shadow: sa.Connection, tables: list[tupl
             key = lookup.get((schema_of(op.schema), op.table_name.lower()))
             if key is None:
                 continue
-            subs, renamed, diffs[key].renamed = _declared_renames(list(op.ops), renames.get((key[0].lower(), key[1].lower()), {}),
-                                              key[0], key[1])
+            subs, renamed, diffs[key].renamed = _declared_renames(
+                list(op.ops), renames.get((key[0].lower(), key[1].lower()), {}), key[0], key[1], live.dialect)
             diffs[key].changes.extend(renamed)
             for sub in subs:
                 if isinstance(sub, alembic_ops.AlterColumnOp) and sub.modify_name is not None:
@@ -324,9 +352,13 @@ def _index_and_key_differences(diff: TableDiff, live: sa.Inspector, shadow: sa.I
         diff.operations.append(alembic_ops.DropIndexOp(name, table, schema=schema))
         diff.operations.append(alembic_ops.CreateIndexOp.from_index(target))
         diff.changes.append(TableChange("index changed", name, "dropped and created again"))
+    altering = {"primary_key": (alembic_ops.CreatePrimaryKeyOp, "primary"),
+                "unique": (alembic_ops.CreateUniqueConstraintOp, "unique"),
+                "foreign_keys": (alembic_ops.CreateForeignKeyOp, "foreignkey")}
     for part in ("primary_key", "unique", "foreign_keys"):
+        create, dropped = altering[part]
         if have[part] != want[part] and not any(
-                isinstance(op, (alembic_ops.AddConstraintOp, alembic_ops.DropConstraintOp, alembic_ops.CreateForeignKeyOp))
+                isinstance(op, create) or (isinstance(op, alembic_ops.DropConstraintOp) and op.constraint_type == dropped)
                 for op in diff.operations):
             diff.changes.append(TableChange("unsupported change", part.replace("_", " "),
                                             "the deployer cannot alter this in place; change it by hand",

@@ -16,7 +16,7 @@ from hartonomous_ext.policy import PREVIEW_CHARACTERS
 MAX_CONTENT_TYPE_LENGTH = 128
 
 # RFC 6838 restricted names: type "/" subtype, then optional ";" parameters
-_MEDIA_TYPE = re.compile(r"^[a-z0-9][a-z0-9!#$&^_.+-]*/[a-z0-9][a-z0-9!#$&^_.+-]*(;.*)?$", re.DOTALL)
+_MEDIA_TYPE = re.compile(r"^[a-z0-9][a-z0-9!#$&^_.+-]*/[a-z0-9][a-z0-9!#$&^_.+-]*(;[\x20-\x7e]*)?$")
 TEXT_TYPES = frozenset({"application/json", "application/xml", "application/x-ndjson", "application/yaml"})
 MODEL_TYPES = frozenset({"application/onnx", "application/x-onnx", "application/x-safetensors", "application/x-gguf",
                          "application/x-pytorch", "application/vnd.hartonomous.model"})

@@ -49,7 +49,8 @@ def from_json(text: str, dimension: int | None = None, name: str = "vector") -> 
     if dimension is not None and not 1 <= dimension <= MAX_DIMENSION:
         raise ValueError(f"{name}: a dimension of {dimension} is not between 1 and {MAX_DIMENSION}")
     try:
-        values = json.loads(text, parse_constant=_refuse_constant)
+        # integers as floats: one too large for float32 becomes inf, refused below (not OverflowError)
+        values = json.loads(text, parse_int=float, parse_constant=_refuse_constant)
     except ValueError as exc:
         raise ValueError(f"{name} is not a JSON array of numbers ({exc})") from None
     if not isinstance(values, list) or not values:

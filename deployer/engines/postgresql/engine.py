@@ -140,7 +140,7 @@ class PostgresEngine:
         conn = psycopg.connect(self.url, application_name="hartonomous-deployer", **options)
         # the path objects are written and read under, whatever the database's own default (dbo
         # first, for DBAs): pg_get_viewdef, regprocedure and alembic's comparison qualify names by it
-        conn.execute("SET search_path = \"$user\", public")
+        conn.execute("SET search_path = public")  # fixed: a schema named after the role would change it
         if not conn.autocommit:
             conn.commit()
         return conn
@@ -221,12 +221,17 @@ class PostgresEngine:
             routine = obj.kind in ("function", "procedure") and action != "drop"
             try:
                 self._apply_in_transaction(obj, batches, action, text_hash, deployment, drop_first=False)
-            except psycopg.errors.InvalidFunctionDefinition:
+            except psycopg.errors.InvalidFunctionDefinition as first:
                 if not routine:
                     raise
                 # CREATE OR REPLACE cannot change a routine's OUT parameters or result columns
                 # (42P13): the object's transaction is gone; again, dropping the routine first
-                self._apply_in_transaction(obj, batches, action, text_hash, deployment, drop_first=True)
+                try:
+                    self._apply_in_transaction(obj, batches, action, text_hash, deployment, drop_first=True)
+                except psycopg.Error as exc:
+                    raise ApplyError(obj, f"CREATE OR REPLACE cannot change its result ({str(first).strip()}); "
+                                          f"dropping it to create it again failed: "
+                                          f"{_describe_error(exc, self._statement)}") from None
         except psycopg.Error as exc:
             raise ApplyError(obj, _describe_error(exc, self._statement)) from None
         if action != "drop":
@@ -276,7 +281,9 @@ class PostgresEngine:
                 "JOIN pg_namespace n ON n.oid = p.pronamespace WHERE n.nspname = %s AND p.proname = %s",
                 ((schema or "public").lower(), bare.lower())).fetchall():
             kind = sql.SQL("PROCEDURE" if prokind == "p" else "FUNCTION")
-            self.conn.execute(sql.SQL("DROP {} {}").format(kind, sql.SQL(signature)))
+            drop = sql.SQL("DROP {} {}").format(kind, sql.SQL(signature))
+            self._statement = drop.as_string(self.conn)
+            self.conn.execute(drop)
 
     def _drop_stale_overloads(self, obj) -> None:
         """A changed signature creates a second function beside the old one: drop every overload
