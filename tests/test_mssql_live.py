@@ -32,6 +32,10 @@ def database(tmp_path_factory):
                      "--skip-filestream", "--log-dir", str(logs)])
     assert code == 0, f"publish to SQL Server failed; see {logs}"
     yield name
+    _drop_database(name)
+
+
+def _drop_database(name: str) -> None:
     import pyodbc
 
     with pyodbc.connect(DSN, autocommit=True) as conn:
@@ -164,10 +168,7 @@ def filestream_database(tmp_path_factory):
                      "--log-dir", str(logs)])
     assert code == 0, f"publish to SQL Server with FILESTREAM failed; see {logs}"
     yield name
-    with pyodbc.connect(DSN, autocommit=True) as conn:
-        conn.execute("USE master")
-        conn.execute(f"ALTER DATABASE [{name}] SET SINGLE_USER WITH ROLLBACK IMMEDIATE")
-        conn.execute(f"DROP DATABASE [{name}]")
+    _drop_database(name)
 
 
 def test_a_table_change_is_planned_and_published_with_filestream_on(filestream_database, run, db_copy, tmp_path):
