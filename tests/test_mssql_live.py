@@ -8,6 +8,7 @@ Set HARTONOMOUS_MSSQL_VERSION (2019, 2022, 2025) to the server's version; defaul
 
 from __future__ import annotations
 
+import json
 import os
 import struct
 import uuid
@@ -273,3 +274,25 @@ def test_the_tsqlt_classes_pass(database):
     result = subprocess.run(["bash", str(script), tsqlt], env={**os.environ, "HARTONOMOUS_MSSQL_DSN": dsn},
                             capture_output=True, text=True, timeout=3600)
     assert result.returncode == 0, result.stdout[-4000:] + result.stderr[-4000:]
+
+
+def test_a_model_round_trips_through_the_stored_model_reader(database, run, tmp_path):
+    """ingest-model writes through dbo.sp_StoreModel; export-model reads through dbo.fn_StoredModel,
+    fn_StoredModelTensors and fn_TensorChunk (the reader sp_GenerateEmbedding and sp_GenerateText use)."""
+    import hartonomous_ext.model_formats as formats
+    from conftest import tiny_tensors, write_safetensors
+
+    source = tmp_path / "tiny.safetensors"
+    write_safetensors(source, tiny_tensors(7))
+    target = ("--target", "mssql", "--database-name", database, "--mssql-version", VERSION)
+    result = run("ingest-model", *target, source, "--name", "live-round-trip")
+    assert result.code == 0, result
+    model_id = int(result.out.split("-> model ")[1].split(":")[0])
+    (hashes,), = _rows(database, "SELECT ChunkHashes FROM dbo.fn_StoredModelTensors(?) WHERE TensorName = ?",
+                       model_id, "encoder.layer.0.dense.weight")
+    assert len(json.loads(hashes)) == 1
+    out = tmp_path / "export.safetensors"
+    assert run("export-model", *target, model_id, "--out", out).code == 0
+    exported = {t.name: t.read() for t in formats.read(out).tensors}
+    assert exported == {t.name: t.read() for t in formats.read(source).tensors}
+    assert _rows(database, "SELECT * FROM dbo.fn_StoredModel(?, ?)", model_id, 424242) == []

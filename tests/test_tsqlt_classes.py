@@ -28,7 +28,7 @@ from deployer.source.catalog import load_catalog
 from tools.tsql_gate.parse import exemptions_for, parse_problems
 from tools.tsql_gate.references import check_references
 from tools.tsql_gate.text import blank_comments_and_strings
-from tools.tsql_gate.tsqlt import class_files, class_object
+from tools.tsql_gate.tsqlt import class_files, class_object, max_typed_variant_arguments
 
 ROOT = Path(__file__).resolve().parents[1]
 TSQLT = ROOT / "tests" / "tsqlt"
@@ -116,6 +116,20 @@ def test_the_reference_check_catches_a_misspelt_table_in_a_test_class(tmp_path):
                       "    EXEC tSQLt.AssertEquals @Expected = 0, @Actual = @n;\nEND;\nGO\n", encoding="utf-8")
     failures = check_references([*render_package("mssql"), class_object(broken)])
     assert [f.name for f in failures] == ["dbo.Atom"]
+
+
+@pytest.mark.parametrize("path", class_files(TSQLT), ids=lambda p: p.name)
+def test_no_class_passes_a_max_typed_variable_to_a_variant_assertion(path):
+    assert max_typed_variant_arguments(path.read_text(encoding="utf-8")) == []
+
+
+def test_the_variant_assertion_rule_finds_a_max_typed_variable():
+    text = ("CREATE PROCEDURE t.[test x]\nAS\nBEGIN\n    DECLARE @Data VARBINARY(MAX), @Text NVARCHAR(MAX), @Small VARBINARY(64);\n"
+            "    EXEC tSQLt.AssertEquals @Expected = 0x01, @Actual = @Data;\n"
+            "    EXEC tSQLt.AssertEqualsString @Expected = N'a', @Actual = @Text;\n"
+            "    EXEC tSQLt.AssertEquals @Expected = 0x01, @Actual = @Small;\nEND;\nGO\n"
+            "CREATE PROCEDURE t.[test y]\nAS\nBEGIN\n    EXEC tSQLt.AssertNotEquals @Expected = 0x01, @Actual = @Data;\nEND;\nGO\n")
+    assert [f.split(" in ")[0] for f in max_typed_variant_arguments(text)] == ["@Data"]
 
 
 def test_the_runner_script_is_valid_bash():

@@ -1,8 +1,7 @@
 -- kind: function
 -- requires: dbo.Models
--- engine-specific: SQL Server reads stored models in T-SQL (dbo.sp_GenerateEmbedding, dbo.sp_GenerateText, the client's statements)
 -- A stored model of the tenant, as hartonomous_ext.model_store reads it back (with
--- dbo.fn_StoredModelTensors and dbo.fn_TensorChunk): the one reader of stored models on PostgreSQL,
+-- dbo.fn_StoredModelTensors and dbo.fn_TensorChunk): the one reader of stored models on PostgreSQL (dbo.fn_StoredModel.mssql.sql on SQL Server),
 -- for the in-database bindings and the client's export-model alike. No row: no such model.
 CREATE OR REPLACE FUNCTION dbo.fn_StoredModel(ModelId integer, TenantId integer DEFAULT 0)
 RETURNS TABLE (ModelFormat text, Architecture text, Config text, SourceHash bytea, FormatSkeleton bytea)

@@ -1,6 +1,5 @@
 -- kind: function
 -- requires: dbo.ModelTensors, dbo.ModelTensorChunks
--- engine-specific: SQL Server reads stored models in T-SQL (dbo.sp_GenerateEmbedding, dbo.sp_GenerateText, the client's statements)
 -- A stored model's tensors in order, each with the hashes of its chunks in order (see dbo.fn_StoredModel).
 CREATE OR REPLACE FUNCTION dbo.fn_StoredModelTensors(ModelId integer)
 RETURNS TABLE (TensorName text, DType text, Shape bigint[], ByteSize bigint, ChunkHashes bytea[])

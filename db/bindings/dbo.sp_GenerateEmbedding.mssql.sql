@@ -1,5 +1,5 @@
 -- kind: procedure
--- requires: hartonomous_ext, dbo.Models, dbo.ModelTensors, dbo.ModelTensorChunks, dbo.TensorChunks
+-- requires: hartonomous_ext, dbo.fn_StoredModel, dbo.fn_StoredModelTensors, dbo.fn_TensorChunk
 -- The embedding of a text (float32 bytes, L2-normalized), computed by onnxruntime in Machine
 -- Learning Services (hartonomous_ext.embeddings): by the packaged all-MiniLM-L6-v2 when @ModelId is
 -- NULL, else by the BERT sentence encoder stored as model @ModelId of tenant @TenantId (its tensors
@@ -38,8 +38,8 @@ embedding_json = to_json(embedding)
             @embedding_json = @embedding_json OUTPUT;
         RETURN;
     END;
-    SELECT @Format = ModelFormat, @Architecture = Architecture, @Config = Config
-    FROM dbo.Models WHERE ModelId = @ModelId AND TenantId = @TenantId;
+    SELECT @Format = m.ModelFormat, @Architecture = m.Architecture, @Config = m.Config
+    FROM dbo.fn_StoredModel(@ModelId, @TenantId) AS m;
     IF @Format IS NULL
     BEGIN
         SET @Message = CONCAT(N'sp_GenerateEmbedding: model ', @ModelId, N' does not exist for tenant ', @TenantId);
@@ -47,12 +47,14 @@ embedding_json = to_json(embedding)
     END;
     CREATE TABLE #weights (TensorIndex INT, TensorName NVARCHAR(512), DType NVARCHAR(16), Shape NVARCHAR(400),
                            ByteSize BIGINT, ChunkIndex INT, ChunkHash BINARY(32), Data VARBINARY(MAX));
+    -- the store's one reader: chunk hashes as hex in JSON order, bytes by hash (NULL: missing, refused in Python)
     INSERT INTO #weights (TensorIndex, TensorName, DType, Shape, ByteSize, ChunkIndex, ChunkHash, Data)
-    SELECT t.TensorIndex, t.TensorName, t.DType, t.Shape, t.ByteSize, c.ChunkIndex, c.ChunkHash, k.Data
-    FROM dbo.ModelTensors AS t
-    INNER JOIN dbo.ModelTensorChunks AS c ON c.TensorId = t.TensorId
-    INNER JOIN dbo.TensorChunks AS k ON k.ChunkHash = c.ChunkHash
-    WHERE t.ModelId = @ModelId;
+    SELECT w.TensorIndex, w.TensorName, w.DType, w.Shape, w.ByteSize, w.ChunkIndex, w.ChunkHash,
+           dbo.fn_TensorChunk(w.ChunkHash)
+    FROM (SELECT t.TensorIndex, t.TensorName, t.DType, t.Shape, t.ByteSize, CONVERT(INT, h.[key]) AS ChunkIndex,
+                 CONVERT(BINARY(32), CONVERT(VARCHAR(64), h.value), 2) AS ChunkHash
+          FROM dbo.fn_StoredModelTensors(@ModelId) AS t
+          CROSS APPLY OPENJSON(t.ChunkHashes) AS h) AS w;
     EXEC sys.sp_execute_external_script
         @language = N'Python',
         @script = N'

@@ -1,5 +1,5 @@
 -- kind: procedure
--- requires: dbo.Models, dbo.ModelTensors, dbo.ModelTensorChunks, dbo.TensorChunks, dbo.InferenceRequests, dbo.GenerationStreams, dbo.sp_IngestAtom, hartonomous_ext
+-- requires: dbo.Models, dbo.ModelTensors, dbo.fn_StoredModel, dbo.fn_StoredModelTensors, dbo.fn_TensorChunk, dbo.InferenceRequests, dbo.GenerationStreams, dbo.sp_IngestAtom, hartonomous_ext
 -- Generate text after a prompt with the stored Llama-architecture GGUF model(s) @ModelIds of the
 -- tenant (a comma-separated list '1,2,3' as the seeds write it, or a JSON array), in Machine Learning Services (hartonomous_ext.generation: numpy
 -- over the stored weights, handed to the script as its input data set). Greedy at temperature 0
@@ -84,18 +84,21 @@ BEGIN
         THROW 50608, @Message, 1;
     SET @FirstModel = (SELECT TOP (1) r.ModelId FROM #models AS r ORDER BY r.Position);
     -- the models' rows (format, config) as JSON, their tensors as the script's input data set
-    SET @Models = (SELECT m.ModelId AS model_id, m.ModelFormat AS format, m.Architecture AS architecture,
+    SET @Models = (SELECT r.ModelId AS model_id, m.ModelFormat AS format, m.Architecture AS architecture,
                           m.Config AS config
-                   FROM dbo.Models AS m
-                   WHERE m.ModelId IN (SELECT r.ModelId FROM #models AS r) FOR JSON PATH);
+                   FROM (SELECT DISTINCT ModelId FROM #models) AS r
+                   CROSS APPLY dbo.fn_StoredModel(r.ModelId, @TenantId) AS m FOR JSON PATH);
     CREATE TABLE #weights (ModelId INT, TensorIndex INT, TensorName NVARCHAR(512), DType NVARCHAR(16),
                            Shape NVARCHAR(400), ByteSize BIGINT, ChunkIndex INT, ChunkHash BINARY(32), Data VARBINARY(MAX));
+    -- the store's one reader (as dbo.sp_GenerateEmbedding reads it): a model given twice is read once
     INSERT INTO #weights (ModelId, TensorIndex, TensorName, DType, Shape, ByteSize, ChunkIndex, ChunkHash, Data)
-    SELECT t.ModelId, t.TensorIndex, t.TensorName, t.DType, t.Shape, t.ByteSize, c.ChunkIndex, c.ChunkHash, k.Data
-    FROM dbo.ModelTensors AS t
-    INNER JOIN dbo.ModelTensorChunks AS c ON c.TensorId = t.TensorId
-    INNER JOIN dbo.TensorChunks AS k ON k.ChunkHash = c.ChunkHash
-    WHERE t.ModelId IN (SELECT r.ModelId FROM #models AS r);
+    SELECT w.ModelId, w.TensorIndex, w.TensorName, w.DType, w.Shape, w.ByteSize, w.ChunkIndex, w.ChunkHash,
+           dbo.fn_TensorChunk(w.ChunkHash)
+    FROM (SELECT r.ModelId, t.TensorIndex, t.TensorName, t.DType, t.Shape, t.ByteSize,
+                 CONVERT(INT, h.[key]) AS ChunkIndex, CONVERT(BINARY(32), CONVERT(VARCHAR(64), h.value), 2) AS ChunkHash
+          FROM (SELECT DISTINCT ModelId FROM #models) AS r
+          CROSS APPLY dbo.fn_StoredModelTensors(r.ModelId) AS t
+          CROSS APPLY OPENJSON(t.ChunkHashes) AS h) AS w;
     -- a BIGINT parameter reaches Python as a float (exact only to 2^53): the seed goes as its digits
     DECLARE @SeedDigits NVARCHAR(20) = CONVERT(NVARCHAR(20), @seed);
     EXEC sys.sp_execute_external_script

@@ -22,7 +22,7 @@ GO
 CREATE PROCEDURE test_sp_StoreModel.[test a manifest and its chunk become the model's rows]
 AS
 BEGIN
-    DECLARE @Manifest NVARCHAR(MAX), @ModelId INT, @Rows INT, @Chunk BINARY(32), @Data VARBINARY(MAX);
+    DECLARE @Manifest NVARCHAR(MAX), @ModelId INT, @Rows INT, @Chunk BINARY(32), @Data VARBINARY(8000);
     EXEC test_sp_StoreModel.Manifest @Manifest = @Manifest OUTPUT;
     CREATE TABLE #chunks (ChunkHash BINARY(32) NOT NULL, ByteSize INT NOT NULL, Data VARBINARY(MAX) NOT NULL);
     INSERT INTO #chunks VALUES (HASHBYTES('SHA2_256', 0x0000803F00000040), 8, 0x0000803F00000040),

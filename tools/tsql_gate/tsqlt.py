@@ -17,6 +17,7 @@ the package does not define (tSQLt.TestResult included) fails, as a misspelt dbo
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 
 from deployer.engines import dialect_for
@@ -40,3 +41,24 @@ def class_object(path: Path) -> RenderedObject:
     except ValueError:  # a copy outside the repository (a test's tmp_path)
         label = Path("tests/tsqlt") / path.name
     return RenderedObject(DbObject(path.stem, "check", Stage.VERIFICATION, "mssql", label), text, batches)
+
+
+# tSQLt.AssertEquals and AssertNotEquals take SQL_VARIANT, which cannot hold a MAX type: passing a
+# (N)VARCHAR(MAX) or VARBINARY(MAX) variable fails with error 206 (operand type clash) before
+# anything is compared. Strings go through AssertEqualsString; bytes need VARBINARY(8000) or less.
+_MAX_DECLARED = re.compile(r"(@\w+)\s+(?:N?VARCHAR|VARBINARY)\s*\(\s*MAX\s*\)", re.IGNORECASE)
+_VARIANT_ASSERT = re.compile(r"\btSQLt\.Assert(?:Not)?Equals\b(?!String|Table)([^;]*)", re.IGNORECASE)
+_ARGUMENT_VALUE = re.compile(r"=\s*(@\w+)")
+
+
+def max_typed_variant_arguments(text: str) -> list[str]:
+    """Each tSQLt.AssertEquals/AssertNotEquals call of a GO-separated T-SQL text that passes a
+    variable its batch declared with a MAX type, as 'variable in call'."""
+    found = []
+    for batch in re.split(r"^\s*GO\s*$", text, flags=re.MULTILINE | re.IGNORECASE):
+        declared = {m.group(1).lower() for m in _MAX_DECLARED.finditer(batch)}
+        for call in _VARIANT_ASSERT.finditer(batch):
+            for value in _ARGUMENT_VALUE.findall(call.group(1)):
+                if value.lower() in declared:
+                    found.append(f"{value} in {' '.join(call.group(0).split())[:120]}")
+    return found

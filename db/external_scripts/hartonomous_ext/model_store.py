@@ -109,8 +109,8 @@ def _chunk_reader(name: str, hashes: list[bytes], byte_size: int, fetch_chunk: C
 
 
 class StoredModels(Protocol):
-    """How an engine reads its stored models back: the rows, not the SQL (each engine has one reader:
-    dbo.fn_StoredModel, dbo.fn_StoredModelTensors and dbo.fn_TensorChunk on PostgreSQL)."""
+    """How an engine reads its stored models back: the rows, not the SQL (each engine has one reader,
+    dbo.fn_StoredModel, dbo.fn_StoredModelTensors and dbo.fn_TensorChunk, in its own dialect)."""
 
     def model(self, model_id: int, tenant: int) -> tuple | None:
         """(format, architecture, config JSON text, source hash, skeleton), or None."""
@@ -176,6 +176,8 @@ def from_chunk_rows(model_row: dict, rows) -> ModelFile:
         entry = tensors.setdefault(int(index), {"name": name, "dtype": dtype, "byte_size": int(byte_size),
                                                 "shape": json.loads(shape) if isinstance(shape, str) else shape,
                                                 "chunk_hashes": []})
+        if chunk_data is None:
+            raise FormatError(f"tensor {name}: chunk {bytes(chunk_hash).hex()[:16]} is missing from dbo.TensorChunks")
         entry["chunk_hashes"].append(bytes(chunk_hash))
         data[bytes(chunk_hash)] = bytes(chunk_data)
     return stored_model(model_row, [tensors[i] for i in sorted(tensors)], data.__getitem__)

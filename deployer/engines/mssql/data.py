@@ -88,17 +88,28 @@ class MssqlData:
             self.conn.execute(DROP_CHUNKS_TABLE_SQL)
 
     def stored_model(self, model_id: int, tenant: int, store):
-        from hartonomous_ext.model_formats import FormatError
+        return store.load(MssqlStoredModels(self.conn), model_id, tenant)
 
-        row = self._one(MODEL_SQL, model_id, tenant)
-        if row is None:
-            raise FormatError(f"model {model_id} does not exist for tenant {tenant}")
-        tensors = [{"name": t[0], "dtype": t[1], "shape": json.loads(t[2]), "byte_size": t[3],
-                    "chunk_hashes": [bytes.fromhex(h) for h in (t[4] or "").split(",") if h]}
-                   for t in self.conn.execute(MODEL_TENSORS_SQL, model_id).fetchall()]
-        model_row = {"format": row[0], "architecture": row[1], "config": row[2], "source_hash": row[3],
-                     "skeleton": row[4]}
-        return store.stored_model(model_row, tensors, lambda h: self._one(CHUNK_SQL, h)[0])
+
+class MssqlStoredModels:
+    """hartonomous_ext.model_store.StoredModels for the client: the database's own reader
+    (dbo.fn_StoredModel, dbo.fn_StoredModelTensors, dbo.fn_TensorChunk), as the procedures use it.
+    SQL Server keeps a shape and a tensor's chunk hashes as JSON text."""
+
+    def __init__(self, conn):
+        self.conn = conn
+
+    def model(self, model_id: int, tenant: int) -> tuple | None:
+        row = self.conn.execute(MODEL_SQL, model_id, tenant).fetchone()
+        return None if row is None else tuple(row)
+
+    def tensors(self, model_id: int) -> list[tuple]:
+        return [(name, dtype, json.loads(shape), byte_size, [bytes.fromhex(h) for h in json.loads(hashes)])
+                for name, dtype, shape, byte_size, hashes in self.conn.execute(MODEL_TENSORS_SQL, model_id).fetchall()]
+
+    def chunk(self, chunk_hash: bytes) -> bytes | None:
+        row = self.conn.execute(CHUNK_SQL, chunk_hash).fetchone()
+        return None if row is None or row[0] is None else bytes(row[0])
 
 
 class MssqlModelLoad:

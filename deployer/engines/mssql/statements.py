@@ -235,15 +235,12 @@ DROP_CHUNKS_TABLE_SQL = "DROP TABLE IF EXISTS #chunks;"
 PUT_CHUNK_SQL = "INSERT INTO #chunks (ChunkHash, ByteSize, Data) VALUES (?, ?, ?);"
 STORE_MODEL_SQL = ("SET NOCOUNT ON; DECLARE @ModelId INT; EXEC dbo.sp_StoreModel @Manifest = ?, @TenantId = ?, "
                    "@ModelId = @ModelId OUTPUT; SELECT @ModelId;")
-MODEL_SQL = ("SELECT ModelFormat, Architecture, Config, SourceHash, FormatSkeleton FROM dbo.Models "
-             "WHERE ModelId = ? AND TenantId = ?;")
-MODEL_TENSORS_SQL = ("SELECT t.TensorName, t.DType, t.Shape, t.ByteSize, "
-                     "STRING_AGG(CONVERT(NVARCHAR(MAX), CONVERT(NVARCHAR(64), c.ChunkHash, 2)), N',') "
-                     "WITHIN GROUP (ORDER BY c.ChunkIndex) FROM dbo.ModelTensors AS t "
-                     "LEFT JOIN dbo.ModelTensorChunks AS c ON c.TensorId = t.TensorId WHERE t.ModelId = ? "
-                     "GROUP BY t.TensorId, t.TensorIndex, t.TensorName, t.DType, t.Shape, t.ByteSize "
-                     "ORDER BY t.TensorIndex;")
-CHUNK_SQL = "SELECT Data FROM dbo.TensorChunks WHERE ChunkHash = ?;"
+# the store's one reader (dbo.fn_StoredModel, dbo.fn_StoredModelTensors, dbo.fn_TensorChunk), as
+# dbo.sp_GenerateEmbedding and dbo.sp_GenerateText read it
+MODEL_SQL = "SELECT ModelFormat, Architecture, Config, SourceHash, FormatSkeleton FROM dbo.fn_StoredModel(?, ?);"
+MODEL_TENSORS_SQL = ("SELECT TensorName, DType, Shape, ByteSize, ChunkHashes FROM dbo.fn_StoredModelTensors(?) "
+                     "ORDER BY TensorIndex;")
+CHUNK_SQL = "SELECT dbo.fn_TensorChunk(?);"
 # the presence check takes up to CHUNK_ROUND hashes: well under SQL Server's 2,100 parameters
 CHUNK_ROUND = 64
 CHUNKS_PRESENT_SQL = ("SELECT ChunkHash FROM dbo.TensorChunks WHERE ChunkHash IN ("
