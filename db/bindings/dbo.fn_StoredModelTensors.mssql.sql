@@ -8,9 +8,11 @@ RETURNS TABLE
 AS
 RETURN
     SELECT t.TensorIndex, t.TensorName, t.DType, t.Shape, t.ByteSize,
-           -- a tensor without chunks aggregates nothing but NULLs: STRING_AGG gives NULL, read as []
-           COALESCE(N'[' + STRING_AGG(CONVERT(NVARCHAR(MAX), N'"' + CONVERT(NVARCHAR(64), c.ChunkHash, 2) + N'"'), N',')
-                               WITHIN GROUP (ORDER BY c.ChunkIndex) + N']', N'[]') AS ChunkHashes
+           -- a tensor without chunks aggregates nothing but NULLs: STRING_AGG gives NULL, read as []; the
+           -- CASE keeps the NULL whatever the caller's CONCAT_NULL_YIELDS_NULL (a module does not save it)
+           ISNULL(N'[' + STRING_AGG(CASE WHEN c.ChunkHash IS NOT NULL
+                                         THEN CONVERT(NVARCHAR(MAX), CONCAT(N'"', CONVERT(NVARCHAR(64), c.ChunkHash, 2), N'"')) END,
+                                    N',') WITHIN GROUP (ORDER BY c.ChunkIndex) + N']', N'[]') AS ChunkHashes
     FROM dbo.ModelTensors AS t
     LEFT JOIN dbo.ModelTensorChunks AS c ON c.TensorId = t.TensorId
     WHERE t.ModelId = @ModelId

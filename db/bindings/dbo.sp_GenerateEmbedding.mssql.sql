@@ -47,14 +47,21 @@ embedding_json = to_json(embedding)
     END;
     CREATE TABLE #weights (TensorIndex INT, TensorName NVARCHAR(512), DType NVARCHAR(16), Shape NVARCHAR(400),
                            ByteSize BIGINT, ChunkIndex INT, ChunkHash BINARY(32), Data VARBINARY(MAX));
-    -- the store's one reader: chunk hashes as hex in JSON order, bytes by hash (NULL: missing, refused in Python)
+    -- the store's one reader: chunk hashes as hex in JSON order, bytes by hash; a tensor without chunks
+    -- (0 bytes) is one row with a NULL hash
     INSERT INTO #weights (TensorIndex, TensorName, DType, Shape, ByteSize, ChunkIndex, ChunkHash, Data)
     SELECT w.TensorIndex, w.TensorName, w.DType, w.Shape, w.ByteSize, w.ChunkIndex, w.ChunkHash,
            dbo.fn_TensorChunk(w.ChunkHash)
     FROM (SELECT t.TensorIndex, t.TensorName, t.DType, t.Shape, t.ByteSize, CONVERT(INT, h.[key]) AS ChunkIndex,
-                 CONVERT(BINARY(32), CONVERT(VARCHAR(64), h.value), 2) AS ChunkHash
+                 CONVERT(BINARY(32), h.value, 2) AS ChunkHash
           FROM dbo.fn_StoredModelTensors(@ModelId) AS t
-          CROSS APPLY OPENJSON(t.ChunkHashes) AS h) AS w;
+          OUTER APPLY OPENJSON(t.ChunkHashes) AS h) AS w;
+    -- a chunk the model maps to but dbo.TensorChunks lacks: named here, not as a script error
+    SET @Message = (SELECT TOP (1) CONCAT(N'sp_GenerateEmbedding: tensor ', w.TensorName, N' of model ', @ModelId,
+                                          N' maps to chunk ', CONVERT(NVARCHAR(64), w.ChunkHash, 2), N', which is not stored')
+                    FROM #weights AS w WHERE w.ChunkHash IS NOT NULL AND w.Data IS NULL);
+    IF @Message IS NOT NULL
+        THROW 50502, @Message, 1;
     EXEC sys.sp_execute_external_script
         @language = N'Python',
         @script = N'

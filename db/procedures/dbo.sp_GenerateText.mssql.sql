@@ -95,10 +95,16 @@ BEGIN
     SELECT w.ModelId, w.TensorIndex, w.TensorName, w.DType, w.Shape, w.ByteSize, w.ChunkIndex, w.ChunkHash,
            dbo.fn_TensorChunk(w.ChunkHash)
     FROM (SELECT r.ModelId, t.TensorIndex, t.TensorName, t.DType, t.Shape, t.ByteSize,
-                 CONVERT(INT, h.[key]) AS ChunkIndex, CONVERT(BINARY(32), CONVERT(VARCHAR(64), h.value), 2) AS ChunkHash
+                 CONVERT(INT, h.[key]) AS ChunkIndex, CONVERT(BINARY(32), h.value, 2) AS ChunkHash
           FROM (SELECT DISTINCT ModelId FROM #models) AS r
           CROSS APPLY dbo.fn_StoredModelTensors(r.ModelId) AS t
-          CROSS APPLY OPENJSON(t.ChunkHashes) AS h) AS w;
+          OUTER APPLY OPENJSON(t.ChunkHashes) AS h) AS w;
+    -- a chunk the model maps to but dbo.TensorChunks lacks: named here, not as a script error
+    SET @Message = (SELECT TOP (1) CONCAT(N'sp_GenerateText: tensor ', w.TensorName, N' of model ', w.ModelId,
+                                          N' maps to chunk ', CONVERT(NVARCHAR(64), w.ChunkHash, 2), N', which is not stored')
+                    FROM #weights AS w WHERE w.ChunkHash IS NOT NULL AND w.Data IS NULL);
+    IF @Message IS NOT NULL
+        THROW 50609, @Message, 1;
     -- a BIGINT parameter reaches Python as a float (exact only to 2^53): the seed goes as its digits
     DECLARE @SeedDigits NVARCHAR(20) = CONVERT(NVARCHAR(20), @seed);
     EXEC sys.sp_execute_external_script

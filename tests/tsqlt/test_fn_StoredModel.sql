@@ -6,10 +6,16 @@ GO
 CREATE PROCEDURE test_fn_StoredModel.[test the model's row for its tenant]
 AS
 BEGIN
-    DECLARE @ModelId INT, @Format NVARCHAR(32), @Architecture NVARCHAR(128), @Config NVARCHAR(MAX), @Rows INT;
+    DECLARE @ModelId INT, @Format NVARCHAR(32), @Architecture NVARCHAR(128), @Config NVARCHAR(MAX), @Rows INT,
+            @SourceHash BINARY(32), @Skeleton VARBINARY(8000);
     EXEC test_fixtures.CreateModel @TenantId = 424242, @ModelId = @ModelId OUTPUT;
-    SELECT @Format = ModelFormat, @Architecture = Architecture, @Config = Config
+    -- export-model writes the file back from these two
+    UPDATE dbo.Models SET SourceHash = HASHBYTES('SHA2_256', 0x01), FormatSkeleton = 0x0A0B0C WHERE ModelId = @ModelId;
+    SELECT @Format = ModelFormat, @Architecture = Architecture, @Config = Config, @SourceHash = SourceHash,
+           @Skeleton = FormatSkeleton
     FROM dbo.fn_StoredModel(@ModelId, 424242);
+    EXEC tSQLt.AssertEquals @Expected = 0x4BF5122F344554C53BDE2EBB8CD2B7E3D1600AD631C385A5D7CCE23C7785459A, @Actual = @SourceHash;
+    EXEC tSQLt.AssertEquals @Expected = 0x0A0B0C, @Actual = @Skeleton;
     EXEC tSQLt.AssertEqualsString @Expected = N'safetensors', @Actual = @Format;
     EXEC tSQLt.AssertEqualsString @Expected = N'fixture', @Actual = @Architecture;
     EXEC tSQLt.AssertEqualsString @Expected = N'{}', @Actual = @Config;

@@ -75,3 +75,16 @@ BEGIN
     EXEC dbo.sp_GenerateEmbedding @text_value = N'text', @ModelId = 7, @TenantId = 424242, @embedding = @Vector OUTPUT;
 END;
 GO
+
+CREATE PROCEDURE test_sp_GenerateEmbedding.[test a chunk the store lacks is named before any Python runs]
+AS
+BEGIN
+    DECLARE @ModelId INT, @Vector VARBINARY(8000);
+    EXEC test_fixtures.CreateModel @TenantId = 424242, @ModelId = @ModelId OUTPUT;
+    -- an empty dbo.TensorChunks: the model's rows map to chunks dbo.fn_TensorChunk cannot find
+    EXEC tSQLt.FakeTable @TableName = N'dbo.TensorChunks';
+    EXEC tSQLt.ExpectException @ExpectedErrorNumber = 50502,
+                               @ExpectedMessagePattern = N'sp_GenerateEmbedding: tensor % of model % maps to chunk %, which is not stored';
+    EXEC dbo.sp_GenerateEmbedding @text_value = N'x', @ModelId = @ModelId, @TenantId = 424242, @embedding = @Vector OUTPUT;
+END;
+GO

@@ -169,13 +169,15 @@ def manifest(rows: ModelRows) -> str:
 def from_chunk_rows(model_row: dict, rows) -> ModelFile:
     """A ModelFile from rows of (TensorIndex, TensorName, DType, Shape (JSON text or list), ByteSize,
     ChunkIndex, ChunkHash, Data), ordered by tensor and chunk: how SQL Server hands a stored model to
-    a script (its input data set)."""
+    a script (its input data set). A tensor without chunks has one row with a NULL ChunkHash."""
     tensors: dict[int, dict] = {}
     data: dict[bytes, bytes] = {}
     for index, name, dtype, shape, byte_size, _chunk, chunk_hash, chunk_data in rows:
         entry = tensors.setdefault(int(index), {"name": name, "dtype": dtype, "byte_size": int(byte_size),
                                                 "shape": json.loads(shape) if isinstance(shape, str) else shape,
                                                 "chunk_hashes": []})
+        if chunk_hash is None:  # a tensor without chunks (0 bytes): one row, no chunk
+            continue
         if chunk_data is None:
             raise FormatError(f"tensor {name}: chunk {bytes(chunk_hash).hex()[:16]} is missing from dbo.TensorChunks")
         entry["chunk_hashes"].append(bytes(chunk_hash))
