@@ -314,3 +314,57 @@ def test_stored_weights_embed_as_the_packaged_model_does(database, run):
     stored = np.frombuffer(_scalar(database, batch, "stored weights, same vector", model_id), "<f4")
     packaged = np.frombuffer(_scalar(database, batch, "stored weights, same vector", None), "<f4")
     assert stored.shape == (384,) and np.allclose(stored, packaged, atol=1e-5)
+
+
+def test_the_vector_index_finds_new_embeddings_drops_deleted_ones_and_keeps_types_apart(database):
+    """sp_BuildVectorIndex and sp_SemanticSearch's default path, as tests/test_vector_search.py runs
+    them on PostgreSQL: the same results contract."""
+    import numpy as np
+    import pyodbc
+
+    rng = np.random.default_rng(11)
+    small, large = rng.normal(size=(400, 384)).astype("<f4"), rng.normal(size=(60, 768)).astype("<f4")
+    tenant = 777
+    with pyodbc.connect(DSN, autocommit=True) as conn:
+        conn.execute(f"USE [{database}]")
+        cursor = conn.cursor()
+        cursor.fast_executemany = True
+
+        def load(vectors, embedding_type):
+            ids = []
+            for vector in vectors:
+                atom = cursor.execute(
+                    "SET NOCOUNT ON; INSERT INTO dbo.Atoms (TenantId, ContentHash, ContentType, Modality, ContentSize) "
+                    "OUTPUT inserted.AtomId VALUES (?, ?, 'application/octet-stream', 'binary', 1);",
+                    tenant, os.urandom(32)).fetchone()[0]
+                ids.append(cursor.execute(
+                    "SET NOCOUNT ON; INSERT INTO dbo.AtomEmbeddings (AtomId, EmbeddingType, Dimension, EmbeddingVector) "
+                    "OUTPUT inserted.AtomEmbeddingId VALUES (?, ?, ?, ?);", atom, embedding_type, len(vector),
+                    vector.tobytes()).fetchone()[0])
+            return ids
+
+        def search(vector, **options):
+            named = "".join(f", @{name} = ?" for name in options)
+            rows = cursor.execute(f"SET NOCOUNT ON; EXEC dbo.sp_SemanticSearch @query_vector = ?, @TenantId = {tenant}"
+                                  f"{named};", vector.tobytes(), *options.values()).fetchall()
+            return [r[0] for r in rows]
+
+        def atom_of(embedding_id):
+            return cursor.execute("SELECT AtomId FROM dbo.AtomEmbeddings WHERE AtomEmbeddingId = ?", embedding_id).fetchone()[0]
+
+        small_ids, large_ids = load(small, "all-MiniLM-L6-v2"), load(large, "test-768")
+        assert search(large[4])[0] == atom_of(large_ids[4])  # the raw delta, before any build
+        cursor.execute(f"EXEC dbo.sp_BuildVectorIndex @TenantId = {tenant}, @Mode = 'graph';")
+        kinds = cursor.execute("SELECT EmbeddingType, Kind, VectorCount FROM dbo.VectorIndexSegments "
+                               f"WHERE TenantId = {tenant} AND IsActive = 1 ORDER BY EmbeddingType").fetchall()
+        assert [tuple(k) for k in kinds] == [("all-MiniLM-L6-v2", "hnsw", 400), ("test-768", "hnsw", 60)]
+        assert search(small[9])[0] == atom_of(small_ids[9])
+        new_id = load(small[:1] * 1.0001, "all-MiniLM-L6-v2")[0]
+        assert atom_of(new_id) in search(small[0])[:2]
+        gone = atom_of(small_ids[9])
+        cursor.execute("DELETE FROM dbo.Atoms WHERE AtomId = ?", gone)
+        assert gone not in search(small[9]) and gone not in search(small[9], use_hybrid=0)
+        with pytest.raises(pyodbc.Error, match="no embedding type of tenant 777 has 500 dimensions"):
+            search(rng.normal(size=500).astype("<f4"))
+        with pytest.raises(pyodbc.Error, match="embedding type test-768 has 768 dimensions; the query has 384"):
+            search(small[0], EmbeddingType="test-768")

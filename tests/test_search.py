@@ -86,7 +86,7 @@ def test_probing_most_buckets_is_an_exact_scan(corpus):
         modes = []
         for probes in (3, 4):  # half of 6 buckets, then more
             rows = conn.execute("SELECT AtomId FROM dbo.sp_SemanticSearch(query_text => 'bank interest', top_k => 7, "
-                                "probes => %s)", (probes,)).fetchall()
+                                "prefilter => 'buckets', probes => %s)", (probes,)).fetchall()
             modes.append(conn.execute("SELECT Parameters->>'mode' FROM dbo.InferenceRequests "
                                       "ORDER BY RequestId DESC LIMIT 1").fetchone()[0])
         exact = conn.execute("SELECT AtomId FROM dbo.sp_SemanticSearch(query_text => 'bank interest', top_k => 7, "
@@ -136,7 +136,7 @@ def test_hybrid_search_uses_the_index_and_is_recorded(corpus):
                     "FROM dbo.InferenceRequests WHERE TaskType = 'semantic-search' ORDER BY RequestId DESC LIMIT 1")
     total = query(url, "SELECT count(*) FROM dbo.Atoms a JOIN dbo.AtomEmbeddings e USING (AtomId) WHERE a.TenantId = 0")[0][0]
     # every bucket probed, or enough spatial candidates: every embedding examined, the exact answer
-    for kwargs in ({"probes": buckets}, {"prefilter": "spatial", "candidate_count": 1000}):
+    for kwargs in ({"prefilter": "buckets", "probes": buckets}, {"prefilter": "spatial", "candidate_count": 1000}):
         wide = search(url, query_text=text, top_k=5, use_hybrid=True, **kwargs)
         assert [r[0] for r in wide] == [r[0] for r in exact]
         assert query(url, last_request)[0][1] == total
@@ -148,7 +148,7 @@ def test_hybrid_search_uses_the_index_and_is_recorded(corpus):
                          "WHERE e.VectorBucket = %s AND a.TenantId = 0", (nearest,))
     scores = {atom: float(np.frombuffer(v, "<f4") @ np.frombuffer(q, "<f4")) for atom, v in members}
     top = min(3, len(members))
-    one = search(url, query_text=text, top_k=top, use_hybrid=True, probes=1)
+    one = search(url, query_text=text, top_k=top, use_hybrid=True, prefilter="buckets", probes=1)
     assert [r[0] for r in one] == sorted(scores, key=lambda a: -scores[a])[:top]
     assert query(url, last_request) == [(f"hybrid: 1 of {buckets} buckets", len(members), top, True)]
     assert len(members) < total
@@ -190,19 +190,21 @@ def test_category_filters_by_modality(corpus):
 
 
 @pytest.mark.parametrize(("kwargs", "message"), [
-    ({"query_vector": np.ones(128, "<f4").tobytes()}, "the query has 128 dimensions; the embeddings have 384"),
+    ({"query_vector": np.ones(128, "<f4").tobytes()}, "no embedding type of tenant 0 has 128 dimensions (its types: all-MiniLM-L6-v2 (384))"),
     ({"query_vector": np.ones(384, "<f4").tobytes(), "query_dimension": 768}, "has 384 dimensions, not the 768 of query_dimension"),
     ({"query_text": "x", "query_vector": np.ones(384, "<f4").tobytes()}, "exactly one of query_embedding, query_vector and query_text"),
     ({}, "exactly one of query_embedding, query_vector and query_text"),
     ({"query_embedding": "[0.1, 0.2, 0.3]", "query_dimension": 768}, "query_embedding has 3 values, but the dimension given is 768"),
-    ({"query_embedding": "[0.1, 0.2, 0.3]"}, "the query has 3 dimensions; the embeddings have 384"),
+    ({"query_embedding": "[0.1, 0.2, 0.3]"}, "no embedding type of tenant 0 has 3 dimensions"),
+    ({"query_embedding": "[0.1, 0.2, 0.3]", "prefilter": "buckets"},
+     "prefilter buckets searches the 384-dimension embeddings the landmarks were fitted on; the query has 3 dimensions"),
     ({"query_embedding": "[0.123, 0.456, ...]"}, "query_embedding is not a JSON array of numbers"),
     ({"query_embedding": '["a"]'}, "query_embedding holds a value that is not a number"),
     ({"query_text": "cats", "use_hybrid": "maybe"}, "use_hybrid: 'maybe' is not 1/0 or true/false"),
     ({"query_text": "cats", "top_k": 0}, "top_k must be between 1 and 1000"),
     ({"query_text": "   "}, "sp_SemanticSearch: query_text is empty"),  # before any Python runs
     ({"query_text": " \t\r\n"}, "sp_SemanticSearch: query_text is empty"),
-    ({"query_text": "cats", "prefilter": "random"}, "prefilter must be 'buckets' or 'spatial', not random"),
+    ({"query_text": "cats", "prefilter": "random"}, "prefilter must be 'index', 'buckets' or 'spatial', not random"),
     ({"query_text": "cats", "probes": 0}, "probes and candidate_count must be at least 1"),
     ({"query_text": "cats", "candidate_count": 200001}, "candidate_count must be at most 200000"),
 ])

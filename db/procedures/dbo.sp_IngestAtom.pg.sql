@@ -1,12 +1,13 @@
 -- kind: procedure
--- requires: dbo.Atoms, dbo.AtomPayloadStore, dbo.AtomEmbeddings, dbo.Models, dbo.SpatialLandmarks, dbo.fn_ClassifyContent, dbo.fn_Flag, dbo.fn_GenerateEmbedding, dbo.fn_ProjectEmbeddings
+-- requires: dbo.Atoms, dbo.AtomPayloadStore, dbo.AtomEmbeddings, dbo.Models, dbo.SpatialLandmarks, dbo.fn_ClassifyContent, dbo.fn_Flag, dbo.fn_GenerateEmbedding, dbo.fn_ProjectEmbeddings, dbo.fn_BuildVectorSegment
 -- Ingest content as an atom. Its SHA-256 is its identity within the tenant: the same content again
 -- returns the same AtomId and raises ReferenceCount, also when many sessions ingest it at once
 -- (INSERT ... ON CONFLICT). The modality follows the content type. With GenerateEmbedding (1/0 or
 -- true/false), a text atom gets its embedding (computed before the row lock is taken) by the
 -- packaged all-MiniLM-L6-v2, or with ModelId by that stored model of the tenant (EmbeddingType is
 -- then the model's name), projected to its 3-D point and vector bucket when landmarks are fitted;
--- other atoms are stored without one, with a notice.
+-- other atoms are stored without one, with a notice. A new embedding is searchable at once (the
+-- vector index's raw delta, merged into a segment every {{ policy.DELTA_MERGE_ROWS }} embeddings).
 -- CALL dbo.sp_IngestAtom(content, 'text/plain') returns the AtomId as the row of its INOUT parameter;
 -- the seeds' call runs as CALL dbo.sp_IngestAtom(Content => ..., ..., GenerateEmbedding => 1, AtomId => NULL).
 CREATE OR REPLACE PROCEDURE dbo.sp_IngestAtom(
@@ -103,6 +104,15 @@ BEGIN
                 octet_length(embedding) / 4, embedding,
                 point.X, point.Y, point.Z, point.BucketX, point.BucketY, point.BucketZ,
                 CASE WHEN point.X IS NOT NULL THEN ST_MakePoint(point.X, point.Y, point.Z) END, point.VectorBucket);
+        -- every search scans the raw delta: at {{ policy.DELTA_MERGE_ROWS }} embeddings it becomes a flat segment
+        -- of the vector index here (skipped while another session merges the same type: it will)
+        IF (SELECT count(*) FROM (SELECT 1 FROM dbo.AtomEmbeddings e JOIN dbo.Atoms a ON a.AtomId = e.AtomId
+                                  WHERE NOT e.Indexed AND e.EmbeddingType = coalesce(embedding_type, 'all-MiniLM-L6-v2')
+                                    AND a.TenantId = sp_IngestAtom.TenantId
+                                  LIMIT {{ policy.DELTA_MERGE_ROWS }}) d) >= {{ policy.DELTA_MERGE_ROWS }} THEN
+            PERFORM dbo.fn_BuildVectorSegment(sp_IngestAtom.TenantId, coalesce(embedding_type, 'all-MiniLM-L6-v2'),
+                                              'merge', false);
+        END IF;
     END IF;
 END
 $$;

@@ -1,16 +1,23 @@
 -- kind: procedure
--- requires: dbo.Atoms, dbo.AtomEmbeddings, dbo.AtomPayloadStore, dbo.SpatialLandmarks, dbo.InferenceRequests, dbo.sp_GenerateEmbedding, hartonomous_ext
--- Semantic search over the tenant's embeddings. Give one of @query_embedding (a JSON array of 384
--- numbers, '[0.123, 0.456, ...]', as the seeds write it; @query_dimension, when given, must be its
--- length), @query_vector (384 float32 values as bytes) or @query_text (embedded in the database).
--- Exact (@use_hybrid 0): cosine over every embedding.
--- Hybrid pre-filters the candidates through an index, then reranks them by exact cosine in Python:
---   @prefilter 'buckets' (default): the members of the @probes vector buckets whose k-means centres
---     are nearest the query (index on VectorBucket); @probes defaults to 8 (at most half
---     the buckets), which bench/results/search.md shows at recall 0.97-0.99 from 10k to 1M embeddings;
+-- requires: dbo.Atoms, dbo.AtomEmbeddings, dbo.AtomPayloadStore, dbo.SpatialLandmarks, dbo.InferenceRequests, dbo.VectorIndexSegments, dbo.VectorIndexChunks, dbo.sp_GenerateEmbedding, hartonomous_ext
+-- Semantic search over the tenant's embeddings of one type. Give one of @query_embedding (a JSON
+-- array of numbers, '[0.123, 0.456, ...]', as the seeds write it; @query_dimension, when given,
+-- must be its length), @query_vector (float32 values as bytes) or @query_text (embedded in the
+-- database by the packaged all-MiniLM-L6-v2, and searched among that type's embeddings unless
+-- @EmbeddingType says otherwise). @EmbeddingType NULL: the tenant's one type with the query's
+-- dimension (up to {{ policy.MAX_DIMENSION }}); a dimension no type has, or several types have, is an error naming them.
+-- Hybrid (@use_hybrid 1) with @prefilter 'index' (the defaults): the vector index
+-- (hartonomous_ext.vector_index.search_index, as on PostgreSQL: the HNSW graph at its calibrated
+-- ef_search, the flat segments and the raw delta exactly); deleted embeddings never return and
+-- scores are exact. SQL Server starts a fresh Python for each call, so the type's segments cross
+-- into it on every search (PostgreSQL keeps them in the session): expect a search to cost about
+-- the time to read the segments (dbo.VectorIndexSegments.ByteSize).
+-- Exact (@use_hybrid 0): cosine over every embedding of the type.
+-- The earlier pre-filters stay for the 384-dimension type the landmarks were fitted on:
+--   @prefilter 'buckets': the members of the @probes vector buckets whose k-means centres are
+--     nearest the query (index on VectorBucket); @probes defaults to {{ policy.DEFAULT_PROBES }} (at most half the buckets);
 --   @prefilter 'spatial': the @candidate_count embeddings nearest the query's point (spatial index, X/Y).
--- Without fitted landmarks (or centroids, for 'buckets') it says so in the recorded mode and falls
--- back to exact (or to 'spatial'). Each call is recorded in dbo.InferenceRequests.
+-- Each call is recorded in dbo.InferenceRequests with the path it took.
 -- Returns AtomId, Score, ContentType, Preview. Python hands its results back through OUTPUT
 -- parameters, never INSERT ... EXEC, so a caller can capture the rows with INSERT ... EXEC.
 -- Previews are decoded from UTF-8 in Python (hartonomous_ext.atoms.preview), whatever the collation.
@@ -24,23 +31,25 @@ CREATE OR ALTER PROCEDURE dbo.sp_SemanticSearch
     @use_hybrid BIT = 1,
     @TenantId INT = 0,
     @candidate_count INT = NULL,
-    @prefilter NVARCHAR(16) = N'buckets',
-    @probes INT = NULL
+    @prefilter NVARCHAR(16) = N'index',
+    @probes INT = NULL,
+    @EmbeddingType NVARCHAR(64) = NULL
 AS
 BEGIN
     SET NOCOUNT ON;
     DECLARE @Started DATETIME2(7) = SYSUTCDATETIME();
     DECLARE @Query VARBINARY(MAX) = @query_vector, @Problem NVARCHAR(2048), @Results NVARCHAR(MAX);
-    DECLARE @Mode NVARCHAR(64), @Examined BIGINT, @Found INT, @Message NVARCHAR(2048);
+    DECLARE @Mode NVARCHAR(200), @Examined BIGINT, @Found INT, @Message NVARCHAR(2048);
     DECLARE @Mean VARBINARY(MAX), @Axes VARBINARY(MAX), @Width FLOAT, @Centroids VARBINARY(MAX), @CentroidCount INT;
     DECLARE @Probes INT;
     DECLARE @X FLOAT, @Y FLOAT, @Candidates INT;
+    DECLARE @State NVARCHAR(MAX), @Searched NVARCHAR(64), @Dimension INT, @SearchType NVARCHAR(64), @Compared INT;
     SET @use_hybrid = COALESCE(@use_hybrid, 1);  -- NULL is the default, as on PostgreSQL
     IF @top_k IS NULL OR @top_k < 1 OR @top_k > {{ policy.MAX_TOP_K }}
         THROW 50201, N'sp_SemanticSearch: top_k must be between 1 and {{ policy.MAX_TOP_K }}', 1;
-    IF @prefilter IS NULL OR @prefilter NOT IN (N'buckets', N'spatial')
+    IF @prefilter IS NULL OR @prefilter NOT IN (N'index', N'buckets', N'spatial')
     BEGIN
-        SET @Message = CONCAT(N'sp_SemanticSearch: prefilter must be ''buckets'' or ''spatial'', not ',
+        SET @Message = CONCAT(N'sp_SemanticSearch: prefilter must be ''index'', ''buckets'' or ''spatial'', not ',
                               COALESCE(@prefilter, N'NULL'));
         THROW 50204, @Message, 1;
     END;
@@ -86,83 +95,170 @@ except ValueError as exc:
                               N' dimensions, not the ', @query_dimension, N' of query_dimension');
         THROW 50208, @Message, 1;
     END;
-    IF DATALENGTH(@Query) <> 384 * 4
+    IF DATALENGTH(@Query) < 4 OR DATALENGTH(@Query) > {{ policy.MAX_DIMENSION }} * 4 OR DATALENGTH(@Query) % 4 <> 0
     BEGIN
-        SET @Message = CONCAT(N'sp_SemanticSearch: the query has ', DATALENGTH(@Query) / 4,
-                              N' dimensions; the embeddings have 384');
+        SET @Message = CONCAT(N'sp_SemanticSearch: the query must have 1 to {{ policy.MAX_DIMENSION }} float32 values, not ',
+                              DATALENGTH(@Query), N' bytes');
         THROW 50203, @Message, 1;
+    END;
+    SET @Dimension = DATALENGTH(@Query) / 4;
+    IF @use_hybrid = 1 AND @prefilter <> N'index' AND @Dimension <> 384
+    BEGIN
+        SET @Message = CONCAT(N'sp_SemanticSearch: prefilter ', @prefilter, N' searches the 384-dimension embeddings the ',
+                              N'landmarks were fitted on; the query has ', @Dimension, N' dimensions');
+        THROW 50211, @Message, 1;
     END;
     SET @Candidates = COALESCE(@candidate_count, CASE WHEN @top_k * {{ policy.CANDIDATES_PER_RESULT }} > {{ policy.MIN_CANDIDATES }}
                                                       THEN @top_k * {{ policy.CANDIDATES_PER_RESULT }} ELSE {{ policy.MIN_CANDIDATES }} END);
 
     CREATE TABLE #candidates (AtomEmbeddingId BIGINT PRIMARY KEY, EmbeddingVector VARBINARY(MAX) NOT NULL);
-    SELECT @Mean = MeanVector, @Axes = Axes, @Width = BucketWidth, @Centroids = Centroids, @CentroidCount = CentroidCount
-    FROM dbo.SpatialLandmarks WHERE IsActive = 1 AND Dimension = 384;
-    -- probing more than half the buckets is an exact scan, and runs as one (as on PostgreSQL)
-    IF @use_hybrid = 1 AND @Mean IS NOT NULL AND @prefilter = N'buckets' AND @Centroids IS NOT NULL
-       AND COALESCE(@probes, 0) <= @CentroidCount / 2
+    -- ids cross as text: a BIGINT column reaches Python as a float
+    CREATE TABLE #ranked (AtomEmbeddingId BIGINT PRIMARY KEY, Score FLOAT NOT NULL, AtomId BIGINT NULL,
+                          Preview NVARCHAR({{ policy.PREVIEW_CHARACTERS * 2 }}) NULL);
+    IF @use_hybrid = 0 OR @prefilter = N'index'
     BEGIN
-        SET @Probes = COALESCE(@probes, CASE WHEN @CentroidCount / 2 < 1 THEN 1
-                                             WHEN @CentroidCount / 2 < {{ policy.DEFAULT_PROBES }} THEN @CentroidCount / 2
-                                             ELSE {{ policy.DEFAULT_PROBES }} END);
-        CREATE TABLE #buckets (VectorBucket INT PRIMARY KEY);
+        -- query_text is the packaged model's embedding: its type unless the caller names another
+        SET @SearchType = COALESCE(@EmbeddingType, CASE WHEN @query_text IS NOT NULL THEN N'all-MiniLM-L6-v2' END);
+        -- the tenant's active segments and raw delta sizes, read together
+        SET @State = (SELECT (SELECT s.SegmentId AS id, s.EmbeddingType AS type, s.Dimension AS dimension
+                              FROM dbo.VectorIndexSegments AS s WHERE s.TenantId = @TenantId AND s.IsActive = 1
+                              FOR JSON PATH) AS segments,
+                             (SELECT e.EmbeddingType AS type, e.Dimension AS dimension, COUNT_BIG(*) AS pending
+                              FROM dbo.AtomEmbeddings AS e INNER JOIN dbo.Atoms AS a ON a.AtomId = e.AtomId
+                              WHERE e.Indexed = 0 AND a.TenantId = @TenantId
+                              GROUP BY e.EmbeddingType, e.Dimension FOR JSON PATH) AS pending
+                      FOR JSON PATH, WITHOUT_ARRAY_WRAPPER);
+        -- what the script reads (it cannot query back): the segments of the query's dimension (and
+        -- type), the raw delta, and the ids that still exist (of the tenant and category); ids as text
+        CREATE TABLE #search (Part CHAR(1) NOT NULL, Id VARCHAR(20) NOT NULL, Ordinal INT NULL, Data VARBINARY(MAX) NULL);
+        INSERT INTO #search (Part, Id, Ordinal, Data)
+        SELECT 'S', CONVERT(VARCHAR(20), c.SegmentId), c.ChunkIndex, c.Data
+        FROM dbo.VectorIndexSegments AS s INNER JOIN dbo.VectorIndexChunks AS c ON c.SegmentId = s.SegmentId
+        WHERE s.TenantId = @TenantId AND s.IsActive = 1 AND s.Dimension = @Dimension
+          AND (@SearchType IS NULL OR s.EmbeddingType = @SearchType);
+        INSERT INTO #search (Part, Id, Ordinal, Data)
+        SELECT 'D', CONVERT(VARCHAR(20), e.AtomEmbeddingId), NULL, e.EmbeddingVector
+        FROM dbo.AtomEmbeddings AS e INNER JOIN dbo.Atoms AS a ON a.AtomId = e.AtomId
+        WHERE e.Indexed = 0 AND a.TenantId = @TenantId AND e.Dimension = @Dimension
+          AND (@SearchType IS NULL OR e.EmbeddingType = @SearchType) AND (@category IS NULL OR a.Modality = @category);
+        INSERT INTO #search (Part, Id, Ordinal, Data)
+        SELECT 'L', CONVERT(VARCHAR(20), e.AtomEmbeddingId), NULL, NULL
+        FROM dbo.AtomEmbeddings AS e INNER JOIN dbo.Atoms AS a ON a.AtomId = e.AtomId
+        WHERE a.TenantId = @TenantId AND e.Dimension = @Dimension
+          AND (@SearchType IS NULL OR e.EmbeddingType = @SearchType) AND (@category IS NULL OR a.Modality = @category);
+        SELECT @Results = NULL, @Problem = NULL;
         EXEC sys.sp_execute_external_script
             @language = N'Python',
             @script = N'
 import json
+from hartonomous_ext import vector_index
+state = json.loads(state)
+segments = [(int(s["id"]), s["type"], int(s["dimension"])) for s in state.get("segments", [])]
+pending = {(p["type"], int(p["dimension"])): int(p["pending"]) for p in state.get("pending", [])}
+parts = {part: frame for part, frame in InputDataSet.groupby("Part")}
+stored = {}
+if "S" in parts:
+    for segment, chunks in parts["S"].sort_values(["Id", "Ordinal"]).groupby("Id"):
+        stored[int(segment)] = b"".join(chunks["Data"])
+delta = ([int(i) for i in parts["D"]["Id"]], b"".join(parts["D"]["Data"])) if "D" in parts else ([], b"")
+live = [int(i) for i in parts["L"]["Id"]] if "L" in parts else []
+reader = vector_index.MemoryIndexReader(segments, pending, stored, delta, live)
+# every OUTPUT parameter gets a value: one left unset (or None) stops BxlServer; empty reads back as NULL
+ranked, searched, examined, mode, problem = "[]", "", 0, "", ""
+try:
+    found = vector_index.search_index(reader, vector_index.SegmentCache(0), tenant, requested or None, query,
+                                      top_k, not hybrid)
+    ranked, searched, examined, mode = json.dumps(found.rows), found.searched or "", found.examined, found.mode
+except vector_index.SearchError as exc:
+    problem = str(exc)
+',
+            @input_data_1 = N'SELECT Part, Id, Ordinal, Data FROM #search',
+            @params = N'@state NVARCHAR(MAX), @query VARBINARY(MAX), @top_k INT, @tenant INT, @requested NVARCHAR(64),
+                        @hybrid BIT, @ranked NVARCHAR(MAX) OUTPUT, @searched NVARCHAR(64) OUTPUT, @examined INT OUTPUT,
+                        @mode NVARCHAR(200) OUTPUT, @problem NVARCHAR(2048) OUTPUT',
+            @state = @State, @query = @Query, @top_k = @top_k, @tenant = @TenantId, @requested = @SearchType,
+            @hybrid = @use_hybrid, @ranked = @Results OUTPUT, @searched = @Searched OUTPUT, @examined = @Compared OUTPUT,
+            @mode = @Mode OUTPUT, @problem = @Problem OUTPUT
+        WITH RESULT SETS NONE;
+        SELECT @Problem = NULLIF(@Problem, N''), @Examined = @Compared;
+        IF @Problem IS NOT NULL
+        BEGIN
+            SET @Message = CONCAT(N'sp_SemanticSearch: ', @Problem);
+            THROW 50210, @Message, 1;
+        END;
+        SET @Mode = COALESCE(NULLIF(@Mode, N''), CASE WHEN @use_hybrid = 1 THEN N'index: nothing stored' ELSE N'exact: nothing stored' END);
+        INSERT INTO #ranked (AtomEmbeddingId, Score, AtomId)
+        SELECT r.AtomEmbeddingId, r.Score, e.AtomId
+        FROM OPENJSON(@Results) WITH (AtomEmbeddingId BIGINT '$[0]', Score FLOAT '$[1]') AS r
+        INNER JOIN dbo.AtomEmbeddings AS e ON e.AtomEmbeddingId = r.AtomEmbeddingId;
+    END
+    ELSE
+    BEGIN
+        SELECT @Mean = MeanVector, @Axes = Axes, @Width = BucketWidth, @Centroids = Centroids, @CentroidCount = CentroidCount
+        FROM dbo.SpatialLandmarks WHERE IsActive = 1 AND Dimension = 384;
+        -- probing more than half the buckets is an exact scan, and runs as one (as on PostgreSQL)
+        IF @use_hybrid = 1 AND @Mean IS NOT NULL AND @prefilter = N'buckets' AND @Centroids IS NOT NULL
+           AND COALESCE(@probes, 0) <= @CentroidCount / 2
+        BEGIN
+            SET @Probes = COALESCE(@probes, CASE WHEN @CentroidCount / 2 < 1 THEN 1
+                                                 WHEN @CentroidCount / 2 < {{ policy.DEFAULT_PROBES }} THEN @CentroidCount / 2
+                                                 ELSE {{ policy.DEFAULT_PROBES }} END);
+            CREATE TABLE #buckets (VectorBucket INT PRIMARY KEY);
+            EXEC sys.sp_execute_external_script
+                @language = N'Python',
+                @script = N'
+import json
 from hartonomous_ext import spatial
 buckets = json.dumps(spatial.nearest_buckets(query, centroids, probes))
 ',
-            @params = N'@query VARBINARY(MAX), @centroids VARBINARY(MAX), @probes INT, @buckets NVARCHAR(MAX) OUTPUT',
-            @query = @Query, @centroids = @Centroids, @probes = @Probes, @buckets = @Results OUTPUT
-        WITH RESULT SETS NONE;
-        INSERT INTO #buckets (VectorBucket) SELECT CAST(j.value AS INT) FROM OPENJSON(@Results) AS j;
-        SET @Mode = CONCAT(N'hybrid: ', (SELECT COUNT(*) FROM #buckets), N' of ', @CentroidCount, N' buckets');
-        INSERT INTO #candidates (AtomEmbeddingId, EmbeddingVector)
-        SELECT e.AtomEmbeddingId, e.EmbeddingVector
-        FROM dbo.AtomEmbeddings AS e
-        INNER JOIN #buckets AS b ON b.VectorBucket = e.VectorBucket
-        INNER JOIN dbo.Atoms AS a ON a.AtomId = e.AtomId
-        WHERE a.TenantId = @TenantId AND e.Dimension = 384 AND (@category IS NULL OR a.Modality = @category);
-    END
-    ELSE IF @use_hybrid = 1 AND @Mean IS NOT NULL AND (@prefilter = N'spatial' OR @Centroids IS NULL)
-    BEGIN
-        SET @Mode = CASE WHEN @prefilter = N'spatial' THEN N'hybrid: spatial' ELSE N'hybrid: spatial (no buckets fitted)' END;
-        EXEC sys.sp_execute_external_script
-            @language = N'Python',
-            @script = N'
+                @params = N'@query VARBINARY(MAX), @centroids VARBINARY(MAX), @probes INT, @buckets NVARCHAR(MAX) OUTPUT',
+                @query = @Query, @centroids = @Centroids, @probes = @Probes, @buckets = @Results OUTPUT
+            WITH RESULT SETS NONE;
+            INSERT INTO #buckets (VectorBucket) SELECT CAST(j.value AS INT) FROM OPENJSON(@Results) AS j;
+            SET @Mode = CONCAT(N'hybrid: ', (SELECT COUNT(*) FROM #buckets), N' of ', @CentroidCount, N' buckets');
+            INSERT INTO #candidates (AtomEmbeddingId, EmbeddingVector)
+            SELECT e.AtomEmbeddingId, e.EmbeddingVector
+            FROM dbo.AtomEmbeddings AS e
+            INNER JOIN #buckets AS b ON b.VectorBucket = e.VectorBucket
+            INNER JOIN dbo.Atoms AS a ON a.AtomId = e.AtomId
+            WHERE a.TenantId = @TenantId AND e.Dimension = 384 AND (@category IS NULL OR a.Modality = @category);
+        END
+        ELSE IF @use_hybrid = 1 AND @Mean IS NOT NULL AND (@prefilter = N'spatial' OR @Centroids IS NULL)
+        BEGIN
+            SET @Mode = CASE WHEN @prefilter = N'spatial' THEN N'hybrid: spatial' ELSE N'hybrid: spatial (no buckets fitted)' END;
+            EXEC sys.sp_execute_external_script
+                @language = N'Python',
+                @script = N'
 from hartonomous_ext import spatial
 point = spatial.project([query], mean, axes, width)[0]
 x, y = float(point[0]), float(point[1])
 ',
-            @params = N'@query VARBINARY(MAX), @mean VARBINARY(MAX), @axes VARBINARY(MAX), @width FLOAT, @x FLOAT OUTPUT, @y FLOAT OUTPUT',
-            @query = @Query, @mean = @Mean, @axes = @Axes, @width = @Width, @x = @X OUTPUT, @y = @Y OUTPUT
-        WITH RESULT SETS NONE;
-        INSERT INTO #candidates (AtomEmbeddingId, EmbeddingVector)
-        SELECT TOP (@Candidates) e.AtomEmbeddingId, e.EmbeddingVector
-        FROM dbo.AtomEmbeddings AS e
-        INNER JOIN dbo.Atoms AS a ON a.AtomId = e.AtomId
-        WHERE a.TenantId = @TenantId AND e.SpatialGeometry IS NOT NULL AND e.Dimension = 384
-          AND e.SpatialGeometry.STDistance(geometry::Point(@X, @Y, 0)) IS NOT NULL -- lets the spatial index answer
-          AND (@category IS NULL OR a.Modality = @category)
-        ORDER BY e.SpatialGeometry.STDistance(geometry::Point(@X, @Y, 0));
-    END
-    ELSE
-    BEGIN
-        SET @Mode = CASE WHEN @use_hybrid = 0 THEN N'exact' WHEN @Mean IS NULL THEN N'exact (no landmarks fitted)'
-                         ELSE N'exact (probes cover most buckets)' END;
-        INSERT INTO #candidates (AtomEmbeddingId, EmbeddingVector)
-        SELECT e.AtomEmbeddingId, e.EmbeddingVector
-        FROM dbo.AtomEmbeddings AS e
-        INNER JOIN dbo.Atoms AS a ON a.AtomId = e.AtomId
-        WHERE a.TenantId = @TenantId AND e.Dimension = 384 AND (@category IS NULL OR a.Modality = @category);
+                @params = N'@query VARBINARY(MAX), @mean VARBINARY(MAX), @axes VARBINARY(MAX), @width FLOAT, @x FLOAT OUTPUT, @y FLOAT OUTPUT',
+                @query = @Query, @mean = @Mean, @axes = @Axes, @width = @Width, @x = @X OUTPUT, @y = @Y OUTPUT
+            WITH RESULT SETS NONE;
+            INSERT INTO #candidates (AtomEmbeddingId, EmbeddingVector)
+            SELECT TOP (@Candidates) e.AtomEmbeddingId, e.EmbeddingVector
+            FROM dbo.AtomEmbeddings AS e
+            INNER JOIN dbo.Atoms AS a ON a.AtomId = e.AtomId
+            WHERE a.TenantId = @TenantId AND e.SpatialGeometry IS NOT NULL AND e.Dimension = 384
+              AND e.SpatialGeometry.STDistance(geometry::Point(@X, @Y, 0)) IS NOT NULL -- lets the spatial index answer
+              AND (@category IS NULL OR a.Modality = @category)
+            ORDER BY e.SpatialGeometry.STDistance(geometry::Point(@X, @Y, 0));
+        END
+        ELSE
+        BEGIN
+            SET @Mode = CASE WHEN @use_hybrid = 0 THEN N'exact' WHEN @Mean IS NULL THEN N'exact (no landmarks fitted)'
+                             ELSE N'exact (probes cover most buckets)' END;
+            INSERT INTO #candidates (AtomEmbeddingId, EmbeddingVector)
+            SELECT e.AtomEmbeddingId, e.EmbeddingVector
+            FROM dbo.AtomEmbeddings AS e
+            INNER JOIN dbo.Atoms AS a ON a.AtomId = e.AtomId
+            WHERE a.TenantId = @TenantId AND e.Dimension = 384 AND (@category IS NULL OR a.Modality = @category);
+        END;
+        SET @Examined = (SELECT COUNT_BIG(*) FROM #candidates);
     END;
-    SET @Examined = (SELECT COUNT_BIG(*) FROM #candidates);
 
-    -- ids cross as text: a BIGINT column reaches Python as a float
-    CREATE TABLE #ranked (AtomEmbeddingId BIGINT PRIMARY KEY, Score FLOAT NOT NULL, AtomId BIGINT NULL,
-                          Preview NVARCHAR({{ policy.PREVIEW_CHARACTERS * 2 }}) NULL);
-    IF @Examined > 0
+    IF EXISTS (SELECT 1 FROM #candidates)
     BEGIN
         SET @Results = NULL;
         EXEC sys.sp_execute_external_script
@@ -182,6 +278,9 @@ ranked = json.dumps([[ids[i], score] for i, score in best])
         SELECT r.AtomEmbeddingId, r.Score, e.AtomId
         FROM OPENJSON(@Results) WITH (AtomEmbeddingId BIGINT '$[0]', Score FLOAT '$[1]') AS r
         INNER JOIN dbo.AtomEmbeddings AS e ON e.AtomEmbeddingId = r.AtomEmbeddingId;
+    END;
+    IF EXISTS (SELECT 1 FROM #ranked)
+    BEGIN
         -- the previews of the few results, decoded in Python
         SET @Results = NULL;
         IF EXISTS (SELECT 1 FROM #ranked AS r INNER JOIN dbo.Atoms AS a ON a.AtomId = r.AtomId AND a.Modality = N'text')
@@ -214,6 +313,7 @@ previews = json.dumps({atom: atoms.preview(payload) for atom, payload
     INSERT INTO dbo.InferenceRequests (TenantId, TaskType, StartTime, Parameters, DurationMs, CandidatesExamined, ResultCount)
     VALUES (@TenantId, N'semantic-search', @Started,
             (SELECT @top_k AS top_k, @category AS category, @use_hybrid AS use_hybrid, @Mode AS mode,
+                    @Searched AS embedding_type, @Dimension AS dimension,
                     @prefilter AS prefilter, @Probes AS probes, @candidate_count AS candidate_count,
                     LEFT(@query_text, 200) AS query_text FOR JSON PATH, WITHOUT_ARRAY_WRAPPER),
             DATEDIFF_BIG(MICROSECOND, @Started, SYSUTCDATETIME()) / 1000.0, @Examined, @Found);

@@ -7,6 +7,8 @@
 -- engine's own VECTOR_DISTANCE; sp_SemanticSearch does not use it yet.
 -- UsesMaxDimensionPadding is always 0: vectors are kept at their own dimension, never padded to a
 -- maximum as the seed design did; the column keeps the seeds' embedding statistics query working.
+-- Indexed: the embedding is in a segment of its tenant's and type's vector index
+-- (dbo.VectorIndexSegments); until then searches scan it exactly (the raw delta).
 IF OBJECT_ID(N'dbo.AtomEmbeddings', N'U') IS NULL
 BEGIN
     CREATE TABLE dbo.AtomEmbeddings (
@@ -28,16 +30,19 @@ BEGIN
         EmbeddingNative VECTOR(384)     NULL,
 {%- endif %}
         UsesMaxDimensionPadding AS (CAST(0 AS BIT)),
+        Indexed         BIT             NOT NULL CONSTRAINT DF_AtomEmbeddings_Indexed DEFAULT (0),
         CreatedAt       DATETIME2(3)    NOT NULL CONSTRAINT DF_AtomEmbeddings_CreatedAt DEFAULT (SYSUTCDATETIME()),
         CONSTRAINT PK_AtomEmbeddings PRIMARY KEY CLUSTERED (AtomEmbeddingId),
         CONSTRAINT FK_AtomEmbeddings_Atoms FOREIGN KEY (AtomId) REFERENCES dbo.Atoms (AtomId) ON DELETE CASCADE,
         CONSTRAINT FK_AtomEmbeddings_Models FOREIGN KEY (ModelId) REFERENCES dbo.Models (ModelId),
-        CONSTRAINT CK_AtomEmbeddings_Dimension CHECK (Dimension > 0),
+        CONSTRAINT CK_AtomEmbeddings_Dimension CHECK (Dimension BETWEEN 1 AND {{ policy.MAX_DIMENSION }}),
         CONSTRAINT CK_AtomEmbeddings_VectorLength CHECK (DATALENGTH(EmbeddingVector) = Dimension * 4)
     );
     CREATE INDEX IX_AtomEmbeddings_Atom ON dbo.AtomEmbeddings (AtomId, EmbeddingType);
     CREATE INDEX IX_AtomEmbeddings_SpatialBucket ON dbo.AtomEmbeddings (SpatialBucketX, SpatialBucketY, SpatialBucketZ);
     CREATE INDEX IX_AtomEmbeddings_VectorBucket ON dbo.AtomEmbeddings (VectorBucket);
+    -- the raw delta: what searches scan exactly until dbo.sp_BuildVectorIndex merges it
+    CREATE INDEX IX_AtomEmbeddings_Unindexed ON dbo.AtomEmbeddings (EmbeddingType, AtomEmbeddingId) WHERE Indexed = 0;
 END;
 GO
 -- SQL Server's spatial index is two-dimensional: it filters on X and Y; Z is kept in SpatialZ.

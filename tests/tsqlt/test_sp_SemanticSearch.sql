@@ -85,12 +85,15 @@ BEGIN
 END;
 GO
 
-CREATE PROCEDURE test_sp_SemanticSearch.[test the seed call: a 768-value query against 384-dimension embeddings is refused (50203)]
+CREATE PROCEDURE test_sp_SemanticSearch.[test the seed call: a 768-value query where no type has 768 dimensions is refused (50210)]
 AS
 BEGIN
     -- docs seed 003, "Semantic Search (Hybrid Spatial + Vector)", as written, the '...' filled in to
-    -- the 768 values the seed's @query_dimension says; the package's embeddings have 384 dimensions
-    EXEC tSQLt.ExpectException @ExpectedErrorNumber = 50203, @ExpectedMessagePattern = '%384%';
+    -- the 768 values the seed's @query_dimension says; tenant 0 has no 768-dimension embedding type
+    EXEC tSQLt.FakeTable @TableName = N'dbo.VectorIndexSegments';
+    EXEC tSQLt.FakeTable @TableName = N'dbo.AtomEmbeddings';
+    EXEC tSQLt.ExpectException @ExpectedErrorNumber = 50210,
+                               @ExpectedMessagePattern = '%no embedding type of tenant 0 has 768 dimensions%';
     -- Hybrid search (O(log n) spatial filter + exact vector rerank)
     EXEC dbo.sp_SemanticSearch
         @query_embedding = '[0.123, 0.456, 0.789, 0.321, 0.654, 0.987, 0.111, 0.222, 0.123, 0.456, 0.789, 0.321, 0.654, 0.987, 0.111, 0.222,
@@ -205,11 +208,11 @@ BEGIN
 END;
 GO
 
-CREATE PROCEDURE test_sp_SemanticSearch.[test a query_vector of the wrong length is refused (50203)]
+CREATE PROCEDURE test_sp_SemanticSearch.[test a query_vector that is not whole float32 values is refused (50203)]
 AS
 BEGIN
-    EXEC tSQLt.ExpectException @ExpectedErrorNumber = 50203;
-    EXEC dbo.sp_SemanticSearch @query_vector = 0x0000803F00000040, @TenantId = 424242;
+    EXEC tSQLt.ExpectException @ExpectedErrorNumber = 50203, @ExpectedMessagePattern = '%1 to 1998 float32 values, not 7 bytes%';
+    EXEC dbo.sp_SemanticSearch @query_vector = 0x0000803F000000, @TenantId = 424242;
 END;
 GO
 

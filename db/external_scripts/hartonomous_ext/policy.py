@@ -16,4 +16,19 @@ CANDIDATES_PER_RESULT = 100  # spatial prefilter: top_k * 100 candidates ...
 MIN_CANDIDATES = 1000  # ... and at least this many
 MAX_CANDIDATES = 200000  # more is an exact scan: use_hybrid 0
 EMBEDDING_DIMENSION = 384  # the packaged all-MiniLM-L6-v2
+MAX_DIMENSION = 1998  # the seeds' VECTOR(1998)
+
+# the vector index (hartonomous_ext.vector_index): HNSW graphs as pgvector builds them by default
+HNSW_M = 16
+HNSW_EF_CONSTRUCTION = 64
+HNSW_MIN_EF = 16
+TARGET_RECALL = 0.97  # calibration's recall@10 target on held-out stored vectors (the promise is 0.95)
+EF_SEARCH_STEPS = (16, 24, 32, 48, 64, 96, 128, 192, 256, 384, 512)
+CALIBRATION_QUERIES = 200
+GRAPH_MIN_VECTORS = 20000  # below this a tenant's type is flat segments only: an exact scan is as fast
+FLAT_MERGE_SHARE = 0.05  # flat segments beyond this share of the graph (or GRAPH_MIN_VECTORS) rebuild it
+INDEX_CHUNK_BYTES = 16777216  # a stored segment is split into rows of 16 MiB
+INDEX_CACHE_BYTES = 4294967296  # loaded segments one session keeps (setting hartonomous.vector_cache_mb)
+OVERFETCH = 4  # candidates asked per result, so deleted ones can be dropped
+DELTA_MERGE_ROWS = 2000  # sp_IngestAtom merges a tenant's raw delta of a type into a flat segment at this size
 PREVIEW_CHARACTERS = 200

@@ -1,0 +1,506 @@
+"""The vector index behind semantic search: per tenant and embedding type, a set of segments the
+database stores and each session loads once.
+
+A segment is either a graph (faiss's HNSW over unit vectors, so inner product is cosine, built
+from everything indexed so far and calibrated) or flat (a small matrix scanned exactly: the
+embeddings merged since the graph was built). Embeddings not yet in any segment (the raw delta)
+are scanned exactly by the caller. A search asks every segment for its best candidates and
+merges them; the caller then drops candidates deleted since and reranks the rest on their stored
+vectors, so deletes never appear and scores are exact.
+
+The graph's one knob at query time, ef_search (how many candidates the walk keeps), is calibrated
+when the graph is built: stored embeddings sampled as queries (each one's own vector left out of
+both answers, as a held-out query would be), their exact top k against the graph's at growing
+ef_search, the smallest that reaches policy.TARGET_RECALL kept with the recall it measured.
+
+Layout learnt from pgvector and FAISS: pgvector's HNSW keeps its graph in the table's pages and
+reads them through shared buffers; here a segment is one value split into chunks (rows of
+dbo.VectorIndexChunks) read once per session, and queries run in memory (what pgvector needs the
+whole index in shared_buffers for). The cost is memory per session: about 4 x dimension bytes per
+vector plus the graph's links (2 x M x 4 bytes).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import struct
+from dataclasses import dataclass, field
+from typing import Protocol
+
+import numpy as np
+
+from hartonomous_ext import policy
+
+FORMAT = 1
+_HEADER = struct.Struct("<4sII")  # magic, format, length of the JSON header that follows
+_MAGIC = b"HXVI"
+
+
+class VectorIndexError(ValueError):
+    """A segment that cannot be built, stored or read back."""
+
+
+def _faiss():
+    import faiss
+
+    global _faiss_ready
+    if not _faiss_ready:
+        # one search is one query: OpenMP threads would only spin against the other sessions'
+        # searches (a build asks for every core while it runs)
+        faiss.omp_set_num_threads(1)
+        _faiss_ready = True
+    return faiss
+
+
+_faiss_ready = False
+
+
+_threads = None
+
+
+def _one_blas_thread():
+    """A search is one query in one session: numpy's BLAS threads would only fight the other
+    sessions' searches (2 threads made a 10k-row scan five times slower on a busy 2-core machine)."""
+    global _threads
+    if _threads is None:
+        from threadpoolctl import ThreadpoolController
+
+        _threads = ThreadpoolController()
+    return _threads.limit(limits=1, user_api="blas")
+
+
+def unit_rows(matrix: np.ndarray) -> np.ndarray:
+    """float32 rows scaled to unit length (a zero row stays zero: it matches nothing)."""
+    matrix = np.ascontiguousarray(matrix, dtype=np.float32)
+    norms = np.linalg.norm(matrix, axis=1, keepdims=True)
+    return matrix / np.where(norms == 0, 1, norms)
+
+
+def matrix_from_bytes(raw: bytes, dimension: int) -> np.ndarray:
+    if dimension < 1 or len(raw) % (dimension * 4):
+        raise VectorIndexError(f"{len(raw)} bytes are not whole {dimension}-dimensional float32 vectors")
+    return np.frombuffer(raw, dtype="<f4").reshape(-1, dimension)
+
+
+@dataclass
+class Segment:
+    """One stored segment in memory: ids[i] is the AtomEmbeddingId of row i."""
+
+    kind: str  # 'hnsw' or 'flat'
+    dimension: int
+    ids: np.ndarray  # int64
+    vectors: np.ndarray | None = None  # unit rows (flat segments)
+    graph: object | None = None  # faiss.IndexHNSWFlat (hnsw segments)
+    ef_search: int | None = None
+    info: dict = field(default_factory=dict)
+
+    @property
+    def count(self) -> int:
+        return int(self.ids.size)
+
+    def nbytes(self) -> int:
+        size = self.ids.nbytes
+        if self.vectors is not None:
+            size += self.vectors.nbytes
+        if self.graph is not None:
+            m = self.info.get("m", policy.HNSW_M)
+            size += self.count * (self.dimension * 4 + 2 * m * 4)
+        return size
+
+    def matrix(self) -> np.ndarray:
+        """The segment's unit vectors (for an exact scan), without copying a graph's storage."""
+        if self.vectors is not None:
+            return self.vectors
+        faiss = _faiss()
+        storage = faiss.downcast_index(self.graph.storage)
+        return faiss.rev_swig_ptr(storage.get_xb(), self.count * self.dimension).reshape(self.count, self.dimension)
+
+    def search(self, query: np.ndarray, k: int, exact: bool = False) -> tuple[np.ndarray, np.ndarray, int]:
+        """(ids, cosine scores, vectors compared) of the segment's k best for a unit query, best first."""
+        k = min(k, self.count)
+        if k < 1:
+            return np.empty(0, np.int64), np.empty(0, np.float32), 0
+        if self.graph is not None and not exact:
+            faiss = _faiss()
+            params = faiss.SearchParametersHNSW()
+            params.efSearch = max(int(self.ef_search or policy.HNSW_MIN_EF), k)
+            faiss.cvar.hnsw_stats.reset()
+            scores, rows = self.graph.search(query.reshape(1, -1), k, params=params)
+            compared = int(faiss.cvar.hnsw_stats.ndis)
+            rows, scores = rows[0], scores[0]
+            keep = rows >= 0
+            return self.ids[rows[keep]], scores[keep], compared
+        ids, scores = top_k_rows(self.matrix(), self.ids, query, k)
+        return ids, scores, self.count
+
+
+def top_k_rows(matrix: np.ndarray, ids: np.ndarray, query: np.ndarray, k: int) -> tuple[np.ndarray, np.ndarray]:
+    """Exact: the k rows of `matrix` (unit rows) with the highest inner product with `query`."""
+    k = min(k, len(ids))
+    if k < 1:
+        return np.empty(0, np.int64), np.empty(0, np.float32)
+    scores = matrix @ query
+    best = np.argpartition(-scores, k - 1)[:k] if k < len(scores) else np.arange(len(scores))
+    best = best[np.argsort(-scores[best], kind="stable")]
+    return ids[best], scores[best]
+
+
+def build_flat(ids: np.ndarray, vectors: np.ndarray) -> Segment:
+    vectors = unit_rows(vectors)
+    return Segment("flat", vectors.shape[1], np.asarray(ids, np.int64), vectors=vectors,
+                   info={"count": int(len(ids))})
+
+
+def build_graph(ids: np.ndarray, vectors: np.ndarray, m: int = policy.HNSW_M,
+                ef_construction: int = policy.HNSW_EF_CONSTRUCTION,
+                target_recall: float = policy.TARGET_RECALL, seed: int = 0) -> Segment:
+    """An HNSW segment over the vectors, with ef_search calibrated (see the module's docstring)."""
+    faiss = _faiss()
+    vectors = unit_rows(vectors)
+    count, dimension = vectors.shape
+    if count < 1:
+        raise VectorIndexError("a graph needs at least one vector")
+    graph = faiss.IndexHNSWFlat(dimension, m, faiss.METRIC_INNER_PRODUCT)
+    graph.hnsw.efConstruction = ef_construction
+    faiss.omp_set_num_threads(os.cpu_count() or 1)
+    try:
+        graph.add(vectors)
+    finally:
+        faiss.omp_set_num_threads(1)
+    segment = Segment("hnsw", dimension, np.asarray(ids, np.int64), graph=graph,
+                      info={"count": count, "m": m, "ef_construction": ef_construction})
+    ef, recall, queries = calibrate(segment, vectors, target_recall, seed=seed)
+    segment.ef_search = ef
+    segment.info.update(ef_search=ef, calibrated_recall=recall, calibration_queries=queries,
+                        target_recall=target_recall)
+    return segment
+
+
+BUILD_MODES = ("auto", "merge", "rebuild", "graph")
+
+
+def build_action(mode: str, segments: list[tuple[str, int]], delta_count: int) -> str:
+    """What one build step does for a type with these active segments (kind, vectors) and this
+    many unindexed embeddings: 'none', 'merge' (the delta becomes a flat segment), 'rebuild' (all
+    of it one segment: a graph from policy.GRAPH_MIN_VECTORS on, flat below) or 'graph' (all of
+    it one graph). Mode 'auto' merges, and rebuilds once the flat segments outgrow
+    policy.FLAT_MERGE_SHARE of the graph (without a graph: reach GRAPH_MIN_VECTORS, or number
+    more than eight)."""
+    if mode not in BUILD_MODES:
+        raise VectorIndexError(f"Mode must be 'auto', 'merge', 'rebuild' or 'graph', not {mode!r}")
+    if mode == "auto":
+        graph_count = sum(count for kind, count in segments if kind == "hnsw")
+        flats = [count for kind, count in segments if kind == "flat"]
+        pending = sum(flats) + delta_count
+        if graph_count:
+            grow = pending > max(policy.FLAT_MERGE_SHARE * graph_count, 1000)
+        else:
+            grow = pending >= policy.GRAPH_MIN_VECTORS or len(flats) + (1 if delta_count else 0) > 8
+        mode = "rebuild" if grow else "merge"
+    if mode == "merge" and not delta_count:
+        return "none"
+    return mode
+
+
+def build_segment(action: str, ids: np.ndarray, vectors: np.ndarray) -> Segment:
+    """The segment a build step's action makes of these embeddings (see build_action)."""
+    if action == "graph" or (action == "rebuild" and len(ids) >= policy.GRAPH_MIN_VECTORS):
+        return build_graph(ids, vectors)
+    return build_flat(ids, vectors)
+
+
+def calibrate(segment: Segment, vectors: np.ndarray, target_recall: float, k: int = 10,
+              sample: int = policy.CALIBRATION_QUERIES, seed: int = 0) -> tuple[int, float, int]:
+    """(ef_search, recall@k it measured, queries used): the smallest ef_search of
+    policy.EF_SEARCH_STEPS whose recall@k reaches the target on `sample` stored vectors, each
+    left out of both its exact and its graph answer; the largest step if none does."""
+    faiss = _faiss()
+    count = len(vectors)
+    if count <= k + 1:
+        return policy.HNSW_MIN_EF, 1.0, 0
+    rng = np.random.default_rng(seed)
+    picks = rng.choice(count, size=min(sample, count), replace=False)
+    queries = vectors[picks]
+    # exact answers by blocks of queries: count x block scores at a time
+    truth = np.empty((len(picks), k), np.int64)
+    for start in range(0, len(picks), 64):
+        block = vectors @ queries[start:start + 64].T
+        block[picks[start:start + 64], np.arange(block.shape[1])] = -np.inf  # the query itself
+        best = np.argpartition(-block, k, axis=0)[:k].T
+        truth[start:start + 64] = best
+    best_ef, best_recall = None, 0.0
+    for ef in policy.EF_SEARCH_STEPS:
+        params = faiss.SearchParametersHNSW()
+        params.efSearch = max(ef, k + 1)
+        _, rows = segment.graph.search(queries, k + 1, params=params)
+        hits = 0
+        for i, row in enumerate(rows):
+            found = [r for r in row if r != picks[i] and r >= 0][:k]
+            hits += len(set(found) & set(truth[i].tolist()))
+        recall = hits / (len(picks) * k)
+        best_ef, best_recall = ef, recall
+        if recall >= target_recall:
+            break
+    return best_ef, round(best_recall, 4), len(picks)
+
+
+# ---- stored form: header + ids + payload, split into chunks by the caller -----------------------
+
+def serialize(segment: Segment) -> bytes:
+    header = dict(segment.info, format=FORMAT, kind=segment.kind, dimension=segment.dimension, count=segment.count,
+                  ef_search=segment.ef_search)
+    encoded = json.dumps(header, sort_keys=True).encode()
+    if segment.kind == "hnsw":
+        payload = _faiss().serialize_index(segment.graph).tobytes()
+    else:
+        payload = np.ascontiguousarray(segment.vectors, "<f4").tobytes()
+    return b"".join([_HEADER.pack(_MAGIC, FORMAT, len(encoded)), encoded,
+                     np.ascontiguousarray(segment.ids, "<i8").tobytes(), payload])
+
+
+def deserialize(blob: bytes | memoryview) -> Segment:
+    view = memoryview(blob)
+    if len(view) < _HEADER.size:
+        raise VectorIndexError("a stored segment is truncated")
+    magic, version, length = _HEADER.unpack(view[:_HEADER.size])
+    if magic != _MAGIC or version != FORMAT:
+        raise VectorIndexError(f"not a stored segment of format {FORMAT}")
+    offset = _HEADER.size
+    header = json.loads(bytes(view[offset:offset + length]))
+    offset += length
+    count, dimension = header["count"], header["dimension"]
+    ids = np.frombuffer(view[offset:offset + 8 * count], "<i8").copy()
+    offset += 8 * count
+    payload = view[offset:]
+    if header["kind"] == "hnsw":
+        graph = _faiss().deserialize_index(np.frombuffer(payload, np.uint8))
+        if graph.ntotal != count or graph.d != dimension:
+            raise VectorIndexError("a stored graph does not match its header")
+        return Segment("hnsw", dimension, ids, graph=graph, ef_search=header.get("ef_search"), info=header)
+    if len(payload) != count * dimension * 4:
+        raise VectorIndexError("a stored flat segment does not match its header")
+    vectors = np.frombuffer(payload, "<f4").reshape(count, dimension).copy()
+    return Segment("flat", dimension, ids, vectors=vectors, info=header)
+
+
+def chunks(blob: bytes, size: int = policy.INDEX_CHUNK_BYTES):
+    view = memoryview(blob)
+    for start in range(0, len(view), size):
+        yield bytes(view[start:start + size])
+
+
+# ---- searching a set of segments ----------------------------------------------------------------
+
+def search(segments: list[Segment], query: np.ndarray, k: int, exact: bool = False,
+           extra: tuple[np.ndarray, np.ndarray] | None = None) -> tuple[np.ndarray, np.ndarray, int]:
+    """The k best (ids, scores, vectors compared) over every segment, plus `extra` (ids, unit
+    vectors: the raw delta) scanned exactly. `query` must be a unit float32 vector."""
+    found_ids, found_scores, compared = [], [], 0
+    for segment in segments:
+        ids, scores, n = segment.search(query, k, exact=exact)
+        found_ids.append(ids)
+        found_scores.append(scores)
+        compared += n
+    if extra is not None and len(extra[0]):
+        ids, scores = top_k_rows(extra[1], extra[0], query, k)
+        found_ids.append(ids)
+        found_scores.append(scores)
+        compared += len(extra[0])
+    if not found_ids:
+        return np.empty(0, np.int64), np.empty(0, np.float32), compared
+    ids, scores = np.concatenate(found_ids), np.concatenate(found_scores)
+    order = np.argsort(-scores, kind="stable")
+    ids, scores = ids[order], scores[order]
+    # an embedding merged while the caller read its segments and delta may come twice: keep its best
+    _, first = np.unique(ids, return_index=True)
+    keep = np.sort(first)[:k]
+    return ids[keep], scores[keep], compared
+
+
+def unit_query(raw: bytes, dimension: int) -> np.ndarray:
+    query = matrix_from_bytes(raw, dimension)[0]
+    norm = float(np.linalg.norm(query))
+    if not np.isfinite(norm) or norm == 0:
+        raise VectorIndexError("the query is a zero vector or not finite")
+    return (query / norm).astype(np.float32)
+
+
+class SegmentCache:
+    """The loaded segments of one session, per (tenant, embedding type), within a byte budget. A
+    segment's stored form never changes (its id is its version): when a key's live segments change,
+    the ones no longer live are dropped; past the budget, the least recently used key goes."""
+
+    def __init__(self, budget_bytes: int):
+        self.budget = budget_bytes
+        self.sets: dict[tuple, dict[int, Segment]] = {}
+
+    def segments(self, key: tuple, live: list[int], load) -> list[Segment]:
+        """The segments of `live` (ids) for key, loading with load(segment_id) what is missing."""
+        current = self.sets.pop(key, {})
+        try:
+            loaded = {segment_id: current.get(segment_id) or load(segment_id) for segment_id in live}
+        except BaseException:
+            self.sets[key] = current  # what was loaded stays loaded
+            raise
+        self.sets[key] = loaded  # most recent last
+        while len(self.sets) > 1 and self.nbytes() > self.budget:
+            self.sets.pop(next(iter(self.sets)))
+        return [loaded[segment_id] for segment_id in live]
+
+    def nbytes(self) -> int:
+        return sum(s.nbytes() for segments in self.sets.values() for s in segments.values())
+
+
+# ---- one search, whatever the engine: the engine reads, this decides -----------------------------
+
+class SearchError(ValueError):
+    """A search the caller asked wrongly (dimension, type): a clear message, SQLSTATE 22023."""
+
+
+class IndexReader(Protocol):
+    """What a search reads from its engine, for one tenant (and category, when given)."""
+
+    def state(self) -> tuple[list[tuple[int, str, int]], dict[tuple[str, int], int]]:
+        """The active segments (id, embedding type, dimension) and the raw delta's size per
+        (embedding type, dimension), read together (one snapshot)."""
+
+    def delta(self, embedding_type: str, dimension: int) -> tuple[list[int], bytes]:
+        """The raw delta of one type: ids and their float32 vectors concatenated."""
+
+    def segment_ids(self, embedding_type: str, dimension: int) -> list[int]:
+        """The active segments of one type, read again (after the delta)."""
+
+    def segment(self, segment_id: int) -> bytes | None:
+        """A segment's stored bytes; None when it was retired since it was listed."""
+
+    def live(self, ids: list[int], embedding_type: str, dimension: int) -> set[int]:
+        """Of these ids, those whose embeddings still exist, of the tenant and category: the check
+        that drops deleted embeddings (a segment keeps them until it is rebuilt)."""
+
+
+def resolve_type(types: dict[str, set[int]], requested: str | None, dimension: int, tenant: int) -> str | None:
+    """The embedding type a query of `dimension` searches: `requested` (its dimension must match),
+    else the tenant's one type of that dimension; None when the tenant has nothing to search."""
+    described = ", ".join(f"{t} ({'/'.join(str(d) for d in sorted(ds))})" for t, ds in sorted(types.items())) or "none"
+    if requested is not None:
+        if requested in types and dimension not in types[requested]:
+            raise SearchError(f"embedding type {requested} has {'/'.join(str(d) for d in sorted(types[requested]))} "
+                              f"dimensions; the query has {dimension}")
+        return requested
+    matching = sorted(t for t, dims in types.items() if dimension in dims)
+    if len(matching) > 1:
+        raise SearchError(f"{len(matching)} embedding types of tenant {tenant} have {dimension} dimensions "
+                          f"({', '.join(matching)}): give EmbeddingType")
+    if not matching and (types or dimension != policy.EMBEDDING_DIMENSION):
+        raise SearchError(f"no embedding type of tenant {tenant} has {dimension} dimensions (its types: {described})")
+    return matching[0] if matching else None
+
+
+@dataclass
+class SearchResult:
+    rows: list[tuple[int, float]]  # (AtomEmbeddingId, cosine), best first
+    searched: str | None
+    examined: int
+    mode: str
+
+
+def search_index(reader: IndexReader, cache: SegmentCache, tenant: int, requested_type: str | None, query: bytes,
+                 top_k: int, exact: bool = False) -> SearchResult:
+    """The top_k embeddings nearest the query by cosine (see the module's docstring)."""
+    if top_k is None or not 1 <= top_k <= policy.MAX_TOP_K:
+        raise SearchError(f"top_k must be between 1 and {policy.MAX_TOP_K}")
+    if query is None or len(query) == 0 or len(query) % 4:
+        raise SearchError("the query must be float32 values as bytes")
+    dimension = len(query) // 4
+    try:
+        unit = unit_query(query, dimension)
+    except VectorIndexError as exc:
+        raise SearchError(str(exc)) from None
+    active, pending = reader.state()
+    types: dict[str, set[int]] = {}
+    for _, embedding_type, dims in active:
+        types.setdefault(embedding_type, set()).add(dims)
+    for embedding_type, dims in pending:
+        types.setdefault(embedding_type, set()).add(dims)
+    searched = resolve_type(types, requested_type, dimension, tenant)
+    if searched is None:
+        return SearchResult([], None, 0, "index: nothing stored")
+    live_ids = [s for s, t, d in active if t == searched and d == dimension]
+    k = max(top_k * policy.OVERFETCH, 40)
+    scan_exact = exact
+    for attempt in range(3):
+        try:
+            delta_ids, delta_vectors = ([], b"")
+            if pending.get((searched, dimension)):
+                delta_ids, delta_vectors = reader.delta(searched, dimension)
+                # a merge may have moved delta rows into a new segment since state(): list them again
+                live_ids = reader.segment_ids(searched, dimension)
+
+            def load(segment_id):
+                stored = reader.segment(segment_id)
+                if stored is None:
+                    raise LookupError(segment_id)
+                return deserialize(stored)
+
+            segments = cache.segments((tenant, searched, dimension), live_ids, load)
+            break
+        except LookupError:
+            if attempt == 2:
+                raise SearchError("the vector index changed during the search; try again") from None
+            active, pending = reader.state()
+            live_ids = [s for s, t, d in active if t == searched and d == dimension]
+    extra = None
+    if delta_ids:
+        extra = (np.asarray(delta_ids, np.int64), unit_rows(matrix_from_bytes(delta_vectors, dimension)))
+    total = sum(s.count for s in segments) + len(delta_ids)
+    while True:
+        with _one_blas_thread():
+            ids, scores, examined = search(segments, unit, k, exact=scan_exact, extra=extra)
+        # the best top_k first: when they all still exist (the usual case) that is the answer
+        live = reader.live(ids[:top_k].tolist(), searched, dimension)
+        if len(live) < min(top_k, len(ids)):
+            live = reader.live(ids.tolist(), searched, dimension)
+        keep = [i for i, found in enumerate(ids.tolist()) if found in live]
+        # deleted since indexed, or of another category: dropped; enough left, or nothing more to find
+        if len(keep) >= min(top_k, total) or k >= total:
+            break
+        k = min(k * 8, total)
+        scan_exact = scan_exact or k > 1000  # past a thousand candidates a graph walk costs more than a scan
+    graphs = [s for s in segments if s.kind == "hnsw"]
+    flat = sum(s.count for s in segments if s.kind == "flat")
+    if scan_exact or not graphs:
+        mode = f"exact: {sum(s.count for s in segments)} indexed + {len(delta_ids)} delta"
+    else:
+        mode = f"index: hnsw of {graphs[0].count} (ef_search {graphs[0].ef_search}) + {flat} flat + {len(delta_ids)} delta"
+    # the scores are exact: a graph compares the query with each candidate's stored vector too
+    rows = [(int(ids[i]), float(scores[i])) for i in keep[:top_k]]
+    return SearchResult(rows, searched, examined, mode)
+
+
+class MemoryIndexReader:
+    """An IndexReader over data its engine handed over whole: how SQL Server runs a search, since
+    a script there cannot query back (sp_execute_external_script's input data set and parameters).
+    `segments`: (id, type, dimension) of the tenant's active segments; `pending`: the raw delta's
+    size per (type, dimension); `stored`: the bytes of the segments handed over; `delta`: (ids,
+    vectors) of the searched type's raw delta; `live`: every embedding id of the type, tenant
+    and category."""
+
+    def __init__(self, segments, pending, stored, delta, live):
+        self._segments, self._pending, self._stored = list(segments), dict(pending), dict(stored)
+        self._delta, self._live = delta, set(live)
+
+    def state(self):
+        return self._segments, self._pending
+
+    def delta(self, embedding_type, dimension):
+        return self._delta
+
+    def segment_ids(self, embedding_type, dimension):
+        return [s for s, t, d in self._segments if t == embedding_type and d == dimension]
+
+    def segment(self, segment_id):
+        return self._stored.get(segment_id)
+
+    def live(self, ids, embedding_type, dimension):
+        return self._live.intersection(ids)

@@ -1,0 +1,147 @@
+"""hartonomous_ext.vector_index without a database: segments built, stored, read back and searched.
+
+The data are clustered unit vectors (points near a few hundred centres, in a 64-d space): enough
+structure for a graph to matter, and an exact answer numpy can check."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from hartonomous_ext import policy, vector_index
+
+
+def clustered(n: int, dimension: int = 64, centres: int = 200, seed: int = 0) -> np.ndarray:
+    rng = np.random.default_rng(seed)
+    middle = rng.normal(size=(centres, dimension))
+    return (middle[rng.integers(0, centres, n)] + rng.normal(scale=0.6, size=(n, dimension))).astype(np.float32)
+
+
+def exact_ids(vectors: np.ndarray, ids: np.ndarray, query: np.ndarray, k: int) -> list[int]:
+    unit = vector_index.unit_rows(vectors)
+    return ids[np.argsort(-(unit @ query), kind="stable")[:k]].tolist()
+
+
+@pytest.fixture(scope="module")
+def graph_and_data():
+    data = clustered(6100)
+    vectors, held_out = data[:6000], vector_index.unit_rows(data[6000:])
+    ids = np.arange(1000, 7000, dtype=np.int64)
+    return vector_index.build_graph(ids, vectors, seed=1), vectors, ids, held_out
+
+
+def test_a_graph_is_calibrated_to_the_target_recall_and_keeps_it_on_new_queries(graph_and_data):
+    graph, vectors, ids, queries = graph_and_data
+    assert graph.kind == "hnsw" and graph.count == 6000
+    assert graph.ef_search in policy.EF_SEARCH_STEPS
+    assert graph.info["calibrated_recall"] >= policy.TARGET_RECALL
+    hits = sum(len(set(graph.search(q, 10)[0].tolist()) & set(exact_ids(vectors, ids, q, 10))) for q in queries)
+    assert hits / 1000 >= 0.95
+
+
+def test_a_stored_graph_reads_back_and_answers_the_same(graph_and_data):
+    graph, vectors, ids, queries = graph_and_data
+    blob = vector_index.serialize(graph)
+    again = vector_index.deserialize(b"".join(vector_index.chunks(blob, size=100_000)))
+    assert (again.kind, again.count, again.dimension, again.ef_search) == ("hnsw", 6000, 64, graph.ef_search)
+    query = queries[0]
+    first, again_found = graph.search(query, 10), again.search(query, 10)
+    assert first[0].tolist() == again_found[0].tolist()
+    # the graph's storage is the exact scan's matrix: no second copy of the vectors
+    assert np.allclose(again.matrix(), vector_index.unit_rows(vectors), atol=1e-6)
+    assert again.search(query, 10, exact=True)[0].tolist() == exact_ids(vectors, ids, query, 10)
+
+
+def test_a_flat_segment_is_exact_and_reads_back():
+    vectors = clustered(500, seed=4)
+    ids = np.arange(500, dtype=np.int64) * 3
+    flat = vector_index.deserialize(vector_index.serialize(vector_index.build_flat(ids, vectors)))
+    query = vector_index.unit_rows(clustered(1, seed=5))[0]
+    found, scores, compared = flat.search(query, 7)
+    assert found.tolist() == exact_ids(vectors, ids, query, 7) and compared == 500
+    assert np.all(np.diff(scores) <= 0)
+
+
+def test_segments_and_the_delta_merge_into_one_answer_without_duplicates():
+    vectors = clustered(900, seed=8)
+    ids = np.arange(900, dtype=np.int64)
+    first = vector_index.build_flat(ids[:400], vectors[:400])
+    second = vector_index.build_flat(ids[300:700], vectors[300:700])  # 300..399 in both
+    delta = (ids[650:], vector_index.unit_rows(vectors[650:]))  # 650..699 again
+    query = vector_index.unit_rows(clustered(1, seed=9))[0]
+    found, scores, compared = vector_index.search([first, second], query, 20, extra=delta)
+    assert found.tolist() == exact_ids(vectors, ids, query, 20)
+    assert len(set(found.tolist())) == 20 and compared == 400 + 400 + 250
+
+
+def test_bad_stored_bytes_and_bad_queries_are_refused():
+    with pytest.raises(vector_index.VectorIndexError, match="truncated"):
+        vector_index.deserialize(b"HX")
+    with pytest.raises(vector_index.VectorIndexError, match="not a stored segment"):
+        vector_index.deserialize(b"NOPE" + bytes(64))
+    flat = vector_index.serialize(vector_index.build_flat(np.arange(3), clustered(3)))
+    with pytest.raises(vector_index.VectorIndexError, match="does not match its header"):
+        vector_index.deserialize(flat[:-4])
+    with pytest.raises(vector_index.VectorIndexError, match="zero vector"):
+        vector_index.unit_query(bytes(16), 4)
+    with pytest.raises(vector_index.VectorIndexError, match="not whole 4-dimensional"):
+        vector_index.matrix_from_bytes(bytes(18), 4)
+
+
+def test_the_cache_drops_segments_no_longer_live_and_keeps_to_its_budget():
+    loads = []
+
+    def load(segment_id):
+        loads.append(segment_id)
+        return vector_index.build_flat(np.arange(100), clustered(100, seed=segment_id))
+
+    one_segment = load(0).nbytes()
+    loads.clear()
+    cache = vector_index.SegmentCache(budget_bytes=3 * one_segment)
+    cache.segments((0, "t", 64), [1, 2], load)
+    cache.segments((0, "t", 64), [2, 3], load)  # 1 retired: dropped, 2 kept
+    assert loads == [1, 2, 3]
+    assert sorted(cache.sets[(0, "t", 64)]) == [2, 3]
+    cache.segments((1, "t", 64), [4, 5], load)  # over budget: the least recently used key goes
+    assert list(cache.sets) == [(1, "t", 64)]
+    assert cache.nbytes() <= 3 * one_segment
+
+
+def test_a_type_is_resolved_by_dimension_or_refused_clearly():
+    types = {"minilm": {384}, "bert": {768}}
+    assert vector_index.resolve_type(types, None, 768, 0) == "bert"
+    assert vector_index.resolve_type(types, "minilm", 384, 0) == "minilm"
+    assert vector_index.resolve_type({}, None, 384, 0) is None  # nothing stored: nothing found
+    assert vector_index.resolve_type(types, "unknown", 100, 0) == "unknown"  # a type without data: nothing found
+    with pytest.raises(vector_index.SearchError, match=r"no embedding type of tenant 3 has 500 dimensions "
+                                                       r"\(its types: bert \(768\), minilm \(384\)\)"):
+        vector_index.resolve_type(types, None, 500, 3)
+    with pytest.raises(vector_index.SearchError, match="embedding type bert has 768 dimensions; the query has 384"):
+        vector_index.resolve_type(types, "bert", 384, 0)
+    with pytest.raises(vector_index.SearchError, match=r"2 embedding types of tenant 0 have 384 dimensions \(a, minilm\)"):
+        vector_index.resolve_type({**types, "a": {384}}, None, 384, 0)
+
+
+def test_a_search_through_a_memory_reader_drops_deleted_ids_and_other_categories(graph_and_data):
+    graph, vectors, ids, queries = graph_and_data
+    stored = {7: vector_index.serialize(graph)}
+    delta_vectors = clustered(30, seed=21)
+    delta_ids = list(range(50_000, 50_030))
+    live = set(ids.tolist()) | set(delta_ids)
+    query = queries[3]
+    exact = exact_ids(np.vstack([vectors, delta_vectors]), np.concatenate([ids, delta_ids]), query, 10)
+    deleted = set(exact[:3])
+    reader = vector_index.MemoryIndexReader([(7, "t", 64)], {("t", 64): 30}, stored,
+                                            (delta_ids, np.asarray(delta_vectors, "<f4").tobytes()), live - deleted)
+    cache = vector_index.SegmentCache(1 << 30)
+    found = vector_index.search_index(reader, cache, 0, None, query.astype("<f4").tobytes(), 10, exact=True)
+    expected = [i for i in exact_ids(np.vstack([vectors, delta_vectors]), np.concatenate([ids, delta_ids]), query, 13)
+                if i not in deleted]
+    assert [i for i, _ in found.rows] == expected[:10]
+    assert found.searched == "t" and found.mode == "exact: 6000 indexed + 30 delta"
+    approximate = vector_index.search_index(reader, cache, 0, "t", query.astype("<f4").tobytes(), 10)
+    assert approximate.mode.startswith("index: hnsw of 6000") and not deleted & {i for i, _ in approximate.rows}
+    scores = [s for _, s in approximate.rows]
+    assert scores == sorted(scores, reverse=True) and len(scores) == 10
+    with pytest.raises(vector_index.SearchError, match="top_k must be between 1 and 1000"):
+        vector_index.search_index(reader, cache, 0, None, query.astype("<f4").tobytes(), 0)
