@@ -69,3 +69,18 @@ def test_bad_input_is_a_clear_error_and_a_failed_job(run, published, tmp_path):
         ("Failed", 1, True)]
     assert run("ingest-embeddings", "--target", published, "--input", tmp_path / "missing.txt").code == 2
     assert run("ingest-embeddings", "--target", published, "--input", bad, "--model", "gpt-9").code == 2
+
+
+def test_a_binary_file_in_a_folder_is_reported_and_skipped(run, published, tmp_path):
+    folder = tmp_path / "docs"
+    folder.mkdir()
+    (folder / "a.txt").write_text("first document")
+    (folder / "logo.png").write_bytes(bytes.fromhex("89504e470d0a1a0a0000000d49484452"))
+    (folder / "nul.txt").write_bytes(b"text\0with a NUL")
+    (folder / "z.txt").write_text("last document")
+    result = run("ingest-embeddings", "--target", published, "--input", folder)
+    assert result.code == 0, result
+    assert "2 atoms ingested" in result.out and "2 skipped" in result.out
+    assert "logo.png: not UTF-8 text (byte 0)" in result.out and "nul.txt: not text (it holds NUL bytes)" in result.out
+    assert query(published, "SELECT Metadata->>'source' FROM dbo.Atoms ORDER BY 1") == [("a.txt",), ("z.txt",)]
+    assert query(published, "SELECT Status, TotalItems, AtomsProcessed FROM dbo.IngestionJobs") == [("Completed", 4, 4)]

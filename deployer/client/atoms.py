@@ -5,8 +5,9 @@ embedding by calling dbo.sp_IngestAtom; `query` calls dbo.sp_SemanticSearch. Bot
 like publish. Nothing here computes anything itself: the database does the work, the client
 feeds it and reports progress. The statements are the engine's (engine.data, deployer.engines).
 
-An ingestion run is a row in dbo.IngestionJobs (Source = the input's absolute path, progress in
-AtomsProcessed). A run that stopped (Failed, or Running when the client died) is resumed by the
+A file of a folder that is not UTF-8 text (an image, an archive) is reported and skipped, not fatal
+to the run: this command ingests text. An ingestion run is a row in dbo.IngestionJobs (Source =
+the input's absolute path, progress in AtomsProcessed). A run that stopped (Failed, or Running when the client died) is resumed by the
 next run over the same input: the items it finished are skipped, so no reference count is raised
 twice.
 """
@@ -29,19 +30,32 @@ class Item:
     content: bytes
     content_type: str
     metadata: dict
+    skipped: str | None = None  # why the item is not ingested (a file that is not text)
 
 
 def items(source: Path) -> Iterator[Item]:
     """The atoms an input holds, in a stable order: non-empty lines of a file, or the files of a
-    folder (recursively, sorted by path)."""
+    folder (recursively, sorted by path), a file that is not UTF-8 text marked skipped."""
     if source.is_dir():
         for path in sorted(p for p in source.rglob("*") if p.is_file()):
             size = path.stat().st_size
             if size == 0:
                 continue
+            name = str(path.relative_to(source))
             if size > MAX_ITEM_BYTES:
-                raise ValueError(f"{path}: {size} bytes, more than the {MAX_ITEM_BYTES} an atom may hold")
-            yield Item(path.read_bytes(), "text/plain", {"source": str(path.relative_to(source))})
+                yield Item(b"", "text/plain", {"source": name},
+                           skipped=f"{size} bytes, more than the {MAX_ITEM_BYTES} an atom may hold")
+                continue
+            content = path.read_bytes()
+            try:
+                content.decode("utf-8")
+            except UnicodeDecodeError as exc:
+                yield Item(b"", "text/plain", {"source": name}, skipped=f"not UTF-8 text (byte {exc.start})")
+                continue
+            if b"\0" in content:
+                yield Item(b"", "text/plain", {"source": name}, skipped="not text (it holds NUL bytes)")
+                continue
+            yield Item(content, "text/plain", {"source": name})
     elif source.is_file():
         with source.open("rb") as handle:
             for number, line in enumerate(handle, start=1):
@@ -71,14 +85,18 @@ class AtomClient:
         else:
             parameters = json.dumps({"model": SUPPORTED_MODELS[0], "batch_size": batch_size})
             job, done = self.data.start_embedding_job(tenant, str(source), total, parameters), 0
-        skipped = done
+        resumed_after, ingested, skipped = done, 0, []
         if progress:
             progress(done, total)
         try:
             for position, item in enumerate(items(source)):
-                if position < skipped:
+                if position < resumed_after:
                     continue
-                self.data.ingest_atom(item.content, item.content_type, json.dumps(item.metadata), tenant)
+                if item.skipped:
+                    skipped.append({"source": item.metadata["source"], "reason": item.skipped})
+                else:
+                    self.data.ingest_atom(item.content, item.content_type, json.dumps(item.metadata), tenant)
+                    ingested += 1
                 done += 1
                 if done % batch_size == 0 or done == total:
                     self.data.job_progress(job, done)
@@ -90,7 +108,7 @@ class AtomClient:
             raise
         self.data.job_progress(job, done)
         self.data.finish_job(job, "Completed", None)
-        return {"job": job, "total": total, "ingested": done - skipped, "resumed_after": skipped}
+        return {"job": job, "total": total, "ingested": ingested, "resumed_after": resumed_after, "skipped": skipped}
 
     def query(self, text: str, *, top: int, hybrid: bool, tenant: int) -> list[dict]:
         return [{"rank": rank, "score": float(score), "atom_id": int(atom), "content_type": content_type,

@@ -281,7 +281,11 @@ def model_ingested(path, result: dict) -> str:
 
 def atoms_ingested(result: dict) -> str:
     resumed = f", resumed after {result['resumed_after']}" if result["resumed_after"] else ""
-    return f"job {result['job']}: {result['ingested']} atoms ingested with embeddings ({result['total']} items{resumed})"
+    line = f"job {result['job']}: {result['ingested']} atoms ingested with embeddings ({result['total']} items{resumed})"
+    skipped = result.get("skipped") or []
+    if skipped:
+        line += f"; {len(skipped)} skipped:" + "".join(f"\n  {s['source']}: {s['reason']}" for s in skipped)
+    return line
 
 
 def print_local_status(console: Console, local, running: bool) -> None:
