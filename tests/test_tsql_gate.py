@@ -567,3 +567,38 @@ def test_sp_semantic_search_can_be_captured_with_insert_exec():
     assert not re.search(r"INSERT\s+INTO\s+#?\w+\s*(\([^)]*\))?\s*EXEC", search.sql, re.IGNORECASE)
     calls = _external_scripts(search.sql)
     assert len(calls) == 6 and all("WITH RESULT SETS NONE" in rest for _, _, rest in calls)
+
+
+def refusal_problems(sql: str) -> list[str]:
+    """A procedure that refuses to run inside a caller's transaction (it commits on its own) must
+    refuse with RAISERROR before SET XACT_ABORT ON (THROW honours XACT_ABORT and would doom the
+    caller's transaction) and turn implicit transactions off (a driver's autocommit off would
+    otherwise nest every BEGIN TRANSACTION inside one it never commits)."""
+    text = blank_comments_and_strings(sql)
+    check = re.search(r"IF\s+@@TRANCOUNT\s*>\s*0", text, re.IGNORECASE)
+    if not check:
+        return []
+    problems = []
+    refusal = re.search(r"\b(THROW|RAISERROR)\b", text[check.end():], re.IGNORECASE)
+    if not refusal or refusal.group(1).upper() != "RAISERROR":
+        problems.append("refuses with THROW, which dooms the caller's transaction under XACT_ABORT: use RAISERROR")
+    abort = re.search(r"SET\s+XACT_ABORT\s+ON", text, re.IGNORECASE)
+    if abort and abort.start() < check.start():
+        problems.append("sets XACT_ABORT ON before its @@TRANCOUNT check")
+    if not re.search(r"SET\s+IMPLICIT_TRANSACTIONS\s+OFF", text, re.IGNORECASE):
+        problems.append("does not SET IMPLICIT_TRANSACTIONS OFF")
+    return problems
+
+
+def test_procedures_that_commit_refuse_a_callers_transaction_without_dooming_it():
+    checked = [r for r in render_package("mssql") if re.search(r"@@TRANCOUNT\s*>\s*0", r.sql, re.IGNORECASE)]
+    assert {r.obj.name for r in checked} >= {"dbo.sp_BuildVectorIndex", "dbo.sp_RecomputeAllSpatialProjections"}
+    assert {r.obj.name: refusal_problems(r.sql) for r in checked} == {r.obj.name: [] for r in checked}
+
+
+def test_the_refusal_rule_finds_a_throw_and_a_missing_setting():
+    bad = ("CREATE PROCEDURE dbo.p AS BEGIN SET XACT_ABORT ON; IF @@TRANCOUNT > 0 THROW 50001, N'no', 1; "
+           "BEGIN TRANSACTION; COMMIT; END;")
+    assert refusal_problems(bad) == [
+        "refuses with THROW, which dooms the caller's transaction under XACT_ABORT: use RAISERROR",
+        "sets XACT_ABORT ON before its @@TRANCOUNT check", "does not SET IMPLICIT_TRANSACTIONS OFF"]

@@ -112,7 +112,9 @@ def test_a_type_is_resolved_by_dimension_or_refused_clearly():
     assert vector_index.resolve_type(types, None, 768, 0) == "bert"
     assert vector_index.resolve_type(types, "minilm", 384, 0) == "minilm"
     assert vector_index.resolve_type({}, None, 384, 0) is None  # nothing stored: nothing found
-    assert vector_index.resolve_type(types, "unknown", 100, 0) == "unknown"  # a type without data: nothing found
+    with pytest.raises(vector_index.SearchError, match=r"tenant 0 has no embedding type MINILM \(its types: bert"):
+        vector_index.resolve_type(types, "MINILM", 384, 0)
+    assert vector_index.resolve_type({}, "minilm", 384, 0) == "minilm"  # nothing stored yet: nothing found
     with pytest.raises(vector_index.SearchError, match=r"no embedding type of tenant 3 has 500 dimensions "
                                                        r"\(its types: bert \(768\), minilm \(384\)\)"):
         vector_index.resolve_type(types, None, 500, 3)

@@ -17,8 +17,18 @@ CREATE OR ALTER PROCEDURE dbo.sp_BuildVectorIndex
 AS
 BEGIN
     SET NOCOUNT ON;
+    -- it commits each type and its job row must outlive a failure: refused inside a caller's
+    -- transaction (RAISERROR, not THROW, which under XACT_ABORT would doom the caller's transaction),
+    -- and implicit transactions (a driver's autocommit off) are off for its duration
+    IF @@TRANCOUNT > 0
+    BEGIN
+        RAISERROR(N'sp_BuildVectorIndex: run it outside a transaction (it commits each embedding type)', 16, 1);
+        RETURN 50702;
+    END;
+    SET IMPLICIT_TRANSACTIONS OFF;
     SET XACT_ABORT ON;
     DECLARE @Message NVARCHAR(2048), @Total INT, @Done INT = 0, @Tenant INT, @Type NVARCHAR(64), @Resource NVARCHAR(255);
+    DECLARE @LockResult INT;
     DECLARE @Segments NVARCHAR(MAX), @DeltaCount INT, @Action NVARCHAR(16), @Dimensions INT, @Blob VARBINARY(MAX);
     DECLARE @Kind NVARCHAR(8), @Count INT, @EfSearch INT, @Recall FLOAT, @Info NVARCHAR(MAX), @SegmentId BIGINT;
     DECLARE @Offset BIGINT, @Chunk INT, @Problem NVARCHAR(2048), @Summary NVARCHAR(MAX) = N'[]';
@@ -29,11 +39,10 @@ BEGIN
                               COALESCE(@Mode, N'NULL'));
         THROW 50701, @Message, 1;
     END;
-    IF @@TRANCOUNT > 0
-        THROW 50702, N'sp_BuildVectorIndex: run it outside a transaction (it commits each embedding type)', 1;
 
     -- what has embeddings, and what has segments left (a type whose embeddings were all deleted)
-    CREATE TABLE #targets (TenantId INT NOT NULL, EmbeddingType NVARCHAR(64) NOT NULL, PRIMARY KEY (TenantId, EmbeddingType));
+    CREATE TABLE #targets (TenantId INT NOT NULL, EmbeddingType NVARCHAR(64) COLLATE DATABASE_DEFAULT NOT NULL,
+                           PRIMARY KEY (TenantId, EmbeddingType));
     INSERT INTO #targets (TenantId, EmbeddingType)
     SELECT a.TenantId, e.EmbeddingType
     FROM dbo.AtomEmbeddings AS e INNER JOIN dbo.Atoms AS a ON a.AtomId = e.AtomId
@@ -55,15 +64,22 @@ BEGIN
     BEGIN TRY
         WHILE @@FETCH_STATUS = 0
         BEGIN
+            SELECT @Action = NULL, @Kind = NULL, @Count = NULL, @EfSearch = NULL, @Recall = NULL;
             BEGIN TRANSACTION;
-            SET @Resource = CONCAT(N'hartonomous vector index ', @Tenant, N' ', @Type);
-            EXEC sys.sp_getapplock @Resource = @Resource, @LockMode = N'Exclusive', @LockOwner = N'Transaction',
-                                   @LockTimeout = -1;
+            -- the lock name compares exactly; the type follows the collation: one lock per type, any spelling
+            SET @Resource = CONCAT(N'hartonomous vector index ', @Tenant, N' ', LOWER(@Type));
+            EXEC @LockResult = sys.sp_getapplock @Resource = @Resource, @LockMode = N'Exclusive',
+                                                 @LockOwner = N'Transaction', @LockTimeout = -1;
+            IF @LockResult < 0  -- a deadlock on an application lock does not roll back: it returns -3
+            BEGIN
+                SET @Message = CONCAT(N'sp_BuildVectorIndex: could not lock embedding type ', @Type, N' of tenant ',
+                                      @Tenant, N' (sp_getapplock returned ', @LockResult, N')');
+                THROW 50706, @Message, 1;
+            END;
             SET @Segments = (SELECT s.Kind AS kind, s.VectorCount AS [count] FROM dbo.VectorIndexSegments AS s
                              WHERE s.TenantId = @Tenant AND s.EmbeddingType = @Type AND s.IsActive = 1 FOR JSON PATH);
             SET @DeltaCount = (SELECT COUNT(*) FROM dbo.AtomEmbeddings AS e INNER JOIN dbo.Atoms AS a ON a.AtomId = e.AtomId
                                WHERE e.Indexed = 0 AND e.EmbeddingType = @Type AND a.TenantId = @Tenant);
-            SET @Action = NULL;
             EXEC sys.sp_execute_external_script
                 @language = N'Python',
                 @script = N'
@@ -114,8 +130,8 @@ try:
     blob = vector_index.serialize(segment)
     kind, count, ef_search = segment.kind, segment.count, segment.ef_search or 0
     recall, info = float(segment.info.get("calibrated_recall") or 0.0), json.dumps(segment.info)
-except vector_index.VectorIndexError as exc:
-    problem = str(exc)
+except Exception as exc:  # named in the job row, not lost in a generic script error
+    problem = f"{type(exc).__name__}: {exc}" if not isinstance(exc, vector_index.VectorIndexError) else str(exc)
 ',
                         @input_data_1 = N'SELECT CONVERT(VARCHAR(20), AtomEmbeddingId) AS AtomEmbeddingId, Dimension, EmbeddingVector
                                           FROM #rows ORDER BY AtomEmbeddingId',

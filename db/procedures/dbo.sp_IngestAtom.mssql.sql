@@ -108,6 +108,12 @@ except ValueError as exc:
         -- Python work before the transaction, so concurrent ingests do not wait on it
         EXEC dbo.sp_GenerateEmbedding @text_value = @Text, @ModelId = @ModelId, @TenantId = @TenantId,
             @embedding = @Embedding OUTPUT, @embedding_json = @EmbeddingJson OUTPUT;
+        IF DATALENGTH(@Embedding) > {{ policy.MAX_DIMENSION }} * 4
+        BEGIN
+            SET @Message = CONCAT(N'sp_IngestAtom: model ', @ModelId, N' gives embeddings of ', DATALENGTH(@Embedding) / 4,
+                                  N' dimensions; the store keeps at most {{ policy.MAX_DIMENSION }}');
+            THROW 50008, @Message, 1;
+        END;
         -- its 3-D point and vector bucket once landmarks are fitted, as on PostgreSQL
         SELECT @Mean = MeanVector, @Axes = Axes, @Width = BucketWidth, @Centroids = Centroids
         FROM dbo.SpatialLandmarks WHERE IsActive = 1 AND Dimension = 384;

@@ -74,6 +74,10 @@ BEGIN
         END IF;
         -- Python work before the atom's row is locked, so concurrent ingests do not wait on it
         embedding := dbo.fn_GenerateEmbedding(content_text, sp_IngestAtom.ModelId, sp_IngestAtom.TenantId);
+        IF octet_length(embedding) > {{ policy.MAX_DIMENSION }} * 4 THEN
+            RAISE EXCEPTION 'sp_IngestAtom: model % gives embeddings of % dimensions; the store keeps at most {{ policy.MAX_DIMENSION }}',
+                sp_IngestAtom.ModelId, octet_length(embedding) / 4 USING ERRCODE = '22023';
+        END IF;
         SELECT p.* INTO point
         FROM dbo.SpatialLandmarks l
         CROSS JOIN LATERAL dbo.fn_ProjectEmbeddings(ARRAY[embedding], l.MeanVector, l.Axes, l.BucketWidth, l.Centroids) p

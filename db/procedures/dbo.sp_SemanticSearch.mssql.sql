@@ -155,7 +155,8 @@ from hartonomous_ext import vector_index
 state = json.loads(state)
 segments = [(int(s["id"]), s["type"], int(s["dimension"])) for s in state.get("segments", [])]
 pending = {(p["type"], int(p["dimension"])): int(p["pending"]) for p in state.get("pending", [])}
-parts = {part: frame for part, frame in InputDataSet.groupby("Part")}
+# nothing to read (an unknown tenant, an empty category) may come as a frame without columns
+parts = {part: frame for part, frame in InputDataSet.groupby("Part")} if len(InputDataSet) else {}
 stored = {}
 if "S" in parts:
     for segment, chunks in parts["S"].sort_values(["Id", "Ordinal"]).groupby("Id"):

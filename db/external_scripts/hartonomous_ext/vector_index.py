@@ -380,10 +380,13 @@ class IndexReader(Protocol):
 
 
 def resolve_type(types: dict[str, set[int]], requested: str | None, dimension: int, tenant: int) -> str | None:
-    """The embedding type a query of `dimension` searches: `requested` (its dimension must match),
-    else the tenant's one type of that dimension; None when the tenant has nothing to search."""
+    """The embedding type a query of `dimension` searches: `requested` (one of the tenant's types,
+    of that dimension), else the tenant's one type of that dimension; None when the tenant has
+    nothing stored at all (an empty result, not an error)."""
     described = ", ".join(f"{t} ({'/'.join(str(d) for d in sorted(ds))})" for t, ds in sorted(types.items())) or "none"
     if requested is not None:
+        if types and requested not in types:  # spelled exactly: a name differing in case is another type
+            raise SearchError(f"tenant {tenant} has no embedding type {requested} (its types: {described})")
         if requested in types and dimension not in types[requested]:
             raise SearchError(f"embedding type {requested} has {'/'.join(str(d) for d in sorted(types[requested]))} "
                               f"dimensions; the query has {dimension}")
@@ -441,7 +444,10 @@ def search_index(reader: IndexReader, cache: SegmentCache, tenant: int, requeste
                 stored = reader.segment(segment_id)
                 if stored is None:
                     raise LookupError(segment_id)
-                return deserialize(stored)
+                try:
+                    return deserialize(stored)
+                except Exception as exc:  # read while a rebuild retired it: part of its chunks
+                    raise LookupError(segment_id) from exc
 
             segments = cache.segments((tenant, searched, dimension), live_ids, load)
             break
