@@ -248,7 +248,8 @@ x, y = float(point[0]), float(point[1])
         END
         ELSE
         BEGIN
-            SET @Mode = CASE WHEN @use_hybrid = 0 THEN N'exact' WHEN @Mean IS NULL THEN N'exact (no landmarks fitted)'
+            -- (use_hybrid 0 never comes here: the vector index answers it)
+            SET @Mode = CASE WHEN @Mean IS NULL THEN N'exact (no landmarks fitted)'
                              ELSE N'exact (probes cover most buckets)' END;
             INSERT INTO #candidates (AtomEmbeddingId, EmbeddingVector)
             SELECT e.AtomEmbeddingId, e.EmbeddingVector

@@ -151,8 +151,8 @@ BEGIN
                   ORDER BY e.SpatialGeometry <<->> ST_MakePoint(point.X, point.Y, point.Z)
                   LIMIT coalesce(candidate_count, greatest(top_k * {{ policy.CANDIDATES_PER_RESULT }}, {{ policy.MIN_CANDIDATES }}))) c;
         ELSE
-            mode := CASE WHEN NOT hybrid THEN 'exact'
-                         WHEN landmarks IS NULL THEN 'exact (no landmarks fitted)'
+            -- (use_hybrid false never comes here: the vector index answers it)
+            mode := CASE WHEN landmarks IS NULL THEN 'exact (no landmarks fitted)'
                          ELSE 'exact (probes cover most buckets)' END;
             examined := 0;
             LOOP

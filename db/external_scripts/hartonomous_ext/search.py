@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from hartonomous_ext.vector_index import top_k_rows, unit_rows
 from hartonomous_ext.vectors import from_bytes
 
 
@@ -30,10 +31,6 @@ def rank_by_cosine(query: bytes, vectors: list | bytes, top_k: int) -> list[tupl
         count = len(vectors)
         if len(raw) != width * count:
             raise ValueError(f"candidate vectors must all have {q.size} dimensions like the query")
-    matrix = np.frombuffer(raw, dtype="<f4").reshape(count, q.size)
-    norms = np.linalg.norm(matrix, axis=1)
-    scores = (matrix @ (q / norm).astype(np.float32)) / np.where(norms == 0, 1, norms)
-    k = min(top_k, count)
-    best = np.argpartition(-scores, k - 1)[:k]
-    best = best[np.argsort(-scores[best], kind="stable")]
-    return [(int(i), float(scores[i])) for i in best]
+    matrix = unit_rows(np.frombuffer(raw, dtype="<f4").reshape(count, q.size))
+    best, scores = top_k_rows(matrix, np.arange(count), (q / norm).astype(np.float32), top_k)
+    return [(int(i), float(s)) for i, s in zip(best, scores)]
