@@ -28,7 +28,7 @@ from deployer.source.catalog import load_catalog
 from tools.tsql_gate.parse import exemptions_for, parse_problems
 from tools.tsql_gate.references import check_references
 from tools.tsql_gate.text import blank_comments_and_strings
-from tools.tsql_gate.tsqlt import class_files, class_object, max_typed_variant_arguments
+from tools.tsql_gate.tsqlt import class_files, class_object, function_call_arguments, max_typed_variant_arguments
 
 ROOT = Path(__file__).resolve().parents[1]
 TSQLT = ROOT / "tests" / "tsqlt"
@@ -121,6 +121,23 @@ def test_the_reference_check_catches_a_misspelt_table_in_a_test_class(tmp_path):
 @pytest.mark.parametrize("path", class_files(TSQLT), ids=lambda p: p.name)
 def test_no_class_passes_a_max_typed_variable_to_a_variant_assertion(path):
     assert max_typed_variant_arguments(path.read_text(encoding="utf-8")) == []
+
+
+@pytest.mark.parametrize("path", class_files(TSQLT), ids=lambda p: p.name)
+def test_no_class_passes_a_function_call_as_an_exec_argument(path):
+    assert function_call_arguments(path.read_text(encoding="utf-8")) == []
+
+
+def test_no_rendered_procedure_passes_a_function_call_as_an_exec_argument():
+    assert {r.obj.name: function_call_arguments(r.sql) for r in render_package("mssql")
+            if function_call_arguments(r.sql)} == {}
+
+
+def test_the_function_argument_rule_finds_a_call():
+    text = ("BEGIN CATCH\n    EXEC tSQLt.Fail 'unexpected error: ', ERROR_MESSAGE();\n"
+            "    EXEC tSQLt.Fail 'fine: ', @Error;\n    EXEC @rc = sys.sp_getapplock @Resource = @R, @LockMode = N'X';\n"
+            "    EXEC dbo.p @a = CONCAT(N'a', N'b');\nEND CATCH;")
+    assert [f.split(" in ")[0] for f in function_call_arguments(text)] == ["ERROR_MESSAGE()", "CONCAT()"]
 
 
 def test_the_variant_assertion_rule_finds_a_max_typed_variable():

@@ -20,9 +20,10 @@ BEGIN
     -- it commits each type and its job row must outlive a failure: refused inside a caller's
     -- transaction (RAISERROR, not THROW, which under XACT_ABORT would doom the caller's transaction),
     -- and implicit transactions (a driver's autocommit off) are off for its duration
+    SET @IngestionJobId = NULL;  -- an OUTPUT parameter is also an input: never hand back the caller's value
     IF @@TRANCOUNT > 0
     BEGIN
-        RAISERROR(N'sp_BuildVectorIndex: run it outside a transaction (it commits each embedding type)', 16, 1);
+        RAISERROR(N'sp_BuildVectorIndex: run it outside a transaction (it commits each embedding type) (50702)', 16, 1);
         RETURN 50702;
     END;
     SET IMPLICIT_TRANSACTIONS OFF;
@@ -32,7 +33,6 @@ BEGIN
     DECLARE @Segments NVARCHAR(MAX), @DeltaCount INT, @Action NVARCHAR(16), @Dimensions INT, @Blob VARBINARY(MAX);
     DECLARE @Kind NVARCHAR(8), @Count INT, @EfSearch INT, @Recall FLOAT, @Info NVARCHAR(MAX), @SegmentId BIGINT;
     DECLARE @Offset BIGINT, @Chunk INT, @Problem NVARCHAR(2048), @Summary NVARCHAR(MAX) = N'[]';
-    SET @IngestionJobId = NULL;  -- an OUTPUT parameter is also an input: never hand back the caller's value
     IF @Mode IS NULL OR @Mode NOT IN (N'auto', N'merge', N'rebuild', N'graph')
     BEGIN
         SET @Message = CONCAT(N'sp_BuildVectorIndex: Mode must be ''auto'', ''merge'', ''rebuild'' or ''graph'', not ',
@@ -132,6 +132,7 @@ try:
     recall, info = float(segment.info.get("calibrated_recall") or 0.0), json.dumps(segment.info)
 except Exception as exc:  # named in the job row, not lost in a generic script error
     problem = f"{type(exc).__name__}: {exc}" if not isinstance(exc, vector_index.VectorIndexError) else str(exc)
+    problem = problem[:2000]  # @problem holds 2048
 ',
                         @input_data_1 = N'SELECT CONVERT(VARCHAR(20), AtomEmbeddingId) AS AtomEmbeddingId, Dimension, EmbeddingVector
                                           FROM #rows ORDER BY AtomEmbeddingId',

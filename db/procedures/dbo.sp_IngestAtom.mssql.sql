@@ -112,7 +112,7 @@ except ValueError as exc:
         BEGIN
             SET @Message = CONCAT(N'sp_IngestAtom: model ', @ModelId, N' gives embeddings of ', DATALENGTH(@Embedding) / 4,
                                   N' dimensions; the store keeps at most {{ policy.MAX_DIMENSION }}');
-            THROW 50008, @Message, 1;
+            THROW 50009, @Message, 1;
         END;
         -- its 3-D point and vector bucket once landmarks are fitted, as on PostgreSQL
         SELECT @Mean = MeanVector, @Axes = Axes, @Width = BucketWidth, @Centroids = Centroids

@@ -23,9 +23,10 @@ BEGIN
         EXEC @Result = dbo.sp_BuildVectorIndex @IngestionJobId = @Job OUTPUT;
     END TRY
     BEGIN CATCH
+        DECLARE @Error NVARCHAR(4000) = ERROR_MESSAGE();  -- EXEC takes variables, not function calls
         SET @State = XACT_STATE();
-        IF ERROR_MESSAGE() NOT LIKE N'%run it outside a transaction%'
-            EXEC tSQLt.Fail 'unexpected error: ', ERROR_MESSAGE();
+        IF @Error NOT LIKE N'%run it outside a transaction%(50702)%'
+            EXEC tSQLt.Fail 'unexpected error: ', @Error;
     END CATCH;
     -- RAISERROR under the caller's settings: the test's own transaction can still commit
     EXEC tSQLt.AssertEquals @Expected = 1, @Actual = @State;

@@ -62,3 +62,25 @@ def max_typed_variant_arguments(text: str) -> list[str]:
                 if value.lower() in declared:
                     found.append(f"{value} in {' '.join(call.group(0).split())[:120]}")
     return found
+
+
+# An EXEC argument is a constant, a variable or DEFAULT: a function call there
+# (EXEC tSQLt.Fail 'x', ERROR_MESSAGE()) is a syntax error the parser used by the gate accepts.
+_EXEC_CALL = re.compile(r"\bEXEC(?:UTE)?\s+(?:@\w+\s*=\s*)?[\w.\[\]]+([^;]*?)(?=;|\n\s*(?:END|GO|IF|SET|SELECT|EXEC|DECLARE|RETURN|BEGIN)\b)",
+                        re.IGNORECASE)
+_FUNCTION_ARGUMENT = re.compile(r"(?:^|,|=)\s*([A-Za-z_][\w.]*)\s*\(")
+
+
+def function_call_arguments(text: str) -> list[str]:
+    """Each EXEC of a T-SQL text (comments and strings blanked) that passes a function call as an
+    argument, as 'function in call'."""
+    from tools.tsql_gate.text import blank_comments_and_strings
+
+    found = []
+    for call in _EXEC_CALL.finditer(blank_comments_and_strings(text)):
+        arguments = call.group(1)
+        if arguments.lstrip().startswith("("):  # EXEC (N'...') runs a string, no arguments
+            continue
+        for function in _FUNCTION_ARGUMENT.findall(arguments):
+            found.append(f"{function}() in {' '.join(call.group(0).split())[:100]}")
+    return found
