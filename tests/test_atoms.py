@@ -134,3 +134,83 @@ def test_the_atom_id_passed_in_is_never_the_answer(published):
     assert second != first
     assert query(published, "SELECT convert_from(Payload, 'UTF8') FROM dbo.AtomPayloadStore WHERE AtomId = %s", (second,)) == [
         ("the second of two reused-variable atoms",)]
+
+
+# sp_IngestAtoms's Python (hartonomous_ext.atoms.prepare_batch): what both engines' batches run ------
+
+def test_prepare_batch_embeds_each_distinct_text_once_and_names_problems():
+    from hartonomous_ext import atoms
+
+    texts_seen = []
+
+    def embed(texts):
+        texts_seen.append(list(texts))
+        return np.eye(len(texts), 4, dtype=np.float32)
+
+    prepared = atoms.prepare_batch([b"one", b"two", b"one", b"\x89PNG"], ["text/plain", "TEXT/plain", "text/plain", "image/png"],
+                                   [True, True, True, True], embed, False)
+    assert texts_seen == [["one", "two"]]
+    assert [p[:3] for p in prepared] == [("text/plain", "text", None)] * 3 + [("image/png", "image", None)]
+    assert prepared[0][3] == prepared[2][3] != prepared[1][3] and prepared[3][3] is None
+    # a problem anywhere: nothing is embedded, each bad item says why
+    prepared = atoms.prepare_batch([b"fine", b"\xff", b"\x89PNG"], ["text/plain", "text/plain", "image/png"],
+                                   [True, True, True], embed, True)
+    assert [p[2] for p in prepared] == [None, "Content is not valid UTF-8 text (byte 0)",
+                                        "the model embeds text; this atom is image"]
+    assert len(texts_seen) == 1
+
+
+def test_prepare_batch_json_is_what_sql_server_parses():
+    import base64
+
+    from hartonomous_ext import atoms, embeddings, spatial
+
+    batch = json.dumps([{"content": base64.b64encode(b"a cat on a mat").decode(), "contentType": "text/plain"},
+                        {"content": base64.b64encode(b"a cat on a mat").decode(), "contentType": "text/plain"},
+                        {"content": base64.b64encode(b"not wanted").decode(), "contentType": "text/plain"}])
+    rng = np.random.default_rng(5)
+    mean = np.zeros(384, dtype="<f4").tobytes()
+    axes = rng.standard_normal((3, 384)).astype("<f4").tobytes()
+    project = lambda vectors: spatial.project(vectors, mean, axes, 0.5, None)  # noqa: E731
+    rows = json.loads(atoms.prepare_batch_json(batch, "110", embeddings.embed, False, project))
+    assert [r["ordinal"] for r in rows] == [1, 2, 3] and rows[2]["embedding"] is None and "x" not in rows[2]
+    vector = np.frombuffer(base64.b64decode(rows[0]["embedding"]), dtype="<f4")
+    assert vector.shape == (384,) and np.allclose(vector, embeddings.embed(["a cat on a mat"])[0], atol=1e-6)
+    assert json.loads(rows[0]["embeddingJson"]) == pytest.approx(vector.tolist(), abs=1e-6)
+    assert rows[0]["vectorBucket"] is None and {"x", "y", "z", "bucketX", "bucketY", "bucketZ"} <= rows[0].keys()
+
+
+def test_embeddings_in_length_order_are_the_same_as_one_by_one():
+    from hartonomous_ext import embeddings
+
+    texts = ["short", "a somewhat longer sentence about tables and indexes", "mid length text here", "x"]
+    batched = embeddings.embed(texts, batch_size=2)
+    single = np.stack([embeddings.embed([t])[0] for t in texts])
+    assert np.allclose(batched, single, atol=1e-5)
+
+
+def test_concurrent_batches_over_the_same_contents_count_every_copy(published):
+    import base64
+
+    contents = [f"concurrent batch item {i}".encode() for i in range(40)]
+    orders = [contents, contents[::-1], contents[10:] + contents[:10]]
+    errors = []
+
+    def run(order):
+        payload = json.dumps([{"content": base64.b64encode(c).decode(), "contentType": "text/plain"} for c in order])
+        try:
+            with psycopg.connect(published, autocommit=True) as conn:
+                conn.execute("SELECT * FROM dbo.sp_IngestAtoms(%s::jsonb, 77)", (payload,)).fetchall()
+        except Exception as exc:  # a deadlock or a unique violation would land here
+            errors.append(exc)
+
+    threads = [threading.Thread(target=run, args=(order,)) for order in orders]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert errors == []
+    assert query(published, "SELECT count(*), min(ReferenceCount), max(ReferenceCount) FROM dbo.Atoms WHERE TenantId = 77") == [
+        (40, 3, 3)]
+    assert query(published, "SELECT count(*) FROM dbo.AtomPayloadStore p JOIN dbo.Atoms a USING (AtomId) "
+                            "WHERE a.TenantId = 77") == [(40,)]

@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 
 import pytest
+from hartonomous_ext.policy import MAX_TEXT_CHARS
 
 from conftest import query
 
@@ -60,13 +61,24 @@ def test_a_folder_is_one_atom_per_file(run, published, tmp_path):
     assert query(published, "SELECT Metadata->>'source' FROM dbo.Atoms ORDER BY 1") == [("a.txt",), ("sub/b.txt",)]
 
 
-def test_bad_input_is_a_clear_error_and_a_failed_job(run, published, tmp_path):
+def test_a_line_that_is_not_text_is_reported_and_skipped(run, published, tmp_path):
     bad = tmp_path / "bad.txt"
-    bad.write_bytes(b"fine line\n\xff\xfe not utf-8\n")
+    bad.write_bytes(b"fine line\n\xff\xfe not utf-8\nlast line\n")
     result = run("ingest-embeddings", "--target", published, "--input", bad)
-    assert result.code == 2 and "not valid UTF-8" in result.err
-    assert query(published, "SELECT Status, AtomsProcessed, ErrorMessage LIKE 'item 2:%%' FROM dbo.IngestionJobs") == [
-        ("Failed", 1, True)]
+    assert result.code == 0, result
+    assert "2 atoms ingested" in result.out and "bad.txt line 2: not UTF-8 text (byte 0)" in result.out
+    assert query(published, "SELECT Status, TotalItems, AtomsProcessed FROM dbo.IngestionJobs") == [("Completed", 3, 3)]
+
+
+def test_a_batch_the_database_refuses_fails_the_job_where_it_stopped(run, published, tmp_path):
+    # a line longer than an embedding reads: the database refuses its batch (hartonomous_ext.policy)
+    bad = tmp_path / "long.txt"
+    bad.write_bytes(b"fine line\n" + b"x" * (MAX_TEXT_CHARS + 1) + b"\n")
+    result = run("ingest-embeddings", "--target", published, "--input", bad, "--batch-size", "1")
+    assert result.code == 2 and f"more than the {MAX_TEXT_CHARS} an embedding reads" in result.err
+    assert query(published, "SELECT Status, AtomsProcessed, ErrorMessage LIKE 'items 2-2: %%item 1: Content has%%' "
+                            "FROM dbo.IngestionJobs") == [("Failed", 1, True)]
+    assert query(published, "SELECT count(*) FROM dbo.Atoms") == [(1,)]
     assert run("ingest-embeddings", "--target", published, "--input", tmp_path / "missing.txt").code == 2
     assert run("ingest-embeddings", "--target", published, "--input", bad, "--model", "gpt-9").code == 2
 

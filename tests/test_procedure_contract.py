@@ -12,6 +12,7 @@ skipped with that reason.
 
 from __future__ import annotations
 
+import base64
 import json
 import os
 import re
@@ -196,6 +197,54 @@ def test_an_image_asked_to_be_embedded_is_stored_without_one(caller):
 def test_bad_atoms_get_the_same_errors(caller, arguments, message):
     arguments.setdefault("TenantId", TENANT)
     assert message in caller.error("dbo.sp_IngestAtom", ("AtomId", "BIGINT"), **arguments)
+
+
+def batch(*items) -> str:
+    """sp_IngestAtoms's Atoms: (content bytes, content type[, metadata]) as its JSON array."""
+    return json.dumps([{"content": base64.b64encode(item[0]).decode(), "contentType": item[1],
+                        **({"metadata": item[2]} if len(item) > 2 else {})} for item in items])
+
+
+def test_a_batch_is_what_as_many_single_calls_would_be(caller):
+    known = ingest(caller, b"contract batch: already stored", embed=0)
+    rows = caller.call("dbo.sp_IngestAtoms", Atoms=batch(
+        (b"contract batch: first", "text/plain", {"n": 1}),
+        (b"contract batch: already stored", "text/plain"),
+        (b"contract batch: first", "Text/Plain", {"m": 2}),
+        (bytes.fromhex("89504e470d0a1a0a") + b"batch", "image/png")), TenantId=TENANT, GenerateEmbedding=1)
+    assert [r[0] for r in rows] == [1, 2, 3, 4]
+    first, stored, again, image = rows
+    assert stored[1] == known and again[1] == first[1] and len({first[1], known, image[1]}) == 3
+    assert [bool(r[2]) for r in rows] == [True, False, False, True]  # Inserted: this call made the atom
+    assert first[3] is not None and again[3] == first[3] and stored[3] is not None and image[3] is None
+    ((count, metadata),) = caller.query("SELECT ReferenceCount, Metadata FROM dbo.Atoms WHERE AtomId = ?", first[1])
+    assert (count, json.loads(metadata)) == (2, {"n": 1, "m": 2})
+    assert caller.query("SELECT ReferenceCount FROM dbo.Atoms WHERE AtomId = ?", known) == [(2,)]
+    # the batch's embeddings are the single call's, bit for bit close
+    single = ingest(caller, b"contract batch: single", embed=1)
+    (twin,) = caller.call("dbo.sp_IngestAtoms", Atoms=batch((b"contract batch: single ", "text/plain")),
+                          TenantId=TENANT, GenerateEmbedding=1)
+    vectors = [np.frombuffer(bytes(caller.query("SELECT EmbeddingVector FROM dbo.AtomEmbeddings WHERE AtomId = ?", a)[0][0]),
+                             dtype="<f4") for a in (single, twin[1])]
+    assert vectors[0].shape == (384,) and float(vectors[0] @ vectors[1]) > 0.99
+    assert caller.call("dbo.sp_IngestAtoms", Atoms="[]", TenantId=TENANT) == []
+
+
+@pytest.mark.parametrize(("atoms", "message"), [
+    ('{"content": "aGk="}', "sp_IngestAtoms: Atoms must be a JSON array of objects"),
+    ('[{"content": "aGk=", "contentType": "text/plain"}, 7]', "sp_IngestAtoms: item 2: is not a JSON object"),
+    ('[{"content": "not base64!", "contentType": "text/plain"}]', 'sp_IngestAtoms: item 1: "content" is not base64'),
+    ('[{"content": "aGk="}]', 'sp_IngestAtoms: item 1: has no "contentType" string'),
+    (batch((b"fine", "text/plain"), (b"", "text/plain")), "sp_IngestAtoms: item 2: Content is empty"),
+    (batch((b"fine", "text/plain"), (b"\xff\xfe bad", "text/plain")), "sp_IngestAtoms: item 2: Content is not valid UTF-8 text"),
+    (batch((b"x", "not a media type")), "sp_IngestAtoms: item 1: ContentType 'not a media type' is not a media type"),
+    (batch((b"x'); DROP TABLE dbo.Atoms; --", "text/plain'); DROP TABLE dbo.Atoms; --")),
+     "sp_IngestAtoms: item 1: ContentType \"text/plain'); DROP TABLE dbo.Atoms; --\" is not a media type"),
+])
+def test_a_bad_batch_is_refused_whole_naming_its_item(caller, atoms, message):
+    before = caller.query("SELECT count(*), coalesce(sum(ReferenceCount), 0) FROM dbo.Atoms")
+    assert message in caller.error("dbo.sp_IngestAtoms", Atoms=atoms, TenantId=TENANT, GenerateEmbedding=1)
+    assert caller.query("SELECT count(*), coalesce(sum(ReferenceCount), 0) FROM dbo.Atoms") == before
 
 
 @pytest.fixture(scope="module")

@@ -1,5 +1,5 @@
 -- kind: procedure
--- requires: dbo.Atoms, dbo.AtomPayloadStore, dbo.AtomEmbeddings, dbo.Models, dbo.SpatialLandmarks, dbo.sp_GenerateEmbedding, hartonomous_ext
+-- requires: dbo.Atoms, dbo.AtomPayloadStore, dbo.AtomEmbeddings, dbo.Models, dbo.SpatialLandmarks, dbo.sp_GenerateEmbedding, dbo.fn_JoinMetadata, hartonomous_ext
 -- Ingest content as an atom. Its SHA-256 is its identity within the tenant: the same content again
 -- returns the same AtomId and raises ReferenceCount, also when many sessions ingest it at once
 -- (UPDLOCK + HOLDLOCK on the key, then insert). The modality follows the content type. With
@@ -27,7 +27,7 @@ BEGIN
     DECLARE @Modality NVARCHAR(16);
     DECLARE @Text NVARCHAR(MAX);
     DECLARE @Embedding VARBINARY(MAX), @EmbeddingJson NVARCHAR(MAX), @EmbeddingType NVARCHAR(256);
-    DECLARE @Hash BINARY(32), @Had NVARCHAR(MAX);
+    DECLARE @Hash BINARY(32);
     DECLARE @Mean VARBINARY(MAX), @Axes VARBINARY(MAX), @Width FLOAT, @Centroids VARBINARY(MAX);
     DECLARE @X FLOAT, @Y FLOAT, @Z FLOAT, @BucketX INT, @BucketY INT, @BucketZ INT, @VectorBucket INT;
     DECLARE @Message NVARCHAR(2048);
@@ -139,7 +139,7 @@ vector_bucket = -1 if vector_bucket is None else vector_bucket  # every OUTPUT p
 
     SET @Hash = CAST(HASHBYTES('SHA2_256', @Content) AS BINARY(32));
     BEGIN TRANSACTION;
-    SELECT @AtomId = AtomId, @Had = Metadata
+    SELECT @AtomId = AtomId
     FROM dbo.Atoms WITH (UPDLOCK, HOLDLOCK)
     WHERE TenantId = @TenantId AND ContentHash = @Hash;
     IF @AtomId IS NULL
@@ -151,25 +151,10 @@ vector_bucket = -1 if vector_bucket is None else vector_bucket  # every OUTPUT p
     END
     ELSE
     BEGIN
-        -- metadata given again joins what the atom has, as PostgreSQL's jsonb || joins two objects:
-        -- the keys given now are added or take their new value; anything but two objects is replaced
-        -- by what is given. Values are copied as their JSON text (numbers stay exactly as written),
-        -- in T-SQL, so nothing slow runs under the atom's key lock.
-        DECLARE @JsonBlank NVARCHAR(4) = CONCAT(N' ', NCHAR(9), NCHAR(10), NCHAR(13));
-        IF @Metadata IS NOT NULL AND @Had IS NOT NULL
-           AND LEFT(TRIM(@JsonBlank FROM @Had), 1) = N'{' AND LEFT(TRIM(@JsonBlank FROM @Metadata), 1) = N'{'
-            SELECT @Metadata = CONCAT(N'{', STRING_AGG(CAST(CONCAT(N'"', STRING_ESCAPE(k.[key], 'json'), N'":',
-                       CASE k.[type] WHEN 0 THEN N'null'
-                                     WHEN 1 THEN CONCAT(N'"', STRING_ESCAPE(k.[value], 'json'), N'"')
-                                     ELSE k.[value] END) AS NVARCHAR(MAX)), N','), N'}')
-            FROM (SELECT h.[key], h.[value], h.[type] FROM OPENJSON(@Had) AS h
-                  WHERE NOT EXISTS (SELECT 1 FROM OPENJSON(@Metadata) AS g WHERE g.[key] = h.[key])
-                  UNION ALL
-                  SELECT g.[key], g.[value], g.[type] FROM OPENJSON(@Metadata) AS g) AS k;
         UPDATE dbo.Atoms
         SET ReferenceCount = ReferenceCount + 1,
             UpdatedAt = SYSUTCDATETIME(),
-            Metadata = COALESCE(@Metadata, Metadata)
+            Metadata = dbo.fn_JoinMetadata(Metadata, @Metadata)  -- as jsonb's || joins two objects
         WHERE AtomId = @AtomId;
     END;
     IF @Embedding IS NOT NULL AND NOT EXISTS (

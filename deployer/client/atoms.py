@@ -1,12 +1,15 @@
 """Atoms: put content in and find it again, through the database's own procedures (client room).
 
 `ingest-embeddings` turns each line of a text file (or each file of a folder) into an atom with its
-embedding by calling dbo.sp_IngestAtom; `query` calls dbo.sp_SemanticSearch. Both take --target
+embedding, --batch-size items per call of dbo.sp_IngestAtoms (one round trip, one pass through the
+model in the database; an item too large for a batch goes alone through dbo.sp_IngestAtom);
+`query` calls dbo.sp_SemanticSearch. Both take --target
 like publish. Nothing here computes anything itself: the database does the work, the client
 feeds it and reports progress. The statements are the engine's (engine.data, deployer.engines).
 
-A file of a folder that is not UTF-8 text (an image, an archive) is reported and skipped, not fatal
-to the run: this command ingests text. An ingestion run is a row in dbo.IngestionJobs (Source =
+A file of a folder (or a line of a file) that is not UTF-8 text (an image, an archive) is reported
+and skipped, not fatal to the run: this command ingests text. A batch and the job's progress are
+one transaction, so a run that stops loses no counted item and counts no item twice. An ingestion run is a row in dbo.IngestionJobs (Source =
 the input's absolute path, progress in AtomsProcessed). A run that stopped (Failed, or Running when the client died) is resumed by the
 next run over the same input: the items it finished are skipped, so no reference count is raised
 twice.
@@ -14,12 +17,13 @@ twice.
 
 from __future__ import annotations
 
+import base64
 import json
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Iterator
 
-from hartonomous_ext.policy import MAX_CONTENT_BYTES
+from hartonomous_ext.policy import MAX_BATCH_ATOMS, MAX_BATCH_BYTES, MAX_CONTENT_BYTES
 
 SUPPORTED_MODELS = ("all-MiniLM-L6-v2",)
 MAX_ITEM_BYTES = MAX_CONTENT_BYTES  # what sp_IngestAtom accepts
@@ -46,24 +50,25 @@ def items(source: Path) -> Iterator[Item]:
                 yield Item(b"", "text/plain", {"source": name},
                            skipped=f"{size} bytes, more than the {MAX_ITEM_BYTES} an atom may hold")
                 continue
-            content = path.read_bytes()
-            try:
-                content.decode("utf-8")
-            except UnicodeDecodeError as exc:
-                yield Item(b"", "text/plain", {"source": name}, skipped=f"not UTF-8 text (byte {exc.start})")
-                continue
-            if b"\0" in content:
-                yield Item(b"", "text/plain", {"source": name}, skipped="not text (it holds NUL bytes)")
-                continue
-            yield Item(content, "text/plain", {"source": name})
+            yield _text_item(path.read_bytes(), {"source": name})
     elif source.is_file():
         with source.open("rb") as handle:
             for number, line in enumerate(handle, start=1):
                 text = line.rstrip(b"\r\n")
                 if text.strip():
-                    yield Item(text, "text/plain", {"source": source.name, "line": number})
+                    yield _text_item(text, {"source": source.name, "line": number})
     else:
         raise FileNotFoundError(f"{source}: no such file or folder")
+
+
+def _text_item(content: bytes, metadata: dict) -> Item:
+    try:
+        content.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        return Item(b"", "text/plain", metadata, skipped=f"not UTF-8 text (byte {exc.start})")
+    if b"\0" in content:
+        return Item(b"", "text/plain", metadata, skipped="not text (it holds NUL bytes)")
+    return Item(content, "text/plain", metadata)
 
 
 def count_items(source: Path) -> int:
@@ -88,25 +93,44 @@ class AtomClient:
         resumed_after, ingested, skipped = done, 0, []
         if progress:
             progress(done, total)
+        batch, batch_bytes = [], 0
+
+        def send() -> None:
+            nonlocal batch, batch_bytes, ingested
+            if batch:
+                self.data.ingest_atoms(json.dumps(batch), tenant, job, done)
+                ingested += len(batch)
+            else:
+                self.data.job_progress(job, done)
+            batch, batch_bytes = [], 0
+            if progress:
+                progress(done, total)
+
         try:
             for position, item in enumerate(items(source)):
                 if position < resumed_after:
                     continue
                 if item.skipped:
-                    skipped.append({"source": item.metadata["source"], "reason": item.skipped})
-                else:
+                    where = item.metadata["source"] + (f" line {item.metadata['line']}" if "line" in item.metadata else "")
+                    skipped.append({"source": where, "reason": item.skipped})
+                elif len(item.content) > MAX_BATCH_BYTES:
+                    send()  # the items before it are counted first; then it goes alone
                     self.data.ingest_atom(item.content, item.content_type, json.dumps(item.metadata), tenant)
                     ingested += 1
+                else:
+                    if batch_bytes + len(item.content) > MAX_BATCH_BYTES:
+                        send()
+                    batch.append({"content": base64.b64encode(item.content).decode("ascii"),
+                                  "contentType": item.content_type, "metadata": item.metadata})
+                    batch_bytes += len(item.content)
                 done += 1
-                if done % batch_size == 0 or done == total:
-                    self.data.job_progress(job, done)
-                    if progress:
-                        progress(done, total)
+                if len(batch) >= min(batch_size, MAX_BATCH_ATOMS) or (not batch and done % batch_size == 0):
+                    send()
+            send()
         except Exception as exc:
-            self.data.job_progress(job, done)
-            self.data.finish_job(job, "Failed", f"item {done + 1}: {exc}"[:4000])
+            where = f"items {done - len(batch) + 1}-{done}" if batch else f"item {done + 1}"
+            self.data.finish_job(job, "Failed", f"{where}: {exc}"[:4000])
             raise
-        self.data.job_progress(job, done)
         self.data.finish_job(job, "Completed", None)
         return {"job": job, "total": total, "ingested": ingested, "resumed_after": resumed_after, "skipped": skipped}
 

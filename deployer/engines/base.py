@@ -112,6 +112,10 @@ class DataOperations(Protocol):
 
     # atoms and search (the database's procedures)
     def ingest_atom(self, content: bytes, content_type: str, metadata: str, tenant: int) -> None: ...
+    def ingest_atoms(self, atoms: str, tenant: int, job: int, done: int) -> list[tuple]:
+        """dbo.sp_IngestAtoms on a batch (its JSON) with embeddings, and the job's progress set to
+        `done`, in one transaction: a batch is never ingested without being counted, nor counted
+        without being ingested. Rows: (Ordinal, AtomId, Inserted, AtomEmbeddingId)."""
     def semantic_search(self, text: str, top: int, hybrid: bool, tenant: int) -> list[tuple]: ...
 
     # models (hartonomous_ext.model_store's rows)

@@ -17,10 +17,11 @@ from pathlib import Path
 
 import numpy as np
 
+from hartonomous_ext.policy import EMBEDDING_BATCH, MAX_TEXT_CHARS
+
 MODEL_NAME = "sentence-transformers/all-MiniLM-L6-v2"
 DIMENSION = 384
 MAX_TOKENS = 256  # sentence_bert_config.json: max_seq_length
-MAX_TEXT_CHARS = 1_000_000  # longer text would be truncated to 256 tokens anyway; refuse the absurd
 
 def weights_of(model) -> dict[str, np.ndarray]:
     """float32 arrays of a ModelFile's tensors (hartonomous_ext.model_formats), by name."""
@@ -175,9 +176,10 @@ def stored_runtime(model):
     return runtime(model, config, json.dumps(tokenizer))
 
 
-def embed(texts: list[str], batch_size: int = 32, runtime_pair=None) -> np.ndarray:
+def embed(texts: list[str], batch_size: int = EMBEDDING_BATCH, runtime_pair=None) -> np.ndarray:
     """Normalized embeddings, one row per text (384 float32 values for all-MiniLM-L6-v2); the
-    packaged model unless runtime_pair (stored_runtime's result) is given."""
+    packaged model unless runtime_pair (stored_runtime's result) is given. Texts run in batches of
+    similar length, as sentence-transformers orders them, so a batch pads little."""
     for position, text in enumerate(texts):
         if not isinstance(text, str):
             raise ValueError(f"text {position} is not a string")
@@ -186,16 +188,21 @@ def embed(texts: list[str], batch_size: int = 32, runtime_pair=None) -> np.ndarr
         if len(text) > MAX_TEXT_CHARS:
             raise ValueError(f"text {position} has {len(text)} characters, more than the {MAX_TEXT_CHARS} allowed")
     session, tokenizer = runtime_pair or _runtime()
+    if not texts:
+        return np.zeros((0, int(session.get_outputs()[0].shape[1])), dtype=np.float32)
+    order = np.argsort([-len(text) for text in texts], kind="stable")
     rows = []
     for start in range(0, len(texts), batch_size):
-        encoded = tokenizer.encode_batch(texts[start:start + batch_size])
+        encoded = tokenizer.encode_batch([texts[i] for i in order[start:start + batch_size]])
         feed = {
             "input_ids": np.array([e.ids for e in encoded], dtype=np.int64),
             "attention_mask": np.array([e.attention_mask for e in encoded], dtype=np.int64),
             "token_type_ids": np.array([e.type_ids for e in encoded], dtype=np.int64),
         }
         rows.append(session.run(["embedding"], feed)[0])
-    return np.concatenate(rows).astype(np.float32) if rows else np.zeros((0, DIMENSION), dtype=np.float32)
+    result = np.empty((len(texts), rows[0].shape[1]), dtype=np.float32)
+    result[order] = np.concatenate(rows)
+    return result
 
 
 def embed_one(text: str, runtime_pair=None) -> bytes:

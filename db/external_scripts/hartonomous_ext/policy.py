@@ -9,6 +9,13 @@ the client import it. Only literal assignments belong here.
 # sp_IngestAtom: the largest content one atom may hold (256 MiB)
 MAX_CONTENT_BYTES = 268435456
 
+# sp_IngestAtoms: one batch is one transaction and one pass through the embedding model
+MAX_BATCH_ATOMS = 10000
+MAX_BATCH_BYTES = 67108864  # all contents of a batch together (64 MiB: its JSON, in base64, stays under jsonb's 256 MB);
+# a larger content goes alone through sp_IngestAtom
+MAX_TEXT_CHARS = 1000000  # text one embedding takes (it reads the first 256 tokens); refuse the absurd
+EMBEDDING_BATCH = 32  # texts per onnxruntime run (sentence-transformers' default), sorted by length
+
 # sp_SemanticSearch
 MAX_TOP_K = 1000
 DEFAULT_PROBES = 8  # bucket probes, at most half the buckets; bench/results/search.md

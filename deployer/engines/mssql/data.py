@@ -14,7 +14,7 @@ from typing import Iterator
 
 from deployer.engines.mssql.statements import (
     CHUNK_ROUND, CHUNK_SQL, CHUNKS_PRESENT_SQL, CHUNKS_TABLE_SQL, DROP_CHUNKS_TABLE_SQL, EMBEDDING_JOB_RESTART_SQL, EMBEDDING_JOB_RESUME_SQL,
-    EMBEDDING_JOB_START_SQL, INGEST_ATOM_SQL, JOB_FINISH_SQL, JOB_PROGRESS_SQL, MODEL_BY_SOURCE_SQL,
+    EMBEDDING_JOB_START_SQL, INGEST_ATOM_SQL, INGEST_ATOMS_SQL, JOB_FINISH_SQL, JOB_PROGRESS_SQL, MODEL_BY_SOURCE_SQL,
     MODEL_JOB_COMPLETED_SQL, MODEL_JOB_FAILED_SQL, MODEL_JOB_START_SQL, MODEL_SQL, MODEL_TENSORS_SQL, PUT_CHUNK_SQL,
     SEMANTIC_SEARCH_SQL, STORE_MODEL_SQL,
 )
@@ -68,6 +68,19 @@ class MssqlData:
     # atoms and search ------------------------------------------------------------------------
     def ingest_atom(self, content: bytes, content_type: str, metadata: str, tenant: int) -> None:
         _results(self.conn.execute(INGEST_ATOM_SQL, content, content_type, metadata, tenant))
+
+    def ingest_atoms(self, atoms: str, tenant: int, job: int, done: int) -> list[tuple]:
+        self.conn.autocommit = False
+        try:
+            rows = _results(self.conn.execute(INGEST_ATOMS_SQL, atoms, tenant))
+            self.conn.execute(JOB_PROGRESS_SQL, done, job)
+            self.conn.commit()
+        except Exception:
+            self.conn.rollback()
+            raise
+        finally:
+            self.conn.autocommit = True
+        return rows
 
     def semantic_search(self, text: str, top: int, hybrid: bool, tenant: int) -> list[tuple]:
         return _results(self.conn.execute(SEMANTIC_SEARCH_SQL, text, top, hybrid, tenant))

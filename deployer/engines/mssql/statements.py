@@ -213,6 +213,7 @@ EMBEDDING_JOB_RESTART_SQL = ("UPDATE dbo.IngestionJobs SET Status = N'Running', 
                              "WHERE IngestionJobId = ?;")
 INGEST_ATOM_SQL = ("EXEC dbo.sp_IngestAtom @Content = ?, @ContentType = ?, @Metadata = ?, @TenantId = ?, "
                    "@GenerateEmbedding = 1;")
+INGEST_ATOMS_SQL = "EXEC dbo.sp_IngestAtoms @Atoms = ?, @TenantId = ?, @GenerateEmbedding = 1;"
 JOB_PROGRESS_SQL = "UPDATE dbo.IngestionJobs SET AtomsProcessed = ? WHERE IngestionJobId = ?;"
 JOB_FINISH_SQL = ("UPDATE dbo.IngestionJobs SET Status = ?, ErrorMessage = ?, EndTime = SYSUTCDATETIME() "
                   "WHERE IngestionJobId = ?;")
@@ -255,7 +256,7 @@ def _registry() -> dict[str, str]:
         "DATABASE_ID_SQL", "HISTORY_EXISTS_SQL", "DEPLOYED_OBJECTS_SQL", "LOCK_SQL", "BEGIN_DEPLOYMENT_SQL",
         "FINISH_DEPLOYMENT_SQL", "CHECK_CONSTRAINTS_SQL", "UNIQUE_CONSTRAINTS_SQL", "DEFINITION_SQL",
         "SCHEMA_ID_SQL", "SERVER_SQL", "HISTORY_TABLE_SQL", "LIBRARY_FINGERPRINT_SQL",
-        "EMBEDDING_JOB_RESUME_SQL", "EMBEDDING_JOB_START_SQL", "EMBEDDING_JOB_RESTART_SQL", "INGEST_ATOM_SQL",
+        "EMBEDDING_JOB_RESUME_SQL", "EMBEDDING_JOB_START_SQL", "EMBEDDING_JOB_RESTART_SQL", "INGEST_ATOM_SQL", "INGEST_ATOMS_SQL",
         "JOB_PROGRESS_SQL", "JOB_FINISH_SQL", "SEMANTIC_SEARCH_SQL", "MODEL_JOB_START_SQL", "MODEL_BY_SOURCE_SQL",
         "MODEL_JOB_FAILED_SQL", "MODEL_JOB_COMPLETED_SQL", "CHUNKS_TABLE_SQL", "DROP_CHUNKS_TABLE_SQL", "PUT_CHUNK_SQL", "STORE_MODEL_SQL",
         "MODEL_SQL", "MODEL_TENSORS_SQL", "CHUNK_SQL", "CHUNKS_PRESENT_SQL",

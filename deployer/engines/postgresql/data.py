@@ -1,7 +1,8 @@
 """PostgreSQL's data operations: what the client commands ask of a connected target
 (deployer.engines.base.DataOperations), over one psycopg connection.
 
-Jobs are rows of dbo.IngestionJobs; atoms go in through dbo.sp_IngestAtom and come back through
+Jobs are rows of dbo.IngestionJobs; atoms go in through dbo.sp_IngestAtoms (a batch) or
+dbo.sp_IngestAtom (one content too large for a batch) and come back through
 dbo.sp_SemanticSearch; a model is bulk loaded with COPY in one transaction (its chunks through a
 temporary table, so a chunk another model already stored is skipped by ON CONFLICT), and read
 back with hartonomous_ext.model_store's own queries.
@@ -21,6 +22,8 @@ EMBEDDING_JOB_START = ("INSERT INTO dbo.IngestionJobs (TenantId, JobType, Status
                        "Parameters) VALUES (%s, 'embeddings', 'Running', %s, %s, now(), %s) RETURNING IngestionJobId")
 JOB_RESTART = "UPDATE dbo.IngestionJobs SET Status = 'Running', ErrorMessage = NULL, TotalItems = %s WHERE IngestionJobId = %s"
 INGEST_ATOM = "CALL dbo.sp_IngestAtom(%s, %s, %s, %s, true)"
+INGEST_ATOMS = ("SELECT Ordinal, AtomId, Inserted, AtomEmbeddingId "
+                "FROM dbo.sp_IngestAtoms(%s::jsonb, %s, GenerateEmbedding => true)")
 JOB_PROGRESS = "UPDATE dbo.IngestionJobs SET AtomsProcessed = %s WHERE IngestionJobId = %s"
 JOB_FINISH = "UPDATE dbo.IngestionJobs SET Status = %s, ErrorMessage = %s, EndTime = now() WHERE IngestionJobId = %s"
 SEMANTIC_SEARCH = ("SELECT AtomId, Score, ContentType, Preview FROM dbo.sp_SemanticSearch(query_text => %s, "
@@ -71,6 +74,12 @@ class PostgresData:
     # atoms and search ------------------------------------------------------------------------
     def ingest_atom(self, content: bytes, content_type: str, metadata: str, tenant: int) -> None:
         self.conn.execute(INGEST_ATOM, (content, content_type, metadata, tenant))
+
+    def ingest_atoms(self, atoms: str, tenant: int, job: int, done: int) -> list[tuple]:
+        with self.conn.transaction():
+            rows = self.conn.execute(INGEST_ATOMS, (atoms, tenant)).fetchall()
+            self.conn.execute(JOB_PROGRESS, (done, job))
+        return rows
 
     def semantic_search(self, text: str, top: int, hybrid: bool, tenant: int) -> list[tuple]:
         return self.conn.execute(SEMANTIC_SEARCH, (text, top, hybrid, tenant)).fetchall()

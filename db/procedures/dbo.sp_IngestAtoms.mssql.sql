@@ -1,0 +1,278 @@
+-- kind: procedure
+-- requires: dbo.Atoms, dbo.AtomPayloadStore, dbo.AtomEmbeddings, dbo.Models, dbo.SpatialLandmarks, dbo.fn_JoinMetadata, dbo.fn_StoredModel, dbo.fn_StoredModelTensors, dbo.fn_TensorChunk, hartonomous_ext
+-- Ingest a batch of contents as atoms in one call and one transaction: what sp_IngestAtom does for
+-- one content, for up to {{ policy.MAX_BATCH_ATOMS }} (and {{ policy.MAX_BATCH_BYTES }} bytes together).
+-- @Atoms is a JSON array of objects {"content": <the bytes in base64>, "contentType": <a media type>,
+-- "metadata": <a JSON object or array, optional>}. The same content twice, in the batch or already
+-- stored, is one atom whose ReferenceCount rises each time, with metadata joined as sp_IngestAtom
+-- joins it. With @GenerateEmbedding = 1, the text atoms that have no embedding of the type yet get
+-- one, all in one Python call (hartonomous_ext.atoms.prepare_batch: batched, sorted by length,
+-- projected when landmarks are fitted); as in sp_IngestAtom the packaged all-MiniLM-L6-v2, or with
+-- @ModelId that stored model of the tenant. One bad element refuses the whole batch, naming it
+-- ("item 3: ..."), and nothing is written.
+-- Returns one row per element, in order: Ordinal, AtomId, Inserted (this call created the atom),
+-- AtomEmbeddingId (the atom's embedding of the type; NULL when it has none). As on PostgreSQL.
+--   EXEC dbo.sp_IngestAtoms @Atoms = N'[{"content": "aGVsbG8=", "contentType": "text/plain"}]', @GenerateEmbedding = 1;
+CREATE OR ALTER PROCEDURE dbo.sp_IngestAtoms
+    @Atoms NVARCHAR(MAX),
+    @TenantId INT = 0,
+    @GenerateEmbedding BIT = 0,
+    @ModelId INT = NULL
+AS
+BEGIN
+    SET NOCOUNT ON;
+    SET XACT_ABORT ON;
+    DECLARE @MaxAtoms INT = {{ policy.MAX_BATCH_ATOMS }};  -- hartonomous_ext.policy
+    DECLARE @MaxBytes BIGINT = {{ policy.MAX_CONTENT_BYTES }};
+    DECLARE @MaxBatchBytes BIGINT = {{ policy.MAX_BATCH_BYTES }};
+    DECLARE @Shape NVARCHAR(200) = N'a JSON array of objects {"content": <base64>, "contentType": <media type>, "metadata": <JSON>}';
+    DECLARE @JsonBlank NVARCHAR(4) = CONCAT(N' ', NCHAR(9), NCHAR(10), NCHAR(13));
+    DECLARE @EmbeddingType NVARCHAR(64) = N'all-MiniLM-L6-v2';
+    DECLARE @Count INT, @Item INT, @Problem NVARCHAR(2048), @Message NVARCHAR(2048), @Bytes BIGINT;
+    DECLARE @Wanted NVARCHAR(MAX), @Prepared NVARCHAR(MAX), @Unembedded INT, @Round INT = 1, @Rounds INT;
+    DECLARE @Format NVARCHAR(32), @Architecture NVARCHAR(128), @Config NVARCHAR(MAX);
+    DECLARE @Mean VARBINARY(MAX), @Axes VARBINARY(MAX), @Width FLOAT, @Centroids VARBINARY(MAX);
+
+    IF @Atoms IS NULL OR ISJSON(@Atoms) = 0 OR LEFT(TRIM(@JsonBlank FROM @Atoms), 1) <> N'['
+    BEGIN
+        SET @Message = CONCAT(N'sp_IngestAtoms: Atoms must be ', @Shape);
+        THROW 50011, @Message, 1;
+    END;
+    IF @TenantId IS NULL OR @TenantId < 0
+        THROW 50016, N'sp_IngestAtoms: TenantId must be 0 or more', 1;
+    SELECT @Count = COUNT(*) FROM OPENJSON(@Atoms);
+    IF @Count > @MaxAtoms
+    BEGIN
+        SET @Message = CONCAT(N'sp_IngestAtoms: ', @Count, N' atoms in one batch, more than the ', @MaxAtoms, N' allowed');
+        THROW 50012, @Message, 1;
+    END;
+    IF @Count = 0
+    BEGIN
+        SELECT CONVERT(INT, NULL) AS Ordinal, CONVERT(BIGINT, NULL) AS AtomId, CONVERT(BIT, NULL) AS Inserted,
+               CONVERT(BIGINT, NULL) AS AtomEmbeddingId
+        WHERE 1 = 0;
+        RETURN;
+    END;
+    IF @GenerateEmbedding = 1 AND @ModelId IS NOT NULL
+    BEGIN
+        SELECT @EmbeddingType = LEFT(m.ModelName, 64), @Format = m.ModelFormat, @Architecture = m.Architecture,
+               @Config = m.Config
+        FROM dbo.fn_StoredModel(@ModelId, @TenantId) AS m;
+        IF @Format IS NULL
+        BEGIN
+            SET @Message = CONCAT(N'sp_IngestAtoms: model ', @ModelId, N' does not exist for tenant ', @TenantId);
+            THROW 50017, @Message, 1;
+        END;
+    END;
+
+    -- the shape of each element, before anything is decoded: the first bad one is named. Keys are
+    -- case-sensitive, as in PostgreSQL; base64 is strict (no blanks), as on PostgreSQL.
+    SELECT TOP (1) @Item = e.Ordinal, @Problem = e.Problem
+    FROM (SELECT CONVERT(INT, j.[key]) + 1 AS Ordinal,
+                 CASE WHEN j.[type] <> 5 THEN N'is not a JSON object'
+                      WHEN k.ContentKind IS NULL OR k.ContentKind <> 1 THEN N'has no "content" string (its bytes in base64)'
+                      WHEN k.Content COLLATE Latin1_General_BIN2 LIKE N'%[^A-Za-z0-9+/=]%'
+                           OR LEN(k.Content + N'x') % 4 <> 1
+                           OR (CHARINDEX(N'=', k.Content) > 0
+                               AND RIGHT(k.Content, LEN(k.Content + N'x') - CHARINDEX(N'=', k.Content)) NOT IN (N'=', N'=='))
+                           THEN N'"content" is not base64'
+                      WHEN k.TypeKind IS NULL OR k.TypeKind <> 1 THEN N'has no "contentType" string (a media type such as text/plain)'
+                      WHEN k.MetadataKind IN (1, 2, 3) THEN N'"metadata" must be a JSON object or array'
+                 END AS Problem
+          FROM OPENJSON(@Atoms) AS j
+          OUTER APPLY (SELECT MAX(CASE WHEN p.[key] = N'content' COLLATE Latin1_General_BIN2 THEN p.[type] END) AS ContentKind,
+                              MAX(CASE WHEN p.[key] = N'content' COLLATE Latin1_General_BIN2 THEN p.[value] END) AS Content,
+                              MAX(CASE WHEN p.[key] = N'contentType' COLLATE Latin1_General_BIN2 THEN p.[type] END) AS TypeKind,
+                              MAX(CASE WHEN p.[key] = N'metadata' COLLATE Latin1_General_BIN2 THEN p.[type] END) AS MetadataKind
+                       FROM OPENJSON(CASE WHEN j.[type] = 5 THEN j.[value] ELSE N'{}' END) AS p) AS k) AS e
+    WHERE e.Problem IS NOT NULL
+    ORDER BY e.Ordinal;
+    IF @Item IS NOT NULL
+    BEGIN
+        SET @Message = CONCAT(N'sp_IngestAtoms: item ', @Item, N': ', @Problem, N'; Atoms must be ', @Shape);
+        THROW 50013, @Message, 1;
+    END;
+
+    CREATE TABLE #atoms (
+        Ordinal INT NOT NULL PRIMARY KEY, Content VARBINARY(MAX) NOT NULL, GivenType NVARCHAR(4000) NOT NULL,
+        Metadata NVARCHAR(MAX) NULL, ContentHash BINARY(32) NULL, Wanted BIT NOT NULL DEFAULT 0,
+        ContentType NVARCHAR(128) NULL, Modality NVARCHAR(16) NULL, Problem NVARCHAR(2048) NULL,
+        Embedding VARBINARY(MAX) NULL, EmbeddingJson NVARCHAR(MAX) NULL,
+        X FLOAT NULL, Y FLOAT NULL, Z FLOAT NULL, BucketX INT NULL, BucketY INT NULL, BucketZ INT NULL, VectorBucket INT NULL,
+        Occurrence INT NULL, AtomId BIGINT NULL, Inserted BIT NOT NULL DEFAULT 0);
+    -- OPENJSON decodes base64 into VARBINARY; "metadata": null is no metadata
+    INSERT INTO #atoms (Ordinal, Content, GivenType, Metadata)
+    SELECT CONVERT(INT, j.[key]) + 1, a.content, a.contentType, a.metadata
+    FROM OPENJSON(@Atoms) AS j
+    CROSS APPLY OPENJSON(j.[value]) WITH (content VARBINARY(MAX) '$.content', contentType NVARCHAR(4000) '$.contentType',
+                                          metadata NVARCHAR(MAX) '$.metadata' AS JSON) AS a;
+
+    SELECT TOP (1) @Item = Ordinal,
+           @Problem = CASE WHEN DATALENGTH(Content) = 0 THEN N'Content is empty'
+                           ELSE CONCAT(N'Content has ', DATALENGTH(Content), N' bytes, more than the ', @MaxBytes, N' allowed') END
+    FROM #atoms WHERE DATALENGTH(Content) = 0 OR DATALENGTH(Content) > @MaxBytes ORDER BY Ordinal;
+    IF @Item IS NOT NULL
+    BEGIN
+        SET @Message = CONCAT(N'sp_IngestAtoms: item ', @Item, N': ', @Problem);
+        THROW 50014, @Message, 1;
+    END;
+    SELECT @Bytes = SUM(CONVERT(BIGINT, DATALENGTH(Content))) FROM #atoms;
+    IF @Bytes > @MaxBatchBytes
+    BEGIN
+        SET @Message = CONCAT(N'sp_IngestAtoms: the batch holds ', @Bytes, N' bytes, more than the ', @MaxBatchBytes,
+                              N' allowed together');
+        THROW 50015, @Message, 1;
+    END;
+
+    -- an embedding is wanted for the contents whose atom has none of the type yet
+    UPDATE b
+    SET ContentHash = CONVERT(BINARY(32), HASHBYTES('SHA2_256', b.Content))
+    FROM #atoms AS b;
+    UPDATE b
+    SET Wanted = CASE WHEN @GenerateEmbedding = 1 AND NOT EXISTS (
+                          SELECT 1 FROM dbo.Atoms AS a JOIN dbo.AtomEmbeddings AS e
+                              ON e.AtomId = a.AtomId AND e.EmbeddingType = @EmbeddingType
+                          WHERE a.TenantId = @TenantId AND a.ContentHash = b.ContentHash) THEN 1 ELSE 0 END
+    FROM #atoms AS b;
+    SET @Wanted = (SELECT STRING_AGG(CONVERT(NVARCHAR(MAX), CONVERT(NCHAR(1), Wanted)), N'') WITHIN GROUP (ORDER BY Ordinal)
+                   FROM #atoms);
+    SELECT @Mean = MeanVector, @Axes = Axes, @Width = BucketWidth, @Centroids = Centroids
+    FROM dbo.SpatialLandmarks WHERE IsActive = 1 AND Dimension = 384 AND @EmbeddingType = N'all-MiniLM-L6-v2';
+
+    -- Python once for the batch (content types, UTF-8, embeddings, 3-D points), before any row is
+    -- locked; every OUTPUT parameter gets a value (None stops BxlServer)
+    IF @ModelId IS NULL OR @GenerateEmbedding = 0
+        EXEC sys.sp_execute_external_script
+            @language = N'Python',
+            @script = N'
+from functools import partial
+from hartonomous_ext import atoms, embeddings, spatial
+project = partial(spatial.project, mean=mean, axes=axes, bucket_width=width, centroids=centroids) if mean else None
+prepared = atoms.prepare_batch_json(batch, wanted, embeddings.embed, False, project)
+',
+            @params = N'@batch NVARCHAR(MAX), @wanted NVARCHAR(MAX), @mean VARBINARY(MAX), @axes VARBINARY(MAX),
+                        @width FLOAT, @centroids VARBINARY(MAX), @prepared NVARCHAR(MAX) OUTPUT',
+            @batch = @Atoms, @wanted = @Wanted, @mean = @Mean, @axes = @Axes, @width = @Width, @centroids = @Centroids,
+            @prepared = @Prepared OUTPUT
+        WITH RESULT SETS NONE;
+    ELSE
+    BEGIN
+        -- the stored model's tensors are the script's input data set, as sp_GenerateEmbedding reads them
+        CREATE TABLE #weights (TensorIndex INT, TensorName NVARCHAR(512), DType NVARCHAR(16), Shape NVARCHAR(400),
+                               ByteSize BIGINT, ChunkIndex INT, ChunkHash BINARY(32), Data VARBINARY(MAX));
+        INSERT INTO #weights (TensorIndex, TensorName, DType, Shape, ByteSize, ChunkIndex, ChunkHash, Data)
+        SELECT w.TensorIndex, w.TensorName, w.DType, w.Shape, w.ByteSize, w.ChunkIndex, w.ChunkHash,
+               dbo.fn_TensorChunk(w.ChunkHash)
+        FROM (SELECT t.TensorIndex, t.TensorName, t.DType, t.Shape, t.ByteSize, CONVERT(INT, h.[key]) AS ChunkIndex,
+                     CONVERT(BINARY(32), h.value, 2) AS ChunkHash
+              FROM dbo.fn_StoredModelTensors(@ModelId) AS t
+              OUTER APPLY OPENJSON(t.ChunkHashes) AS h) AS w;
+        SET @Message = (SELECT TOP (1) CONCAT(N'sp_IngestAtoms: tensor ', w.TensorName, N' of model ', @ModelId,
+                                              N' maps to chunk ', CONVERT(NVARCHAR(64), w.ChunkHash, 2), N', which is not stored')
+                        FROM #weights AS w WHERE w.ChunkHash IS NOT NULL AND w.Data IS NULL);
+        IF @Message IS NOT NULL
+            THROW 50019, @Message, 1;
+        EXEC sys.sp_execute_external_script
+            @language = N'Python',
+            @script = N'
+from hartonomous_ext import atoms, embeddings, model_store
+model = model_store.from_chunk_rows({"format": model_format, "architecture": architecture, "config": config},
+                                    InputDataSet.itertuples(index=False, name=None))
+runtime = embeddings.stored_runtime(model) if "1" in wanted else None
+prepared = atoms.prepare_batch_json(batch, wanted, lambda texts: embeddings.embed(texts, runtime_pair=runtime), True)
+',
+            @input_data_1 = N'SELECT TensorIndex, TensorName, DType, Shape, ByteSize, ChunkIndex, ChunkHash, Data
+                              FROM #weights ORDER BY TensorIndex, ChunkIndex',
+            @params = N'@batch NVARCHAR(MAX), @wanted NVARCHAR(MAX), @model_format NVARCHAR(32),
+                        @architecture NVARCHAR(128), @config NVARCHAR(MAX), @prepared NVARCHAR(MAX) OUTPUT',
+            @batch = @Atoms, @wanted = @Wanted, @model_format = @Format, @architecture = @Architecture,
+            @config = @Config, @prepared = @Prepared OUTPUT
+        WITH RESULT SETS NONE;
+    END;
+    UPDATE b
+    SET ContentType = p.contentType, Modality = p.modality, Problem = p.problem, Embedding = p.embedding,
+        EmbeddingJson = p.embeddingJson, X = p.x, Y = p.y, Z = p.z, BucketX = p.bucketX, BucketY = p.bucketY,
+        BucketZ = p.bucketZ, VectorBucket = p.vectorBucket
+    FROM #atoms AS b
+    JOIN OPENJSON(@Prepared) WITH (ordinal INT '$.ordinal', contentType NVARCHAR(128) '$.contentType',
+                                   modality NVARCHAR(16) '$.modality', problem NVARCHAR(2048) '$.problem',
+                                   embedding VARBINARY(MAX) '$.embedding', embeddingJson NVARCHAR(MAX) '$.embeddingJson',
+                                   x FLOAT '$.x', y FLOAT '$.y', z FLOAT '$.z', bucketX INT '$.bucketX',
+                                   bucketY INT '$.bucketY', bucketZ INT '$.bucketZ', vectorBucket INT '$.vectorBucket') AS p
+        ON p.ordinal = b.Ordinal;
+    SET @Item = NULL;
+    SELECT TOP (1) @Item = Ordinal, @Problem = Problem FROM #atoms WHERE Problem IS NOT NULL ORDER BY Ordinal;
+    IF @Item IS NOT NULL
+    BEGIN
+        SET @Message = CONCAT(N'sp_IngestAtoms: item ', @Item, N': ', @Problem);
+        THROW 50018, @Message, 1;
+    END;
+    SELECT @Unembedded = COUNT(*) FROM #atoms WHERE Wanted = 1 AND Modality <> N'text';
+    IF @Unembedded > 0
+        PRINT CONCAT(N'sp_IngestAtoms: ', @Unembedded, N' atoms are not text and get no embedding (the embedding models embed text); stored without one');
+
+    -- the atoms: the k-th occurrence of each content goes in round k, so the batch counts and joins
+    -- exactly as that many sp_IngestAtom calls; keys locked in hash order (UPDLOCK + HOLDLOCK)
+    UPDATE b SET Occurrence = o.Occurrence
+    FROM #atoms AS b
+    JOIN (SELECT Ordinal, ROW_NUMBER() OVER (PARTITION BY ContentHash ORDER BY Ordinal) AS Occurrence FROM #atoms) AS o
+        ON o.Ordinal = b.Ordinal;
+    SELECT @Rounds = MAX(Occurrence) FROM #atoms;
+    CREATE TABLE #inserted (AtomId BIGINT NOT NULL, ContentHash BINARY(32) NOT NULL);
+    BEGIN TRANSACTION;
+    WHILE @Round <= @Rounds
+    BEGIN
+        UPDATE a
+        SET ReferenceCount = a.ReferenceCount + 1,
+            UpdatedAt = SYSUTCDATETIME(),
+            Metadata = dbo.fn_JoinMetadata(a.Metadata, b.Metadata)
+        FROM dbo.Atoms AS a WITH (UPDLOCK, HOLDLOCK)
+        JOIN #atoms AS b ON b.ContentHash = a.ContentHash AND b.Occurrence = @Round
+        WHERE a.TenantId = @TenantId;
+        DELETE FROM #inserted;
+        INSERT INTO dbo.Atoms (TenantId, ContentHash, ContentType, Modality, ContentSize, Metadata)
+        OUTPUT inserted.AtomId, inserted.ContentHash INTO #inserted (AtomId, ContentHash)
+        SELECT @TenantId, b.ContentHash, b.ContentType, b.Modality, DATALENGTH(b.Content), b.Metadata
+        FROM (SELECT r.*, ROW_NUMBER() OVER (PARTITION BY r.ContentHash ORDER BY r.Ordinal) AS Copy
+              FROM #atoms AS r WHERE r.Occurrence = @Round) AS b  -- (one per key by construction; said for the reader)
+        WHERE b.Copy = 1
+          AND NOT EXISTS (SELECT 1 FROM dbo.Atoms AS a WITH (UPDLOCK, HOLDLOCK)
+                          WHERE a.TenantId = @TenantId AND a.ContentHash = b.ContentHash)
+        ORDER BY b.ContentHash;
+        UPDATE b
+        SET AtomId = a.AtomId,
+            Inserted = CASE WHEN EXISTS (SELECT 1 FROM #inserted AS i WHERE i.AtomId = a.AtomId) THEN 1 ELSE 0 END
+        FROM #atoms AS b
+        JOIN dbo.Atoms AS a ON a.TenantId = @TenantId AND a.ContentHash = b.ContentHash
+        WHERE b.Occurrence = @Round;
+        SET @Round += 1;
+    END;
+    INSERT INTO dbo.AtomPayloadStore (AtomId, Payload)
+    SELECT AtomId, Content FROM #atoms WHERE Inserted = 1;
+{%- if mssql_version >= 2025 %}
+    INSERT INTO dbo.AtomEmbeddings (AtomId, ModelId, EmbeddingType, Dimension, EmbeddingVector, EmbeddingNative,
+                                    SpatialX, SpatialY, SpatialZ, SpatialBucketX, SpatialBucketY, SpatialBucketZ,
+                                    SpatialGeometry, VectorBucket)
+    SELECT f.AtomId, @ModelId, @EmbeddingType, DATALENGTH(f.Embedding) / 4, f.Embedding,
+           CASE WHEN DATALENGTH(f.Embedding) = 1536 THEN CAST(f.EmbeddingJson AS VECTOR(384)) END,
+{%- else %}
+    INSERT INTO dbo.AtomEmbeddings (AtomId, ModelId, EmbeddingType, Dimension, EmbeddingVector,
+                                    SpatialX, SpatialY, SpatialZ, SpatialBucketX, SpatialBucketY, SpatialBucketZ,
+                                    SpatialGeometry, VectorBucket)
+    SELECT f.AtomId, @ModelId, @EmbeddingType, DATALENGTH(f.Embedding) / 4, f.Embedding,
+{%- endif %}
+           f.X, f.Y, f.Z, f.BucketX, f.BucketY, f.BucketZ,
+           CASE WHEN f.X IS NOT NULL THEN geometry::Point(f.X, f.Y, 0) END, f.VectorBucket
+    FROM (SELECT b.*, ROW_NUMBER() OVER (PARTITION BY b.AtomId ORDER BY b.Ordinal) AS Copy
+          FROM #atoms AS b WHERE b.Embedding IS NOT NULL) AS f
+    WHERE f.Copy = 1
+      AND NOT EXISTS (SELECT 1 FROM dbo.AtomEmbeddings AS e WHERE e.AtomId = f.AtomId AND e.EmbeddingType = @EmbeddingType)
+    ORDER BY f.Ordinal;
+    COMMIT TRANSACTION;
+
+    SELECT b.Ordinal, b.AtomId, b.Inserted,
+           (SELECT MIN(e.AtomEmbeddingId) FROM dbo.AtomEmbeddings AS e
+            WHERE e.AtomId = b.AtomId AND e.EmbeddingType = @EmbeddingType) AS AtomEmbeddingId
+    FROM #atoms AS b
+    ORDER BY b.Ordinal;
+END;
