@@ -1,12 +1,12 @@
 """Search benchmark: dbo.sp_SemanticSearch on the local engine (its default path, the vector index
 dbo.sp_BuildVectorIndex builds, and its exact path) against pgvector on PostgreSQL 18 in the same
-run, on the same vectors and queries; an in-process exact numpy scan and hnswlib as references;
-and ingest throughput with in-database embeddings against raw onnxruntime on the same texts.
+run, on the same vectors and queries; an in-process exact numpy scan and hnswlib as references.
+(Ingest throughput is bench/ingest_embeddings.py's.)
 
     .venv/bin/pip install -e '.[bench]'
     .venv/bin/python -m deployer local up
     .venv/bin/python bench/search.py                       # debian 10k + full, mixture 10k, minilm 10k
-    .venv/bin/python bench/search.py --debian --minilm --mixture 1000000 --ingest 0   # the 1M set alone
+    .venv/bin/python bench/search.py --debian --minilm --mixture 1000000   # the 1M set alone
 
 Data sets (each bulk loaded with COPY into a fresh database of the local engine, and into a table
 of the pgvector server):
@@ -534,47 +534,6 @@ def pgvector(server: PgvectorServer, name: str, base: np.ndarray, probes: np.nda
     return rows
 
 
-# ---- ingest throughput -------------------------------------------------------------------------
-
-def ingest_throughput(local: LocalInstance, texts: list[str]) -> list[dict]:
-    """Atoms/s of `ingest-embeddings` (sp_IngestAtom with in-database embeddings, one call per atom)
-    against onnxruntime in this process on the same texts, batched and one at a time."""
-    database = "bench_ingest"
-    url = local.create_database(database)
-    rows = []
-    try:
-        assert cli.main(["publish", "--target", url, "--log-dir", str(RESULTS / "logs")]) == 0
-        embeddings.embed(texts[:8])  # build the session outside the timings, as the database's is warm
-        t = time.perf_counter()
-        embed(texts)
-        rows.append({"path": "onnxruntime in process, batches of 64", "rate": len(texts) / (time.perf_counter() - t)})
-        t = time.perf_counter()
-        for text in texts:
-            embeddings.embed_one(text)
-        rows.append({"path": "onnxruntime in process, one text at a time",
-                     "rate": len(texts) / (time.perf_counter() - t)})
-        with tempfile.TemporaryDirectory() as folder:
-            source = Path(folder) / "texts.txt"
-            source.write_text("\n".join(texts) + "\n")
-            with psycopg.connect(url, autocommit=True) as conn:
-                conn.execute("CALL dbo.sp_IngestAtom('warm-up', 'text/plain', NULL, 99, true)")
-            t = time.perf_counter()
-            assert cli.main(["ingest-embeddings", "--target", url, "--input", str(source), "--batch-size", "200"]) == 0
-            elapsed = time.perf_counter() - t
-        with psycopg.connect(url) as conn:
-            stored = conn.execute("SELECT count(*) FROM dbo.AtomEmbeddings e JOIN dbo.Atoms a USING (AtomId) "
-                                  "WHERE a.TenantId = 0").fetchone()[0]
-        assert stored == len(texts), (stored, len(texts))
-        rows.append({"path": "ingest-embeddings: sp_IngestAtom with in-database embedding, per atom",
-                     "rate": len(texts) / elapsed})
-        for r in rows:
-            print(f"  {r['path']}: {r['rate']:.0f} texts/s", flush=True)
-    finally:
-        with psycopg.connect(local.url("postgres"), autocommit=True) as conn:
-            conn.execute(f'DROP DATABASE IF EXISTS "{database}" WITH (FORCE)')
-    return rows
-
-
 # ---- report ------------------------------------------------------------------------------------
 
 SET_TITLES = {
@@ -645,7 +604,7 @@ def machine_note(local: LocalInstance, server: PgvectorServer | None) -> str:
                    f"top 10 by cosine.")
 
 
-def write(rows: list[dict], ingest: list[dict], command: str, note: str) -> None:
+def write(rows: list[dict], command: str, note: str) -> None:
     RESULTS.mkdir(parents=True, exist_ok=True)
     lines = ["# Search benchmark", "", f"Produced by `{command}`.", "", note, ""]
     groups = list(dict.fromkeys((r["set"], r["n"]) for r in rows))
@@ -663,11 +622,6 @@ def write(rows: list[dict], ingest: list[dict], command: str, note: str) -> None
         if ratio:
             lines += [""] + ratio
         lines.append("")
-    if ingest:
-        lines += [f"## Ingest throughput, {ingest[0]['texts']:,} texts of the minilm corpus", "",
-                  "| path | texts/s | share of onnxruntime batched |", "|---|---:|---:|"]
-        for r in ingest:
-            lines.append(f"| {r['path']} | {r['rate']:.0f} | {r['rate'] / ingest[0]['rate']:.2f} |")
         lines.append("")
     (RESULTS / "search.md").write_text("\n".join(lines))
     print("\n".join(lines))
@@ -719,7 +673,6 @@ def main() -> None:
     parser.add_argument("--queries", type=int, default=100)
     parser.add_argument("--exact-queries", type=int, default=None,
                         help="queries for the exact scans of both engines (default: all; fewer for 1M)")
-    parser.add_argument("--ingest", type=int, default=2000, help="texts for the ingest-throughput run (0: skip)")
     parser.add_argument("--no-pgvector", action="store_true", help="skip the pgvector baseline")
     parser.add_argument("--no-legacy", action="store_true", help="skip the older bucket and spatial pre-filters")
     args = parser.parse_args()
@@ -729,7 +682,7 @@ def main() -> None:
         raise SystemExit("start the local engine first: python -m deployer local up")
     server = None if args.no_pgvector else PgvectorServer(shared_buffers_mb())
     signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))  # so the finally below stops the server
-    rows, ingest = [], []
+    rows = []
     try:
         if server:
             server.start()
@@ -760,14 +713,12 @@ def main() -> None:
         for n in args.mixture:
             base, probes = mixture(n, args.queries, rng)
             run("mixture", base, probes, None)
-        largest = max(args.minilm + [args.ingest], default=0)
+        largest = max(args.minilm, default=0)
         if largest:
             texts = corpus(largest + args.queries, rng)
             order = rng.permutation(len(texts))
             held_out = [texts[i] for i in order[:args.queries]]
             pool = [texts[i] for i in order[args.queries:]]
-            if args.ingest:
-                ingest = [dict(r, texts=args.ingest) for r in ingest_throughput(local, pool[:args.ingest])]
             if args.minilm:
                 probes = embed(held_out)
                 for n in args.minilm:
@@ -778,7 +729,7 @@ def main() -> None:
     finally:
         if server:
             server.stop()
-    write(rows, ingest, "python bench/search.py " + " ".join(sys.argv[1:]), note)
+    write(rows, "python bench/search.py " + " ".join(sys.argv[1:]), note)
 
 
 if __name__ == "__main__":

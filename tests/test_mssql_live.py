@@ -368,3 +368,38 @@ def test_the_vector_index_finds_new_embeddings_drops_deleted_ones_and_keeps_type
             search(rng.normal(size=500).astype("<f4"))
         with pytest.raises(pyodbc.Error, match="embedding type test-768 has 768 dimensions; the query has 384"):
             search(small[0], EmbeddingType="test-768")
+
+
+@pytest.mark.skipif(VERSION != "2025", reason=f"SQL Server 2025's native exact path: HARTONOMOUS_MSSQL_VERSION is {VERSION}")
+def test_sql_server_2025_searches_exactly_in_the_engine_with_the_same_results(database):
+    """On 2025 sp_IngestAtoms keeps a VECTOR(384) copy and the exact path is VECTOR_DISTANCE: the
+    same atoms, in the same order, with the same scores as cosine over the stored float32 bytes."""
+    import base64
+
+    import numpy as np
+    import pyodbc
+
+    tenant = 2025
+    texts = ["A cat sleeps on the warm windowsill.", "The central bank raised interest rates.",
+             "A B-tree index speeds up range lookups.", "Kittens love to play with string.",
+             "Interest rates rose again this quarter."]
+    atoms = json.dumps([{"content": base64.b64encode(t.encode()).decode(), "contentType": "text/plain"} for t in texts])
+    with pyodbc.connect(DSN, autocommit=True) as conn:
+        conn.execute(f"USE [{database}]")
+        cursor = conn.cursor()
+        cursor.execute("EXEC dbo.sp_IngestAtoms @Atoms = ?, @TenantId = ?, @GenerateEmbedding = 1;", atoms, tenant).fetchall()
+        assert cursor.execute("SELECT COUNT(*) FROM dbo.AtomEmbeddings e JOIN dbo.Atoms a ON a.AtomId = e.AtomId "
+                              "WHERE a.TenantId = ? AND e.EmbeddingNative IS NOT NULL", tenant).fetchone()[0] == 5
+        rows = cursor.execute("SET NOCOUNT ON; EXEC dbo.sp_SemanticSearch @query_text = N'sleepy kitten', @top_k = 5, "
+                              "@use_hybrid = 0, @TenantId = ?;", tenant).fetchall()
+        mode = cursor.execute("SELECT TOP (1) JSON_VALUE(Parameters, '$.mode') FROM dbo.InferenceRequests "
+                              "WHERE TenantId = ? ORDER BY RequestId DESC", tenant).fetchone()[0]
+        stored = cursor.execute("SELECT a.AtomId, e.EmbeddingVector FROM dbo.AtomEmbeddings e JOIN dbo.Atoms a "
+                                "ON a.AtomId = e.AtomId WHERE a.TenantId = ?", tenant).fetchall()
+        query = cursor.execute("DECLARE @q VARBINARY(MAX); EXEC dbo.sp_GenerateEmbedding @text_value = N'sleepy kitten', "
+                               "@embedding = @q OUTPUT; SELECT @q;").fetchone()[0]
+    assert mode == "exact (VECTOR_DISTANCE)"
+    q = np.frombuffer(query, "<f4")
+    expected = sorted(((float(np.frombuffer(v, "<f4") @ q), a) for a, v in stored), reverse=True)
+    assert [r[0] for r in rows] == [a for _, a in expected]
+    assert [r[1] for r in rows] == pytest.approx([s for s, _ in expected], abs=1e-5)

@@ -57,6 +57,21 @@ def test_postgresql_render_runs_with_psql(run, tmp_path, fresh_db):
     assert verify.code == 0, verify
 
 
+@pytest.mark.parametrize("version", [2022, 2025])
+def test_only_sql_server_2025_uses_the_native_vector_type(run, tmp_path, version):
+    """2025: embeddings keep a VECTOR(384) copy (both ingest procedures) and the exact search of the
+    packaged model's type is VECTOR_DISTANCE; no CREATE VECTOR INDEX (a preview there, and it makes
+    the table read-only). 2019/2022 render none of it."""
+    assert run("render", "--engine", "mssql", "--mssql-version", version, "--out", tmp_path).code == 0
+    procedures = tmp_path / "objects" / "7-procedures"
+    search = next(procedures.glob("*-dbo.sp_SemanticSearch.sql")).read_text()
+    batch = next(procedures.glob("*-dbo.sp_IngestAtoms.sql")).read_text()
+    native = version >= 2025
+    assert ("VECTOR_DISTANCE('cosine', e.EmbeddingNative, @QueryNative)" in search) == native
+    assert ("CAST(f.EmbeddingJson AS VECTOR(384))" in batch) == native
+    assert not re.search(r"^\s*CREATE VECTOR INDEX", (tmp_path / f"hartonomous-mssql-{version}.sql").read_text(), re.M)
+
+
 def test_render_needs_no_server(run, tmp_path, monkeypatch):
     monkeypatch.setenv("HARTONOMOUS_HOME", str(tmp_path / "nowhere"))
     assert run("render", "--engine", "mssql", "--mssql-version", "2025", "--out", tmp_path / "out").code == 0

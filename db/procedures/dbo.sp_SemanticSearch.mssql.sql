@@ -12,7 +12,8 @@
 -- scores are exact. SQL Server starts a fresh Python for each call, so the type's segments cross
 -- into it on every search (PostgreSQL keeps them in the session): expect a search to cost about
 -- the time to read the segments (dbo.VectorIndexSegments.ByteSize).
--- Exact (@use_hybrid 0): cosine over every embedding of the type.
+-- Exact (@use_hybrid 0): cosine over every embedding of the type (on SQL Server 2025, for the packaged
+-- model's type, the engine's VECTOR_DISTANCE over the native VECTOR(384) copies).
 -- The earlier pre-filters stay for the 384-dimension type the landmarks were fitted on:
 --   @prefilter 'buckets': the members of the @probes vector buckets whose k-means centres are
 --     nearest the query (index on VectorBucket); @probes defaults to {{ policy.DEFAULT_PROBES }} (at most half the buckets);
@@ -44,6 +45,7 @@ BEGIN
     DECLARE @Probes INT;
     DECLARE @X FLOAT, @Y FLOAT, @Candidates INT;
     DECLARE @State NVARCHAR(MAX), @Searched NVARCHAR(64), @Dimension INT, @SearchType NVARCHAR(64), @Compared INT;
+    DECLARE @QueryJson NVARCHAR(MAX);  -- the query as a JSON array (SQL Server 2025 casts it to VECTOR)
     SET @use_hybrid = COALESCE(@use_hybrid, 1);  -- NULL is the default, as on PostgreSQL
     IF @top_k IS NULL OR @top_k < 1 OR @top_k > {{ policy.MAX_TOP_K }}
         THROW 50201, N'sp_SemanticSearch: top_k must be between 1 and {{ policy.MAX_TOP_K }}', 1;
@@ -70,17 +72,20 @@ BEGIN
             @script = N'
 from hartonomous_ext import vectors
 # every OUTPUT parameter gets a value: one left unset (or None) stops BxlServer; empty reads back as NULL
-query, problem = b"", ""
+query, query_json, problem = b"", "", ""
 try:
     query = vectors.from_json(query_embedding, dimension, "query_embedding")
+    query_json = vectors.to_json(query)
 except ValueError as exc:
     problem = str(exc)
 ',
-            @params = N'@query_embedding NVARCHAR(MAX), @dimension INT, @query VARBINARY(MAX) OUTPUT, @problem NVARCHAR(2048) OUTPUT',
+            @params = N'@query_embedding NVARCHAR(MAX), @dimension INT, @query VARBINARY(MAX) OUTPUT,
+                        @query_json NVARCHAR(MAX) OUTPUT, @problem NVARCHAR(2048) OUTPUT',
             @query_embedding = @query_embedding, @dimension = @query_dimension, @query = @Query OUTPUT,
-            @problem = @Problem OUTPUT
+            @query_json = @QueryJson OUTPUT, @problem = @Problem OUTPUT
         WITH RESULT SETS NONE;
-        SELECT @Problem = NULLIF(@Problem, N''), @Query = CASE WHEN DATALENGTH(@Query) > 0 THEN @Query END;
+        SELECT @Problem = NULLIF(@Problem, N''), @Query = CASE WHEN DATALENGTH(@Query) > 0 THEN @Query END,
+               @QueryJson = NULLIF(@QueryJson, N'');
         IF @Problem IS NOT NULL
         BEGIN
             SET @Message = CONCAT(N'sp_SemanticSearch: ', @Problem);
@@ -88,7 +93,7 @@ except ValueError as exc:
         END;
     END
     ELSE IF @query_text IS NOT NULL
-        EXEC dbo.sp_GenerateEmbedding @text_value = @query_text, @embedding = @Query OUTPUT;
+        EXEC dbo.sp_GenerateEmbedding @text_value = @query_text, @embedding = @Query OUTPUT, @embedding_json = @QueryJson OUTPUT;
     IF @query_dimension IS NOT NULL AND DATALENGTH(@Query) <> @query_dimension * 4
     BEGIN
         SET @Message = CONCAT(N'sp_SemanticSearch: the query has ', DATALENGTH(@Query) / 4,
@@ -115,6 +120,36 @@ except ValueError as exc:
     -- ids cross as text: a BIGINT column reaches Python as a float
     CREATE TABLE #ranked (AtomEmbeddingId BIGINT PRIMARY KEY, Score FLOAT NOT NULL, AtomId BIGINT NULL,
                           Preview NVARCHAR({{ policy.PREVIEW_CHARACTERS * 2 }}) NULL);
+{%- if mssql_version >= 2025 %}
+    -- SQL Server 2025: the exact path over the packaged model's type runs in the engine
+    -- (VECTOR_DISTANCE over EmbeddingNative, generally available in 2025) when that is the type the
+    -- query resolves to and every such embedding of the tenant has its native copy; otherwise, and
+    -- for every other type, as on 2019/2022. The approximate path stays this package's vector index:
+    -- SQL Server 2025's own (CREATE VECTOR INDEX, VECTOR_SEARCH) is a preview feature behind the
+    -- PREVIEW_FEATURES database setting, and a table with one is read-only there, which would stop
+    -- sp_IngestAtom and sp_IngestAtoms.
+    IF @use_hybrid = 0 AND @Dimension = 384 AND @QueryJson IS NOT NULL
+       AND COALESCE(@EmbeddingType, N'all-MiniLM-L6-v2') = N'all-MiniLM-L6-v2'
+       AND NOT EXISTS (SELECT 1 FROM dbo.AtomEmbeddings AS e INNER JOIN dbo.Atoms AS a ON a.AtomId = e.AtomId
+                       WHERE a.TenantId = @TenantId AND e.Dimension = 384
+                         AND (e.EmbeddingType <> N'all-MiniLM-L6-v2' OR e.EmbeddingNative IS NULL))
+       AND EXISTS (SELECT 1 FROM dbo.AtomEmbeddings AS e INNER JOIN dbo.Atoms AS a ON a.AtomId = e.AtomId
+                   WHERE a.TenantId = @TenantId AND e.EmbeddingType = N'all-MiniLM-L6-v2')
+    BEGIN
+        DECLARE @QueryNative VECTOR(384) = CAST(@QueryJson AS VECTOR(384));
+        SELECT @Mode = N'exact (VECTOR_DISTANCE)', @Searched = N'all-MiniLM-L6-v2';
+        INSERT INTO #ranked (AtomEmbeddingId, Score, AtomId)
+        SELECT TOP (@top_k) e.AtomEmbeddingId, 1e0 - VECTOR_DISTANCE('cosine', e.EmbeddingNative, @QueryNative), e.AtomId
+        FROM dbo.AtomEmbeddings AS e INNER JOIN dbo.Atoms AS a ON a.AtomId = e.AtomId
+        WHERE a.TenantId = @TenantId AND e.EmbeddingType = N'all-MiniLM-L6-v2'
+          AND (@category IS NULL OR a.Modality = @category)
+        ORDER BY VECTOR_DISTANCE('cosine', e.EmbeddingNative, @QueryNative), e.AtomEmbeddingId;
+        SELECT @Examined = COUNT_BIG(*)
+        FROM dbo.AtomEmbeddings AS e INNER JOIN dbo.Atoms AS a ON a.AtomId = e.AtomId
+        WHERE a.TenantId = @TenantId AND e.EmbeddingType = N'all-MiniLM-L6-v2' AND (@category IS NULL OR a.Modality = @category);
+    END
+    ELSE
+{%- endif %}
     IF @use_hybrid = 0 OR @prefilter = N'index'
     BEGIN
         -- query_text is the packaged model's embedding: its type unless the caller names another
