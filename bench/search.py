@@ -6,7 +6,7 @@ run, on the same vectors and queries; an in-process exact numpy scan and hnswlib
     .venv/bin/pip install -e '.[bench]'
     .venv/bin/python -m deployer local up
     .venv/bin/python bench/search.py                       # debian 10k + full, mixture 10k, minilm 10k
-    .venv/bin/python bench/search.py --debian --minilm --mixture 1000000   # the 1M set alone
+    .venv/bin/python bench/search.py --debian --minilm --mixture 1000000 --name search-1m   # the 1M set alone
 
 Data sets (each bulk loaded with COPY into a fresh database of the local engine, and into a table
 of the pgvector server):
@@ -604,7 +604,7 @@ def machine_note(local: LocalInstance, server: PgvectorServer | None) -> str:
                    f"top 10 by cosine.")
 
 
-def write(rows: list[dict], command: str, note: str) -> None:
+def write(rows: list[dict], command: str, note: str, name: str = "search") -> None:
     RESULTS.mkdir(parents=True, exist_ok=True)
     lines = ["# Search benchmark", "", f"Produced by `{command}`.", "", note, ""]
     groups = list(dict.fromkeys((r["set"], r["n"]) for r in rows))
@@ -623,13 +623,13 @@ def write(rows: list[dict], command: str, note: str) -> None:
             lines += [""] + ratio
         lines.append("")
         lines.append("")
-    (RESULTS / "search.md").write_text("\n".join(lines))
+    (RESULTS / f"{name}.md").write_text("\n".join(lines))
     print("\n".join(lines))
     if groups:
-        plot(rows, groups)
+        plot(rows, groups, name)
 
 
-def plot(rows: list[dict], groups: list[tuple[str, int]]) -> None:
+def plot(rows: list[dict], groups: list[tuple[str, int]], name: str = "search") -> None:
     import matplotlib
 
     matplotlib.use("Agg")
@@ -658,7 +658,7 @@ def plot(rows: list[dict], groups: list[tuple[str, int]]) -> None:
     figure.legend(list(handles.values()), list(handles), loc="lower center", ncol=4, fontsize=8)
     figure.suptitle("sp_SemanticSearch against pgvector and in-process references (dashed: recall 0.95)", fontsize=11)
     figure.tight_layout(rect=(0, 0.1 / lines_of_panels + 0.03, 1, 0.97))
-    figure.savefig(RESULTS / "search.png", dpi=120)
+    figure.savefig(RESULTS / f"{name}.png", dpi=120)
 
 
 # ---- main --------------------------------------------------------------------------------------
@@ -671,6 +671,7 @@ def main() -> None:
     parser.add_argument("--mixture", type=int, nargs="*", default=[10000], help="sizes of the synthetic set")
     parser.add_argument("--minilm", type=int, nargs="*", default=[10000], help="sizes of the templated-sentence set")
     parser.add_argument("--queries", type=int, default=100)
+    parser.add_argument("--name", default="search", help="results file names: bench/results/NAME.md and NAME.png")
     parser.add_argument("--exact-queries", type=int, default=None,
                         help="queries for the exact scans of both engines (default: all; fewer for 1M)")
     parser.add_argument("--no-pgvector", action="store_true", help="skip the pgvector baseline")
@@ -729,7 +730,7 @@ def main() -> None:
     finally:
         if server:
             server.stop()
-    write(rows, "python bench/search.py " + " ".join(sys.argv[1:]), note)
+    write(rows, "python bench/search.py " + " ".join(sys.argv[1:]), note, args.name)
 
 
 if __name__ == "__main__":

@@ -1,5 +1,5 @@
 -- kind: procedure
--- requires: hartonomous_ext, dbo.fn_StoredModel, dbo.fn_StoredModelTensors, dbo.fn_TensorChunk
+-- requires: hartonomous_ext, dbo.fn_StoredModel, dbo.fn_StoredModelChunks
 -- The embedding of a text (float32 bytes, L2-normalized), computed by onnxruntime in Machine
 -- Learning Services (hartonomous_ext.embeddings): by the packaged all-MiniLM-L6-v2 when @ModelId is
 -- NULL, else by the BERT sentence encoder stored as model @ModelId of tenant @TenantId (its tensors
@@ -47,15 +47,10 @@ embedding_json = to_json(embedding)
     END;
     CREATE TABLE #weights (TensorIndex INT, TensorName NVARCHAR(512), DType NVARCHAR(16), Shape NVARCHAR(400),
                            ByteSize BIGINT, ChunkIndex INT, ChunkHash BINARY(32), Data VARBINARY(MAX));
-    -- the store's one reader: chunk hashes as hex in JSON order, bytes by hash; a tensor without chunks
-    -- (0 bytes) is one row with a NULL hash
+    -- the store's one reader (dbo.fn_StoredModelChunks)
     INSERT INTO #weights (TensorIndex, TensorName, DType, Shape, ByteSize, ChunkIndex, ChunkHash, Data)
-    SELECT w.TensorIndex, w.TensorName, w.DType, w.Shape, w.ByteSize, w.ChunkIndex, w.ChunkHash,
-           dbo.fn_TensorChunk(w.ChunkHash)
-    FROM (SELECT t.TensorIndex, t.TensorName, t.DType, t.Shape, t.ByteSize, CONVERT(INT, h.[key]) AS ChunkIndex,
-                 CONVERT(BINARY(32), h.value, 2) AS ChunkHash
-          FROM dbo.fn_StoredModelTensors(@ModelId) AS t
-          OUTER APPLY OPENJSON(t.ChunkHashes) AS h) AS w;
+    SELECT TensorIndex, TensorName, DType, Shape, ByteSize, ChunkIndex, ChunkHash, Data
+    FROM dbo.fn_StoredModelChunks(@ModelId);
     -- a chunk the model maps to but dbo.TensorChunks lacks: named here, not as a script error
     SET @Message = (SELECT TOP (1) CONCAT(N'sp_GenerateEmbedding: tensor ', w.TensorName, N' of model ', @ModelId,
                                           N' maps to chunk ', CONVERT(NVARCHAR(64), w.ChunkHash, 2), N', which is not stored')

@@ -1,5 +1,5 @@
 -- kind: procedure
--- requires: dbo.Models, dbo.ModelTensors, dbo.fn_StoredModel, dbo.fn_StoredModelTensors, dbo.fn_TensorChunk, dbo.InferenceRequests, dbo.GenerationStreams, dbo.sp_IngestAtom, hartonomous_ext
+-- requires: dbo.Models, dbo.ModelTensors, dbo.fn_StoredModel, dbo.fn_StoredModelChunks, dbo.InferenceRequests, dbo.GenerationStreams, dbo.sp_IngestAtom, hartonomous_ext
 -- Generate text after a prompt with the stored Llama-architecture GGUF model(s) @ModelIds of the
 -- tenant (a comma-separated list '1,2,3' as the seeds write it, or a JSON array), in Machine Learning Services (hartonomous_ext.generation: numpy
 -- over the stored weights, handed to the script as its input data set). Greedy at temperature 0
@@ -90,15 +90,11 @@ BEGIN
                    CROSS APPLY dbo.fn_StoredModel(r.ModelId, @TenantId) AS m FOR JSON PATH);
     CREATE TABLE #weights (ModelId INT, TensorIndex INT, TensorName NVARCHAR(512), DType NVARCHAR(16),
                            Shape NVARCHAR(400), ByteSize BIGINT, ChunkIndex INT, ChunkHash BINARY(32), Data VARBINARY(MAX));
-    -- the store's one reader (as dbo.sp_GenerateEmbedding reads it): a model given twice is read once
+    -- the store's one reader (dbo.fn_StoredModelChunks): a model given twice is read once
     INSERT INTO #weights (ModelId, TensorIndex, TensorName, DType, Shape, ByteSize, ChunkIndex, ChunkHash, Data)
-    SELECT w.ModelId, w.TensorIndex, w.TensorName, w.DType, w.Shape, w.ByteSize, w.ChunkIndex, w.ChunkHash,
-           dbo.fn_TensorChunk(w.ChunkHash)
-    FROM (SELECT r.ModelId, t.TensorIndex, t.TensorName, t.DType, t.Shape, t.ByteSize,
-                 CONVERT(INT, h.[key]) AS ChunkIndex, CONVERT(BINARY(32), h.value, 2) AS ChunkHash
-          FROM (SELECT DISTINCT ModelId FROM #models) AS r
-          CROSS APPLY dbo.fn_StoredModelTensors(r.ModelId) AS t
-          OUTER APPLY OPENJSON(t.ChunkHashes) AS h) AS w;
+    SELECT r.ModelId, w.TensorIndex, w.TensorName, w.DType, w.Shape, w.ByteSize, w.ChunkIndex, w.ChunkHash, w.Data
+    FROM (SELECT DISTINCT ModelId FROM #models) AS r
+    CROSS APPLY dbo.fn_StoredModelChunks(r.ModelId) AS w;
     -- a chunk the model maps to but dbo.TensorChunks lacks: named here, not as a script error
     SET @Message = (SELECT TOP (1) CONCAT(N'sp_GenerateText: tensor ', w.TensorName, N' of model ', w.ModelId,
                                           N' maps to chunk ', CONVERT(NVARCHAR(64), w.ChunkHash, 2), N', which is not stored')

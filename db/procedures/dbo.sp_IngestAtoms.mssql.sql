@@ -1,5 +1,5 @@
 -- kind: procedure
--- requires: dbo.Atoms, dbo.AtomPayloadStore, dbo.AtomEmbeddings, dbo.Models, dbo.SpatialLandmarks, dbo.fn_JoinMetadata, dbo.fn_StoredModel, dbo.fn_StoredModelTensors, dbo.fn_TensorChunk, hartonomous_ext
+-- requires: dbo.Atoms, dbo.AtomPayloadStore, dbo.AtomEmbeddings, dbo.Models, dbo.SpatialLandmarks, dbo.fn_JoinMetadata, dbo.fn_StoredModel, dbo.fn_StoredModelChunks, hartonomous_ext
 -- Ingest a batch of contents as atoms in one call and one transaction: what sp_IngestAtom does for
 -- one content, for up to {{ policy.MAX_BATCH_ATOMS }} (and {{ policy.MAX_BATCH_BYTES }} bytes together).
 -- @Atoms is a JSON array of objects {"content": <the bytes in base64>, "contentType": <a media type>,
@@ -161,12 +161,8 @@ prepared = atoms.prepare_batch_json(batch, wanted, embeddings.embed, False, proj
         CREATE TABLE #weights (TensorIndex INT, TensorName NVARCHAR(512), DType NVARCHAR(16), Shape NVARCHAR(400),
                                ByteSize BIGINT, ChunkIndex INT, ChunkHash BINARY(32), Data VARBINARY(MAX));
         INSERT INTO #weights (TensorIndex, TensorName, DType, Shape, ByteSize, ChunkIndex, ChunkHash, Data)
-        SELECT w.TensorIndex, w.TensorName, w.DType, w.Shape, w.ByteSize, w.ChunkIndex, w.ChunkHash,
-               dbo.fn_TensorChunk(w.ChunkHash)
-        FROM (SELECT t.TensorIndex, t.TensorName, t.DType, t.Shape, t.ByteSize, CONVERT(INT, h.[key]) AS ChunkIndex,
-                     CONVERT(BINARY(32), h.value, 2) AS ChunkHash
-              FROM dbo.fn_StoredModelTensors(@ModelId) AS t
-              OUTER APPLY OPENJSON(t.ChunkHashes) AS h) AS w;
+        SELECT TensorIndex, TensorName, DType, Shape, ByteSize, ChunkIndex, ChunkHash, Data
+        FROM dbo.fn_StoredModelChunks(@ModelId);
         SET @Message = (SELECT TOP (1) CONCAT(N'sp_IngestAtoms: tensor ', w.TensorName, N' of model ', @ModelId,
                                               N' maps to chunk ', CONVERT(NVARCHAR(64), w.ChunkHash, 2), N', which is not stored')
                         FROM #weights AS w WHERE w.ChunkHash IS NOT NULL AND w.Data IS NULL);
