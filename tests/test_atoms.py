@@ -171,13 +171,20 @@ def test_prepare_batch_json_is_what_sql_server_parses():
     rng = np.random.default_rng(5)
     mean = np.zeros(384, dtype="<f4").tobytes()
     axes = rng.standard_normal((3, 384)).astype("<f4").tobytes()
-    project = lambda vectors: spatial.project(vectors, mean, axes, 0.5, None)  # noqa: E731
-    rows = json.loads(atoms.prepare_batch_json(batch, "110", embeddings.embed, False, project))
+    rows = json.loads(atoms.prepare_batch_json(batch, "110", embeddings.embed, False, (mean, axes, 0.5, None), True))
     assert [r["ordinal"] for r in rows] == [1, 2, 3] and rows[2]["embedding"] is None and "x" not in rows[2]
     vector = np.frombuffer(base64.b64decode(rows[0]["embedding"]), dtype="<f4")
     assert vector.shape == (384,) and np.allclose(vector, embeddings.embed(["a cat on a mat"])[0], atol=1e-6)
     assert json.loads(rows[0]["embeddingJson"]) == pytest.approx(vector.tolist(), abs=1e-6)
     assert rows[0]["vectorBucket"] is None and {"x", "y", "z", "bucketX", "bucketY", "bucketZ"} <= rows[0].keys()
+    assert rows[0]["x"] == pytest.approx(spatial.project([vector.tobytes()], mean, axes, 0.5)[0][0])
+    # no 2025: no JSON copy; landmarks of another dimension: no point
+    rows = json.loads(atoms.prepare_batch_json(batch, "100", embeddings.embed, False, (mean[:8], axes[:24], 0.5, None)))
+    assert "embeddingJson" not in rows[0] and "x" not in rows[0]
+    # a problem of the whole batch is an answer, not an exception (SQL Server would print a traceback)
+    wide = lambda texts: np.zeros((len(texts), 2000), dtype=np.float32)  # noqa: E731
+    assert json.loads(atoms.prepare_batch_json(batch, "100", wide, True)) == {
+        "problem": "the model gives embeddings of 2000 dimensions; the store keeps at most 1998"}
 
 
 def test_embeddings_in_length_order_are_the_same_as_one_by_one():
@@ -200,7 +207,7 @@ def test_concurrent_batches_over_the_same_contents_count_every_copy(published):
         payload = json.dumps([{"content": base64.b64encode(c).decode(), "contentType": "text/plain"} for c in order])
         try:
             with psycopg.connect(published, autocommit=True) as conn:
-                conn.execute("SELECT * FROM dbo.sp_IngestAtoms(%s::jsonb, 77)", (payload,)).fetchall()
+                conn.execute("SELECT * FROM dbo.sp_IngestAtoms(%s, 77)", (payload,)).fetchall()
         except Exception as exc:  # a deadlock or a unique violation would land here
             errors.append(exc)
 

@@ -403,3 +403,33 @@ def test_sql_server_2025_searches_exactly_in_the_engine_with_the_same_results(da
     expected = sorted(((float(np.frombuffer(v, "<f4") @ q), a) for a, v in stored), reverse=True)
     assert [r[0] for r in rows] == [a for _, a in expected]
     assert [r[1] for r in rows] == pytest.approx([s for s, _ in expected], abs=1e-5)
+
+
+def test_concurrent_batches_of_one_tenant_take_turns_and_count_every_copy(database):
+    """Three sp_IngestAtoms batches over the same 400 contents in different orders at once: no
+    deadlock (their key-range locks would otherwise meet in no common order), every copy counted."""
+    import base64
+    import threading
+
+    import pyodbc
+
+    tenant, contents = 3131, [f"live concurrent batch item {i}".encode() for i in range(400)]
+    orders, errors = [contents, contents[::-1], contents[100:] + contents[:100]], []
+
+    def run(order):
+        atoms = json.dumps([{"content": base64.b64encode(c).decode(), "contentType": "text/plain"} for c in order])
+        try:
+            with pyodbc.connect(DSN, autocommit=True) as conn:
+                conn.execute(f"USE [{database}]")
+                conn.execute("EXEC dbo.sp_IngestAtoms @Atoms = ?, @TenantId = ?;", atoms, tenant).fetchall()
+        except pyodbc.Error as exc:
+            errors.append(exc)
+
+    threads = [threading.Thread(target=run, args=(order,)) for order in orders]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert errors == []
+    assert _rows(database, "SELECT COUNT(*), MIN(ReferenceCount), MAX(ReferenceCount) FROM dbo.Atoms WHERE TenantId = ?",
+                 tenant) == [(400, 3, 3)]

@@ -17,6 +17,7 @@ import json
 import os
 import re
 import uuid
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -238,6 +239,11 @@ def test_a_batch_is_what_as_many_single_calls_would_be(caller):
     (batch((b"fine", "text/plain"), (b"", "text/plain")), "sp_IngestAtoms: item 2: Content is empty"),
     (batch((b"fine", "text/plain"), (b"\xff\xfe bad", "text/plain")), "sp_IngestAtoms: item 2: Content is not valid UTF-8 text"),
     (batch((b"x", "not a media type")), "sp_IngestAtoms: item 1: ContentType 'not a media type' is not a media type"),
+    ('not json at all', "sp_IngestAtoms: Atoms must be a JSON array of objects"),
+    ('[{"content": "aGk=", "content": "//4=", "contentType": "text/plain"}]',
+     'sp_IngestAtoms: item 1: names "content", "contentType" or "metadata" more than once'),
+    ('[{"content": "aGk=", "contentType": "text/plain", "metadata": "a string"}]',
+     'sp_IngestAtoms: item 1: "metadata" must be a JSON object or array'),
     (batch((b"x'); DROP TABLE dbo.Atoms; --", "text/plain'); DROP TABLE dbo.Atoms; --")),
      "sp_IngestAtoms: item 1: ContentType \"text/plain'); DROP TABLE dbo.Atoms; --\" is not a media type"),
 ])
@@ -245,6 +251,24 @@ def test_a_bad_batch_is_refused_whole_naming_its_item(caller, atoms, message):
     before = caller.query("SELECT count(*), coalesce(sum(ReferenceCount), 0) FROM dbo.Atoms")
     assert message in caller.error("dbo.sp_IngestAtoms", Atoms=atoms, TenantId=TENANT, GenerateEmbedding=1)
     assert caller.query("SELECT count(*), coalesce(sum(ReferenceCount), 0) FROM dbo.Atoms") == before
+
+
+def test_a_batch_for_a_model_that_is_missing_or_cannot_embed_is_refused_clearly(caller):
+    atoms = batch((b"contract batch: for a model", "text/plain"))
+    assert "sp_IngestAtoms: model 987654 does not exist for tenant 515151" in caller.error(
+        "dbo.sp_IngestAtoms", Atoms=atoms, TenantId=TENANT, GenerateEmbedding=1, ModelId=987654)
+    # a stored model that is no sentence encoder (a tiny PyTorch checkpoint, no config.json): the
+    # whole batch is refused with the model's reason, on SQL Server too (not a script traceback)
+    checkpoint = (Path(__file__).parent / "fixtures" / "models" / "torch_tiny.pt").read_bytes()
+    owner = TENANT + 1  # a tenant of its own: the weight-procedure test expects TENANT to have no models
+    atom = caller.call("dbo.sp_IngestAtom", ("AtomId", "BIGINT"), Content=checkpoint, ContentType="application/x-pytorch",
+                       TenantId=owner)[0][0]
+    model = caller.call("dbo.sp_IngestModel", ("ModelId", "INT"), AtomId=atom, ModelName="contract-tiny",
+                        TenantId=owner)[0][0]
+    before = caller.query("SELECT count(*) FROM dbo.Atoms")
+    message = caller.error("dbo.sp_IngestAtoms", Atoms=atoms, TenantId=owner, GenerateEmbedding=1, ModelId=model)
+    assert "sp_IngestAtoms: this model has no config.json and tokenizer.json stored with it: it cannot embed text" in message
+    assert "Traceback" not in message and caller.query("SELECT count(*) FROM dbo.Atoms") == before
 
 
 @pytest.fixture(scope="module")

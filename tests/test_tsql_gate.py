@@ -427,6 +427,16 @@ def test_a_temp_table_created_in_the_object_is_checked_against_its_columns():
     assert [(f.object, f.name) for f in failures] == [("dbo.sp_Temp", "Score")], listing(failures)
 
 
+def test_a_read_of_an_inline_table_valued_function_is_checked_against_its_columns():
+    # a column the function lacks fails CREATE PROCEDURE on a server (Msg 207): the DBA review of
+    # sp_IngestAtoms found LEFT(m.ModelName, 64) read from dbo.fn_StoredModel, which has no ModelName
+    body = ("DECLARE @n NVARCHAR(64), @f NVARCHAR(32);\n"
+            "SELECT @f = m.ModelFormat FROM dbo.fn_StoredModel(1, 0) AS m;\n"
+            "SELECT @n = LEFT(m.ModelName, 64) FROM dbo.fn_StoredModel(1, 0) AS m;\n")
+    failures = check_references(list(rendered(SHARED_VARIANT)) + [procedure("dbo.sp_Tvf", body)])
+    assert [(f.object, f.name) for f in failures] == [("dbo.sp_Tvf", "ModelName")], listing(failures)
+
+
 def test_dml_sqlglot_cannot_parse_is_a_failure_not_a_skip():
     # two statements without the ';' between them: sqlglot cannot read it, so it is reported
     body = (

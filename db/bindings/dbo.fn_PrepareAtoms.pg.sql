@@ -23,11 +23,11 @@ if modelid is not None and any(wanted):
         pair = model_store.cached(GD.setdefault("stored_embedders", {}), PlpyStoredModels(), modelid, tenantid,
                                   embeddings.stored_runtime)
     except FormatError as exc:
-        plpy.error(f"fn_PrepareAtoms: {exc}", sqlstate="22023")
+        plpy.error(f"sp_IngestAtoms: {exc}", sqlstate="22023")
 try:
     prepared = atoms.prepare_batch(contents, content_types, [bool(w) for w in wanted],
                                    lambda texts: embeddings.embed(texts, runtime_pair=pair), modelid is not None)
-except ValueError as exc:
-    plpy.error(f"fn_PrepareAtoms: {exc}", sqlstate="22023")
+except ValueError as exc:  # a problem of the whole batch (the model's output), worded as SQL Server words it
+    plpy.error(f"sp_IngestAtoms: {exc}", sqlstate="22023")
 return [(position + 1, *item) for position, item in enumerate(prepared)]
 $$;

@@ -6,6 +6,7 @@
 -- JSON text, so numbers stay exactly as written. One rule for sp_IngestAtom and sp_IngestAtoms.
 CREATE OR ALTER FUNCTION dbo.fn_JoinMetadata (@Had NVARCHAR(MAX), @Given NVARCHAR(MAX))
 RETURNS NVARCHAR(MAX)
+WITH SCHEMABINDING, INLINE = OFF  -- reads no table; not inlined (several RETURNs and STRING_AGG)
 AS
 BEGIN
     DECLARE @JsonBlank NVARCHAR(4) = CONCAT(N' ', NCHAR(9), NCHAR(10), NCHAR(13));

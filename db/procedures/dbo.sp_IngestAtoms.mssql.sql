@@ -33,7 +33,8 @@ BEGIN
     DECLARE @Format NVARCHAR(32), @Architecture NVARCHAR(128), @Config NVARCHAR(MAX);
     DECLARE @Mean VARBINARY(MAX), @Axes VARBINARY(MAX), @Width FLOAT, @Centroids VARBINARY(MAX);
 
-    IF @Atoms IS NULL OR ISJSON(@Atoms) = 0 OR LEFT(TRIM(@JsonBlank FROM @Atoms), 1) <> N'['
+    IF @Atoms IS NULL OR ISJSON(@Atoms) = 0
+       OR SUBSTRING(@Atoms, PATINDEX(CONCAT(N'%[^', @JsonBlank, N']%'), @Atoms), 1) <> N'['
     BEGIN
         SET @Message = CONCAT(N'sp_IngestAtoms: Atoms must be ', @Shape);
         THROW 50011, @Message, 1;
@@ -55,10 +56,11 @@ BEGIN
     END;
     IF @GenerateEmbedding = 1 AND @ModelId IS NOT NULL
     BEGIN
-        SELECT @EmbeddingType = LEFT(m.ModelName, 64), @Format = m.ModelFormat, @Architecture = m.Architecture,
-               @Config = m.Config
-        FROM dbo.fn_StoredModel(@ModelId, @TenantId) AS m;
-        IF @Format IS NULL
+        SET @EmbeddingType = (SELECT LEFT(m.ModelName, 64) FROM dbo.Models AS m
+                              WHERE m.ModelId = @ModelId AND m.TenantId = @TenantId);
+        SELECT @Format = s.ModelFormat, @Architecture = s.Architecture, @Config = s.Config
+        FROM dbo.fn_StoredModel(@ModelId, @TenantId) AS s;
+        IF @EmbeddingType IS NULL OR @Format IS NULL
         BEGIN
             SET @Message = CONCAT(N'sp_IngestAtoms: model ', @ModelId, N' does not exist for tenant ', @TenantId);
             THROW 50017, @Message, 1;
@@ -78,12 +80,14 @@ BEGIN
                            THEN N'"content" is not base64'
                       WHEN k.TypeKind IS NULL OR k.TypeKind <> 1 THEN N'has no "contentType" string (a media type such as text/plain)'
                       WHEN k.MetadataKind IN (1, 2, 3) THEN N'"metadata" must be a JSON object or array'
+                      WHEN k.Repeated > 0 THEN N'names "content", "contentType" or "metadata" more than once'
                  END AS Problem
           FROM OPENJSON(@Atoms) AS j
           OUTER APPLY (SELECT MAX(CASE WHEN p.[key] = N'content' COLLATE Latin1_General_BIN2 THEN p.[type] END) AS ContentKind,
                               MAX(CASE WHEN p.[key] = N'content' COLLATE Latin1_General_BIN2 THEN p.[value] END) AS Content,
                               MAX(CASE WHEN p.[key] = N'contentType' COLLATE Latin1_General_BIN2 THEN p.[type] END) AS TypeKind,
-                              MAX(CASE WHEN p.[key] = N'metadata' COLLATE Latin1_General_BIN2 THEN p.[type] END) AS MetadataKind
+                              MAX(CASE WHEN p.[key] = N'metadata' COLLATE Latin1_General_BIN2 THEN p.[type] END) AS MetadataKind,
+                              COUNT(p.[key]) - COUNT(DISTINCT p.[key] COLLATE Latin1_General_BIN2) AS Repeated
                        FROM OPENJSON(CASE WHEN j.[type] = 5 THEN j.[value] ELSE N'{}' END) AS p) AS k) AS e
     WHERE e.Problem IS NOT NULL
     ORDER BY e.Ordinal;
@@ -94,23 +98,22 @@ BEGIN
     END;
 
     CREATE TABLE #atoms (
-        Ordinal INT NOT NULL PRIMARY KEY, Content VARBINARY(MAX) NOT NULL, GivenType NVARCHAR(4000) NOT NULL,
-        Metadata NVARCHAR(MAX) NULL, ContentHash BINARY(32) NULL, Wanted BIT NOT NULL DEFAULT 0,
+        Ordinal INT NOT NULL PRIMARY KEY, Content VARBINARY(MAX) NULL, Metadata NVARCHAR(MAX) NULL, ContentHash BINARY(32) NULL, Wanted BIT NOT NULL DEFAULT 0,
         ContentType NVARCHAR(128) NULL, Modality NVARCHAR(16) NULL, Problem NVARCHAR(2048) NULL,
         Embedding VARBINARY(MAX) NULL, EmbeddingJson NVARCHAR(MAX) NULL,
         X FLOAT NULL, Y FLOAT NULL, Z FLOAT NULL, BucketX INT NULL, BucketY INT NULL, BucketZ INT NULL, VectorBucket INT NULL,
-        Occurrence INT NULL, AtomId BIGINT NULL, Inserted BIT NOT NULL DEFAULT 0);
+        Occurrence INT NULL, AtomId BIGINT NULL, Inserted BIT NOT NULL DEFAULT 0,
+        INDEX IX_atoms_Occurrence NONCLUSTERED (Occurrence, ContentHash));
     -- OPENJSON decodes base64 into VARBINARY; "metadata": null is no metadata
-    INSERT INTO #atoms (Ordinal, Content, GivenType, Metadata)
-    SELECT CONVERT(INT, j.[key]) + 1, a.content, a.contentType, a.metadata
+    INSERT INTO #atoms (Ordinal, Content, Metadata)
+    SELECT CONVERT(INT, j.[key]) + 1, a.content, a.metadata
     FROM OPENJSON(@Atoms) AS j
-    CROSS APPLY OPENJSON(j.[value]) WITH (content VARBINARY(MAX) '$.content', contentType NVARCHAR(4000) '$.contentType',
-                                          metadata NVARCHAR(MAX) '$.metadata' AS JSON) AS a;
+    CROSS APPLY OPENJSON(j.[value]) WITH (content VARBINARY(MAX) '$.content', metadata NVARCHAR(MAX) '$.metadata' AS JSON) AS a;
 
     SELECT TOP (1) @Item = Ordinal,
-           @Problem = CASE WHEN DATALENGTH(Content) = 0 THEN N'Content is empty'
+           @Problem = CASE WHEN ISNULL(DATALENGTH(Content), 0) = 0 THEN N'Content is empty'
                            ELSE CONCAT(N'Content has ', DATALENGTH(Content), N' bytes, more than the ', @MaxBytes, N' allowed') END
-    FROM #atoms WHERE DATALENGTH(Content) = 0 OR DATALENGTH(Content) > @MaxBytes ORDER BY Ordinal;
+    FROM #atoms WHERE ISNULL(DATALENGTH(Content), 0) = 0 OR DATALENGTH(Content) > @MaxBytes ORDER BY Ordinal;
     IF @Item IS NOT NULL
     BEGIN
         SET @Message = CONCAT(N'sp_IngestAtoms: item ', @Item, N': ', @Problem);
@@ -136,24 +139,26 @@ BEGIN
     FROM #atoms AS b;
     SET @Wanted = (SELECT STRING_AGG(CONVERT(NVARCHAR(MAX), CONVERT(NCHAR(1), Wanted)), N'') WITHIN GROUP (ORDER BY Ordinal)
                    FROM #atoms);
+    -- landmarks (fitted on 384 dimensions): the script projects embeddings of that dimension, as
+    -- sp_IngestAtom does, whichever model made them
     SELECT @Mean = MeanVector, @Axes = Axes, @Width = BucketWidth, @Centroids = Centroids
-    FROM dbo.SpatialLandmarks WHERE IsActive = 1 AND Dimension = 384 AND @EmbeddingType = N'all-MiniLM-L6-v2';
+    FROM dbo.SpatialLandmarks WHERE IsActive = 1 AND Dimension = 384;
 
     -- Python once for the batch (content types, UTF-8, embeddings, 3-D points), before any row is
-    -- locked; every OUTPUT parameter gets a value (None stops BxlServer)
-    IF @ModelId IS NULL OR @GenerateEmbedding = 0
+    -- locked; every OUTPUT parameter gets a value (None stops BxlServer). A problem of the whole
+    -- batch (the model) comes back as {"problem": ...}, never as a script error.
+    IF @ModelId IS NULL OR @GenerateEmbedding = 0 OR CHARINDEX(N'1', @Wanted) = 0
         EXEC sys.sp_execute_external_script
             @language = N'Python',
             @script = N'
-from functools import partial
-from hartonomous_ext import atoms, embeddings, spatial
-project = partial(spatial.project, mean=mean, axes=axes, bucket_width=width, centroids=centroids) if mean else None
-prepared = atoms.prepare_batch_json(batch, wanted, embeddings.embed, False, project)
+from hartonomous_ext import atoms, embeddings
+prepared = atoms.prepare_batch_json(batch, wanted, embeddings.embed, False, (mean, axes, width, centroids),
+                                    with_json=with_json)
 ',
             @params = N'@batch NVARCHAR(MAX), @wanted NVARCHAR(MAX), @mean VARBINARY(MAX), @axes VARBINARY(MAX),
-                        @width FLOAT, @centroids VARBINARY(MAX), @prepared NVARCHAR(MAX) OUTPUT',
+                        @width FLOAT, @centroids VARBINARY(MAX), @with_json BIT, @prepared NVARCHAR(MAX) OUTPUT',
             @batch = @Atoms, @wanted = @Wanted, @mean = @Mean, @axes = @Axes, @width = @Width, @centroids = @Centroids,
-            @prepared = @Prepared OUTPUT
+            @with_json = {{ 1 if mssql_version >= 2025 else 0 }}, @prepared = @Prepared OUTPUT
         WITH RESULT SETS NONE;
     ELSE
     BEGIN
@@ -171,19 +176,34 @@ prepared = atoms.prepare_batch_json(batch, wanted, embeddings.embed, False, proj
         EXEC sys.sp_execute_external_script
             @language = N'Python',
             @script = N'
+import json
 from hartonomous_ext import atoms, embeddings, model_store
-model = model_store.from_chunk_rows({"format": model_format, "architecture": architecture, "config": config},
-                                    InputDataSet.itertuples(index=False, name=None))
-runtime = embeddings.stored_runtime(model) if "1" in wanted else None
-prepared = atoms.prepare_batch_json(batch, wanted, lambda texts: embeddings.embed(texts, runtime_pair=runtime), True)
+from hartonomous_ext.model_formats import FormatError
+try:
+    model = model_store.from_chunk_rows({"format": model_format, "architecture": architecture, "config": config},
+                                        InputDataSet.itertuples(index=False, name=None))
+    runtime = embeddings.stored_runtime(model)
+except (FormatError, ValueError) as exc:
+    prepared = json.dumps({"problem": str(exc)})
+else:
+    prepared = atoms.prepare_batch_json(batch, wanted, lambda texts: embeddings.embed(texts, runtime_pair=runtime),
+                                        True, (mean, axes, width, centroids), with_json=with_json)
 ',
             @input_data_1 = N'SELECT TensorIndex, TensorName, DType, Shape, ByteSize, ChunkIndex, ChunkHash, Data
                               FROM #weights ORDER BY TensorIndex, ChunkIndex',
             @params = N'@batch NVARCHAR(MAX), @wanted NVARCHAR(MAX), @model_format NVARCHAR(32),
-                        @architecture NVARCHAR(128), @config NVARCHAR(MAX), @prepared NVARCHAR(MAX) OUTPUT',
+                        @architecture NVARCHAR(128), @config NVARCHAR(MAX), @mean VARBINARY(MAX), @axes VARBINARY(MAX),
+                        @width FLOAT, @centroids VARBINARY(MAX), @with_json BIT, @prepared NVARCHAR(MAX) OUTPUT',
             @batch = @Atoms, @wanted = @Wanted, @model_format = @Format, @architecture = @Architecture,
-            @config = @Config, @prepared = @Prepared OUTPUT
+            @config = @Config, @mean = @Mean, @axes = @Axes, @width = @Width, @centroids = @Centroids,
+            @with_json = {{ 1 if mssql_version >= 2025 else 0 }}, @prepared = @Prepared OUTPUT
         WITH RESULT SETS NONE;
+    END;
+    SET @Problem = JSON_VALUE(@Prepared, '$.problem');  -- (NULL for the usual answer, an array)
+    IF @Problem IS NOT NULL
+    BEGIN
+        SET @Message = CONCAT(N'sp_IngestAtoms: ', @Problem);
+        THROW 50020, @Message, 1;
     END;
     UPDATE b
     SET ContentType = p.contentType, Modality = p.modality, Problem = p.problem, Embedding = p.embedding,
@@ -208,36 +228,49 @@ prepared = atoms.prepare_batch_json(batch, wanted, lambda texts: embeddings.embe
         PRINT CONCAT(N'sp_IngestAtoms: ', @Unembedded, N' atoms are not text and get no embedding (the embedding models embed text); stored without one');
 
     -- the atoms: the k-th occurrence of each content goes in round k, so the batch counts and joins
-    -- exactly as that many sp_IngestAtom calls; keys locked in hash order (UPDLOCK + HOLDLOCK)
+    -- exactly as that many sp_IngestAtom calls. HOLDLOCK keeps the gaps of absent keys locked from the
+    -- UPDATE to the INSERT; batches of one tenant take turns (an application lock for the
+    -- transaction), since two of them would take those key-range locks in no common order.
+    -- At most {{ policy.MAX_BATCH_ATOMS }} atoms a batch keeps each statement under the 5,000 locks
+    -- that escalate to a table lock.
     UPDATE b SET Occurrence = o.Occurrence
     FROM #atoms AS b
     JOIN (SELECT Ordinal, ROW_NUMBER() OVER (PARTITION BY ContentHash ORDER BY Ordinal) AS Occurrence FROM #atoms) AS o
         ON o.Ordinal = b.Ordinal;
     SELECT @Rounds = MAX(Occurrence) FROM #atoms;
-    CREATE TABLE #inserted (AtomId BIGINT NOT NULL, ContentHash BINARY(32) NOT NULL);
+    CREATE TABLE #new_atoms (AtomId BIGINT NOT NULL, ContentHash BINARY(32) NOT NULL);
+    DECLARE @Lock INT, @Resource NVARCHAR(255) = CONCAT(N'hartonomous:sp_IngestAtoms:', @TenantId);
     BEGIN TRANSACTION;
+    EXEC @Lock = sys.sp_getapplock @Resource = @Resource, @LockMode = N'Exclusive', @LockOwner = N'Transaction',
+                                   @LockTimeout = 600000;
+    IF @Lock < 0
+    BEGIN  -- (THROW under XACT_ABORT rolls the transaction back)
+        SET @Message = CONCAT(N'sp_IngestAtoms: another batch of tenant ', @TenantId, N' held the ingest lock for ',
+                              N'10 minutes (sp_getapplock returned ', @Lock, N')');
+        THROW 50021, @Message, 1;
+    END;
     WHILE @Round <= @Rounds
     BEGIN
         UPDATE a
         SET ReferenceCount = a.ReferenceCount + 1,
             UpdatedAt = SYSUTCDATETIME(),
             Metadata = dbo.fn_JoinMetadata(a.Metadata, b.Metadata)
-        FROM dbo.Atoms AS a WITH (UPDLOCK, HOLDLOCK)
+        FROM dbo.Atoms AS a WITH (HOLDLOCK)
         JOIN #atoms AS b ON b.ContentHash = a.ContentHash AND b.Occurrence = @Round
         WHERE a.TenantId = @TenantId;
-        DELETE FROM #inserted;
+        DELETE FROM #new_atoms;
         INSERT INTO dbo.Atoms (TenantId, ContentHash, ContentType, Modality, ContentSize, Metadata)
-        OUTPUT inserted.AtomId, inserted.ContentHash INTO #inserted (AtomId, ContentHash)
+        OUTPUT inserted.AtomId, inserted.ContentHash INTO #new_atoms (AtomId, ContentHash)
         SELECT @TenantId, b.ContentHash, b.ContentType, b.Modality, DATALENGTH(b.Content), b.Metadata
         FROM (SELECT r.*, ROW_NUMBER() OVER (PARTITION BY r.ContentHash ORDER BY r.Ordinal) AS Copy
-              FROM #atoms AS r WHERE r.Occurrence = @Round) AS b  -- (one per key by construction; said for the reader)
+              FROM #atoms AS r WHERE r.Occurrence = @Round) AS b  -- (one per key by construction)
         WHERE b.Copy = 1
           AND NOT EXISTS (SELECT 1 FROM dbo.Atoms AS a WITH (UPDLOCK, HOLDLOCK)
                           WHERE a.TenantId = @TenantId AND a.ContentHash = b.ContentHash)
         ORDER BY b.ContentHash;
         UPDATE b
         SET AtomId = a.AtomId,
-            Inserted = CASE WHEN EXISTS (SELECT 1 FROM #inserted AS i WHERE i.AtomId = a.AtomId) THEN 1 ELSE 0 END
+            Inserted = CASE WHEN EXISTS (SELECT 1 FROM #new_atoms AS i WHERE i.AtomId = a.AtomId) THEN 1 ELSE 0 END
         FROM #atoms AS b
         JOIN dbo.Atoms AS a ON a.TenantId = @TenantId AND a.ContentHash = b.ContentHash
         WHERE b.Occurrence = @Round;

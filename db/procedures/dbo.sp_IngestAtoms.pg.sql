@@ -2,7 +2,7 @@
 -- requires: dbo.Atoms, dbo.AtomPayloadStore, dbo.AtomEmbeddings, dbo.Models, dbo.SpatialLandmarks, dbo.fn_Flag, dbo.fn_PrepareAtoms, dbo.fn_ProjectEmbeddings, dbo.fn_BuildVectorSegment
 -- Ingest a batch of contents as atoms in one call and one transaction: what sp_IngestAtom does for
 -- one content, for up to {{ policy.MAX_BATCH_ATOMS }} (and {{ policy.MAX_BATCH_BYTES }} bytes together).
--- Atoms is a JSON array of objects {"content": <the bytes in base64>, "contentType": <a media type>,
+-- Atoms is JSON text: an array of objects {"content": <the bytes in base64>, "contentType": <a media type>,
 -- "metadata": <any JSON, optional>}. The same content twice, in the batch or already stored, is
 -- one atom whose ReferenceCount rises each time, with metadata joined as sp_IngestAtom joins it.
 -- With GenerateEmbedding, the text atoms that have no embedding of the type yet get one, all in
@@ -13,7 +13,7 @@
 -- atom's embedding of the type (AtomEmbeddingId; NULL when it has none).
 --   SELECT * FROM dbo.sp_IngestAtoms('[{"content": "aGVsbG8=", "contentType": "text/plain"}]', 0, true);
 CREATE OR REPLACE FUNCTION dbo.sp_IngestAtoms(
-    Atoms jsonb,
+    Atoms text,
     TenantId integer DEFAULT 0,
     GenerateEmbedding anycompatible DEFAULT false,
     ModelId integer DEFAULT NULL
@@ -27,6 +27,7 @@ DECLARE
     max_bytes constant bigint := {{ policy.MAX_CONTENT_BYTES }};
     max_batch_bytes constant bigint := {{ policy.MAX_BATCH_BYTES }};
     shape constant text := 'a JSON array of objects {"content": <base64>, "contentType": <media type>, "metadata": <JSON>}';
+    batch json;  -- json, not jsonb: a key given twice stays visible, to be refused as SQL Server refuses it
     wants_embedding boolean;
     embedding_type text := 'all-MiniLM-L6-v2';
     n integer;
@@ -47,13 +48,18 @@ DECLARE
     occurrence integer;
     unembedded integer;
 BEGIN
-    IF sp_IngestAtoms.Atoms IS NULL OR jsonb_typeof(sp_IngestAtoms.Atoms) <> 'array' THEN
+    BEGIN
+        batch := sp_IngestAtoms.Atoms::json;
+    EXCEPTION WHEN invalid_text_representation THEN
+        batch := NULL;
+    END;
+    IF batch IS NULL OR json_typeof(batch) <> 'array' THEN
         RAISE EXCEPTION 'sp_IngestAtoms: Atoms must be %', shape USING ERRCODE = '22023';
     END IF;
     IF sp_IngestAtoms.TenantId IS NULL OR sp_IngestAtoms.TenantId < 0 THEN
         RAISE EXCEPTION 'sp_IngestAtoms: TenantId must be 0 or more' USING ERRCODE = '22023';
     END IF;
-    n := jsonb_array_length(sp_IngestAtoms.Atoms);
+    n := json_array_length(batch);
     IF n > max_atoms THEN
         RAISE EXCEPTION 'sp_IngestAtoms: % atoms in one batch, more than the % allowed', n, max_atoms
             USING ERRCODE = '54000';
@@ -74,13 +80,15 @@ BEGIN
     -- the shape of each element, before anything is decoded: the first bad one is named
     SELECT e.ord, e.problem INTO bad
     FROM (SELECT x.ord, CASE
-                 WHEN jsonb_typeof(x.v) <> 'object' THEN 'is not a JSON object'
-                 WHEN jsonb_typeof(x.v -> 'content') IS DISTINCT FROM 'string' THEN 'has no "content" string (its bytes in base64)'
+                 WHEN json_typeof(x.v) <> 'object' THEN 'is not a JSON object'
+                 WHEN json_typeof(x.v -> 'content') IS DISTINCT FROM 'string' THEN 'has no "content" string (its bytes in base64)'
                  WHEN x.v ->> 'content' !~ '^([A-Za-z0-9+/]{4})*([A-Za-z0-9+/]{2}==|[A-Za-z0-9+/]{3}=)?$' THEN '"content" is not base64'
-                 WHEN jsonb_typeof(x.v -> 'contentType') IS DISTINCT FROM 'string' THEN 'has no "contentType" string (a media type such as text/plain)'
-                 WHEN jsonb_typeof(x.v -> 'metadata') IN ('string', 'number', 'boolean') THEN '"metadata" must be a JSON object or array'
+                 WHEN json_typeof(x.v -> 'contentType') IS DISTINCT FROM 'string' THEN 'has no "contentType" string (a media type such as text/plain)'
+                 WHEN json_typeof(x.v -> 'metadata') IN ('string', 'number', 'boolean') THEN '"metadata" must be a JSON object or array'
+                 WHEN (SELECT count(*) - count(DISTINCT k) FROM json_object_keys(x.v) k) > 0
+                     THEN 'names "content", "contentType" or "metadata" more than once'
                  END AS problem
-          FROM jsonb_array_elements(sp_IngestAtoms.Atoms) WITH ORDINALITY AS x(v, ord)) e
+          FROM json_array_elements(batch) WITH ORDINALITY AS x(v, ord)) e
     WHERE e.problem IS NOT NULL ORDER BY e.ord LIMIT 1;
     IF FOUND THEN
         RAISE EXCEPTION 'sp_IngestAtoms: item %: %; Atoms must be %', bad.ord, bad.problem, shape USING ERRCODE = '22023';
@@ -88,9 +96,9 @@ BEGIN
     -- (strict base64, checked above: decode cannot fail)
     SELECT array_agg(decode(x.v ->> 'content', 'base64') ORDER BY x.ord),
            array_agg(x.v ->> 'contentType' ORDER BY x.ord),
-           array_agg(nullif(x.v -> 'metadata', 'null'::jsonb) ORDER BY x.ord)
+           array_agg(nullif((x.v -> 'metadata')::jsonb, 'null'::jsonb) ORDER BY x.ord)
     INTO contents, content_types, given_metadata
-    FROM jsonb_array_elements(sp_IngestAtoms.Atoms) WITH ORDINALITY AS x(v, ord);
+    FROM json_array_elements(batch) WITH ORDINALITY AS x(v, ord);
     SELECT c.ord, CASE WHEN octet_length(c.content) = 0 THEN 'Content is empty'
                        ELSE format('Content has %s bytes, more than the %s allowed', octet_length(c.content), max_bytes) END AS problem
     INTO bad
@@ -113,10 +121,14 @@ BEGIN
     INTO wanted FROM unnest(hashes) WITH ORDINALITY AS h(hash, ord);
 
     -- Python once for the batch (content types, UTF-8, embeddings), before any row is locked
-    SELECT array_agg(p.ContentType ORDER BY p.Ordinal), array_agg(p.Modality ORDER BY p.Ordinal),
-           array_agg(p.Embedding ORDER BY p.Ordinal), array_agg(p.Problem ORDER BY p.Ordinal)
-    INTO stored_types, modalities, embeddings, problems
-    FROM dbo.fn_PrepareAtoms(contents, content_types, wanted, sp_IngestAtoms.ModelId, sp_IngestAtoms.TenantId) p;
+    BEGIN
+        SELECT array_agg(p.ContentType ORDER BY p.Ordinal), array_agg(p.Modality ORDER BY p.Ordinal),
+               array_agg(p.Embedding ORDER BY p.Ordinal), array_agg(p.Problem ORDER BY p.Ordinal)
+        INTO stored_types, modalities, embeddings, problems
+        FROM dbo.fn_PrepareAtoms(contents, content_types, wanted, sp_IngestAtoms.ModelId, sp_IngestAtoms.TenantId) p;
+    EXCEPTION WHEN invalid_parameter_value THEN  -- the model's problem, without PL/Python's prefix and traceback
+        RAISE EXCEPTION '%', regexp_replace(SQLERRM, '^plpy\.Error: ', '') USING ERRCODE = '22023';
+    END;
     SELECT i AS ord, problems[i] AS problem INTO bad
     FROM generate_subscripts(problems, 1) i WHERE problems[i] IS NOT NULL ORDER BY i LIMIT 1;
     IF FOUND THEN
@@ -169,7 +181,8 @@ BEGIN
             SELECT p.* FROM dbo.SpatialLandmarks l
             CROSS JOIN LATERAL dbo.fn_ProjectEmbeddings((SELECT array_agg(f.vector ORDER BY f.position) FROM numbered f),
                                                         l.MeanVector, l.Axes, l.BucketWidth, l.Centroids) p
-            WHERE l.IsActive AND l.Dimension = 384 AND embedding_type = 'all-MiniLM-L6-v2')
+            -- landmarks (fitted on 384 dimensions) project embeddings of their dimension, as in sp_IngestAtom
+            WHERE l.IsActive AND l.Dimension = 384 AND l.Dimension = (SELECT octet_length(f.vector) / 4 FROM numbered f LIMIT 1))
         INSERT INTO dbo.AtomEmbeddings (AtomId, ModelId, EmbeddingType, Dimension, EmbeddingVector,
                                         SpatialX, SpatialY, SpatialZ, SpatialBucketX, SpatialBucketY, SpatialBucketZ,
                                         SpatialGeometry, VectorBucket)

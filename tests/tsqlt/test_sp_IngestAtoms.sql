@@ -87,3 +87,28 @@ BEGIN
     EXEC dbo.sp_IngestAtoms @Atoms = N'{"content": "aGk="}', @TenantId = 424244;
 END;
 GO
+
+CREATE PROCEDURE test_sp_IngestAtoms.[test a model the tenant does not have is refused (50017)]
+AS
+BEGIN
+    EXEC tSQLt.ExpectException @ExpectedErrorNumber = 50017, @ExpectedMessagePattern = '%model 987654 does not exist for tenant 424244%';
+    EXEC dbo.sp_IngestAtoms @Atoms = N'[{"content": "aGk=", "contentType": "text/plain"}]', @TenantId = 424244,
+        @GenerateEmbedding = 1, @ModelId = 987654;
+END;
+GO
+
+CREATE PROCEDURE test_sp_IngestAtoms.[test a key given twice is refused (50013), not read two ways]
+AS
+BEGIN
+    EXEC tSQLt.ExpectException @ExpectedErrorNumber = 50013, @ExpectedMessagePattern = '%item 1: names "content", "contentType" or "metadata" more than once%';
+    EXEC dbo.sp_IngestAtoms @Atoms = N'[{"content": "aGk=", "content": "//4=", "contentType": "text/plain"}]', @TenantId = 424244;
+END;
+GO
+
+CREATE PROCEDURE test_sp_IngestAtoms.[test text that is not JSON is refused (50011)]
+AS
+BEGIN
+    EXEC tSQLt.ExpectException @ExpectedErrorNumber = 50011, @ExpectedMessagePattern = '%Atoms must be a JSON array%';
+    EXEC dbo.sp_IngestAtoms @Atoms = N'not json at all', @TenantId = 424244;
+END;
+GO

@@ -12,7 +12,10 @@ The schema comes from tools.tsql_gate.schema: the package's CREATE TABLE stateme
 deployer's history tables (deploy.*). Names that the package does not define and that are still
 fine: system objects (sys.*, INFORMATION_SCHEMA.*), #temp tables, table variables, CTEs,
 table-valued functions and the trigger tables inserted/deleted. A #temp table or table variable
-whose definition is in the same object is checked against it.
+whose definition is in the same object is checked against it, and so is a read of one of the
+package's inline table-valued functions (`FROM dbo.fn_X(...) AS f`: the columns of its RETURN
+SELECT), since a column such a function lacks fails the CREATE PROCEDURE itself (deferred name
+resolution covers missing tables, never missing columns).
 
 Each batch is split into simple statements by tools.tsql_gate.statements; each DML statement is
 then parsed by sqlglot on its own:
@@ -63,7 +66,7 @@ CHECKED_KINDS = {"procedure", "function", "check", "view"}
 SYSTEM_SCHEMAS = {"sys", "information_schema"}
 TRIGGER_TABLES = {"inserted", "deleted"}
 # Stand-in schemas for names that have none, so they fit sqlglot's {schema: {table: ...}} shape.
-_TEMP, _VARIABLE, _TRIGGER = "__temp__", "__variable__", "__trigger__"
+_TEMP, _VARIABLE, _TRIGGER, _FUNCTION = "__temp__", "__variable__", "__trigger__", "__function__"
 _NO_COLUMNS = {"__no_columns__": "UNKNOWN"}
 
 
@@ -108,6 +111,7 @@ class _Checker:
     report: Callable[[Statement, str, str], None]  # (statement, unresolved name, message)
     temp_tables: dict[str, dict[str, str]] = field(default_factory=dict)  # #name -> columns
     table_variables: dict[str, dict[str, str]] = field(default_factory=dict)  # @name -> columns
+    functions: dict[tuple[str, str], dict[str, str]] = field(default_factory=dict)  # inline TVF -> columns
 
     # -- local definitions
 
@@ -138,7 +142,8 @@ class _Checker:
         if isinstance(this, exp.Parameter):
             return _Source("variable", f"@{table.name}", self.table_variables.get(table.name.lower()))
         if not isinstance(this, exp.Identifier):
-            return _Source("function", table.sql(dialect="tsql"))
+            columns = self.functions.get(((table.db or DEFAULT_SCHEMA).lower(), _function_name(table)))
+            return _Source("function", table.sql(dialect="tsql"), columns)
         name, db = table.name, table.db
         if this.args.get("temporary") or this.args.get("global_"):
             prefix = "##" if this.args.get("global_") else "#"
@@ -329,6 +334,13 @@ class _Checker:
             self.report(statement, statement.first or "?", f"sqlglot could not analyse this statement: {exc}")
 
 
+def _function_name(table: exp.Table) -> str:
+    """The lower-case name of a table-valued function a FROM clause calls (`dbo.fn_X(...)`)."""
+    this = table.this
+    name = this.this if isinstance(this, exp.Anonymous) else getattr(this, "name", "")
+    return str(name or "").lower()
+
+
 def _cte_names(expression: exp.Expression) -> set[str]:
     return {cte.alias_or_name.lower() for cte in expression.find_all(exp.CTE)}
 
@@ -383,6 +395,8 @@ def _schema_for(sources: list[tuple[exp.Table, _Source]], query: exp.Expression,
 def _qualified_name(table: exp.Table, source: _Source) -> tuple[str, str] | None:
     """(schema, table) under which qualify() finds a source; None for CTEs and functions."""
     stand_in = {"temp": _TEMP, "variable": _VARIABLE, "trigger": _TRIGGER}
+    if source.category == "function" and source.columns is not None:
+        return _FUNCTION, _function_name(table)
     if source.category in stand_in:
         return stand_in[source.category], table.name.lower()
     if source.category == "system":
@@ -397,7 +411,7 @@ def _rewrite(table: exp.Table, source: _Source) -> None:
     name = _qualified_name(table, source)
     if name is None:
         return
-    table.set("this", exp.to_identifier(table.name))
+    table.set("this", exp.to_identifier(name[1] if source.category == "function" else table.name))
     table.set("db", exp.to_identifier(name[0]))
     table.set("catalog", None)  # master.sys.databases is sys.databases
 
@@ -425,10 +439,38 @@ def _unresolved_name(message: str, text: str) -> str:
     return written.group(0) if written else name
 
 
+_INLINE_FUNCTION = re.compile(r"\bCREATE\s+(?:OR\s+ALTER\s+)?FUNCTION\s+(?:\[?(\w+)\]?\.)?\[?(\w+)\]?"
+                              r".*?\bRETURNS\s+TABLE\b.*?\bRETURN\b(.*)", re.IGNORECASE | re.DOTALL)
+
+
+def inline_function_columns(rendered: Sequence[RenderedObject]) -> dict[tuple[str, str], dict[str, str]]:
+    """(schema, name) -> output columns of the package's inline table-valued functions (their
+    RETURN SELECT's names); a function whose SELECT cannot be read, or uses *, is left out."""
+    functions = {}
+    for item in rendered:
+        if item.obj.engine_name != "mssql" or item.obj.kind != "function":
+            continue
+        for batch in item.batches:
+            found = _INLINE_FUNCTION.search(batch)
+            if not found:
+                continue
+            try:
+                query = sqlglot.parse_one(found.group(3).strip().rstrip(";"), dialect="tsql").unnest()
+            except (ParseError, TokenError):
+                continue
+            if isinstance(query, exp.Select) and query.expressions and not query.is_star:
+                names = [e.alias_or_name.lower() for e in query.expressions]
+                if all(names):
+                    functions[((found.group(1) or DEFAULT_SCHEMA).lower(), found.group(2).lower())] = {
+                        name: "UNKNOWN" for name in names}
+    return functions
+
+
 def check_references(rendered: Sequence[RenderedObject]) -> list[RefFailure]:
     """Reference failures of the package's procedures, functions, views and checks."""
     package, failures = build_schema(rendered)
     index = schema_index(merge_schemas(deployer_schema(), package))
+    functions = inline_function_columns(rendered)
     for item in rendered:
         if item.obj.engine_name != "mssql" or item.obj.kind not in CHECKED_KINDS:
             continue
@@ -436,7 +478,7 @@ def check_references(rendered: Sequence[RenderedObject]) -> list[RefFailure]:
         def failure(number: int, statement: Statement, name: str, message: str, item=item) -> RefFailure:
             return reference_failure(item, number, statement.line, statement.text, name, message)
 
-        failures.extend(_check_batches(index, item.batches, failure))
+        failures.extend(_check_batches(index, item.batches, failure, functions))
     return failures
 
 
@@ -448,17 +490,19 @@ def check_deployer_references(rendered: Sequence[RenderedObject] | None = None) 
         rendered = render_variant(DEFAULT_VARIANT)
     package, _ = build_schema(rendered)  # a table object that cannot be read fails check_references
     index = schema_index(merge_schemas(deployer_schema(), package))
+    functions = inline_function_columns(rendered)
     failures = []
     for label, sql in deployer_sql():
         def failure(number: int, statement: Statement, name: str, message: str, label=label) -> RefFailure:
             return RefFailure("deployer", label, number, statement.line, one_line(statement.text), name, message)
 
-        failures.extend(_check_batches(index, [sql], failure))
+        failures.extend(_check_batches(index, [sql], failure, functions))
     return failures
 
 
 def _check_batches(index: Index, batches: Sequence[str],
-                   make_failure: Callable[[int, Statement, str, str], RefFailure]) -> list[RefFailure]:
+                   make_failure: Callable[[int, Statement, str, str], RefFailure],
+                   functions: dict[tuple[str, str], dict[str, str]] | None = None) -> list[RefFailure]:
     failures: list[RefFailure] = []
     split: list[tuple[int, list[Statement]]] = []
     for number, batch in enumerate(batches, start=1):
@@ -474,7 +518,7 @@ def _check_batches(index: Index, batches: Sequence[str],
         def report(statement: Statement, name: str, message: str, number=number) -> None:
             failures.append(make_failure(number, statement, name, message))
 
-        checker = _Checker(index, report)
+        checker = _Checker(index, report, functions=dict(functions or {}))
         checker.learn_local_tables(everywhere)
         checker.learn_local_tables(s for s in statements if s.words()[:1] == ["DECLARE"])
         for statement in statements:

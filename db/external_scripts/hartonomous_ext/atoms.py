@@ -97,30 +97,41 @@ def prepare_batch(contents, content_types, wanted, embed, model_named: bool) -> 
     return [tuple(item) for item in prepared]
 
 
-def prepare_batch_json(atoms_json: str, wanted_mask: str, embed, model_named: bool, project=None) -> str:
+def prepare_batch_json(atoms_json: str, wanted_mask: str, embed, model_named: bool, landmarks=None,
+                       with_json: bool = False) -> str:
     """prepare_batch for SQL Server's sp_IngestAtoms, whose script takes and gives text: the batch
     as the procedure got it (its JSON array of {"content": base64, "contentType": ...}, already
     checked in T-SQL) and a "1"/"0" per item for whether it wants an embedding; back a JSON array,
-    in item order, of {"ordinal", "contentType", "modality", "problem", "embedding" (base64),
-    "embeddingJson"} plus, when `project` (hartonomous_ext.spatial.project bound to the fitted
-    landmarks) is given, each embedding's "x", "y", "z", "bucketX", "bucketY", "bucketZ",
-    "vectorBucket"."""
+    in item order, of {"ordinal", "contentType", "modality", "problem", "embedding" (base64)}, with
+    "embeddingJson" (the text SQL Server 2025 casts to VECTOR) when `with_json`, and, when
+    `landmarks` (mean, axes, bucket width, centroids of dbo.SpatialLandmarks) are given and of the
+    embeddings' dimension, each embedding's "x", "y", "z", "bucketX", "bucketY", "bucketZ",
+    "vectorBucket" (hartonomous_ext.spatial.project). A problem of the whole batch (the model's
+    output) is {"problem": ...}."""
     import base64
     import json
 
+    from hartonomous_ext import spatial
     from hartonomous_ext.vectors import to_json
 
     items = json.loads(atoms_json)
     contents = [base64.b64decode(item["content"], validate=True) for item in items]
-    prepared = prepare_batch(contents, [item["contentType"] for item in items], [flag == "1" for flag in wanted_mask],
-                             embed, model_named)
+    try:
+        prepared = prepare_batch(contents, [item["contentType"] for item in items],
+                                 [flag == "1" for flag in wanted_mask], embed, model_named)
+    except ValueError as exc:
+        return json.dumps({"problem": str(exc)})
     embedded = [position for position, item in enumerate(prepared) if item[3] is not None]
-    points = dict(zip(embedded, project([prepared[p][3] for p in embedded]))) if project and embedded else {}
+    points = {}
+    if landmarks and landmarks[0] and embedded and len(landmarks[0]) == len(prepared[embedded[0]][3]):
+        mean, axes, width, centroids = landmarks
+        points = dict(zip(embedded, spatial.project([prepared[p][3] for p in embedded], mean, axes, width, centroids)))
     answer = []
     for position, (content_type, modality, problem, embedding) in enumerate(prepared):
         row = {"ordinal": position + 1, "contentType": content_type, "modality": modality, "problem": problem,
-               "embedding": base64.b64encode(embedding).decode("ascii") if embedding is not None else None,
-               "embeddingJson": to_json(embedding) if embedding is not None else None}
+               "embedding": base64.b64encode(embedding).decode("ascii") if embedding is not None else None}
+        if with_json and embedding is not None:
+            row["embeddingJson"] = to_json(embedding)
         if position in points:
             row.update(zip(("x", "y", "z", "bucketX", "bucketY", "bucketZ", "vectorBucket"), points[position]))
         answer.append(row)

@@ -10,7 +10,7 @@ the client import it. Only literal assignments belong here.
 MAX_CONTENT_BYTES = 268435456
 
 # sp_IngestAtoms: one batch is one transaction and one pass through the embedding model
-MAX_BATCH_ATOMS = 10000
+MAX_BATCH_ATOMS = 2000  # SQL Server: each statement stays under the 5,000 locks that escalate to a table lock
 MAX_BATCH_BYTES = 67108864  # all contents of a batch together (64 MiB: its JSON, in base64, stays under jsonb's 256 MB);
 # a larger content goes alone through sp_IngestAtom
 MAX_TEXT_CHARS = 1000000  # text one embedding takes (it reads the first 256 tokens); refuse the absurd

@@ -23,7 +23,7 @@ EMBEDDING_JOB_START = ("INSERT INTO dbo.IngestionJobs (TenantId, JobType, Status
 JOB_RESTART = "UPDATE dbo.IngestionJobs SET Status = 'Running', ErrorMessage = NULL, TotalItems = %s WHERE IngestionJobId = %s"
 INGEST_ATOM = "CALL dbo.sp_IngestAtom(%s, %s, %s, %s, true)"
 INGEST_ATOMS = ("SELECT Ordinal, AtomId, Inserted, AtomEmbeddingId "
-                "FROM dbo.sp_IngestAtoms(%s::jsonb, %s, GenerateEmbedding => true)")
+                "FROM dbo.sp_IngestAtoms(%s, %s, GenerateEmbedding => true)")
 JOB_PROGRESS = "UPDATE dbo.IngestionJobs SET AtomsProcessed = %s WHERE IngestionJobId = %s"
 JOB_FINISH = "UPDATE dbo.IngestionJobs SET Status = %s, ErrorMessage = %s, EndTime = now() WHERE IngestionJobId = %s"
 SEMANTIC_SEARCH = ("SELECT AtomId, Score, ContentType, Preview FROM dbo.sp_SemanticSearch(query_text => %s, "
