@@ -221,3 +221,26 @@ def test_concurrent_batches_over_the_same_contents_count_every_copy(published):
         (40, 3, 3)]
     assert query(published, "SELECT count(*) FROM dbo.AtomPayloadStore p JOIN dbo.Atoms a USING (AtomId) "
                             "WHERE a.TenantId = 77") == [(40,)]
+
+
+def test_a_batch_that_fills_the_raw_delta_merges_it_into_a_segment(published):
+    """sp_IngestAtoms, like sp_IngestAtom, turns DELTA_MERGE_ROWS unindexed embeddings into a flat
+    segment of the vector index, and what it merged is still found."""
+    import base64
+
+    from hartonomous_ext.policy import DELTA_MERGE_ROWS
+
+    texts = [f"note {i}: {word} about item {i * 7919 % 1000}" for i, word in
+             zip(range(DELTA_MERGE_ROWS), ["tables", "indexes", "queries", "vectors"] * DELTA_MERGE_ROWS)]
+    with psycopg.connect(published, autocommit=True) as conn:
+        for start in range(0, len(texts), 500):
+            payload = json.dumps([{"content": base64.b64encode(t.encode()).decode(), "contentType": "text/plain"}
+                                  for t in texts[start:start + 500]])
+            conn.execute("SELECT * FROM dbo.sp_IngestAtoms(%s, 88, true)", (payload,)).fetchall()
+        segments = conn.execute("SELECT Kind, VectorCount FROM dbo.VectorIndexSegments WHERE TenantId = 88 AND IsActive").fetchall()
+        unindexed = conn.execute("SELECT count(*) FROM dbo.AtomEmbeddings e JOIN dbo.Atoms a USING (AtomId) "
+                                 "WHERE a.TenantId = 88 AND NOT e.Indexed").fetchone()[0]
+        top = conn.execute("SELECT Preview FROM dbo.sp_SemanticSearch(query_text => %s, top_k => 1, TenantId => 88)",
+                           (texts[1234],)).fetchone()[0]
+    assert segments == [("flat", DELTA_MERGE_ROWS)] and unindexed == 0
+    assert top == texts[1234]
