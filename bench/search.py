@@ -604,7 +604,7 @@ def machine_note(local: LocalInstance, server: PgvectorServer | None) -> str:
                    f"top 10 by cosine.")
 
 
-def write(rows: list[dict], command: str, note: str, name: str = "search") -> None:
+def write(rows: list[dict], command: str, note: str, stem: str = "search") -> None:
     RESULTS.mkdir(parents=True, exist_ok=True)
     lines = ["# Search benchmark", "", f"Produced by `{command}`.", "", note, ""]
     groups = list(dict.fromkeys((r["set"], r["n"]) for r in rows))
@@ -623,13 +623,13 @@ def write(rows: list[dict], command: str, note: str, name: str = "search") -> No
             lines += [""] + ratio
         lines.append("")
         lines.append("")
-    (RESULTS / f"{name}.md").write_text("\n".join(lines))
+    (RESULTS / f"{stem}.md").write_text("\n".join(lines))
     print("\n".join(lines))
     if groups:
-        plot(rows, groups, name)
+        plot(rows, groups, stem)
 
 
-def plot(rows: list[dict], groups: list[tuple[str, int]], name: str = "search") -> None:
+def plot(rows: list[dict], groups: list[tuple[str, int]], stem: str = "search") -> None:
     import matplotlib
 
     matplotlib.use("Agg")
@@ -658,7 +658,7 @@ def plot(rows: list[dict], groups: list[tuple[str, int]], name: str = "search") 
     figure.legend(list(handles.values()), list(handles), loc="lower center", ncol=4, fontsize=8)
     figure.suptitle("sp_SemanticSearch against pgvector and in-process references (dashed: recall 0.95)", fontsize=11)
     figure.tight_layout(rect=(0, 0.1 / lines_of_panels + 0.03, 1, 0.97))
-    figure.savefig(RESULTS / f"{name}.png", dpi=120)
+    figure.savefig(RESULTS / f"{stem}.png", dpi=120)
 
 
 # ---- main --------------------------------------------------------------------------------------

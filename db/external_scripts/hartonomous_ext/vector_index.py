@@ -9,9 +9,13 @@ merges them; the caller then drops candidates deleted since and reranks the rest
 vectors, so deletes never appear and scores are exact.
 
 The graph's one knob at query time, ef_search (how many candidates the walk keeps), is calibrated
-when the graph is built: stored embeddings sampled as queries (each one's own vector left out of
-both answers, as a held-out query would be), their exact top k against the graph's at growing
-ef_search, the smallest that reaches policy.TARGET_RECALL kept with the recall it measured.
+when the graph is built: a sample of the embeddings is held out of the graph while it is built,
+their exact top k among the others is compared with the graph's at growing ef_search, the
+smallest that reaches policy.TARGET_RECALL is kept with the recall it measured, and then the
+held-out embeddings are added. Held out, not merely left out of their own answer: a stored vector
+asked of a graph that holds it starts from its own links, which are its nearest neighbours by
+construction, and so overstates recall (at 1M synthetic vectors: 0.979 calibrated, 0.930 for
+fresh queries). A graph too small to spare a sample uses leave-one-out.
 
 Layout learnt from pgvector and FAISS: pgvector's HNSW keeps its graph in the table's pages and
 reads them through shared buffers; here a segment is one value split into chunks (rows of
@@ -158,21 +162,33 @@ def build_graph(ids: np.ndarray, vectors: np.ndarray, m: int = policy.HNSW_M,
     """An HNSW segment over the vectors, with ef_search calibrated (see the module's docstring)."""
     faiss = _faiss()
     vectors = unit_rows(vectors)
+    ids = np.asarray(ids, np.int64)
     count, dimension = vectors.shape
     if count < 1:
         raise VectorIndexError("a graph needs at least one vector")
+    held = min(policy.CALIBRATION_QUERIES, count // 10)
+    if held >= MIN_HELD_OUT:
+        # the sample goes last: the graph's rows are its vectors in the order they were added
+        picks = np.random.default_rng(seed).choice(count, size=held, replace=False)
+        order = np.concatenate([np.setdiff1d(np.arange(count), picks), picks])
+        vectors, ids = vectors[order], ids[order]
     graph = faiss.IndexHNSWFlat(dimension, m, faiss.METRIC_INNER_PRODUCT)
     graph.hnsw.efConstruction = ef_construction
+    segment = Segment("hnsw", dimension, ids, graph=graph, info={"count": count, "m": m, "ef_construction": ef_construction})
     faiss.omp_set_num_threads(os.cpu_count() or 1)
     try:
-        graph.add(vectors)
+        if held >= MIN_HELD_OUT:
+            graph.add(vectors[:count - held])
+            ef, recall, queries = calibrate_held_out(graph, vectors[:count - held], vectors[count - held:], target_recall)
+            graph.add(vectors[count - held:])
+        else:
+            graph.add(vectors)
+            ef, recall, queries = calibrate(segment, vectors, target_recall, seed=seed)
     finally:
         faiss.omp_set_num_threads(1)
-    segment = Segment("hnsw", dimension, np.asarray(ids, np.int64), graph=graph,
-                      info={"count": count, "m": m, "ef_construction": ef_construction})
-    ef, recall, queries = calibrate(segment, vectors, target_recall, seed=seed)
     segment.ef_search = ef
     segment.info.update(ef_search=ef, calibrated_recall=recall, calibration_queries=queries,
+                        calibration="held out" if held >= MIN_HELD_OUT else "leave one out",
                         target_recall=target_recall)
     return segment
 
@@ -210,39 +226,73 @@ def build_segment(action: str, ids: np.ndarray, vectors: np.ndarray) -> Segment:
     return build_flat(ids, vectors)
 
 
+MIN_HELD_OUT = 50  # fewer held-out queries than this measure recall too coarsely: leave-one-out instead
+
+
+def _exact_top(base: np.ndarray, queries: np.ndarray, k: int, exclude: np.ndarray | None = None) -> np.ndarray:
+    """Rows of `base` with the k highest inner products for each query, by blocks of 64 queries;
+    `exclude[i]` (a row of base) is kept out of query i's answer."""
+    truth = np.empty((len(queries), k), np.int64)
+    for start in range(0, len(queries), 64):
+        block = base @ queries[start:start + 64].T
+        if exclude is not None:
+            block[exclude[start:start + 64], np.arange(block.shape[1])] = -np.inf
+        truth[start:start + 64] = np.argpartition(-block, k, axis=0)[:k].T
+    return truth
+
+
+def _smallest_ef(search, truth: np.ndarray, target_recall: float, k: int, exclude: np.ndarray | None = None):
+    """The first ef_search of policy.EF_SEARCH_STEPS whose recall@k reaches the target (the last
+    one if none does), with that recall. `search(ef)` gives each query's graph rows (k + 1 of them
+    when `exclude` names a row each query must leave out)."""
+    ef, recall = policy.EF_SEARCH_STEPS[-1], 0.0
+    for ef in policy.EF_SEARCH_STEPS:
+        hits = 0
+        for i, row in enumerate(search(ef)):
+            found = [r for r in row if r >= 0 and (exclude is None or r != exclude[i])][:k]
+            hits += len(set(found) & set(truth[i].tolist()))
+        recall = hits / (len(truth) * k)
+        if recall >= target_recall:
+            break
+    return ef, round(recall, 4)
+
+
+def calibrate_held_out(graph, base: np.ndarray, queries: np.ndarray, target_recall: float,
+                       k: int = 10) -> tuple[int, float, int]:
+    """(ef_search, recall@k it measured, queries used) for `graph` (over the rows of `base`) on
+    queries it does not hold."""
+    faiss = _faiss()
+    k = min(k, len(base))
+    truth = _exact_top(base, queries, k)
+
+    def search(ef):
+        params = faiss.SearchParametersHNSW()
+        params.efSearch = max(ef, k)
+        return graph.search(queries, k, params=params)[1]
+
+    ef, recall = _smallest_ef(search, truth, target_recall, k)
+    return ef, recall, len(queries)
+
+
 def calibrate(segment: Segment, vectors: np.ndarray, target_recall: float, k: int = 10,
               sample: int = policy.CALIBRATION_QUERIES, seed: int = 0) -> tuple[int, float, int]:
-    """(ef_search, recall@k it measured, queries used): the smallest ef_search of
-    policy.EF_SEARCH_STEPS whose recall@k reaches the target on `sample` stored vectors, each
-    left out of both its exact and its graph answer; the largest step if none does."""
+    """Leave-one-out, for graphs too small to hold a sample out: (ef_search, recall@k, queries)
+    on `sample` stored vectors, each left out of both its exact and its graph answer."""
     faiss = _faiss()
     count = len(vectors)
     if count <= k + 1:
         return policy.HNSW_MIN_EF, 1.0, 0
-    rng = np.random.default_rng(seed)
-    picks = rng.choice(count, size=min(sample, count), replace=False)
+    picks = np.random.default_rng(seed).choice(count, size=min(sample, count), replace=False)
     queries = vectors[picks]
-    # exact answers by blocks of queries: count x block scores at a time
-    truth = np.empty((len(picks), k), np.int64)
-    for start in range(0, len(picks), 64):
-        block = vectors @ queries[start:start + 64].T
-        block[picks[start:start + 64], np.arange(block.shape[1])] = -np.inf  # the query itself
-        best = np.argpartition(-block, k, axis=0)[:k].T
-        truth[start:start + 64] = best
-    best_ef, best_recall = None, 0.0
-    for ef in policy.EF_SEARCH_STEPS:
+    truth = _exact_top(vectors, queries, k, exclude=picks)
+
+    def search(ef):
         params = faiss.SearchParametersHNSW()
         params.efSearch = max(ef, k + 1)
-        _, rows = segment.graph.search(queries, k + 1, params=params)
-        hits = 0
-        for i, row in enumerate(rows):
-            found = [r for r in row if r != picks[i] and r >= 0][:k]
-            hits += len(set(found) & set(truth[i].tolist()))
-        recall = hits / (len(picks) * k)
-        best_ef, best_recall = ef, recall
-        if recall >= target_recall:
-            break
-    return best_ef, round(best_recall, 4), len(picks)
+        return segment.graph.search(queries, k + 1, params=params)[1]
+
+    ef, recall = _smallest_ef(search, truth, target_recall, k, exclude=picks)
+    return ef, recall, len(picks)
 
 
 # ---- stored form: header + ids + payload, split into chunks by the caller -----------------------
