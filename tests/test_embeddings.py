@@ -66,3 +66,17 @@ def test_bad_text_gets_a_clear_error(published, sql, args, message):
 def test_null_text_gives_null(published):
     with psycopg.connect(published) as conn:
         assert conn.execute("SELECT dbo.fn_GenerateEmbedding(NULL)").fetchone()[0] is None
+
+
+def test_a_stored_model_that_cannot_embed_is_a_format_error_whatever_the_cause():
+    """Both engines' procedures turn a FormatError into their own message; anything else would
+    reach the caller as a Python traceback (SQL Server: error 39004)."""
+    from types import SimpleNamespace
+
+    from hartonomous_ext import embeddings
+    from hartonomous_ext.model_formats import FormatError
+
+    broken = SimpleNamespace(config={"config.json": {"model_type": "bert"}, "tokenizer.json": {"model": {}}},
+                             tensors=[])
+    with pytest.raises(FormatError, match="this model cannot embed text: KeyError"):
+        embeddings.stored_runtime(broken)

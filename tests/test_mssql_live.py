@@ -399,6 +399,9 @@ def test_sql_server_2025_searches_exactly_in_the_engine_with_the_same_results(da
         query = cursor.execute("DECLARE @q VARBINARY(MAX); EXEC dbo.sp_GenerateEmbedding @text_value = N'sleepy kitten', "
                                "@embedding = @q OUTPUT; SELECT @q;").fetchone()[0]
     assert mode == "exact (VECTOR_DISTANCE)"
+    with pytest.raises(pyodbc.Error, match="50210|zero vector"):
+        _rows(database, "EXEC dbo.sp_SemanticSearch @query_embedding = ?, @use_hybrid = 0, @TenantId = ?;",
+              json.dumps([0.0] * 384), tenant)
     q = np.frombuffer(query, "<f4")
     expected = sorted(((float(np.frombuffer(v, "<f4") @ q), a) for a, v in stored), reverse=True)
     assert [r[0] for r in rows] == [a for _, a in expected]

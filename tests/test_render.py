@@ -68,6 +68,8 @@ def test_only_sql_server_2025_uses_the_native_vector_type(run, tmp_path, version
     batch = next(procedures.glob("*-dbo.sp_IngestAtoms.sql")).read_text()
     native = version >= 2025
     assert ("VECTOR_DISTANCE('cosine', e.EmbeddingNative, @QueryNative)" in search) == native
+    # a zero query is not sent to VECTOR_DISTANCE (undefined for it): the other path refuses it, 50210
+    assert ("VECTOR_NORM(CAST(@QueryJson AS VECTOR(384)), 'norm2') > 0" in search) == native
     assert ("CAST(f.EmbeddingJson AS VECTOR(384))" in batch) == native
     assert not re.search(r"^\s*CREATE VECTOR INDEX", (tmp_path / f"hartonomous-mssql-{version}.sql").read_text(), re.M)
 

@@ -22,7 +22,7 @@ if modelid is not None and any(wanted):
     try:
         pair = model_store.cached(GD.setdefault("stored_embedders", {}), PlpyStoredModels(), modelid, tenantid,
                                   embeddings.stored_runtime)
-    except FormatError as exc:
+    except (FormatError, ValueError) as exc:  # as SQL Server's script catches them
         plpy.error(f"sp_IngestAtoms: {exc}", sqlstate="22023")
 try:
     prepared = atoms.prepare_batch(contents, content_types, [bool(w) for w in wanted],

@@ -72,6 +72,7 @@ BEGIN
     SELECT TOP (1) @Item = e.Ordinal, @Problem = e.Problem
     FROM (SELECT CONVERT(INT, j.[key]) + 1 AS Ordinal,
                  CASE WHEN j.[type] <> 5 THEN N'is not a JSON object'
+                      WHEN k.Repeated > 0 THEN N'names a key more than once'
                       WHEN k.ContentKind IS NULL OR k.ContentKind <> 1 THEN N'has no "content" string (its bytes in base64)'
                       WHEN k.Content COLLATE Latin1_General_BIN2 LIKE N'%[^A-Za-z0-9+/=]%'
                            OR LEN(k.Content + N'x') % 4 <> 1
@@ -80,7 +81,6 @@ BEGIN
                            THEN N'"content" is not base64'
                       WHEN k.TypeKind IS NULL OR k.TypeKind <> 1 THEN N'has no "contentType" string (a media type such as text/plain)'
                       WHEN k.MetadataKind IN (1, 2, 3) THEN N'"metadata" must be a JSON object or array'
-                      WHEN k.Repeated > 0 THEN N'names "content", "contentType" or "metadata" more than once'
                  END AS Problem
           FROM OPENJSON(@Atoms) AS j
           OUTER APPLY (SELECT MAX(CASE WHEN p.[key] = N'content' COLLATE Latin1_General_BIN2 THEN p.[type] END) AS ContentKind,
@@ -199,7 +199,9 @@ else:
             @with_json = {{ 1 if mssql_version >= 2025 else 0 }}, @prepared = @Prepared OUTPUT
         WITH RESULT SETS NONE;
     END;
-    SET @Problem = JSON_VALUE(@Prepared, '$.problem');  -- (NULL for the usual answer, an array)
+    -- (OPENJSON, not JSON_VALUE: JSON_VALUE gives NULL for a text over 4,000 characters)
+    SET @Problem = (SELECT p.problem FROM OPENJSON(@Prepared) WITH (problem NVARCHAR(MAX) '$.problem') AS p
+                    WHERE LEFT(LTRIM(@Prepared), 1) = N'{');
     IF @Problem IS NOT NULL
     BEGIN
         SET @Message = CONCAT(N'sp_IngestAtoms: ', @Problem);
@@ -231,8 +233,9 @@ else:
     -- exactly as that many sp_IngestAtom calls. HOLDLOCK keeps the gaps of absent keys locked from the
     -- UPDATE to the INSERT; batches of one tenant take turns (an application lock for the
     -- transaction), since two of them would take those key-range locks in no common order.
-    -- At most {{ policy.MAX_BATCH_ATOMS }} atoms a batch keeps each statement under the 5,000 locks
-    -- that escalate to a table lock.
+    -- At most {{ policy.MAX_BATCH_ATOMS }} atoms a batch, each looked up by seek (FORCESEEK: a scan under
+    -- HOLDLOCK would lock the tenant's every key), keeps each statement under the 5,000 locks that
+    -- escalate to a table lock.
     UPDATE b SET Occurrence = o.Occurrence
     FROM #atoms AS b
     JOIN (SELECT Ordinal, ROW_NUMBER() OVER (PARTITION BY ContentHash ORDER BY Ordinal) AS Occurrence FROM #atoms) AS o
@@ -245,8 +248,11 @@ else:
                                    @LockTimeout = 600000;
     IF @Lock < 0
     BEGIN  -- (THROW under XACT_ABORT rolls the transaction back)
-        SET @Message = CONCAT(N'sp_IngestAtoms: another batch of tenant ', @TenantId, N' held the ingest lock for ',
-                              N'10 minutes (sp_getapplock returned ', @Lock, N')');
+        SET @Message = CONCAT(N'sp_IngestAtoms: ', CASE @Lock
+                                  WHEN -1 THEN CONCAT(N'waited 10 minutes for another batch of tenant ', @TenantId)
+                                  WHEN -3 THEN N'chosen as a deadlock victim while waiting for the ingest lock'
+                                  ELSE CONCAT(N'could not take the ingest lock of tenant ', @TenantId) END,
+                              N' (sp_getapplock returned ', @Lock, N')');
         THROW 50021, @Message, 1;
     END;
     WHILE @Round <= @Rounds
@@ -255,7 +261,7 @@ else:
         SET ReferenceCount = a.ReferenceCount + 1,
             UpdatedAt = SYSUTCDATETIME(),
             Metadata = dbo.fn_JoinMetadata(a.Metadata, b.Metadata)
-        FROM dbo.Atoms AS a WITH (HOLDLOCK)
+        FROM dbo.Atoms AS a WITH (HOLDLOCK, FORCESEEK)
         JOIN #atoms AS b ON b.ContentHash = a.ContentHash AND b.Occurrence = @Round
         WHERE a.TenantId = @TenantId;
         DELETE FROM #new_atoms;
@@ -265,7 +271,8 @@ else:
         FROM (SELECT r.*, ROW_NUMBER() OVER (PARTITION BY r.ContentHash ORDER BY r.Ordinal) AS Copy
               FROM #atoms AS r WHERE r.Occurrence = @Round) AS b  -- (one per key by construction)
         WHERE b.Copy = 1
-          AND NOT EXISTS (SELECT 1 FROM dbo.Atoms AS a WITH (UPDLOCK, HOLDLOCK)
+          AND NOT EXISTS (SELECT 1 FROM dbo.Atoms AS a
+                                   WITH (UPDLOCK, HOLDLOCK, FORCESEEK)
                           WHERE a.TenantId = @TenantId AND a.ContentHash = b.ContentHash)
         ORDER BY b.ContentHash;
         UPDATE b

@@ -81,12 +81,11 @@ BEGIN
     SELECT e.ord, e.problem INTO bad
     FROM (SELECT x.ord, CASE
                  WHEN json_typeof(x.v) <> 'object' THEN 'is not a JSON object'
+                 WHEN (SELECT count(*) - count(DISTINCT k) FROM json_object_keys(x.v) k) > 0 THEN 'names a key more than once'
                  WHEN json_typeof(x.v -> 'content') IS DISTINCT FROM 'string' THEN 'has no "content" string (its bytes in base64)'
                  WHEN x.v ->> 'content' !~ '^([A-Za-z0-9+/]{4})*([A-Za-z0-9+/]{2}==|[A-Za-z0-9+/]{3}=)?$' THEN '"content" is not base64'
                  WHEN json_typeof(x.v -> 'contentType') IS DISTINCT FROM 'string' THEN 'has no "contentType" string (a media type such as text/plain)'
                  WHEN json_typeof(x.v -> 'metadata') IN ('string', 'number', 'boolean') THEN '"metadata" must be a JSON object or array'
-                 WHEN (SELECT count(*) - count(DISTINCT k) FROM json_object_keys(x.v) k) > 0
-                     THEN 'names "content", "contentType" or "metadata" more than once'
                  END AS problem
           FROM json_array_elements(batch) WITH ORDINALITY AS x(v, ord)) e
     WHERE e.problem IS NOT NULL ORDER BY e.ord LIMIT 1;

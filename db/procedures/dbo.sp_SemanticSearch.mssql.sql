@@ -124,11 +124,14 @@ except ValueError as exc:
     -- SQL Server 2025: the exact path over the packaged model's type runs in the engine
     -- (VECTOR_DISTANCE over EmbeddingNative, generally available in 2025) when that is the type the
     -- query resolves to and every such embedding of the tenant has its native copy; otherwise, and
-    -- for every other type, as on 2019/2022. The approximate path stays this package's vector index:
-    -- SQL Server 2025's own (CREATE VECTOR INDEX, VECTOR_SEARCH) is a preview feature behind the
-    -- PREVIEW_FEATURES database setting, and a table with one is read-only there, which would stop
+    -- for every other type, as on 2019/2022 (a zero query too: that path refuses it, 50210). The
+    -- approximate path stays this package's vector index: SQL Server 2025's own (CREATE VECTOR INDEX,
+    -- VECTOR_SEARCH) is a preview feature behind the PREVIEW_FEATURES database setting, needs a
+    -- clustered primary key on one INT column (dbo.AtomEmbeddings' is BIGINT), and leaves its table
+    -- read-only (DML only with ALLOW_STALE_VECTOR_INDEX, stale results), which would stop
     -- sp_IngestAtom and sp_IngestAtoms.
     IF @use_hybrid = 0 AND @Dimension = 384 AND @QueryJson IS NOT NULL
+       AND VECTOR_NORM(CAST(@QueryJson AS VECTOR(384)), 'norm2') > 0
        AND COALESCE(@EmbeddingType, N'all-MiniLM-L6-v2') = N'all-MiniLM-L6-v2'
        AND NOT EXISTS (SELECT 1 FROM dbo.AtomEmbeddings AS e INNER JOIN dbo.Atoms AS a ON a.AtomId = e.AtomId
                        WHERE a.TenantId = @TenantId AND e.Dimension = 384

@@ -100,7 +100,7 @@ GO
 CREATE PROCEDURE test_sp_IngestAtoms.[test a key given twice is refused (50013), not read two ways]
 AS
 BEGIN
-    EXEC tSQLt.ExpectException @ExpectedErrorNumber = 50013, @ExpectedMessagePattern = '%item 1: names "content", "contentType" or "metadata" more than once%';
+    EXEC tSQLt.ExpectException @ExpectedErrorNumber = 50013, @ExpectedMessagePattern = '%item 1: names a key more than once%';
     EXEC dbo.sp_IngestAtoms @Atoms = N'[{"content": "aGk=", "content": "//4=", "contentType": "text/plain"}]', @TenantId = 424244;
 END;
 GO

@@ -165,7 +165,9 @@ def _runtime():
 
 def stored_runtime(model):
     """A runtime for an embedding model stored in the database (a ModelFile from model_store), whose
-    config carries the config.json and tokenizer.json that stood beside its safetensors file."""
+    config carries the config.json and tokenizer.json that stood beside its safetensors file. A
+    model it cannot build one for is a FormatError, whatever the cause, so both engines' procedures
+    can say so in their own words instead of a traceback."""
     from hartonomous_ext.model_formats import FormatError
 
     config, tokenizer = model.config.get("config.json"), model.config.get("tokenizer.json")
@@ -173,7 +175,12 @@ def stored_runtime(model):
         raise FormatError("this model has no config.json and tokenizer.json stored with it: it cannot embed text")
     if config.get("model_type") != "bert":
         raise FormatError(f"embeddings need a BERT encoder; this model is {config.get('model_type')!r}")
-    return runtime(model, config, json.dumps(tokenizer))
+    try:
+        return runtime(model, config, json.dumps(tokenizer))
+    except FormatError:
+        raise
+    except Exception as exc:  # a config without a key, a tensor of the wrong shape, a tokenizer it cannot read
+        raise FormatError(f"this model cannot embed text: {type(exc).__name__}: {exc}") from None
 
 
 def embed(texts: list[str], batch_size: int = EMBEDDING_BATCH, runtime_pair=None) -> np.ndarray:
