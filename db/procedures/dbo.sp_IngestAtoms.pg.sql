@@ -44,8 +44,9 @@ DECLARE
     problems text[];
     atom_ids bigint[];
     created boolean[];
-    rounds integer;
+    rounds integer[];  -- per element: which copy of its content it is (1 for the first)
     occurrence integer;
+    total_bytes bigint;
     unembedded integer;
 BEGIN
     BEGIN
@@ -107,9 +108,10 @@ BEGIN
         RAISE EXCEPTION 'sp_IngestAtoms: item %: %', bad.ord, bad.problem
             USING ERRCODE = CASE WHEN bad.problem = 'Content is empty' THEN '22023' ELSE '54000' END;
     END IF;
-    IF (SELECT sum(octet_length(c)) FROM unnest(contents) c) > max_batch_bytes THEN
+    SELECT sum(octet_length(c)) INTO total_bytes FROM unnest(contents) c;
+    IF total_bytes > max_batch_bytes THEN
         RAISE EXCEPTION 'sp_IngestAtoms: the batch holds % bytes, more than the % allowed together',
-            (SELECT sum(octet_length(c)) FROM unnest(contents) c), max_batch_bytes USING ERRCODE = '54000';
+            total_bytes, max_batch_bytes USING ERRCODE = '54000';
     END IF;
 
     -- an embedding is wanted for the contents whose atom has none of the type yet
@@ -142,13 +144,13 @@ BEGIN
     -- the same key twice and the batch counts and joins exactly as that many sp_IngestAtom calls
     atom_ids := array_fill(NULL::bigint, ARRAY[n]);
     created := array_fill(false, ARRAY[n]);
-    SELECT max(r.round) INTO rounds
-    FROM (SELECT row_number() OVER (PARTITION BY h.hash ORDER BY h.ord) AS round FROM unnest(hashes) WITH ORDINALITY AS h(hash, ord)) r;
-    FOR occurrence IN 1..rounds LOOP
+    SELECT array_agg(r.round ORDER BY r.ord) INTO rounds
+    FROM (SELECT h.ord, row_number() OVER (PARTITION BY h.hash ORDER BY h.ord) AS round
+          FROM unnest(hashes) WITH ORDINALITY AS h(hash, ord)) r;
+    FOR occurrence IN 1..(SELECT max(r) FROM unnest(rounds) r) LOOP
         FOR item IN
             WITH batch AS (
-                SELECT h.ord, h.hash, row_number() OVER (PARTITION BY h.hash ORDER BY h.ord) AS round
-                FROM unnest(hashes) WITH ORDINALITY AS h(hash, ord)),
+                SELECT i AS ord, hashes[i] AS hash, rounds[i] AS round FROM generate_subscripts(hashes, 1) i),
             upserted AS (
                 INSERT INTO dbo.Atoms AS a (TenantId, ContentHash, ContentType, Modality, ContentSize, Metadata)
                 SELECT sp_IngestAtoms.TenantId, b.hash, stored_types[b.ord], modalities[b.ord],
