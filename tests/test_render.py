@@ -74,6 +74,15 @@ def test_only_sql_server_2025_uses_the_native_vector_type(run, tmp_path, version
     assert not re.search(r"^\s*CREATE VECTOR INDEX", (tmp_path / f"hartonomous-mssql-{version}.sql").read_text(), re.M)
 
 
+def test_sp_ingest_atoms_locks_only_the_keys_it_seeks(run, tmp_path):
+    """DBA review: under HOLDLOCK a plain FORCESEEK may seek TenantId alone and lock (then escalate
+    over) every key of the tenant; each locking read of dbo.Atoms names the unique index."""
+    assert run("render", "--engine", "mssql", "--out", tmp_path).code == 0
+    text = next((tmp_path / "objects" / "7-procedures").glob("*-dbo.sp_IngestAtoms.sql")).read_text()
+    hints = re.findall(r"dbo\.Atoms AS a\s+WITH \(([^\n]*HOLDLOCK[^\n]*)\)", text)
+    assert len(hints) == 2 and all("INDEX (UQ_Atoms_Tenant_ContentHash), FORCESEEK" in h for h in hints), hints
+
+
 def test_render_needs_no_server(run, tmp_path, monkeypatch):
     monkeypatch.setenv("HARTONOMOUS_HOME", str(tmp_path / "nowhere"))
     assert run("render", "--engine", "mssql", "--mssql-version", "2025", "--out", tmp_path / "out").code == 0

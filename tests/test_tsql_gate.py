@@ -437,6 +437,15 @@ def test_a_read_of_an_inline_table_valued_function_is_checked_against_its_column
     assert [(f.object, f.name) for f in failures] == [("dbo.sp_Tvf", "ModelName")], listing(failures)
 
 
+def test_an_index_table_hint_is_not_read_as_a_column():
+    body = ("DECLARE @n BIGINT;\n"
+            "SELECT @n = a.AtomId FROM dbo.Atoms AS a WITH (HOLDLOCK, INDEX (UQ_Atoms_Tenant_ContentHash), FORCESEEK) "
+            "WHERE a.TenantId = 0;\n"
+            "SELECT @n = a.AtomIdd FROM dbo.Atoms AS a WITH (INDEX (UQ_Atoms_Tenant_ContentHash), FORCESEEK);\n")
+    failures = check_references(list(rendered(SHARED_VARIANT)) + [procedure("dbo.sp_Hint", body)])
+    assert [(f.object, f.name) for f in failures] == [("dbo.sp_Hint", "AtomIdd")], listing(failures)
+
+
 def test_dml_sqlglot_cannot_parse_is_a_failure_not_a_skip():
     # two statements without the ';' between them: sqlglot cannot read it, so it is reported
     body = (

@@ -200,8 +200,8 @@ else:
         WITH RESULT SETS NONE;
     END;
     -- (OPENJSON, not JSON_VALUE: JSON_VALUE gives NULL for a text over 4,000 characters)
-    SET @Problem = (SELECT p.problem FROM OPENJSON(@Prepared) WITH (problem NVARCHAR(MAX) '$.problem') AS p
-                    WHERE LEFT(LTRIM(@Prepared), 1) = N'{');
+    IF LEFT(@Prepared, 1) = N'{'  -- (the usual answer is an array: not parsed here)
+        SET @Problem = (SELECT p.problem FROM OPENJSON(@Prepared) WITH (problem NVARCHAR(MAX) '$.problem') AS p);
     IF @Problem IS NOT NULL
     BEGIN
         SET @Message = CONCAT(N'sp_IngestAtoms: ', @Problem);
@@ -233,15 +233,17 @@ else:
     -- exactly as that many sp_IngestAtom calls. HOLDLOCK keeps the gaps of absent keys locked from the
     -- UPDATE to the INSERT; batches of one tenant take turns (an application lock for the
     -- transaction), since two of them would take those key-range locks in no common order.
-    -- At most {{ policy.MAX_BATCH_ATOMS }} atoms a batch, each looked up by seek (FORCESEEK: a scan under
-    -- HOLDLOCK would lock the tenant's every key), keeps each statement under the 5,000 locks that
-    -- escalate to a table lock.
+    -- At most {{ policy.MAX_BATCH_ATOMS }} atoms a batch, each looked up by a seek of
+    -- UQ_Atoms_Tenant_ContentHash on both its columns (INDEX + FORCESEEK: a seek on another index's
+    -- TenantId alone, or a scan, under HOLDLOCK would lock the tenant's every key), keeps each
+    -- statement under the 5,000 locks that escalate to a table lock.
     UPDATE b SET Occurrence = o.Occurrence
     FROM #atoms AS b
     JOIN (SELECT Ordinal, ROW_NUMBER() OVER (PARTITION BY ContentHash ORDER BY Ordinal) AS Occurrence FROM #atoms) AS o
         ON o.Ordinal = b.Ordinal;
     SELECT @Rounds = MAX(Occurrence) FROM #atoms;
     CREATE TABLE #new_atoms (AtomId BIGINT NOT NULL, ContentHash BINARY(32) NOT NULL);
+    CREATE TABLE #found_atoms (AtomId BIGINT NOT NULL PRIMARY KEY, Metadata NVARCHAR(MAX) NULL);
     DECLARE @Lock INT, @Resource NVARCHAR(255) = CONCAT(N'hartonomous:sp_IngestAtoms:', @TenantId);
     BEGIN TRANSACTION;
     EXEC @Lock = sys.sp_getapplock @Resource = @Resource, @LockMode = N'Exclusive', @LockOwner = N'Transaction',
@@ -257,13 +259,20 @@ else:
     END;
     WHILE @Round <= @Rounds
     BEGIN
+        -- the round's keys, each by its own seek on (TenantId, ContentHash), locked to the end
+        DELETE FROM #found_atoms;
+        INSERT INTO #found_atoms (AtomId, Metadata)
+        SELECT a.AtomId, b.Metadata
+        FROM #atoms AS b
+        JOIN dbo.Atoms AS a WITH (UPDLOCK, HOLDLOCK, INDEX (UQ_Atoms_Tenant_ContentHash), FORCESEEK)
+            ON a.TenantId = @TenantId AND a.ContentHash = b.ContentHash
+        WHERE b.Occurrence = @Round;
         UPDATE a
         SET ReferenceCount = a.ReferenceCount + 1,
             UpdatedAt = SYSUTCDATETIME(),
-            Metadata = dbo.fn_JoinMetadata(a.Metadata, b.Metadata)
-        FROM dbo.Atoms AS a WITH (HOLDLOCK, FORCESEEK)
-        JOIN #atoms AS b ON b.ContentHash = a.ContentHash AND b.Occurrence = @Round
-        WHERE a.TenantId = @TenantId;
+            Metadata = dbo.fn_JoinMetadata(a.Metadata, f.Metadata)
+        FROM dbo.Atoms AS a
+        JOIN #found_atoms AS f ON f.AtomId = a.AtomId;
         DELETE FROM #new_atoms;
         INSERT INTO dbo.Atoms (TenantId, ContentHash, ContentType, Modality, ContentSize, Metadata)
         OUTPUT inserted.AtomId, inserted.ContentHash INTO #new_atoms (AtomId, ContentHash)
@@ -272,7 +281,7 @@ else:
               FROM #atoms AS r WHERE r.Occurrence = @Round) AS b  -- (one per key by construction)
         WHERE b.Copy = 1
           AND NOT EXISTS (SELECT 1 FROM dbo.Atoms AS a
-                                   WITH (UPDLOCK, HOLDLOCK, FORCESEEK)
+                                   WITH (UPDLOCK, HOLDLOCK, INDEX (UQ_Atoms_Tenant_ContentHash), FORCESEEK)
                           WHERE a.TenantId = @TenantId AND a.ContentHash = b.ContentHash)
         ORDER BY b.ContentHash;
         UPDATE b

@@ -68,6 +68,7 @@ TRIGGER_TABLES = {"inserted", "deleted"}
 # Stand-in schemas for names that have none, so they fit sqlglot's {schema: {table: ...}} shape.
 _TEMP, _VARIABLE, _TRIGGER, _FUNCTION = "__temp__", "__variable__", "__trigger__", "__function__"
 _NO_COLUMNS = {"__no_columns__": "UNKNOWN"}
+_INDEX_HINT = re.compile(r"\bINDEX\s*\(\s*\[?\w+\]?\s*\)\s*,\s*", re.IGNORECASE)  # in WITH (..., INDEX (ix), ...)
 
 
 @dataclass(frozen=True)
@@ -185,6 +186,8 @@ class _Checker:
         self.check_dml_text(statement, text)
 
     def check_dml_text(self, statement: Statement, text: str) -> None:
+        # a table hint INDEX (name) names an index, which sqlglot would read as a column: left out
+        text = _INDEX_HINT.sub("", text)
         try:
             parsed = sqlglot.parse(text, dialect="tsql")
         except (ParseError, TokenError) as exc:
