@@ -207,9 +207,21 @@ def test_plan_marks_dependents_of_a_change_for_reapply():
     assert actions["dbo.fn_VectorDotProduct"] == "alter"
     assert actions["dbo.sp_VectorDotProduct"] == "reapply"
     assert actions["dbo.Atoms"] == "unchanged"
-    assert {n for n, a in actions.items() if a in ("alter", "reapply")} == {"dbo.fn_VectorDotProduct", "dbo.sp_VectorDotProduct"}
+    # and the privileges, granted again after any change (a re-created routine loses its grants)
+    assert {n for n, a in actions.items() if a in ("alter", "reapply")} == {
+        "dbo.fn_VectorDotProduct", "dbo.sp_VectorDotProduct", "RolePermissions"}
     script = plan_script(result, dialect_for("postgresql"))
-    assert script.index("dbo.fn_VectorDotProduct") < script.index("dbo.sp_VectorDotProduct")
+    assert script.index("dbo.fn_VectorDotProduct") < script.index("dbo.sp_VectorDotProduct") < script.index("RolePermissions")
+
+
+@pytest.mark.parametrize("engine_name", ["postgresql", "mssql"])
+def test_a_plan_without_changes_grants_nothing_again(engine_name):
+    rendered = render_package(engine_name)
+    deployed = {r.obj.name: DeployedObject(r.obj.name, r.obj.kind, int(r.obj.stage), r.hash, "v", "now")
+                for r in rendered}
+    result = plan(rendered, TargetState(engine_name, "t", deployed=deployed), Flags(), package_version="v")
+    assert {s.obj.name: s.action for s in result.steps}["RolePermissions"] == "unchanged"
+    assert not result.changes
 
 
 def _mssql_parameters(sql: str) -> list[str]:
@@ -261,3 +273,16 @@ def test_dropping_a_system_versioned_table_alerts_for_its_history_rows_too():
         ("table dropped", "dbo.OldWeights", 3), ("history dropped", "dbo.OldWeightsHistory", 40)]
     drop = next(s for s in result.steps if s.obj.name == "dbo.OldWeights")
     assert "SET (SYSTEM_VERSIONING = OFF)" in drop.statements(dialect_for("mssql"))[0]
+
+
+def test_reapply_applies_every_replaceable_object_but_the_library_and_no_table():
+    rendered = render_package("postgresql")
+    deployed = {r.obj.name: DeployedObject(r.obj.name, r.obj.kind, int(r.obj.stage), r.hash, "v", "now")
+                for r in rendered}
+    result = plan(rendered, TargetState("postgresql", "t", deployed=deployed), Flags(reapply=True), package_version="v")
+    actions = {s.obj.name: (s.obj.kind, s.action) for s in result.steps}
+    assert {name for name, (kind, action) in actions.items() if action == "reapply"} == {
+        r.obj.name for r in rendered if r.obj.replaceable and r.obj.kind not in ("library", "check")}
+    assert actions["dbo.Atoms"] == ("table", "unchanged")
+    assert actions["hartonomous_ext"] == ("library", "unchanged")
+    assert actions["role_app"] == ("role", "reapply") and actions["RolePermissions"] == ("grant", "reapply")

@@ -88,10 +88,14 @@ def test_changed_object_reapplies_it_and_its_dependents_only(run, fresh_db, db_c
     assert done["dbo.fn_VectorSoftmax"] == ("alter", "applied")
     assert done["dbo.sp_VectorSoftmax"] == ("reapply", "applied")
     applied = {name for name, (_, outcome) in done.items() if outcome == "applied"}
-    assert applied == {"dbo.fn_VectorSoftmax", "dbo.sp_VectorSoftmax"}
-    assert sorted(obj for _, obj in ddl_seen(fresh_db)) == [
+    # and the privileges, granted from nothing after every change
+    assert applied == {"dbo.fn_VectorSoftmax", "dbo.sp_VectorSoftmax", "RolePermissions"}
+    assert done["RolePermissions"] == ("reapply", "applied")
+    seen = ddl_seen(fresh_db)
+    assert sorted(obj for command, obj in seen if command not in ("GRANT", "REVOKE")) == [
         "dbo.fn_vectorsoftmax(pg_catalog.bytea)",
         "dbo.sp_vectorsoftmax(pg_catalog.bytea,pg_catalog.bytea)"]
+    assert {command for command, _ in seen} == {"CREATE FUNCTION", "CREATE PROCEDURE", "GRANT", "REVOKE"}
     # the new text is live
     assert query(fresh_db, "SELECT prosrc LIKE '%%result = vectors.softmax%%' FROM pg_proc WHERE proname = 'fn_vectorsoftmax'") == [(True,)]
 
@@ -176,10 +180,10 @@ def test_dry_run_on_a_deployed_database_shows_only_changes(run, fresh_db, db_cop
     softmax.write_text(softmax.read_text().replace("return vectors.softmax(v)", "return vectors.softmax(v)  # changed"))
     result = run("publish", "--target", fresh_db, "--source", db_copy, "--dry-run")
     assert result.code == 1, result
-    assert "1 alter, 1 reapply" in result.out
+    assert "1 alter, 2 reapply" in result.out  # the function, its procedure, and the privileges
     sql = result.out.split("SQL publish would execute", 1)[1]
     assert "dbo.fn_VectorSoftmax" in sql and "dbo.sp_VectorSoftmax" in sql
-    assert "dbo.Atoms" not in sql
+    assert "TABLE dbo.Atoms" not in sql  # (the privileges, granted again, name it: GRANT SELECT ON dbo.Atoms)
     assert ddl_seen(fresh_db) == []
 
 
@@ -199,8 +203,11 @@ def test_added_column_is_altered_in_place_keeping_rows(run, fresh_db, db_copy, t
     assert done["dbo.sp_IngestAtom"] == ("reapply", "applied")  # what requires the table follows it
     # the table, then what requires it: sp_IngestAtom, sp_IngestModel, sp_BuildVectorIndex (procedures),
     # sp_SemanticSearch, sp_GenerateText, sp_IngestAtoms, fn_BuildVectorSegment, fn_VectorIndexSearch (functions)
+    # and the row-level security (its policies name the table) and the privileges, granted again
     seen = [command for command, _ in ddl_seen(fresh_db)]
-    assert seen[0] == "ALTER TABLE" and sorted(seen[1:]) == ["CREATE FUNCTION"] * 5 + ["CREATE PROCEDURE"] * 3
+    routines = [c for c in seen[1:] if c.startswith("CREATE F") or c.startswith("CREATE PROC")]
+    assert seen[0] == "ALTER TABLE" and sorted(routines) == ["CREATE FUNCTION"] * 5 + ["CREATE PROCEDURE"] * 3
+    assert set(seen[1:]) - set(routines) == {"ALTER TABLE", "CREATE POLICY", "GRANT", "REVOKE"}
     assert query(fresh_db, "SELECT count(*), count(note) FROM dbo.Atoms") == [(50, 0)]
     # the same table, not a rebuilt copy
     assert query(fresh_db, "SELECT 'dbo.atoms'::regclass::oid, pg_relation_filenode('dbo.atoms')") == oid_before

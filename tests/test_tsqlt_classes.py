@@ -42,7 +42,8 @@ _TEST = re.compile(r"^\s*CREATE\s+PROCEDURE\s+(\w+)\.\[(test[^\]]*)\]", re.IGNOR
 
 def internal_objects() -> set[str]:
     objects = load_catalog(DB_ROOT, "mssql").objects
-    required_by_routines = {r for o in objects if o.kind in PUBLIC_KINDS for r in o.requires}
+    # helpers: engine-specific routines that routines, or the row-level security policy, build on
+    required_by_routines = {r for o in objects if o.kind in PUBLIC_KINDS | {"policy"} for r in o.requires}
     return {o.name for o in objects if o.kind in PUBLIC_KINDS and o.engine_specific and o.name in required_by_routines}
 
 

@@ -101,9 +101,14 @@ def test_a_session_cannot_point_the_interpreter_elsewhere(published, pg_instance
 
 
 def test_a_role_without_table_access_can_use_the_bindings(published):
+    # the public vector procedures run as their owner: the library loads without the caller's access
+    # to dbo.ExternalLibraries; the internal functions are not PUBLIC's to call at all
     with psycopg.connect(published, autocommit=True) as conn:
-        conn.execute("DROP ROLE IF EXISTS app_reader; CREATE ROLE app_reader LOGIN; GRANT USAGE ON SCHEMA dbo TO app_reader")
+        conn.execute("DROP ROLE IF EXISTS app_reader; CREATE ROLE app_reader LOGIN; GRANT USAGE ON SCHEMA dbo TO app_reader; "
+                     "GRANT EXECUTE ON PROCEDURE dbo.sp_VectorDotProduct TO app_reader")
         conn.execute("SET ROLE app_reader")
         with pytest.raises(psycopg.errors.InsufficientPrivilege):
             conn.execute("SELECT count(*) FROM dbo.ExternalLibraries")
-        assert conn.execute("SELECT dbo.fn_VectorDotProduct(%s, %s)", (f32([1, 2]), f32([3, 4]))).fetchone()[0] == 11
+        assert conn.execute("CALL dbo.sp_VectorDotProduct(%s, %s)", (f32([1, 2]), f32([3, 4]))).fetchone()[0] == 11
+        with pytest.raises(psycopg.errors.InsufficientPrivilege):
+            conn.execute("SELECT dbo.fn_VectorDotProduct(%s, %s)", (f32([1, 2]), f32([3, 4])))

@@ -6,6 +6,8 @@
 CREATE OR REPLACE FUNCTION dbo.fn_GenerateEmbeddings(text_values text[])
 RETURNS TABLE (Ordinal integer, Embedding bytea)
 LANGUAGE plpython3u
+SECURITY DEFINER
+SET search_path = dbo, public, pg_temp
 STABLE STRICT
 AS $$
 {% include "bindings/_plpython_preamble.py" %}

@@ -6,6 +6,8 @@
 CREATE OR REPLACE FUNCTION dbo.fn_PythonEnvironment()
 RETURNS TABLE (Module text, Version text, Detail text)
 LANGUAGE plpython3u
+SECURITY DEFINER
+SET search_path = dbo, public, pg_temp
 VOLATILE
 AS $$
 {% include "bindings/_plpython_preamble.py" %}

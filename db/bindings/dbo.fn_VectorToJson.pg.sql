@@ -5,6 +5,8 @@
 CREATE OR REPLACE FUNCTION dbo.fn_VectorToJson(vector bytea)
 RETURNS text
 LANGUAGE plpython3u
+SECURITY DEFINER
+SET search_path = dbo, public, pg_temp
 IMMUTABLE STRICT PARALLEL SAFE
 AS $$
 {% include "bindings/_plpython_preamble.py" %}

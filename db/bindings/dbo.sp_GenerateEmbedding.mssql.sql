@@ -1,5 +1,5 @@
 -- kind: procedure
--- requires: hartonomous_ext, dbo.fn_StoredModel, dbo.fn_StoredModelChunks
+-- requires: hartonomous_ext, dbo.fn_StoredModel, dbo.fn_StoredModelChunks, dbo.fn_ResolveTenant
 -- The embedding of a text (float32 bytes, L2-normalized), computed by onnxruntime in Machine
 -- Learning Services (hartonomous_ext.embeddings): by the packaged all-MiniLM-L6-v2 when @ModelId is
 -- NULL, else by the BERT sentence encoder stored as model @ModelId of tenant @TenantId (its tensors
@@ -11,10 +11,14 @@ CREATE OR ALTER PROCEDURE dbo.sp_GenerateEmbedding
     @ModelId INT = NULL,
     @embedding VARBINARY(MAX) = NULL OUTPUT,
     @embedding_json NVARCHAR(MAX) = NULL OUTPUT,
-    @TenantId INT = 0
+    @TenantId INT = NULL
 AS
 BEGIN
     SET NOCOUNT ON;
+    DECLARE @TenantRefusal NVARCHAR(400);  -- the session's tenant, or an administrator's choice (dbo.fn_ResolveTenant)
+    SELECT @TenantId = r.TenantId, @TenantRefusal = r.Refusal FROM dbo.fn_ResolveTenant(@TenantId, N'sp_GenerateEmbedding') AS r;
+    IF @TenantRefusal IS NOT NULL
+        THROW 50030, @TenantRefusal, 1;
     DECLARE @Format NVARCHAR(32), @Architecture NVARCHAR(128), @Config NVARCHAR(MAX), @Message NVARCHAR(2048);
     IF @text_value IS NULL
     BEGIN

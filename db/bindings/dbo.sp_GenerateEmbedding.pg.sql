@@ -1,5 +1,5 @@
 -- kind: procedure
--- requires: dbo.fn_GenerateEmbedding
+-- requires: dbo.fn_GenerateEmbedding, dbo.fn_ResolveTenant
 -- The embedding of a text (float32 bytes, L2-normalized) by the packaged all-MiniLM-L6-v2, or by the
 -- stored model ModelId (see dbo.fn_GenerateEmbedding), and the same vector as a JSON array (the
 -- text form SQL Server 2025 casts to VECTOR(384); both engines' procedures take the same
@@ -8,10 +8,13 @@
 CREATE OR REPLACE PROCEDURE dbo.sp_GenerateEmbedding(text_value text, ModelId integer DEFAULT NULL,
                                                      INOUT embedding bytea DEFAULT NULL,
                                                      INOUT embedding_json text DEFAULT NULL,
-                                                     TenantId integer DEFAULT 0)
+                                                     TenantId integer DEFAULT NULL)
 LANGUAGE plpgsql
+SECURITY DEFINER
+SET search_path = dbo, public, pg_temp
 AS $$
 BEGIN
+    sp_GenerateEmbedding.TenantId := dbo.fn_ResolveTenant(sp_GenerateEmbedding.TenantId, 'sp_GenerateEmbedding');
     embedding := dbo.fn_GenerateEmbedding(text_value, ModelId, TenantId);
     embedding_json := CASE WHEN embedding IS NOT NULL THEN dbo.fn_VectorToJson(embedding) END;
 END

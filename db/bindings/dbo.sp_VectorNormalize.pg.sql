@@ -4,6 +4,8 @@
 -- CALL dbo.sp_VectorNormalize(...) returns the result as the row of its INOUT parameter.
 CREATE OR REPLACE PROCEDURE dbo.sp_VectorNormalize(v bytea, INOUT result bytea DEFAULT NULL)
 LANGUAGE plpgsql
+SECURITY DEFINER
+SET search_path = dbo, public, pg_temp
 AS $$
 BEGIN
     result := dbo.fn_VectorNormalize(v);

@@ -4,6 +4,8 @@
 -- CALL dbo.sp_VectorSoftmax(...) returns the result as the row of its INOUT parameter.
 CREATE OR REPLACE PROCEDURE dbo.sp_VectorSoftmax(v bytea, INOUT result bytea DEFAULT NULL)
 LANGUAGE plpgsql
+SECURITY DEFINER
+SET search_path = dbo, public, pg_temp
 AS $$
 BEGIN
     result := dbo.fn_VectorSoftmax(v);

@@ -1,5 +1,5 @@
 -- kind: procedure
--- requires: dbo.Models, dbo.ModelTensors, dbo.ModelTensorChunks, dbo.WeightSnapshots, dbo.WeightSnapshotChunks
+-- requires: dbo.Models, dbo.ModelTensors, dbo.ModelTensorChunks, dbo.WeightSnapshots, dbo.WeightSnapshotChunks, dbo.fn_ResolveTenant
 -- Record the weights of the tenant's model @ModelId, or of all its models (@ModelId NULL, the
 -- seeds' default), as they are now under a name unique within the tenant: the chunk map of every
 -- tensor (the chunks themselves are shared, never copied). dbo.sp_RestoreWeightSnapshot puts them back.
@@ -8,12 +8,16 @@ CREATE OR ALTER PROCEDURE dbo.sp_CreateWeightSnapshot
     @SnapshotName NVARCHAR(4000),
     @ModelId INT = NULL,
     @Description NVARCHAR(4000) = NULL,
-    @TenantId INT = 0,
+    @TenantId INT = NULL,
     @SnapshotId INT = NULL OUTPUT
 AS
 BEGIN
     SET NOCOUNT ON;
     SET XACT_ABORT ON;
+    DECLARE @TenantRefusal NVARCHAR(400);  -- the session's tenant, or an administrator's choice (dbo.fn_ResolveTenant)
+    SELECT @TenantId = r.TenantId, @TenantRefusal = r.Refusal FROM dbo.fn_ResolveTenant(@TenantId, N'sp_CreateWeightSnapshot') AS r;
+    IF @TenantRefusal IS NOT NULL
+        THROW 50030, @TenantRefusal, 1;
     SET @SnapshotId = NULL; -- an OUTPUT parameter is also an input: never answer with the caller's value
     DECLARE @Message NVARCHAR(2048), @Rows INT, @Models INT;
     IF @SnapshotName IS NULL OR LEN(@SnapshotName) = 0 OR LEN(@SnapshotName) > 256

@@ -1,5 +1,5 @@
 -- kind: procedure
--- requires: dbo.Models, dbo.ModelTensors, dbo.ModelTensorChunks, dbo.WeightSnapshots, dbo.WeightSnapshotChunks
+-- requires: dbo.Models, dbo.ModelTensors, dbo.ModelTensorChunks, dbo.WeightSnapshots, dbo.WeightSnapshotChunks, dbo.fn_ResolveTenant
 -- Record the weights of the tenant's model ModelId, or of all its models (ModelId NULL, the seeds'
 -- default), as they are now under a name unique within the tenant: the chunk map of every tensor
 -- (the chunks themselves are shared, never copied). dbo.sp_RestoreWeightSnapshot puts them back.
@@ -9,15 +9,18 @@ CREATE OR REPLACE PROCEDURE dbo.sp_CreateWeightSnapshot(
     SnapshotName text,
     ModelId integer DEFAULT NULL,
     Description text DEFAULT NULL,
-    TenantId integer DEFAULT 0,
+    TenantId integer DEFAULT NULL,
     INOUT SnapshotId integer DEFAULT NULL
 )
 LANGUAGE plpgsql
+SECURITY DEFINER
+SET search_path = dbo, public, pg_temp
 AS $$
 #variable_conflict use_column
 DECLARE
     models integer[];
 BEGIN
+    sp_CreateWeightSnapshot.TenantId := dbo.fn_ResolveTenant(sp_CreateWeightSnapshot.TenantId, 'sp_CreateWeightSnapshot');
     SnapshotId := NULL;
     IF SnapshotName IS NULL OR btrim(SnapshotName) = '' OR length(SnapshotName) > 256 THEN
         RAISE EXCEPTION 'sp_CreateWeightSnapshot: SnapshotName must be 1 to 256 characters' USING ERRCODE = '22023';

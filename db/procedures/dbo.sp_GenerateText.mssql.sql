@@ -1,5 +1,5 @@
 -- kind: procedure
--- requires: dbo.Models, dbo.ModelTensors, dbo.fn_StoredModel, dbo.fn_StoredModelChunks, dbo.InferenceRequests, dbo.GenerationStreams, dbo.sp_IngestAtom, hartonomous_ext
+-- requires: dbo.Models, dbo.ModelTensors, dbo.fn_StoredModel, dbo.fn_StoredModelChunks, dbo.InferenceRequests, dbo.GenerationStreams, dbo.sp_IngestAtom, hartonomous_ext, dbo.fn_ResolveTenant, dbo.TenantSecurityPolicy
 -- Generate text after a prompt with the stored Llama-architecture GGUF model(s) @ModelIds of the
 -- tenant (a comma-separated list '1,2,3' as the seeds write it, or a JSON array), in Machine Learning Services (hartonomous_ext.generation: numpy
 -- over the stored weights, handed to the script as its input data set). Greedy at temperature 0
@@ -14,11 +14,16 @@ CREATE OR ALTER PROCEDURE dbo.sp_GenerateText
     @temperature FLOAT = 0,
     @top_k INT = 0,
     @ModelIds NVARCHAR(4000) = NULL,
-    @TenantId INT = 0,
+    @TenantId INT = NULL,
     @seed BIGINT = NULL
 AS
 BEGIN
     SET NOCOUNT ON;
+    SET XACT_ABORT ON;  -- an error in the writes at the end rolls all of them back
+    DECLARE @TenantRefusal NVARCHAR(400);  -- the session's tenant, or an administrator's choice (dbo.fn_ResolveTenant)
+    SELECT @TenantId = r.TenantId, @TenantRefusal = r.Refusal FROM dbo.fn_ResolveTenant(@TenantId, N'sp_GenerateText') AS r;
+    IF @TenantRefusal IS NOT NULL
+        THROW 50030, @TenantRefusal, 1;
     DECLARE @Started DATETIME2(7) = SYSUTCDATETIME(), @Message NVARCHAR(2048), @Missing INT;
     DECLARE @Text NVARCHAR(MAX), @PromptTokens NVARCHAR(MAX), @TokenIds NVARCHAR(MAX), @TokenCount INT;
     DECLARE @FirstTokenMs FLOAT, @TokensPerSecond FLOAT, @RequestId BIGINT, @StreamId BIGINT, @AtomId BIGINT;
@@ -38,6 +43,21 @@ BEGIN
         THROW 50605, N'sp_GenerateText: temperature must be finite and must not be negative', 1;
     IF @top_k < 0
         THROW 50606, N'sp_GenerateText: top_k must be 0 (all tokens) or more', 1;
+    -- the tenant's own limits (dbo.TenantSecurityPolicy; no row: the package's)
+    DECLARE @AllowGeneration BIT, @TenantMaxTokens INT, @Refused NVARCHAR(2048);
+    SELECT @AllowGeneration = p.AllowGeneration, @TenantMaxTokens = p.MaxTokensPerCall
+    FROM dbo.TenantSecurityPolicy AS p WHERE p.TenantId = @TenantId;
+    IF @AllowGeneration = 0
+    BEGIN
+        SET @Refused = CONCAT(N'sp_GenerateText: tenant ', @TenantId, N' may not generate text (dbo.TenantSecurityPolicy)');
+        THROW 50035, @Refused, 1;
+    END;
+    IF @max_tokens > @TenantMaxTokens
+    BEGIN
+        SET @Refused = CONCAT(N'sp_GenerateText: max_tokens ', @max_tokens, N' is more than tenant ', @TenantId, N'''s ',
+                              @TenantMaxTokens, N' (dbo.TenantSecurityPolicy)');
+        THROW 50036, @Refused, 1;
+    END;
     IF @ModelIds IS NULL OR LEN(TRIM(@Blank FROM @ModelIds)) = 0
         THROW 50602, N'sp_GenerateText: give ModelIds, the stored GGUF model(s) to generate with, e.g. ''1,2,3''', 1;
     -- the seeds' '1,2,3', or a JSON array '[1,2,3]' (hartonomous_ext.generation.parse_model_ids on PostgreSQL)
@@ -134,6 +154,9 @@ tokens_per_second = result["tokens_per_second"]
         @token_ids = @TokenIds OUTPUT, @first_token_ms = @FirstTokenMs OUTPUT,
         @tokens_per_second = @TokensPerSecond OUTPUT;
     SET @TokenCount = (SELECT COUNT(*) FROM OPENJSON(@TokenIds));
+    -- the request, the stored text (an atom, within the tenant's MaxIngestBytes) and the stream go in
+    -- together or not at all
+    BEGIN TRANSACTION;
     INSERT INTO dbo.InferenceRequests (TenantId, TaskType, StartTime, ModelId, Parameters, DurationMs, ResultCount)
     VALUES (@TenantId, N'text-generation', @Started, @FirstModel,
             (SELECT JSON_QUERY(@ModelIds) AS model_ids, @max_tokens AS max_tokens, @temperature AS temperature,
@@ -154,5 +177,6 @@ tokens_per_second = result["tokens_per_second"]
     VALUES (@RequestId, @TenantId, @ModelIds, @prompt, @PromptTokens, @TokenIds, @Text, @temperature, @top_k, @seed,
             @AtomId, @FirstTokenMs, @TokensPerSecond);
     SET @StreamId = SCOPE_IDENTITY();
+    COMMIT TRANSACTION;
     SELECT @StreamId AS StreamId, @Text AS GeneratedText, @TokenCount AS TokenCount, @RequestId AS RequestId;
 END;

@@ -1,5 +1,5 @@
 -- kind: function
--- requires: dbo.Models, dbo.fn_StoredModel, dbo.fn_StoredModelTensors, dbo.fn_TensorChunk, dbo.InferenceRequests, dbo.GenerationStreams, dbo.sp_IngestAtom, dbo.fn_LoadExternalLibrary, hartonomous_ext
+-- requires: dbo.Models, dbo.fn_StoredModel, dbo.fn_StoredModelTensors, dbo.fn_TensorChunk, dbo.InferenceRequests, dbo.GenerationStreams, dbo.sp_IngestAtom, dbo.fn_LoadExternalLibrary, hartonomous_ext, dbo.fn_ResolveTenant, dbo.TenantSecurityPolicy
 -- Generate text after a prompt with the stored Llama-architecture GGUF model(s) ModelIds of the
 -- tenant, in the database (hartonomous_ext.generation: numpy over the stored weights, loaded once
 -- per session and weight version). Greedy at temperature 0 (deterministic); otherwise sampled from
@@ -15,12 +15,14 @@ CREATE OR REPLACE FUNCTION dbo.sp_GenerateText(
     temperature double precision DEFAULT 0,
     top_k integer DEFAULT 0,
     ModelIds text DEFAULT NULL,
-    TenantId integer DEFAULT 0,
+    TenantId integer DEFAULT NULL,
     seed bigint DEFAULT NULL
 )
 RETURNS TABLE (StreamId bigint, GeneratedText text, TokenCount integer, RequestId bigint)
 LANGUAGE plpython3u
 VOLATILE
+SECURITY DEFINER
+SET search_path = dbo, public, pg_temp
 AS $$
 {% include "bindings/_plpython_preamble.py" %}
 {% include "bindings/_plpython_stored_models.py" %}
@@ -29,7 +31,8 @@ import time
 from hartonomous_ext import generation, model_store
 from hartonomous_ext.model_formats import FormatError
 
-tenant = tenantid
+tenant = plpy.execute(plpy.prepare("SELECT dbo.fn_ResolveTenant($1, 'sp_GenerateText') AS t", ["integer"]),
+                      [tenantid])[0]["t"]
 if not prompt or not prompt.strip():
     plpy.error("sp_GenerateText: the prompt is empty", sqlstate="22023")
 tokens_wanted = max_tokens if max_tokens is not None else 64  # (a parameter's name cannot be assigned here)
@@ -38,6 +41,14 @@ try:
     generation.check_settings(tokens_wanted, temperature or 0.0, top_k or 0)
 except FormatError as exc:
     plpy.error(f"sp_GenerateText: {exc}", sqlstate="22023")
+# the tenant's own limits (dbo.TenantSecurityPolicy; no row: the package's)
+limits = plpy.execute(plpy.prepare("SELECT AllowGeneration, MaxTokensPerCall FROM dbo.TenantSecurityPolicy "
+                                   "WHERE TenantId = $1", ["integer"]), [tenant])
+if limits and not limits[0]["allowgeneration"]:
+    plpy.error(f"sp_GenerateText: tenant {tenant} may not generate text (dbo.TenantSecurityPolicy)", sqlstate="42501")
+if limits and limits[0]["maxtokenspercall"] is not None and tokens_wanted > limits[0]["maxtokenspercall"]:
+    plpy.error(f"sp_GenerateText: max_tokens {tokens_wanted} is more than tenant {tenant}'s "
+               f"{limits[0]['maxtokenspercall']} (dbo.TenantSecurityPolicy)", sqlstate="54000")
 started = time.perf_counter()
 try:
     reader, cache = PlpyStoredModels(), GD.setdefault("llamas", {})

@@ -1,5 +1,5 @@
 -- kind: procedure
--- requires: dbo.Atoms, dbo.AtomPayloadStore, dbo.AtomEmbeddings, dbo.Models, dbo.SpatialLandmarks, dbo.sp_GenerateEmbedding, dbo.fn_JoinMetadata, hartonomous_ext
+-- requires: dbo.Atoms, dbo.AtomPayloadStore, dbo.AtomEmbeddings, dbo.Models, dbo.SpatialLandmarks, dbo.sp_GenerateEmbedding, dbo.fn_JoinMetadata, hartonomous_ext, dbo.fn_ResolveTenant, dbo.TenantSecurityPolicy
 -- Ingest content as an atom. Its SHA-256 is its identity within the tenant: the same content again
 -- returns the same AtomId and raises ReferenceCount, also when many sessions ingest it at once
 -- (UPDLOCK + HOLDLOCK on the key, then insert). The modality follows the content type. With
@@ -13,7 +13,7 @@ CREATE OR ALTER PROCEDURE dbo.sp_IngestAtom
     @Content VARBINARY(MAX),
     @ContentType NVARCHAR(4000),
     @Metadata NVARCHAR(MAX) = NULL,
-    @TenantId INT = 0,
+    @TenantId INT = NULL,
     @GenerateEmbedding BIT = 0,
     @ModelId INT = NULL,
     @AtomId BIGINT = NULL OUTPUT
@@ -21,6 +21,10 @@ AS
 BEGIN
     SET NOCOUNT ON;
     SET XACT_ABORT ON;
+    DECLARE @TenantRefusal NVARCHAR(400);  -- the session's tenant, or an administrator's choice (dbo.fn_ResolveTenant)
+    SELECT @TenantId = r.TenantId, @TenantRefusal = r.Refusal FROM dbo.fn_ResolveTenant(@TenantId, N'sp_IngestAtom') AS r;
+    IF @TenantRefusal IS NOT NULL
+        THROW 50030, @TenantRefusal, 1;
     SET @AtomId = NULL; -- an OUTPUT parameter is also an input: never answer with the caller's value
     DECLARE @MaxBytes BIGINT = {{ policy.MAX_CONTENT_BYTES }};  -- hartonomous_ext.policy
     DECLARE @Type NVARCHAR(4000) = @ContentType;  -- as stored: hartonomous_ext.atoms.classify lower-cases and trims it
@@ -40,8 +44,13 @@ BEGIN
                               @MaxBytes, N' allowed');
         THROW 50002, @Message, 1;
     END;
-    IF @TenantId IS NULL OR @TenantId < 0
-        THROW 50004, N'sp_IngestAtom: TenantId must be 0 or more', 1;
+    DECLARE @TenantMaxBytes BIGINT = (SELECT p.MaxIngestBytes FROM dbo.TenantSecurityPolicy AS p WHERE p.TenantId = @TenantId);
+    IF DATALENGTH(@Content) > @TenantMaxBytes
+    BEGIN
+        SET @Message = CONCAT(N'sp_IngestAtom: Content has ', DATALENGTH(@Content), N' bytes, more than tenant ',
+                              @TenantId, N'''s ', @TenantMaxBytes, N' (dbo.TenantSecurityPolicy)');
+        THROW 50034, @Message, 1;
+    END;
     IF @Metadata IS NOT NULL AND ISJSON(@Metadata) = 0
         THROW 50005, N'sp_IngestAtom: Metadata is not valid JSON', 1;
     IF @ContentType IS NULL  -- (before Python: None through an OUTPUT parameter stops BxlServer)

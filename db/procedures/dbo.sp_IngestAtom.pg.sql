@@ -1,5 +1,5 @@
 -- kind: procedure
--- requires: dbo.Atoms, dbo.AtomPayloadStore, dbo.AtomEmbeddings, dbo.Models, dbo.SpatialLandmarks, dbo.fn_ClassifyContent, dbo.fn_Flag, dbo.fn_GenerateEmbedding, dbo.fn_ProjectEmbeddings, dbo.fn_BuildVectorSegment
+-- requires: dbo.Atoms, dbo.AtomPayloadStore, dbo.AtomEmbeddings, dbo.Models, dbo.SpatialLandmarks, dbo.fn_ClassifyContent, dbo.fn_Flag, dbo.fn_GenerateEmbedding, dbo.fn_ProjectEmbeddings, dbo.fn_BuildVectorSegment, dbo.fn_ResolveTenant, dbo.TenantSecurityPolicy
 -- Ingest content as an atom. Its SHA-256 is its identity within the tenant: the same content again
 -- returns the same AtomId and raises ReferenceCount, also when many sessions ingest it at once
 -- (INSERT ... ON CONFLICT). The modality follows the content type. With GenerateEmbedding (1/0 or
@@ -14,16 +14,19 @@ CREATE OR REPLACE PROCEDURE dbo.sp_IngestAtom(
     Content bytea,
     ContentType text,
     Metadata jsonb DEFAULT NULL,
-    TenantId integer DEFAULT 0,
+    TenantId integer DEFAULT NULL,
     GenerateEmbedding anycompatible DEFAULT false,
     ModelId integer DEFAULT NULL,
     INOUT AtomId bigint DEFAULT NULL
 )
 LANGUAGE plpgsql
+SECURITY DEFINER
+SET search_path = dbo, public, pg_temp
 AS $$
 #variable_conflict use_column
 DECLARE
     max_bytes constant bigint := {{ policy.MAX_CONTENT_BYTES }};  -- hartonomous_ext.policy
+    tenant_max_bytes bigint;  -- dbo.TenantSecurityPolicy.MaxIngestBytes (NULL: the package's limit)
     content_type text;
     modality text;
     content_text text;
@@ -32,6 +35,7 @@ DECLARE
     inserted boolean;
     point record;
 BEGIN
+    sp_IngestAtom.TenantId := dbo.fn_ResolveTenant(sp_IngestAtom.TenantId, 'sp_IngestAtom');
     IF sp_IngestAtom.Content IS NULL OR octet_length(sp_IngestAtom.Content) = 0 THEN
         RAISE EXCEPTION 'sp_IngestAtom: Content is empty' USING ERRCODE = '22023';
     END IF;
@@ -39,8 +43,10 @@ BEGIN
         RAISE EXCEPTION 'sp_IngestAtom: Content has % bytes, more than the % allowed',
             octet_length(sp_IngestAtom.Content), max_bytes USING ERRCODE = '54000';
     END IF;
-    IF sp_IngestAtom.TenantId IS NULL OR sp_IngestAtom.TenantId < 0 THEN
-        RAISE EXCEPTION 'sp_IngestAtom: TenantId must be 0 or more' USING ERRCODE = '22023';
+    SELECT p.MaxIngestBytes INTO tenant_max_bytes FROM dbo.TenantSecurityPolicy p WHERE p.TenantId = sp_IngestAtom.TenantId;
+    IF octet_length(sp_IngestAtom.Content) > tenant_max_bytes THEN
+        RAISE EXCEPTION 'sp_IngestAtom: Content has % bytes, more than tenant %''s % (dbo.TenantSecurityPolicy)',
+            octet_length(sp_IngestAtom.Content), sp_IngestAtom.TenantId, tenant_max_bytes USING ERRCODE = '54000';
     END IF;
     BEGIN
         SELECT c.ContentType, c.Modality INTO content_type, modality FROM dbo.fn_ClassifyContent(sp_IngestAtom.ContentType) c;

@@ -1,5 +1,5 @@
 -- kind: procedure
--- requires: dbo.Atoms, dbo.AtomPayloadStore, dbo.AtomEmbeddings, dbo.Models, dbo.SpatialLandmarks, dbo.fn_JoinMetadata, dbo.fn_StoredModel, dbo.fn_StoredModelChunks, hartonomous_ext
+-- requires: dbo.Atoms, dbo.AtomPayloadStore, dbo.AtomEmbeddings, dbo.Models, dbo.SpatialLandmarks, dbo.fn_JoinMetadata, dbo.fn_StoredModel, dbo.fn_StoredModelChunks, hartonomous_ext, dbo.fn_ResolveTenant, dbo.TenantSecurityPolicy
 -- Ingest a batch of contents as atoms in one call and one transaction: what sp_IngestAtom does for
 -- one content, for up to {{ policy.MAX_BATCH_ATOMS }} (and {{ policy.MAX_BATCH_BYTES }} bytes together).
 -- @Atoms is a JSON array of objects {"content": <the bytes in base64>, "contentType": <a media type>,
@@ -15,13 +15,17 @@
 --   EXEC dbo.sp_IngestAtoms @Atoms = N'[{"content": "aGVsbG8=", "contentType": "text/plain"}]', @GenerateEmbedding = 1;
 CREATE OR ALTER PROCEDURE dbo.sp_IngestAtoms
     @Atoms NVARCHAR(MAX),
-    @TenantId INT = 0,
+    @TenantId INT = NULL,
     @GenerateEmbedding BIT = 0,
     @ModelId INT = NULL
 AS
 BEGIN
     SET NOCOUNT ON;
     SET XACT_ABORT ON;
+    DECLARE @TenantRefusal NVARCHAR(400);  -- the session's tenant, or an administrator's choice (dbo.fn_ResolveTenant)
+    SELECT @TenantId = r.TenantId, @TenantRefusal = r.Refusal FROM dbo.fn_ResolveTenant(@TenantId, N'sp_IngestAtoms') AS r;
+    IF @TenantRefusal IS NOT NULL
+        THROW 50030, @TenantRefusal, 1;
     DECLARE @MaxAtoms INT = {{ policy.MAX_BATCH_ATOMS }};  -- hartonomous_ext.policy
     DECLARE @MaxBytes BIGINT = {{ policy.MAX_CONTENT_BYTES }};
     DECLARE @MaxBatchBytes BIGINT = {{ policy.MAX_BATCH_BYTES }};
@@ -39,8 +43,6 @@ BEGIN
         SET @Message = CONCAT(N'sp_IngestAtoms: Atoms must be ', @Shape);
         THROW 50011, @Message, 1;
     END;
-    IF @TenantId IS NULL OR @TenantId < 0
-        THROW 50016, N'sp_IngestAtoms: TenantId must be 0 or more', 1;
     SELECT @Count = COUNT(*) FROM OPENJSON(@Atoms);
     IF @Count > @MaxAtoms
     BEGIN
@@ -125,6 +127,13 @@ BEGIN
         SET @Message = CONCAT(N'sp_IngestAtoms: the batch holds ', @Bytes, N' bytes, more than the ', @MaxBatchBytes,
                               N' allowed together');
         THROW 50015, @Message, 1;
+    END;
+    DECLARE @TenantMaxBytes BIGINT = (SELECT p.MaxIngestBytes FROM dbo.TenantSecurityPolicy AS p WHERE p.TenantId = @TenantId);
+    IF @Bytes > @TenantMaxBytes
+    BEGIN
+        SET @Message = CONCAT(N'sp_IngestAtoms: the batch holds ', @Bytes, N' bytes, more than tenant ', @TenantId,
+                              N'''s ', @TenantMaxBytes, N' (dbo.TenantSecurityPolicy)');
+        THROW 50034, @Message, 1;
     END;
 
     -- an embedding is wanted for the contents whose atom has none of the type yet

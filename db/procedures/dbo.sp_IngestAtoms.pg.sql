@@ -1,5 +1,5 @@
 -- kind: function
--- requires: dbo.Atoms, dbo.AtomPayloadStore, dbo.AtomEmbeddings, dbo.Models, dbo.SpatialLandmarks, dbo.fn_Flag, dbo.fn_PrepareAtoms, dbo.fn_ProjectEmbeddings, dbo.fn_BuildVectorSegment
+-- requires: dbo.Atoms, dbo.AtomPayloadStore, dbo.AtomEmbeddings, dbo.Models, dbo.SpatialLandmarks, dbo.fn_Flag, dbo.fn_PrepareAtoms, dbo.fn_ProjectEmbeddings, dbo.fn_BuildVectorSegment, dbo.fn_ResolveTenant, dbo.TenantSecurityPolicy
 -- Ingest a batch of contents as atoms in one call and one transaction: what sp_IngestAtom does for
 -- one content, for up to {{ policy.MAX_BATCH_ATOMS }} (and {{ policy.MAX_BATCH_BYTES }} bytes together).
 -- Atoms is JSON text: an array of objects {"content": <the bytes in base64>, "contentType": <a media type>,
@@ -14,12 +14,14 @@
 --   SELECT * FROM dbo.sp_IngestAtoms('[{"content": "aGVsbG8=", "contentType": "text/plain"}]', 0, true);
 CREATE OR REPLACE FUNCTION dbo.sp_IngestAtoms(
     Atoms text,
-    TenantId integer DEFAULT 0,
+    TenantId integer DEFAULT NULL,
     GenerateEmbedding anycompatible DEFAULT false,
     ModelId integer DEFAULT NULL
 )
 RETURNS TABLE (Ordinal integer, AtomId bigint, Inserted boolean, AtomEmbeddingId bigint)
 LANGUAGE plpgsql
+SECURITY DEFINER
+SET search_path = dbo, public, pg_temp
 AS $$
 #variable_conflict use_column
 DECLARE
@@ -47,8 +49,10 @@ DECLARE
     rounds integer[];  -- per element: which copy of its content it is (1 for the first)
     occurrence integer;
     total_bytes bigint;
+    tenant_max_bytes bigint;  -- dbo.TenantSecurityPolicy.MaxIngestBytes, for one call (NULL: the package's limits)
     unembedded integer;
 BEGIN
+    sp_IngestAtoms.TenantId := dbo.fn_ResolveTenant(sp_IngestAtoms.TenantId, 'sp_IngestAtoms');
     BEGIN
         batch := sp_IngestAtoms.Atoms::json;
     EXCEPTION WHEN invalid_text_representation THEN
@@ -56,9 +60,6 @@ BEGIN
     END;
     IF batch IS NULL OR json_typeof(batch) <> 'array' THEN
         RAISE EXCEPTION 'sp_IngestAtoms: Atoms must be %', shape USING ERRCODE = '22023';
-    END IF;
-    IF sp_IngestAtoms.TenantId IS NULL OR sp_IngestAtoms.TenantId < 0 THEN
-        RAISE EXCEPTION 'sp_IngestAtoms: TenantId must be 0 or more' USING ERRCODE = '22023';
     END IF;
     n := json_array_length(batch);
     IF n > max_atoms THEN
@@ -112,6 +113,11 @@ BEGIN
     IF total_bytes > max_batch_bytes THEN
         RAISE EXCEPTION 'sp_IngestAtoms: the batch holds % bytes, more than the % allowed together',
             total_bytes, max_batch_bytes USING ERRCODE = '54000';
+    END IF;
+    SELECT p.MaxIngestBytes INTO tenant_max_bytes FROM dbo.TenantSecurityPolicy p WHERE p.TenantId = sp_IngestAtoms.TenantId;
+    IF total_bytes > tenant_max_bytes THEN
+        RAISE EXCEPTION 'sp_IngestAtoms: the batch holds % bytes, more than tenant %''s % (dbo.TenantSecurityPolicy)',
+            total_bytes, sp_IngestAtoms.TenantId, tenant_max_bytes USING ERRCODE = '54000';
     END IF;
 
     -- an embedding is wanted for the contents whose atom has none of the type yet

@@ -1,15 +1,19 @@
 -- kind: procedure
--- requires: dbo.WeightSnapshots, dbo.WeightSnapshotChunks, dbo.sp_ApplyWeightMap
+-- requires: dbo.WeightSnapshots, dbo.WeightSnapshotChunks, dbo.sp_ApplyWeightMap, dbo.fn_ResolveTenant
 -- Put the weights of the models the tenant's snapshot @SnapshotName covers back as it recorded
 -- them; with @DryRun only list what would change. Returns one row per tensor that differs (model
 -- name, tensor name, chunks changed).
 CREATE OR ALTER PROCEDURE dbo.sp_RestoreWeightSnapshot
     @SnapshotName NVARCHAR(4000),
     @DryRun BIT = 0,
-    @TenantId INT = 0
+    @TenantId INT = NULL
 AS
 BEGIN
     SET NOCOUNT ON;
+    DECLARE @TenantRefusal NVARCHAR(400);  -- the session's tenant, or an administrator's choice (dbo.fn_ResolveTenant)
+    SELECT @TenantId = r.TenantId, @TenantRefusal = r.Refusal FROM dbo.fn_ResolveTenant(@TenantId, N'sp_RestoreWeightSnapshot') AS r;
+    IF @TenantRefusal IS NOT NULL
+        THROW 50030, @TenantRefusal, 1;
     DECLARE @SnapshotId INT, @Message NVARCHAR(2048);
     SELECT @SnapshotId = SnapshotId FROM dbo.WeightSnapshots WHERE SnapshotName = @SnapshotName AND TenantId = @TenantId;
     IF @SnapshotId IS NULL

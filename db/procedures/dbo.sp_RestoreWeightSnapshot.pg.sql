@@ -1,14 +1,16 @@
 -- kind: function
--- requires: dbo.WeightSnapshots, dbo.WeightSnapshotChunks, dbo.fn_Flag, dbo.fn_ApplyWeightMap
+-- requires: dbo.WeightSnapshots, dbo.WeightSnapshotChunks, dbo.fn_Flag, dbo.fn_ApplyWeightMap, dbo.fn_ResolveTenant
 -- Put the weights of the models a snapshot covers back as it recorded them; with DryRun (1/0 or
 -- true/false) only list what would change. Returns one row per tensor that differs (model name, tensor
 -- name, chunks changed).
 -- A function on PostgreSQL (it returns rows); the seeds' call:
 -- SELECT * FROM dbo.sp_RestoreWeightSnapshot(SnapshotName => 'BeforeExperiment', DryRun => 0).
 CREATE OR REPLACE FUNCTION dbo.sp_RestoreWeightSnapshot(SnapshotName text, DryRun anycompatible DEFAULT false,
-                                                        TenantId integer DEFAULT 0)
+                                                        TenantId integer DEFAULT NULL)
 RETURNS TABLE (ModelName text, TensorName text, ChunksChanged integer)
 LANGUAGE plpgsql
+SECURITY DEFINER
+SET search_path = dbo, public, pg_temp
 VOLATILE
 AS $$
 #variable_conflict use_column
@@ -16,6 +18,7 @@ DECLARE
     snapshot_id integer;
     dry boolean := coalesce(dbo.fn_Flag(DryRun, 'DryRun'), false);
 BEGIN
+    sp_RestoreWeightSnapshot.TenantId := dbo.fn_ResolveTenant(sp_RestoreWeightSnapshot.TenantId, 'sp_RestoreWeightSnapshot');
     SELECT s.SnapshotId INTO snapshot_id FROM dbo.WeightSnapshots s
     WHERE s.SnapshotName = sp_RestoreWeightSnapshot.SnapshotName AND s.TenantId = sp_RestoreWeightSnapshot.TenantId;
     IF snapshot_id IS NULL THEN

@@ -1,5 +1,5 @@
 -- kind: procedure
--- requires: dbo.Models, dbo.ModelTensors, dbo.ModelTensorChunks, dbo.sp_ApplyWeightMap
+-- requires: dbo.Models, dbo.ModelTensors, dbo.ModelTensorChunks, dbo.sp_ApplyWeightMap, dbo.fn_ResolveTenant
 -- Put the weights of the tenant's model @ModelId, or of all its models (@ModelId NULL: those that
 -- existed at @TargetDateTime), back as they were at @TargetDateTime (UTC), from the temporal
 -- history of dbo.ModelTensorChunks (seed 003); with @DryRun (the default) only list what would
@@ -8,10 +8,14 @@ CREATE OR ALTER PROCEDURE dbo.sp_RollbackWeightsToTimestamp
     @TargetDateTime DATETIME2(7),
     @ModelId INT = NULL,
     @DryRun BIT = 1,
-    @TenantId INT = 0
+    @TenantId INT = NULL
 AS
 BEGIN
     SET NOCOUNT ON;
+    DECLARE @TenantRefusal NVARCHAR(400);  -- the session's tenant, or an administrator's choice (dbo.fn_ResolveTenant)
+    SELECT @TenantId = r.TenantId, @TenantRefusal = r.Refusal FROM dbo.fn_ResolveTenant(@TenantId, N'sp_RollbackWeightsToTimestamp') AS r;
+    IF @TenantRefusal IS NOT NULL
+        THROW 50030, @TenantRefusal, 1;
     DECLARE @Ingested DATETIME2(3), @Message NVARCHAR(2048);
     IF @TargetDateTime IS NULL
         THROW 50333, N'sp_RollbackWeightsToTimestamp: give TargetDateTime', 1;

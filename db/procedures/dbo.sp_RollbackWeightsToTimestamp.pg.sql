@@ -1,5 +1,5 @@
 -- kind: function
--- requires: dbo.Models, dbo.ModelTensors, dbo.ModelTensorChunks, dbo.ModelTensorChunksHistory, dbo.fn_Flag, dbo.fn_ApplyWeightMap
+-- requires: dbo.Models, dbo.ModelTensors, dbo.ModelTensorChunks, dbo.ModelTensorChunksHistory, dbo.fn_Flag, dbo.fn_ApplyWeightMap, dbo.fn_ResolveTenant
 -- Put the weights of the tenant's model ModelId, or of all its models (ModelId NULL: those that
 -- existed at TargetDateTime), back as they were at TargetDateTime, from the system-versioning
 -- history (seed 003); with DryRun (the default; 1/0 or true/false) only list what would change.
@@ -7,9 +7,11 @@
 -- A function on PostgreSQL; the seeds' call: SELECT * FROM dbo.sp_RollbackWeightsToTimestamp(
 -- TargetDateTime => '2025-11-08 10:00:00', ModelId => NULL, DryRun => 1).
 CREATE OR REPLACE FUNCTION dbo.sp_RollbackWeightsToTimestamp(TargetDateTime timestamptz, ModelId integer DEFAULT NULL,
-                                                             DryRun anycompatible DEFAULT true, TenantId integer DEFAULT 0)
+                                                             DryRun anycompatible DEFAULT true, TenantId integer DEFAULT NULL)
 RETURNS TABLE (ModelName text, TensorName text, ChunksChanged integer)
 LANGUAGE plpgsql
+SECURITY DEFINER
+SET search_path = dbo, public, pg_temp
 VOLATILE
 AS $$
 #variable_conflict use_column
@@ -18,6 +20,7 @@ DECLARE
     models integer[];
     dry boolean := coalesce(dbo.fn_Flag(DryRun, 'DryRun'), true);
 BEGIN
+    sp_RollbackWeightsToTimestamp.TenantId := dbo.fn_ResolveTenant(sp_RollbackWeightsToTimestamp.TenantId, 'sp_RollbackWeightsToTimestamp');
     IF TargetDateTime IS NULL THEN
         RAISE EXCEPTION 'sp_RollbackWeightsToTimestamp: give TargetDateTime' USING ERRCODE = '22023';
     END IF;

@@ -1,5 +1,5 @@
 -- kind: procedure
--- requires: dbo.Atoms, dbo.AtomEmbeddings, dbo.AtomPayloadStore, dbo.SpatialLandmarks, dbo.InferenceRequests, dbo.VectorIndexSegments, dbo.VectorIndexChunks, dbo.sp_GenerateEmbedding, hartonomous_ext
+-- requires: dbo.Atoms, dbo.AtomEmbeddings, dbo.AtomPayloadStore, dbo.SpatialLandmarks, dbo.InferenceRequests, dbo.VectorIndexSegments, dbo.VectorIndexChunks, dbo.sp_GenerateEmbedding, hartonomous_ext, dbo.fn_ResolveTenant
 -- Semantic search over the tenant's embeddings of one type. Give one of @query_embedding (a JSON
 -- array of numbers, '[0.123, 0.456, ...]', as the seeds write it; @query_dimension, when given,
 -- must be its length), @query_vector (float32 values as bytes) or @query_text (embedded in the
@@ -30,7 +30,7 @@ CREATE OR ALTER PROCEDURE dbo.sp_SemanticSearch
     @top_k INT = 10,
     @category NVARCHAR(16) = NULL,
     @use_hybrid BIT = 1,
-    @TenantId INT = 0,
+    @TenantId INT = NULL,
     @candidate_count INT = NULL,
     @prefilter NVARCHAR(16) = N'index',
     @probes INT = NULL,
@@ -38,6 +38,10 @@ CREATE OR ALTER PROCEDURE dbo.sp_SemanticSearch
 AS
 BEGIN
     SET NOCOUNT ON;
+    DECLARE @TenantRefusal NVARCHAR(400);  -- the session's tenant, or an administrator's choice (dbo.fn_ResolveTenant)
+    SELECT @TenantId = r.TenantId, @TenantRefusal = r.Refusal FROM dbo.fn_ResolveTenant(@TenantId, N'sp_SemanticSearch') AS r;
+    IF @TenantRefusal IS NOT NULL
+        THROW 50030, @TenantRefusal, 1;
     DECLARE @Started DATETIME2(7) = SYSUTCDATETIME();
     DECLARE @Query VARBINARY(MAX) = @query_vector, @Problem NVARCHAR(2048), @Results NVARCHAR(MAX);
     DECLARE @Mode NVARCHAR(200), @Examined BIGINT, @Found INT, @Message NVARCHAR(2048);
@@ -321,9 +325,16 @@ ranked = json.dumps([[ids[i], score] for i, score in best])
     END;
     IF EXISTS (SELECT 1 FROM #ranked)
     BEGIN
-        -- the previews of the few results, decoded in Python
+        -- the previews of the few results, decoded in Python. The script's input query runs in the
+        -- caller's own context, outside this procedure's ownership chain (an application user holds
+        -- no SELECT on dbo.Atoms): it reads a temporary table filled here.
         SET @Results = NULL;
-        IF EXISTS (SELECT 1 FROM #ranked AS r INNER JOIN dbo.Atoms AS a ON a.AtomId = r.AtomId AND a.Modality = N'text')
+        SELECT r.AtomId, SUBSTRING(p.Payload, 1, 800) AS Payload
+        INTO #previews
+        FROM #ranked AS r
+        INNER JOIN dbo.Atoms AS a ON a.AtomId = r.AtomId AND a.Modality = N'text'
+        INNER JOIN dbo.AtomPayloadStore AS p ON p.AtomId = r.AtomId;
+        IF EXISTS (SELECT 1 FROM #previews)
         EXEC sys.sp_execute_external_script
             @language = N'Python',
             @script = N'
@@ -332,10 +343,7 @@ from hartonomous_ext import atoms
 previews = json.dumps({atom: atoms.preview(payload) for atom, payload
                        in zip(InputDataSet["AtomId"], InputDataSet["Payload"])})
 ',
-            @input_data_1 = N'SELECT CAST(r.AtomId AS VARCHAR(20)) AS AtomId, SUBSTRING(p.Payload, 1, 800) AS Payload
-                              FROM #ranked AS r
-                              INNER JOIN dbo.Atoms AS a ON a.AtomId = r.AtomId AND a.Modality = N''text''
-                              INNER JOIN dbo.AtomPayloadStore AS p ON p.AtomId = r.AtomId',
+            @input_data_1 = N'SELECT CAST(AtomId AS VARCHAR(20)) AS AtomId, Payload FROM #previews',
             @params = N'@previews NVARCHAR(MAX) OUTPUT',
             @previews = @Results OUTPUT
         WITH RESULT SETS NONE;

@@ -1,5 +1,5 @@
 -- kind: function
--- requires: dbo.Atoms, dbo.AtomEmbeddings, dbo.AtomPayloadStore, dbo.SpatialLandmarks, dbo.InferenceRequests, dbo.fn_Flag, dbo.fn_VectorFromJson, dbo.fn_GenerateEmbedding, dbo.fn_ProjectEmbeddings, dbo.fn_NearestBuckets, dbo.fn_RankByCosine, dbo.fn_VectorIndexSearch
+-- requires: dbo.Atoms, dbo.AtomEmbeddings, dbo.AtomPayloadStore, dbo.SpatialLandmarks, dbo.InferenceRequests, dbo.fn_Flag, dbo.fn_VectorFromJson, dbo.fn_GenerateEmbedding, dbo.fn_ProjectEmbeddings, dbo.fn_NearestBuckets, dbo.fn_RankByCosine, dbo.fn_VectorIndexSearch, dbo.fn_ResolveTenant
 -- Semantic search over the tenant's embeddings of one type. Give one of query_embedding (a JSON
 -- array of numbers, '[0.123, 0.456, ...]'; query_dimension, when given, must be its length),
 -- query_vector (float32 values as bytes) or query_text (embedded in the database by the packaged
@@ -25,7 +25,7 @@ CREATE OR REPLACE FUNCTION dbo.sp_SemanticSearch(
     top_k integer DEFAULT 10,
     category text DEFAULT NULL,
     use_hybrid anycompatible DEFAULT true,
-    TenantId integer DEFAULT 0,
+    TenantId integer DEFAULT NULL,
     candidate_count integer DEFAULT NULL,
     prefilter text DEFAULT 'index',
     probes integer DEFAULT NULL,
@@ -33,6 +33,8 @@ CREATE OR REPLACE FUNCTION dbo.sp_SemanticSearch(
 )
 RETURNS TABLE (AtomId bigint, Score double precision, ContentType text, Preview text)
 LANGUAGE plpgsql
+SECURITY DEFINER
+SET search_path = dbo, public, pg_temp
 VOLATILE
 AS $$
 #variable_conflict use_column
@@ -56,6 +58,7 @@ DECLARE
     first integer;
     found integer;
 BEGIN
+    sp_SemanticSearch.TenantId := dbo.fn_ResolveTenant(sp_SemanticSearch.TenantId, 'sp_SemanticSearch');
     IF top_k IS NULL OR top_k < 1 OR top_k > {{ policy.MAX_TOP_K }} THEN
         RAISE EXCEPTION 'sp_SemanticSearch: top_k must be between 1 and {{ policy.MAX_TOP_K }}' USING ERRCODE = '22023';
     END IF;

@@ -1,5 +1,5 @@
 -- kind: procedure
--- requires: dbo.Models, dbo.ModelLayers, dbo.ModelTensors, dbo.TensorChunks, dbo.ModelTensorChunks
+-- requires: dbo.Models, dbo.ModelLayers, dbo.ModelTensors, dbo.TensorChunks, dbo.ModelTensorChunks, dbo.fn_ResolveTenant
 -- Store a model described by @Manifest (hartonomous_ext.model_store.manifest: the model, its layers,
 -- its tensors with their chunk hashes) whose chunk bytes the caller has put in the session's
 -- #chunks (ChunkHash, ByteSize, Data): the client's ingest-model (fast_executemany) and
@@ -8,12 +8,16 @@
 -- returned as it is.
 CREATE OR ALTER PROCEDURE dbo.sp_StoreModel
     @Manifest NVARCHAR(MAX),
-    @TenantId INT = 0,
+    @TenantId INT = NULL,
     @ModelId INT = NULL OUTPUT
 AS
 BEGIN
     SET NOCOUNT ON;
     SET XACT_ABORT ON;
+    DECLARE @TenantRefusal NVARCHAR(400);  -- the session's tenant, or an administrator's choice (dbo.fn_ResolveTenant)
+    SELECT @TenantId = r.TenantId, @TenantRefusal = r.Refusal FROM dbo.fn_ResolveTenant(@TenantId, N'sp_StoreModel') AS r;
+    IF @TenantRefusal IS NOT NULL
+        THROW 50030, @TenantRefusal, 1;
     SET @ModelId = NULL; -- an OUTPUT parameter is also an input: never answer with the caller's value
     DECLARE @SourceHash BINARY(32), @Missing INT, @Message NVARCHAR(2048);
     IF @Manifest IS NULL OR ISJSON(@Manifest) = 0

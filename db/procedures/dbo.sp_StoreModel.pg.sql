@@ -1,5 +1,5 @@
 -- kind: procedure
--- requires: dbo.Models, dbo.ModelLayers, dbo.ModelTensors, dbo.TensorChunks, dbo.ModelTensorChunks
+-- requires: dbo.Models, dbo.ModelLayers, dbo.ModelTensors, dbo.TensorChunks, dbo.ModelTensorChunks, dbo.fn_ResolveTenant
 -- Store a model described by Manifest (hartonomous_ext.model_store.manifest: the model, its layers,
 -- its tensors with their chunk hashes) whose chunks are already in dbo.TensorChunks: the client's
 -- ingest-model (chunks by COPY) and dbo.sp_IngestModel (an atom's payload or an imported file) both
@@ -8,10 +8,12 @@
 -- CALL dbo.sp_StoreModel(manifest, TenantId => 0) returns the ModelId as the row of its INOUT parameter.
 CREATE OR REPLACE PROCEDURE dbo.sp_StoreModel(
     Manifest text,
-    TenantId integer DEFAULT 0,
+    TenantId integer DEFAULT NULL,
     INOUT ModelId integer DEFAULT NULL
 )
 LANGUAGE plpgsql
+SECURITY DEFINER
+SET search_path = dbo, public, pg_temp
 AS $$
 #variable_conflict use_column
 DECLARE
@@ -19,6 +21,7 @@ DECLARE
     source_hash bytea;
     missing bigint;
 BEGIN
+    sp_StoreModel.TenantId := dbo.fn_ResolveTenant(sp_StoreModel.TenantId, 'sp_StoreModel');
     sp_StoreModel.ModelId := NULL; -- an INOUT parameter is also an input: never answer with the caller's value
     BEGIN
         doc := sp_StoreModel.Manifest::jsonb;

@@ -1,5 +1,5 @@
 -- kind: procedure
--- requires: dbo.Models, dbo.ModelTensors, dbo.ModelTensorChunks, dbo.TensorChunks
+-- requires: dbo.Models, dbo.ModelTensors, dbo.ModelTensorChunks, dbo.TensorChunks, dbo.fn_ResolveTenant
 -- Change a tensor's weights: @Data (the tensor's new bytes, the same size as before) is cut into
 -- 1 MiB chunks, stored content-addressed, and the tensor is mapped to them; only the chunks that
 -- differ change. System versioning keeps the old mapping, so the change can be rolled back
@@ -8,12 +8,16 @@ CREATE OR ALTER PROCEDURE dbo.sp_UpdateTensor
     @ModelId INT,
     @TensorName NVARCHAR(512),
     @Data VARBINARY(MAX),
-    @TenantId INT = 0,
+    @TenantId INT = NULL,
     @ChunksChanged INT = NULL OUTPUT
 AS
 BEGIN
     SET NOCOUNT ON;
     SET XACT_ABORT ON;
+    DECLARE @TenantRefusal NVARCHAR(400);  -- the session's tenant, or an administrator's choice (dbo.fn_ResolveTenant)
+    SELECT @TenantId = r.TenantId, @TenantRefusal = r.Refusal FROM dbo.fn_ResolveTenant(@TenantId, N'sp_UpdateTensor') AS r;
+    IF @TenantRefusal IS NOT NULL
+        THROW 50030, @TenantRefusal, 1;
     DECLARE @Chunk INT = 1048576, @TensorId BIGINT, @ByteSize BIGINT, @Index INT = 0, @Message NVARCHAR(2048);
     SELECT @TensorId = t.TensorId, @ByteSize = t.ByteSize
     FROM dbo.ModelTensors AS t

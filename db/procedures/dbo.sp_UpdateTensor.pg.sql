@@ -1,5 +1,5 @@
 -- kind: procedure
--- requires: dbo.Models, dbo.ModelTensors, dbo.ModelTensorChunks, dbo.TensorChunks, dbo.fn_VersionModelTensorChunks
+-- requires: dbo.Models, dbo.ModelTensors, dbo.ModelTensorChunks, dbo.TensorChunks, dbo.fn_VersionModelTensorChunks, dbo.fn_ResolveTenant
 -- Change a tensor's weights: Data (the tensor's new bytes, the same size as before) is cut into
 -- 1 MiB chunks, stored content-addressed, and the tensor is mapped to them; only the chunks that
 -- differ change. The old mapping goes to the history (system versioning), so the change can be
@@ -8,16 +8,19 @@ CREATE OR REPLACE PROCEDURE dbo.sp_UpdateTensor(
     ModelId integer,
     TensorName text,
     Data bytea,
-    TenantId integer DEFAULT 0,
+    TenantId integer DEFAULT NULL,
     INOUT ChunksChanged integer DEFAULT NULL
 )
 LANGUAGE plpgsql
+SECURITY DEFINER
+SET search_path = dbo, public, pg_temp
 AS $$
 #variable_conflict use_column
 DECLARE
     chunk constant integer := 1048576;
     tensor record;
 BEGIN
+    sp_UpdateTensor.TenantId := dbo.fn_ResolveTenant(sp_UpdateTensor.TenantId, 'sp_UpdateTensor');
     SELECT t.TensorId, t.ByteSize INTO tensor
     FROM dbo.ModelTensors t JOIN dbo.Models m ON m.ModelId = t.ModelId
     WHERE t.ModelId = sp_UpdateTensor.ModelId AND t.TensorName = sp_UpdateTensor.TensorName

@@ -1,7 +1,7 @@
 """Command line: `python -m deployer <command>`, a thin layer over the library.
 
 Per-area subcommands, each a module of this package: publish (render, plan, publish, drift,
-verify, catalog), data (ingest-embeddings, query, ingest-model(s), detect-format, export-model),
+verify, catalog), security (grant), backup (backup, restore), data (ingest-embeddings, query, ingest-model(s), detect-format, export-model),
 local (the local engine). Arguments in, the rooms do the work, the report room prints.
 
 Exit codes: 0 success, or no differences; 1 differences (plan, drift, dry run), or a deployment or
@@ -17,7 +17,7 @@ from rich.console import Console
 from rich.markup import escape
 
 from deployer import __version__
-from deployer.cli import data, local, publish
+from deployer.cli import backup, data, local, publish, security
 from deployer.cli.common import EXIT_ERROR
 from deployer.engines.base import TargetError
 from deployer.local.install import InstallError
@@ -37,6 +37,8 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--version", action="version", version=f"hartonomous {__version__}")
     commands = parser.add_subparsers(dest="command", required=True)
     publish.add_commands(commands)
+    security.add_commands(commands)
+    backup.add_commands(commands)
     data.add_commands(commands)
     local.add_commands(commands)
     return parser

@@ -48,6 +48,10 @@ def add_commands(commands) -> None:
                          help="where deployment-log-*.json and deployment-error-*.json go (default: %(default)s)")
     publish.add_argument("--allow-data-loss", action="store_true",
                          help="accept changes that drop or narrow data (the plan lists them with row counts)")
+    publish.add_argument("--reapply", action="store_true",
+                         help="apply every procedure, function, view, role, policy, grant and setting again, changed "
+                              "or not (after a restore, or to repair objects changed by hand); tables and the "
+                              "library are compared as always")
     publish.add_argument("--allow-drift", action="store_true",
                          help="publish although the target was changed outside the package")
     publish.set_defaults(run=cmd_publish)
@@ -103,7 +107,7 @@ def _target_package(args, engine, console: Console | None):
 def _flags(args) -> Flags:
     return Flags(skip_external_scripts=args.skip_external_scripts, force=getattr(args, "force", False),
                  allow_data_loss=getattr(args, "allow_data_loss", False),
-                 allow_drift=getattr(args, "allow_drift", False))
+                 allow_drift=getattr(args, "allow_drift", False), reapply=getattr(args, "reapply", False))
 
 
 def _plan_for(args, engine, flags: Flags, console: Console | None = None):
@@ -117,9 +121,10 @@ def cmd_render(args, console: Console) -> int:
     skipped = skipped_by_flags([r.obj for r in package], _flags(args))
     package = [r for r in package if r.obj.name not in skipped]
     version = args.mssql_version if dialect.versions else None
-    combined = write_render(package, args.out, dialect, version)
+    combined = write_render(package, args.out, dialect, version, filestream=not args.skip_filestream)
+    operations = sorted(dialect.operation_scripts(__version__, version, not args.skip_filestream))
     console.print(f"rendered {len(package)} objects for {args.engine} into {args.out}/objects; "
-                  f"combined script: {combined}")
+                  f"combined script: {combined}" + (f"; {', '.join(operations)} beside it" if operations else ""))
     return EXIT_OK
 
 

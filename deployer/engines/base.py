@@ -18,6 +18,7 @@ from __future__ import annotations
 
 from contextlib import AbstractContextManager
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any, Iterable, Protocol
 
 
@@ -86,6 +87,10 @@ class Dialect(Protocol):
         """(schema, name) as the server's catalog spells them."""
 
     def script_name(self, version: int | None) -> str: ...
+
+    def operation_scripts(self, package_version: str, version: int | None, filestream: bool) -> dict[str, str]:
+        """Scripts `render` writes beside the package ({file name: text}): a DBA's backup and restore
+        where the engine's own tools do them (SQL Server)."""
 
     def combined_script(self, rendered: list, package_version: str, version: int | None) -> str:
         """One script a DBA runs by hand (sqlcmd -i / psql -f) holding every rendered object."""
@@ -188,6 +193,23 @@ class Engine(Protocol):
     def run_check(self, rendered) -> list[CheckResult]: ...
 
     def missing_objects(self, objects: list) -> list: ...
+
+    # security
+    def grant_role(self, login: str, role: str, tenants: list[int], *, revoke: bool = False) -> None:
+        """Make an existing login a member of this database's role `role` (admin, app, reader,
+        system) acting for `tenants`; with revoke, take the tenants away (all of them, and the role,
+        when `tenants` is empty). TargetError when the login or the role does not exist."""
+
+    # backups
+    def backup(self, out: Path) -> dict[str, tuple[int, str]]:
+        """A consistent backup of the database into `out`; every table's (rows, checksum) in the
+        same snapshot. TargetError where the engine's own tools do it (SQL Server: BACKUP DATABASE)."""
+
+    def restore(self, source: Path) -> None:
+        """Restore a backup into this database, which must be new or empty."""
+
+    def table_checksums(self) -> dict[str, tuple[int, str]]:
+        """Every table of the package's schemas and the history: (rows, checksum of the rows)."""
 
     # client data operations
     @property

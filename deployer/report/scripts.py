@@ -20,7 +20,8 @@ def _stage_dir(stage: Stage) -> str:
     return f"{int(stage)}-{stage.title.replace(' ', '-')}"
 
 
-def write_render(rendered: list[RenderedObject], out: Path, dialect, version: int | None) -> Path:
+def write_render(rendered: list[RenderedObject], out: Path, dialect, version: int | None, *,
+                 filestream: bool = True) -> Path:
     out.mkdir(parents=True, exist_ok=True)
     for position, r in enumerate(rendered, start=1):
         folder = out / "objects" / _stage_dir(r.obj.stage)
@@ -30,6 +31,8 @@ def write_render(rendered: list[RenderedObject], out: Path, dialect, version: in
         (out / "objects" / _stage_dir(stage)).mkdir(parents=True, exist_ok=True)
     combined = out / dialect.script_name(version)
     combined.write_text(dialect.combined_script(rendered, __version__, version), encoding="utf-8")
+    for name, text in dialect.operation_scripts(__version__, version, filestream).items():
+        (out / name).write_text(text, encoding="utf-8")
     return combined
 
 

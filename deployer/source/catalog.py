@@ -33,10 +33,19 @@ ENGINE_SUFFIX = {"mssql": ".mssql.sql", "postgresql": ".pg.sql"}
 # require change. Tables are not: their data must survive, so a changed table is altered in place
 # from a structural diff (deployer.target.schema_diff), never re-run. Queues hold messages likewise.
 KINDS = {
-    "database", "schema", "setting", "extension", "filegroup",
-    "table", "library", "procedure", "function", "view", "queue", "check",
+    "database", "schema", "setting", "extension", "filegroup", "role",
+    "table", "library", "procedure", "function", "view", "queue", "policy", "grant", "check",
 }
 REPLACEABLE_KINDS = KINDS - {"table", "queue"}
+# A role object `role_<kind>` is the database's role <database>_<kind> (README, "Security model"):
+# roles are server-wide on PostgreSQL, so each database's carry its name.
+ROLE_PREFIX = "role_"
+ROLE_KINDS = ("admin", "app", "reader", "system")
+
+
+def role_name(object_name: str, database: str) -> str:
+    """The server's name of a role object's role in `database` (role_app -> <database>_app)."""
+    return f"{database}_{object_name.removeprefix(ROLE_PREFIX)}"
 HEADER_KEYS = {"kind", "requires", "engine-specific", "context", "renamed"}
 CONTEXTS = {"database", "server"}
 

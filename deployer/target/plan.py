@@ -38,6 +38,7 @@ class Flags:
     force: bool = False
     allow_data_loss: bool = False
     allow_drift: bool = False
+    reapply: bool = False  # apply every replaceable object again (after a restore, or to repair by hand)
 
 
 @dataclass(frozen=True)
@@ -180,6 +181,9 @@ def plan(package: list[RenderedObject], state: TargetState, flags: Flags, *, pac
                                f"now {rendered.hash[:12]}) and the deployer cannot change a {obj.kind} in place")
         elif obj.name in drifted and obj.replaceable:
             step.action, step.reason = "alter", "changed on the target outside the package (drift): restored"
+        elif flags.reapply and obj.replaceable and obj.kind != "library":
+            # (the library is content, compared by its hash: writing it again would only change its row)
+            step.action, step.reason = "reapply", "--reapply: applied again"
 
     # re-apply the code that requires what changes, and the code that requires that code; an
     # unchanged table in between stops it (a procedure reading AtomEmbeddings does not care that
@@ -195,6 +199,14 @@ def plan(package: list[RenderedObject], state: TargetState, flags: Flags, *, pac
                 step.action, step.reason = "reapply", f"requires {', '.join(cause)}, which changes"
                 reached.add(obj.name)
         frontier = reached
+
+    # privileges are granted from nothing after any change: a routine re-created (a new signature,
+    # a retired one) comes back without its grants, whatever the grant object requires
+    touched = any(s.action in ("create", "alter", "reapply") for s in steps.values()) or bool(state.retired)
+    for obj in objects:
+        step = steps[obj.name]
+        if obj.kind == "grant" and step.action == "unchanged" and touched:
+            step.action, step.reason = "reapply", "privileges are granted again after every change"
 
     drops: list[Step] = []
     for obj in state.retired:

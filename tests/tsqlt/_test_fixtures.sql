@@ -54,6 +54,7 @@ BEGIN
     SELECT ModelId, TenantId, ModelName, ModelFormat, Architecture, ParameterCount, Config, IngestionDate, TensorCount,
            TotalBytes
     INTO #model FROM dbo.Models WHERE ModelId = @ModelId;
+    EXEC test_fixtures.UnbindTenantAccess;
     EXEC tSQLt.FakeTable @TableName = N'dbo.Models', @Defaults = 1;
     INSERT INTO dbo.Models (ModelId, TenantId, ModelName, ModelFormat, Architecture, ParameterCount, Config, IngestionDate,
                             TensorCount, TotalBytes)
@@ -69,7 +70,68 @@ GO
 CREATE PROCEDURE test_fixtures.FakeSnapshots
 AS
 BEGIN
+    EXEC test_fixtures.UnbindTenantAccess;
     EXEC tSQLt.FakeTable @TableName = N'dbo.WeightSnapshots', @Identity = 1, @Defaults = 1;
     EXEC tSQLt.FakeTable @TableName = N'dbo.WeightSnapshotChunks', @Defaults = 1;
+END;
+GO
+
+-- What row-level security binds, gone for this test (the test's transaction brings it back):
+-- tSQLt.FakeTable renames a table, which SCHEMABINDING refuses while dbo.TenantAccessPolicy and the
+-- parent-table predicate functions are bound to it. Tests run as dbo, whom the policy lets see
+-- every tenant anyway; the tenancy classes test the policy itself.
+CREATE PROCEDURE test_fixtures.UnbindTenantAccess
+AS
+BEGIN
+    SET NOCOUNT ON;
+    IF OBJECT_ID(N'dbo.TenantAccessPolicy', N'SP') IS NOT NULL
+        DROP SECURITY POLICY dbo.TenantAccessPolicy;
+    DROP FUNCTION IF EXISTS dbo.fn_AtomAccessPredicate;
+    DROP FUNCTION IF EXISTS dbo.fn_ModelAccessPredicate;
+    DROP FUNCTION IF EXISTS dbo.fn_TensorAccessPredicate;
+    DROP FUNCTION IF EXISTS dbo.fn_SegmentAccessPredicate;
+    DROP FUNCTION IF EXISTS dbo.fn_SnapshotAccessPredicate;
+END;
+GO
+
+-- A database user without a login for this test, a member of the database's role @Role (admin,
+-- app, reader, system; NULL: none) and mapped to @TenantId (NULL: no tenant); repeat the call with
+-- another @TenantId to map it to several. Tests then EXECUTE AS USER = @UserName ... REVERT.
+CREATE PROCEDURE test_fixtures.CreateTenantUser
+    @UserName SYSNAME,
+    @Role SYSNAME = NULL,
+    @TenantId INT = NULL
+AS
+BEGIN
+    SET NOCOUNT ON;
+    DECLARE @Statement NVARCHAR(600);
+    IF DATABASE_PRINCIPAL_ID(@UserName) IS NULL
+    BEGIN
+        SET @Statement = CONCAT(N'CREATE USER ', QUOTENAME(@UserName), N' WITHOUT LOGIN;');
+        EXEC sys.sp_executesql @Statement;
+    END;
+    IF @Role IS NOT NULL
+    BEGIN
+        SET @Statement = CONCAT(N'ALTER ROLE ', QUOTENAME(CONCAT(DB_NAME(), N'_', @Role)), N' ADD MEMBER ',
+                                QUOTENAME(@UserName), N';');
+        EXEC sys.sp_executesql @Statement;
+    END;
+    IF @TenantId IS NOT NULL
+        INSERT INTO dbo.TenantPrincipals (PrincipalName, TenantId) VALUES (@UserName, @TenantId);
+END;
+GO
+
+-- An atom of @TenantId with content @Content, written as dbo (the policy lets dbo write any tenant).
+CREATE PROCEDURE test_fixtures.CreateAtom
+    @TenantId INT,
+    @Content VARBINARY(MAX),
+    @AtomId BIGINT = NULL OUTPUT
+AS
+BEGIN
+    SET NOCOUNT ON;
+    SET @AtomId = NULL;
+    INSERT INTO dbo.Atoms (TenantId, ContentHash, ContentType, Modality, ContentSize)
+    VALUES (@TenantId, HASHBYTES('SHA2_256', @Content), N'text/plain', N'text', DATALENGTH(@Content));
+    SET @AtomId = SCOPE_IDENTITY();
 END;
 GO

@@ -128,6 +128,7 @@ CREATE PROCEDURE test_sp_CreateWeightSnapshot.[test a tenant without models has 
 AS
 BEGIN
     DECLARE @SnapshotId INT;
+    EXEC test_fixtures.UnbindTenantAccess;
     EXEC tSQLt.FakeTable @TableName = N'dbo.Models';
     EXEC test_fixtures.FakeSnapshots;
     EXEC tSQLt.ExpectException @ExpectedErrorNumber = 50304, @ExpectedMessagePattern = '%tenant 424242 has no models%';

@@ -69,6 +69,7 @@ CREATE PROCEDURE test_sp_GenerateEmbedding.[test a model the tenant does not hav
 AS
 BEGIN
     DECLARE @Vector VARBINARY(8000);
+    EXEC test_fixtures.UnbindTenantAccess;
     EXEC tSQLt.FakeTable @TableName = N'dbo.Models';
     EXEC tSQLt.ExpectException @ExpectedErrorNumber = 50501,
         @ExpectedMessagePattern = '%model 7 does not exist for tenant 424242%';
@@ -82,6 +83,7 @@ BEGIN
     DECLARE @ModelId INT, @Vector VARBINARY(8000);
     EXEC test_fixtures.CreateModel @TenantId = 424242, @ModelId = @ModelId OUTPUT;
     -- an empty dbo.TensorChunks: the model's rows map to chunks dbo.fn_TensorChunk cannot find
+    EXEC test_fixtures.UnbindTenantAccess;
     EXEC tSQLt.FakeTable @TableName = N'dbo.TensorChunks';
     EXEC tSQLt.ExpectException @ExpectedErrorNumber = 50502,
                                @ExpectedMessagePattern = N'sp_GenerateEmbedding: tensor % of model % maps to chunk %, which is not stored';

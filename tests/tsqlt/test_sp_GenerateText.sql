@@ -8,6 +8,7 @@ CREATE PROCEDURE test_sp_GenerateText.[test the seed call: models 1,2,3 that do 
 AS
 BEGIN
     -- docs seed 003, "Text Generation", as written: '1,2,3' is read as three ModelIds of tenant 0
+    EXEC test_fixtures.UnbindTenantAccess;
     EXEC tSQLt.FakeTable @TableName = N'dbo.Models';
     EXEC tSQLt.ExpectException @ExpectedErrorNumber = 50603,
         @ExpectedMessagePattern = '%3 of the ModelIds do not exist for tenant 0%';
@@ -24,6 +25,7 @@ GO
 CREATE PROCEDURE test_sp_GenerateText.[test a JSON array of ModelIds is read the same way]
 AS
 BEGIN
+    EXEC test_fixtures.UnbindTenantAccess;
     EXEC tSQLt.FakeTable @TableName = N'dbo.Models';
     EXEC tSQLt.ExpectException @ExpectedErrorNumber = 50603,
         @ExpectedMessagePattern = '%2 of the ModelIds do not exist for tenant 424242%';
@@ -34,6 +36,7 @@ GO
 CREATE PROCEDURE test_sp_GenerateText.[test another tenant's model is not the caller's]
 AS
 BEGIN
+    EXEC test_fixtures.UnbindTenantAccess;
     EXEC tSQLt.FakeTable @TableName = N'dbo.Models';
     INSERT INTO dbo.Models (ModelId, TenantId, ModelName, ModelFormat) VALUES (11, 424243, N'theirs', N'gguf');
     EXEC tSQLt.ExpectException @ExpectedErrorNumber = 50603,
@@ -152,5 +155,25 @@ AS
 BEGIN
     EXEC tSQLt.ExpectException @ExpectedErrorNumber = 50607;
     EXEC dbo.sp_GenerateText @prompt = N'Hello', @ModelIds = N'1,0', @TenantId = 424242;
+END;
+GO
+
+CREATE PROCEDURE test_sp_GenerateText.[test a tenant that may not generate is refused (50035)]
+AS
+BEGIN
+    INSERT INTO dbo.TenantSecurityPolicy (TenantId, AllowGeneration) VALUES (424242, 0);
+    EXEC tSQLt.ExpectException @ExpectedErrorNumber = 50035,
+        @ExpectedMessage = N'sp_GenerateText: tenant 424242 may not generate text (dbo.TenantSecurityPolicy)';
+    EXEC dbo.sp_GenerateText @prompt = N'hello', @max_tokens = 4, @ModelIds = N'1', @TenantId = 424242;
+END;
+GO
+
+CREATE PROCEDURE test_sp_GenerateText.[test max_tokens over the tenant's MaxTokensPerCall is refused (50036)]
+AS
+BEGIN
+    INSERT INTO dbo.TenantSecurityPolicy (TenantId, MaxTokensPerCall) VALUES (424242, 8);
+    EXEC tSQLt.ExpectException @ExpectedErrorNumber = 50036,
+        @ExpectedMessage = N'sp_GenerateText: max_tokens 16 is more than tenant 424242''s 8 (dbo.TenantSecurityPolicy)';
+    EXEC dbo.sp_GenerateText @prompt = N'hello', @max_tokens = 16, @ModelIds = N'1', @TenantId = 424242;
 END;
 GO

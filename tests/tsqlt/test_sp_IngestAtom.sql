@@ -156,11 +156,11 @@ BEGIN
 END;
 GO
 
-CREATE PROCEDURE test_sp_IngestAtom.[test a negative tenant is refused (50004)]
+CREATE PROCEDURE test_sp_IngestAtom.[test a negative tenant is refused (50030)]
 AS
 BEGIN
     DECLARE @AtomId BIGINT;
-    EXEC tSQLt.ExpectException @ExpectedErrorNumber = 50004;
+    EXEC tSQLt.ExpectException @ExpectedErrorNumber = 50030, @ExpectedMessage = N'sp_IngestAtom: TenantId must be 0 or more';
     EXEC dbo.sp_IngestAtom @Content = 0x6869, @ContentType = N'text/plain', @TenantId = -1, @AtomId = @AtomId OUTPUT;
 END;
 GO
@@ -189,9 +189,35 @@ CREATE PROCEDURE test_sp_IngestAtom.[test an embedding by a model the tenant doe
 AS
 BEGIN
     DECLARE @AtomId BIGINT;
+    EXEC test_fixtures.UnbindTenantAccess;
     EXEC tSQLt.FakeTable @TableName = N'dbo.Models';
     EXEC tSQLt.ExpectException @ExpectedErrorNumber = 50008, @ExpectedMessagePattern = '%model 7 does not exist for tenant 424242%';
     EXEC dbo.sp_IngestAtom @Content = 0x6869, @ContentType = N'text/plain', @TenantId = 424242, @GenerateEmbedding = 1,
         @ModelId = 7, @AtomId = @AtomId OUTPUT;
+END;
+GO
+
+CREATE PROCEDURE test_sp_IngestAtom.[test content over the tenant's MaxIngestBytes is refused (50034)]
+AS
+BEGIN
+    DECLARE @AtomId BIGINT;
+    INSERT INTO dbo.TenantSecurityPolicy (TenantId, MaxIngestBytes) VALUES (424242, 10);
+    EXEC tSQLt.ExpectException @ExpectedErrorNumber = 50034,
+        @ExpectedMessage = N'sp_IngestAtom: Content has 11 bytes, more than tenant 424242''s 10 (dbo.TenantSecurityPolicy)';
+    EXEC dbo.sp_IngestAtom @Content = 0x656C6576656E2062797465, @ContentType = N'text/plain', @TenantId = 424242,
+        @AtomId = @AtomId OUTPUT;
+END;
+GO
+
+CREATE PROCEDURE test_sp_IngestAtom.[test a suspended tenant's user is refused (50030)]
+AS
+BEGIN
+    DECLARE @AtomId BIGINT;
+    INSERT INTO dbo.TenantSecurityPolicy (TenantId, IsActive) VALUES (424242, 0);
+    EXEC test_fixtures.CreateTenantUser @UserName = N'tsqlt_alice', @Role = N'app', @TenantId = 424242;
+    EXEC tSQLt.ExpectException @ExpectedErrorNumber = 50030,
+        @ExpectedMessage = N'sp_IngestAtom: tenant 424242 is suspended (dbo.TenantSecurityPolicy)';
+    EXECUTE AS USER = N'tsqlt_alice';
+    EXEC dbo.sp_IngestAtom @Content = 0x6869, @ContentType = N'text/plain', @AtomId = @AtomId OUTPUT;
 END;
 GO

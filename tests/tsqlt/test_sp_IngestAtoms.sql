@@ -112,3 +112,15 @@ BEGIN
     EXEC dbo.sp_IngestAtoms @Atoms = N'not json at all', @TenantId = 424244;
 END;
 GO
+
+CREATE PROCEDURE test_sp_IngestAtoms.[test a batch over the tenant's MaxIngestBytes is refused (50034)]
+AS
+BEGIN
+    INSERT INTO dbo.TenantSecurityPolicy (TenantId, MaxIngestBytes) VALUES (424242, 10);
+    EXEC tSQLt.ExpectException @ExpectedErrorNumber = 50034,
+        @ExpectedMessage = N'sp_IngestAtoms: the batch holds 12 bytes, more than tenant 424242''s 10 (dbo.TenantSecurityPolicy)';
+    EXEC dbo.sp_IngestAtoms
+        @Atoms = N'[{"content": "c2l4c2l4", "contentType": "text/plain"}, {"content": "c2l4c2l4", "contentType": "text/plain"}]',
+        @TenantId = 424242;
+END;
+GO

@@ -90,6 +90,7 @@ AS
 BEGIN
     -- docs seed 003, "Semantic Search (Hybrid Spatial + Vector)", as written, the '...' filled in to
     -- the 768 values the seed's @query_dimension says; tenant 0 has no 768-dimension embedding type
+    EXEC test_fixtures.UnbindTenantAccess;
     EXEC tSQLt.FakeTable @TableName = N'dbo.VectorIndexSegments';
     EXEC tSQLt.ExpectException @ExpectedErrorNumber = 50210,
                                @ExpectedMessagePattern = '%no embedding type of tenant 0 has 768 dimensions%';

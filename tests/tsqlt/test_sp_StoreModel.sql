@@ -74,6 +74,7 @@ AS
 BEGIN
     DECLARE @Manifest NVARCHAR(MAX), @ModelId INT;
     EXEC test_sp_StoreModel.Manifest @Manifest = @Manifest OUTPUT;
+    EXEC test_fixtures.UnbindTenantAccess;
     EXEC tSQLt.FakeTable 'dbo.TensorChunks';
     CREATE TABLE #chunks (ChunkHash BINARY(32) NOT NULL, ByteSize INT NOT NULL, Data VARBINARY(MAX) NOT NULL);
     EXEC tSQLt.ExpectException @ExpectedErrorNumber = 50412, @ExpectedMessagePattern = '%1 chunks the manifest names%';

@@ -7,6 +7,8 @@ server. Its input is named here and nowhere else:
 - RENDER_VARIANTS: the SQL Server renderings of db/: one per supported version
   (deployer.engines.mssql.dialect.VERSIONS), plus the two switches that change the T-SQL text:
   the sqlcmd-variable form `python -m deployer render` writes, and --skip-filestream;
+- the operation scripts `render` writes beside the package (deployer.engines.mssql.operations:
+  backup and restore), with and without FILESTREAM, their sqlcmd variables given sample values;
 - the deployer's own T-SQL: exactly deployer.engines.mssql.statements.STATEMENTS, the registry of
   every statement the SQL Server seam sends (history, reflection and the client commands' data
   operations), and HISTORY_DDL, whose CREATE TABLE statements define the deploy.* tables those
@@ -21,7 +23,8 @@ from __future__ import annotations
 from pathlib import Path
 
 from deployer.engines.mssql import statements as mssql_statements
-from deployer.engines.mssql.dialect import VERSIONS
+from deployer.engines.mssql.dialect import SESSION_SETTINGS, VERSIONS, split_batches
+from deployer.engines.mssql.operations import operation_scripts
 from deployer.package import DB_ROOT, render_package
 from deployer.source.render import RenderedObject
 from tools.tsql_gate.text import bind_placeholders
@@ -55,3 +58,26 @@ def deployer_sql() -> list[tuple[str, str]]:
 def history_ddl() -> list[str]:
     """The DDL of the deployer's history tables (deploy.*), as the seam runs it."""
     return list(mssql_statements.HISTORY_DDL)
+
+
+# the operation scripts' sqlcmd variables, as a DBA would give them (the gate parses T-SQL, not sqlcmd)
+OPERATION_VARIABLES = {
+    "DatabaseName": "HartonomousCopy", "SourceDatabaseName": "Hartonomous", "BackupFile": "D:\\Backup\\h.bak",
+    "DataFile": "D:\\SQLData\\h.mdf", "LogFile": "D:\\SQLData\\h_log.ldf", "FilestreamPath": "D:\\SQLData\\h_fs",
+    "BrokerMode": "NEW_BROKER",
+}
+
+
+def operation_batches() -> list[tuple[str, int, str]]:
+    """(label, batch number, batch) of each operation script, with and without FILESTREAM: sqlcmd
+    commands (:on error exit) left out, variables replaced by OPERATION_VARIABLES."""
+    found = []
+    for filestream in (True, False):
+        for name, text in operation_scripts("0", 2022, filestream, SESSION_SETTINGS).items():
+            lines = [line for line in text.splitlines() if not line.startswith(":")]
+            script = "\n".join(lines) + "\n"
+            for variable, value in OPERATION_VARIABLES.items():
+                script = script.replace(f"$({variable})", value)
+            label = f"{name}{'' if filestream else ' (--skip-filestream)'}"
+            found += [(label, number, batch) for number, batch in enumerate(split_batches(script), start=1)]
+    return found

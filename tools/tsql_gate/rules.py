@@ -196,6 +196,23 @@ def external_binary_result(code: str) -> list[tuple[int, str]]:
     return problems
 
 
+_INPUT_QUERY = re.compile(r"@input_data_1\s*=\s*N?'((?:[^']|'')*)'", re.IGNORECASE)
+_QUERY_SOURCE = re.compile(r"\b(?:FROM|JOIN)\s+([^\s(),;]+)", re.IGNORECASE)
+
+
+def external_input_reads_tables(raw: str) -> list[tuple[int, str]]:
+    """sp_execute_external_script runs its @input_data_1 query in the caller's own security context,
+    outside the procedure's ownership chain: a query of dbo's tables fails for an application user,
+    who holds no SELECT on them. Fill a temporary table in the procedure; let the query read that."""
+    problems = []
+    for match in _INPUT_QUERY.finditer(raw):
+        for source in _QUERY_SOURCE.finditer(match.group(1)):
+            if not source.group(1).startswith("#"):
+                problems.append((match.start(1) + source.start(), f"@input_data_1 reads {source.group(1)}: it runs "
+                                 "as the caller, outside the ownership chain; read a #temporary table filled here"))
+    return problems
+
+
 # rule name -> check(code with comments and strings blanked, the text as written)
 RULES = {
     "output-reset": lambda code, raw: output_reset(code),
@@ -204,6 +221,7 @@ RULES = {
     "insert-absent-dedupes": lambda code, raw: insert_absent_dedupes(code),
     "external-bigint": external_bigint,
     "external-binary-result": lambda code, raw: external_binary_result(code),
+    "external-input-reads-tables": lambda code, raw: external_input_reads_tables(raw),
     "external-script-compiles": external_script_compiles,
 }
 

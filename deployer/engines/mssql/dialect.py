@@ -11,6 +11,8 @@ import re
 from typing import Iterable
 
 from deployer.engines.base import TargetError, object_header
+from deployer.engines.mssql.operations import operation_scripts
+from deployer.source.catalog import ROLE_PREFIX
 from deployer.source.render import RenderError, tsql_identifier, tsql_string
 
 VERSIONS = (2019, 2022, 2025)
@@ -154,6 +156,10 @@ class MssqlDialect:
             # without AUTHORIZATION the statement means the caller's own library, not dbo's
             "library": f"DROP EXTERNAL LIBRARY {tsql_identifier(bare)} AUTHORIZATION dbo;",
             "schema": f"DROP SCHEMA IF EXISTS {tsql_identifier(bare)};",
+            "policy": f"DROP SECURITY POLICY IF EXISTS {target};",
+            # a role object is the database's <database>_<kind> (deployer.source.catalog.role_name)
+            "role": ("DECLARE @Statement NVARCHAR(400) = CONCAT(N'DROP ROLE IF EXISTS ', QUOTENAME(CONCAT(DB_NAME(), "
+                     f"{tsql_string('_' + bare.removeprefix(ROLE_PREFIX))})), N';');\nEXEC sys.sp_executesql @Statement;"),
         }
         return statements[kind] + "\n" if kind in statements else ""
 
@@ -165,6 +171,10 @@ class MssqlDialect:
 
     def script_name(self, version: int | None) -> str:
         return f"hartonomous-mssql-{version or DEFAULT_VERSION}.sql"
+
+    def operation_scripts(self, package_version: str, version: int | None, filestream: bool) -> dict[str, str]:
+        """The backup and restore scripts (deployer.engines.mssql.operations), for sqlcmd."""
+        return operation_scripts(package_version, version or DEFAULT_VERSION, filestream, SESSION_SETTINGS)
 
     def combined_script(self, rendered: list, package_version: str, version: int | None) -> str:
         version = version or DEFAULT_VERSION

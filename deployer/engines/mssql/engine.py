@@ -31,7 +31,10 @@ from deployer.engines.mssql.statements import (
     BEGIN_DEPLOYMENT_SQL, DATABASE_ID_SQL, DEFINITION_SQL, DEPLOYED_OBJECTS_SQL, EXISTS_SQL, FINISH_DEPLOYMENT_SQL,
     FORGET_SQL, HISTORY_DDL, HISTORY_TABLE_SQL, HISTORY_EXISTS_SQL, HISTORY_UPGRADE_SQL, LIBRARY_FINGERPRINT_SQL, LIVE_HASH_SQL, LOCK_SQL,
     RECORD_SQL, SCHEMA_ID_SQL, SERVER_SQL, UNKNOWN_OBJECTS_SQL, create_shadow_sql, drop_shadow_sql,
+    CREATE_LOGIN_USER_SQL, GRANT_STATE_SQL, LOGIN_TYPE_SQL, LOGIN_USER_SQL, MAP_TENANT_SQL, POLICY_STATE_SQL,
+    ROLE_ADD_MEMBER_SQL, ROLE_DROP_MEMBER_SQL, ROLE_EXISTS_SQL, ROLE_STATE_SQL, UNMAP_ALL_SQL, UNMAP_TENANT_SQL,
 )
+from deployer.source.catalog import ROLE_KINDS, ROLE_PREFIX, role_name
 from deployer.engines.schema import reflection_connection, table_fingerprints
 from deployer.source.render import RenderedObject, tsql_identifier
 
@@ -327,10 +330,72 @@ class MssqlEngine:
                 text = row[0] if row else None
             elif obj.kind == "schema":
                 text = "schema" if self.conn.execute(SCHEMA_ID_SQL, obj.name).fetchone()[0] else None
+            elif obj.kind == "role":
+                row = self.conn.execute(ROLE_STATE_SQL, role_name(obj.name, self.database)).fetchone()
+                text = row[0] if row else None
+            elif obj.kind == "policy":
+                row = self.conn.execute(POLICY_STATE_SQL, obj.name).fetchone()
+                text = row[0] if row else None
+            elif obj.kind == "grant":
+                roles = [role_name(ROLE_PREFIX + k, self.database) for k in ROLE_KINDS]
+                text = self.conn.execute(GRANT_STATE_SQL, *roles).fetchone()[0] or ""
             else:
                 continue
             result[obj.name] = hashlib.sha256(text.encode()).hexdigest() if text is not None else None
         return result
+
+    def grant_role(self, login: str, role: str, tenants: list[int], *, revoke: bool = False) -> None:
+        database_role = role_name(ROLE_PREFIX + role, self.database)
+        found = self.conn.execute(LOGIN_TYPE_SQL, login).fetchone()
+        if not found:
+            raise TargetError(f"{self.label}: there is no login {login!r} on the server; create it first "
+                              f"(CREATE LOGIN ...), then grant it")
+        if found[0] in ("G", "X") and tenants:
+            # USER_NAME() is the member's own user, never the group's: a group's tenant would match no one
+            raise TargetError(f"{self.label}: {login!r} is a group login; a tenant is mapped to a member's own "
+                              f"login (grant each member), because a session's user is the member, not the group")
+        if self.conn.execute(ROLE_EXISTS_SQL, database_role).fetchone()[0] is None:
+            raise TargetError(f"{self.label}: the role {database_role} does not exist; publish first")
+        self.conn.autocommit = False
+        try:
+            row = self.conn.execute(LOGIN_USER_SQL, login).fetchone()
+            if row is None:
+                if revoke:
+                    return
+                self.conn.execute(CREATE_LOGIN_USER_SQL, login, login)
+                user = login
+            else:
+                user = row[0]
+            if revoke:
+                for tenant in tenants:
+                    self.conn.execute(UNMAP_TENANT_SQL, user, tenant)
+                if not tenants:
+                    self.conn.execute(UNMAP_ALL_SQL, user)
+                    self.conn.execute(ROLE_DROP_MEMBER_SQL, database_role, user)
+            else:
+                self.conn.execute(ROLE_ADD_MEMBER_SQL, database_role, user)
+                for tenant in tenants:
+                    self.conn.execute(MAP_TENANT_SQL, user, tenant, user, tenant)
+            self.conn.commit()
+        except Exception:
+            self.conn.rollback()
+            raise
+        finally:
+            self.conn.autocommit = True
+
+    # backups are the server's own: BACKUP DATABASE writes on the server's disks, with what a restore
+    # needs afterwards in the rendered scripts (README, "Backups")
+    def backup(self, out):
+        raise TargetError(f"{self.label}: SQL Server backs up with BACKUP DATABASE on the server; run the "
+                          f"backup script that `python -m deployer render --engine mssql` writes")
+
+    def restore(self, source):
+        raise TargetError(f"{self.label}: SQL Server restores with RESTORE DATABASE on the server; run the "
+                          f"restore script that `python -m deployer render --engine mssql` writes")
+
+    def table_checksums(self):
+        raise TargetError(f"{self.label}: table checksums are computed on PostgreSQL only; on SQL Server, "
+                          f"RESTORE VERIFYONLY ... WITH CHECKSUM checks a backup")
 
     def unknown_objects(self, known: set[str], schemas: set[str]) -> list[tuple[str, str]]:
         known_lower = {k.lower() for k in known}

@@ -248,6 +248,47 @@ CHUNKS_PRESENT_SQL = ("SELECT ChunkHash FROM dbo.TensorChunks WHERE ChunkHash IN
                       + ", ".join(["?"] * CHUNK_ROUND) + ");")
 
 
+# the state of a role, of the security policy and of the roles' permissions, as text to hash:
+# what drift compares (NULL: missing)
+ROLE_STATE_SQL = """SELECT CONCAT(p.name, N'|', p.type, N'|', USER_NAME(p.owning_principal_id))
+FROM sys.database_principals AS p
+WHERE p.name = ? AND p.type = 'R';"""
+POLICY_STATE_SQL = """SELECT CONCAT(sp.is_enabled, N'|', sp.is_schema_bound, N'|',
+              STRING_AGG(CAST(CONCAT(OBJECT_SCHEMA_NAME(pr.target_object_id), N'.', OBJECT_NAME(pr.target_object_id),
+                                     N' ', pr.predicate_type_desc, N' ', pr.operation_desc, N' ',
+                                     pr.predicate_definition) AS NVARCHAR(MAX)), NCHAR(10))
+                  WITHIN GROUP (ORDER BY OBJECT_SCHEMA_NAME(pr.target_object_id), OBJECT_NAME(pr.target_object_id),
+                                pr.predicate_type, pr.operation, pr.predicate_definition))
+FROM sys.security_policies AS sp
+LEFT JOIN sys.security_predicates AS pr ON pr.object_id = sp.object_id
+WHERE sp.object_id = OBJECT_ID(?)
+GROUP BY sp.is_enabled, sp.is_schema_bound;"""
+GRANT_STATE_SQL = """SELECT STRING_AGG(g.Line, NCHAR(10)) WITHIN GROUP (ORDER BY g.Line)
+FROM (SELECT CAST(CONCAT(r.name, N' ', p.state_desc, N' ', p.permission_name, N' ', p.class_desc, N' ',
+                         CASE p.class WHEN 1 THEN CONCAT(OBJECT_SCHEMA_NAME(p.major_id), N'.', OBJECT_NAME(p.major_id),
+                                                         N' ', COL_NAME(p.major_id, NULLIF(p.minor_id, 0)))
+                                      WHEN 3 THEN SCHEMA_NAME(p.major_id) END) AS NVARCHAR(MAX)) AS Line
+      FROM sys.database_permissions AS p
+      INNER JOIN sys.database_principals AS r ON r.principal_id = p.grantee_principal_id
+      WHERE r.name IN (?, ?, ?, ?) AND p.class IN (0, 1, 3) AND p.permission_name <> N'CONNECT') AS g;"""
+# python -m deployer grant: the login, its user in this database (created for it when missing), the
+# role membership and the tenant mapping
+LOGIN_TYPE_SQL = "SELECT type FROM sys.server_principals WHERE name = ? AND type IN ('S', 'U', 'G', 'E', 'X');"
+LOGIN_USER_SQL = "SELECT name FROM sys.database_principals WHERE sid = SUSER_SID(?) AND type IN ('S', 'U', 'G', 'E', 'X');"
+CREATE_LOGIN_USER_SQL = """DECLARE @Statement NVARCHAR(600) = CONCAT(N'CREATE USER ', QUOTENAME(?), N' FOR LOGIN ', QUOTENAME(?), N';');
+EXEC sys.sp_executesql @Statement;"""
+ROLE_EXISTS_SQL = "SELECT DATABASE_PRINCIPAL_ID(?);"
+ROLE_ADD_MEMBER_SQL = """DECLARE @Statement NVARCHAR(600) = CONCAT(N'ALTER ROLE ', QUOTENAME(?), N' ADD MEMBER ', QUOTENAME(?), N';');
+EXEC sys.sp_executesql @Statement;"""
+ROLE_DROP_MEMBER_SQL = """DECLARE @Statement NVARCHAR(600) = CONCAT(N'ALTER ROLE ', QUOTENAME(?), N' DROP MEMBER ', QUOTENAME(?), N';');
+EXEC sys.sp_executesql @Statement;"""
+MAP_TENANT_SQL = """INSERT INTO dbo.TenantPrincipals (PrincipalName, TenantId)
+SELECT ?, ?
+WHERE NOT EXISTS (SELECT 1 FROM dbo.TenantPrincipals WITH (UPDLOCK, HOLDLOCK) WHERE PrincipalName = ? AND TenantId = ?);"""
+UNMAP_TENANT_SQL = "DELETE FROM dbo.TenantPrincipals WHERE PrincipalName = ? AND TenantId = ?;"
+UNMAP_ALL_SQL = "DELETE FROM dbo.TenantPrincipals WHERE PrincipalName = ?;"
+
+
 def _registry() -> dict[str, str]:
     statements = {f"HISTORY_DDL[{i}]": text for i, text in enumerate(HISTORY_DDL)}
     statements.update({f"EXISTS_SQL[{kind!r}]": text for kind, text in EXISTS_SQL.items()})
@@ -260,6 +301,8 @@ def _registry() -> dict[str, str]:
         "JOB_PROGRESS_SQL", "JOB_FINISH_SQL", "SEMANTIC_SEARCH_SQL", "MODEL_JOB_START_SQL", "MODEL_BY_SOURCE_SQL",
         "MODEL_JOB_FAILED_SQL", "MODEL_JOB_COMPLETED_SQL", "CHUNKS_TABLE_SQL", "DROP_CHUNKS_TABLE_SQL", "PUT_CHUNK_SQL", "STORE_MODEL_SQL",
         "MODEL_SQL", "MODEL_TENSORS_SQL", "CHUNK_SQL", "CHUNKS_PRESENT_SQL",
+        "ROLE_STATE_SQL", "POLICY_STATE_SQL", "GRANT_STATE_SQL", "LOGIN_TYPE_SQL", "LOGIN_USER_SQL",
+        "CREATE_LOGIN_USER_SQL", "ROLE_EXISTS_SQL", "ROLE_ADD_MEMBER_SQL", "ROLE_DROP_MEMBER_SQL", "MAP_TENANT_SQL", "UNMAP_TENANT_SQL", "UNMAP_ALL_SQL",
     ):
         statements[name] = globals()[name]
     statements["create_shadow_sql(plain)"] = create_shadow_sql(_EXAMPLE_SHADOW)

@@ -10,6 +10,7 @@ from __future__ import annotations
 from typing import Iterable
 
 from deployer.engines.base import object_header
+from deployer.source.catalog import ROLE_PREFIX
 from deployer.source.render import pg_string
 
 _DROP = {
@@ -20,6 +21,33 @@ _DROP = {
     "schema": "DROP SCHEMA IF EXISTS {};",
     "extension": "DROP EXTENSION IF EXISTS {};",
 }
+
+# a retired role: what it owns and was granted goes with it (the database's own objects belong to
+# the deploying role, never to these)
+_DROP_ROLE = """DO $$
+DECLARE
+    role_name constant text := current_database() || '_{suffix}';
+BEGIN
+    IF EXISTS (SELECT FROM pg_roles WHERE rolname = role_name) THEN
+        EXECUTE format('DROP OWNED BY %I', role_name);
+        EXECUTE format('DROP ROLE %I', role_name);
+    END IF;
+END
+$$;
+"""
+# retired row-level security: the policies go, and the tables are open again to their grants
+_DROP_POLICIES = """DO $$
+DECLARE
+    target record;
+BEGIN
+    FOR target IN SELECT c.oid::regclass AS rel, p.polname FROM pg_policy p JOIN pg_class c ON c.oid = p.polrelid
+                  JOIN pg_namespace n ON n.oid = c.relnamespace WHERE n.nspname = 'dbo' AND p.polname = 'tenant_access' LOOP
+        EXECUTE format('DROP POLICY %I ON %s', target.polname, target.rel);
+        EXECUTE format('ALTER TABLE %s NO FORCE ROW LEVEL SECURITY, DISABLE ROW LEVEL SECURITY', target.rel);
+    END LOOP;
+END
+$$;
+"""
 
 
 def quote_identifier(name: str) -> str:
@@ -48,6 +76,10 @@ class PostgresDialect:
     def drop_statement(self, name: str, kind: str) -> str:
         if kind == "library":
             return f"DELETE FROM dbo.ExternalLibraries WHERE LibraryName = {pg_string(name)};"
+        if kind == "role":
+            return _DROP_ROLE.format(suffix=name.removeprefix(ROLE_PREFIX))
+        if kind == "policy":
+            return _DROP_POLICIES
         if kind not in _DROP:
             return ""  # settings and checks leave nothing to drop
         schema, _, bare = name.rpartition(".")
@@ -62,6 +94,9 @@ class PostgresDialect:
 
     def script_name(self, version: int | None) -> str:
         return "hartonomous-postgresql.sql"
+
+    def operation_scripts(self, package_version: str, version: int | None, filestream: bool) -> dict[str, str]:
+        return {}  # PostgreSQL's backup and restore are deployer commands (backup, restore)
 
     def combined_script(self, rendered: list, package_version: str, version: int | None) -> str:
         lines = [

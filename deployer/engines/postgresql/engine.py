@@ -9,8 +9,12 @@ is created by the deployer itself on the first real publish (never by --dry-run)
 from __future__ import annotations
 
 import hashlib
+import os
+import shutil
+import subprocess
 import uuid
 from contextlib import contextmanager
+from pathlib import Path
 from typing import Iterator
 
 import psycopg
@@ -21,6 +25,7 @@ from deployer.engines.base import ApplyError, CheckResult, DeployedObject, Deplo
 from deployer.engines.postgresql.data import PostgresData
 from deployer.engines.postgresql.dialect import PostgresDialect
 from deployer.engines.schema import reflection_connection, table_fingerprints
+from deployer.source.catalog import ROLE_PREFIX, role_name
 from deployer.source.render import RenderedObject
 
 HISTORY_DDL = """
@@ -85,6 +90,58 @@ _EXISTS = {
                  "WHERE n.nspname = %(schema)s AND p.proname = %(name)s AND p.prokind = 'p'",
     "library": "SELECT 1 FROM dbo.ExternalLibraries WHERE LibraryName = %(name)s",
 }
+
+
+# what a backup's checksums cover: the package's schemas and the deployment history
+MANAGED_BACKUP_SCHEMAS = {"dbo", "graph", "provenance", "deploy"}
+
+# The state of a role, of the row-level security and of the privileges, as text to hash: what
+# drift compares. NULL when there is none (the object is missing). The privileges are those the
+# database's four roles and PUBLIC hold in dbo (an object made by hand, granted to no one, is the
+# unknown-objects report's, not a change of the grants).
+_ROLE_STATE = """
+    SELECT concat_ws(' ', r.rolname, r.rolsuper, r.rolinherit, r.rolcreaterole, r.rolcreatedb, r.rolcanlogin,
+                     r.rolreplication, r.rolbypassrls)
+    FROM pg_roles r WHERE r.rolname = %s
+"""
+_POLICY_STATE = """
+    SELECT string_agg(concat_ws(' ', c.relname, c.relrowsecurity, c.relforcerowsecurity, p.polname, p.polcmd,
+                                p.polpermissive, pg_get_expr(p.polqual, p.polrelid), pg_get_expr(p.polwithcheck, p.polrelid)),
+                      E'\\n' ORDER BY c.relname, p.polname)
+    FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
+    LEFT JOIN pg_policy p ON p.polrelid = c.oid
+    WHERE n.nspname = 'dbo' AND c.relkind = 'r' AND (c.relrowsecurity OR p.polname IS NOT NULL)
+"""
+_GRANT_STATE = """
+    WITH grantees AS (
+        SELECT 0::oid AS oid, 'PUBLIC' AS name
+        UNION ALL
+        SELECT r.oid, r.rolname FROM pg_roles r
+        WHERE r.rolname IN (current_database() || '_admin', current_database() || '_app',
+                            current_database() || '_reader', current_database() || '_system')
+    ), acls AS (
+        SELECT 'database' AS kind, d.datname AS object, a.grantee, a.privilege_type
+        FROM pg_database d, aclexplode(coalesce(d.datacl, acldefault('d', d.datdba))) a
+        WHERE d.datname = current_database()
+        UNION ALL
+        SELECT 'schema', n.nspname, a.grantee, a.privilege_type
+        FROM pg_namespace n, aclexplode(coalesce(n.nspacl, acldefault('n', n.nspowner))) a
+        WHERE n.nspname = 'dbo'
+        UNION ALL
+        SELECT 'relation', c.relname, a.grantee, a.privilege_type
+        FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace,
+             aclexplode(coalesce(c.relacl, acldefault((CASE WHEN c.relkind = 'S' THEN 's' ELSE 'r' END)::"char", c.relowner))) a
+        WHERE n.nspname = 'dbo' AND c.relkind IN ('r', 'p', 'v', 'm', 'S')
+        UNION ALL
+        SELECT 'routine', p.oid::regprocedure::text, a.grantee, a.privilege_type
+        FROM pg_proc p JOIN pg_namespace n ON n.oid = p.pronamespace,
+             aclexplode(coalesce(p.proacl, acldefault('f', p.proowner))) a
+        WHERE n.nspname = 'dbo'
+    )
+    SELECT coalesce(string_agg(concat_ws(' ', acls.kind, acls.object, g.name, acls.privilege_type), E'\\n'
+                               ORDER BY acls.kind, acls.object, g.name, acls.privilege_type), '')
+    FROM acls JOIN grantees g ON g.oid = acls.grantee
+"""
 
 
 def redact(url: str) -> str:
@@ -384,6 +441,13 @@ class PostgresEngine:
             elif obj.kind == "schema":
                 row = conn.execute("SELECT 1 FROM pg_namespace WHERE nspname = %s", (obj.name.lower(),)).fetchone()
                 text = "schema" if row else None
+            elif obj.kind == "role":
+                row = conn.execute(_ROLE_STATE, (role_name(obj.name, self.database),)).fetchone()
+                text = row[0] if row else None
+            elif obj.kind == "policy":
+                text = conn.execute(_POLICY_STATE).fetchone()[0]
+            elif obj.kind == "grant":
+                text = conn.execute(_GRANT_STATE).fetchone()[0]
             else:
                 continue  # settings and checks have no state of their own to compare
             result[obj.name] = hashlib.sha256(text.encode()).hexdigest() if text is not None else None
@@ -406,6 +470,107 @@ class PostgresEngine:
             ORDER BY 2
             """, {"schemas": sorted(s.lower() for s in schemas)}).fetchall()
         return [(kind, name) for kind, name in dict.fromkeys(rows) if name.lower() not in known_lower]
+
+    # security ---------------------------------------------------------------------------------
+    def grant_role(self, login: str, role: str, tenants: list[int], *, revoke: bool = False) -> None:
+        conn = self._require()
+        database_role = role_name(ROLE_PREFIX + role, self.database)
+        found = conn.execute("SELECT rolcanlogin FROM pg_roles WHERE rolname = %s", (login,)).fetchone()
+        if found is None or not found[0]:
+            raise TargetError(f"{self.label}: there is no login role {login!r} on the server; create it first "
+                              f"(CREATE ROLE ... LOGIN), then grant it")
+        if conn.execute("SELECT 1 FROM pg_roles WHERE rolname = %s", (database_role,)).fetchone() is None:
+            raise TargetError(f"{self.label}: the role {database_role} does not exist; publish first")
+        with conn.transaction():
+            if revoke:
+                conn.execute("DELETE FROM dbo.TenantPrincipals WHERE PrincipalName = %s "
+                             "AND (cardinality(%s::integer[]) = 0 OR TenantId = ANY(%s::integer[]))",
+                             (login, tenants, tenants))
+                if not tenants:
+                    conn.execute(sql.SQL("REVOKE {} FROM {}").format(sql.Identifier(database_role), sql.Identifier(login)))
+                return
+            conn.execute(sql.SQL("GRANT {} TO {}").format(sql.Identifier(database_role), sql.Identifier(login)))
+            for tenant in tenants:
+                conn.execute("INSERT INTO dbo.TenantPrincipals (PrincipalName, TenantId) VALUES (%s, %s) "
+                             "ON CONFLICT DO NOTHING", (login, tenant))
+
+    # backup and restore -------------------------------------------------------------------------
+    def _client_program(self, name: str) -> str:
+        """pg_dump / pg_restore of the server's major version or newer (an older one refuses)."""
+        major = self._require().info.server_version // 10000
+        candidates = sorted(Path("/usr/lib/postgresql").glob(f"*/bin/{name}"), key=lambda p: int(p.parts[-3]))
+        for candidate in candidates:
+            if int(candidate.parts[-3]) >= major:
+                return str(candidate)
+        found = shutil.which(name)
+        if found is None:
+            raise TargetError(f"{name} is not installed (apt-get install postgresql-client-{major})")
+        return found
+
+    def _client_environment(self) -> tuple[str, dict]:
+        """A connection string for pg_dump / pg_restore without the password, which goes in the
+        environment: a command line is visible to every user of the machine."""
+        params = conninfo_to_dict(self.url)
+        password = params.pop("password", None)
+        env = dict(os.environ)
+        if password:
+            env["PGPASSWORD"] = password
+        return make_conninfo(**params), env
+
+    def table_checksums(self) -> dict[str, tuple[int, str]]:
+        """Every table of the package's schemas and the history: its row count and a checksum of its
+        rows (the md5 of the sorted md5s of each row's text), independent of row order."""
+        conn = self._require()
+        tables = conn.execute(
+            "SELECT n.nspname, c.relname FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace "
+            "WHERE c.relkind IN ('r', 'p') AND n.nspname = ANY(%s) ORDER BY 1, 2",
+            (sorted(MANAGED_BACKUP_SCHEMAS),)).fetchall()
+        result = {}
+        for schema, table in tables:
+            count, checksum = conn.execute(sql.SQL(
+                "SELECT count(*), coalesce(md5(string_agg(h, '' ORDER BY h)), '') "
+                "FROM (SELECT md5(t::text) AS h FROM {} AS t) AS rows").format(sql.Identifier(schema, table))).fetchone()
+            result[f"{schema}.{table}"] = (count, checksum)
+        return result
+
+    def backup(self, out: Path) -> dict[str, tuple[int, str]]:
+        """A consistent dump (pg_dump's custom format) of the database, and the checksums of its tables
+        taken in the same snapshot: a transaction exports its snapshot, pg_dump reads in it."""
+        conn = self._require()
+        pg_dump = self._client_program("pg_dump")
+        conninfo, env = self._client_environment()
+        conn.autocommit = False
+        try:
+            conn.execute("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ, READ ONLY")
+            snapshot = conn.execute("SELECT pg_export_snapshot()").fetchone()[0]
+            checksums = self.table_checksums()
+            # the session-tenant choices belong to live backends, not to the data
+            done = subprocess.run([pg_dump, "--format=custom", "--no-password", f"--snapshot={snapshot}",
+                                   "--exclude-table-data=dbo.sessiontenants", f"--file={out}", f"--dbname={conninfo}"],
+                                  env=env, capture_output=True, text=True)
+            if done.returncode != 0:
+                raise TargetError(f"pg_dump of {self.label} failed: {done.stderr.strip()}")
+        finally:
+            conn.rollback()
+            conn.autocommit = True
+        return checksums
+
+    def restore(self, source: Path) -> None:
+        """pg_restore the dump into this (new, empty) database in one transaction. Ownership and
+        privileges are not restored: the roles of the dumped database are not this one's (they carry
+        its name), so the publish that follows creates this database's roles and grants them."""
+        conn = self._require()
+        if conn.execute("SELECT count(*) FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace "
+                        "WHERE n.nspname NOT IN ('pg_catalog', 'information_schema', 'pg_toast') "
+                        "AND c.relkind IN ('r', 'p', 'v', 'm')").fetchone()[0]:
+            raise TargetError(f"{self.label} is not empty: restore into a new database")
+        pg_restore = self._client_program("pg_restore")
+        conninfo, env = self._client_environment()
+        done = subprocess.run([pg_restore, "--no-owner", "--no-privileges", "--single-transaction", "--exit-on-error",
+                               "--no-password", f"--dbname={conninfo}", str(source)],
+                              env=env, capture_output=True, text=True)
+        if done.returncode != 0:
+            raise TargetError(f"pg_restore into {self.label} failed (nothing was restored): {done.stderr.strip()}")
 
     # verification -----------------------------------------------------------------------------
     def run_check(self, rendered: RenderedObject) -> list[CheckResult]:

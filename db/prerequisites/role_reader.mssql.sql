@@ -1,0 +1,9 @@
+-- kind: role
+-- requires: dbo
+-- The reporting role: SELECT on the tenant-owned tables and the monitoring views, filtered to the
+-- session's tenant by dbo.TenantAccessPolicy; no writes, no procedures. Name: <database>_reader.
+-- Logins become members through python -m deployer grant (a database user for the login).
+IF DATABASE_PRINCIPAL_ID({{ (database_name ~ '_reader') | tsql_string }}) IS NULL
+BEGIN
+    CREATE ROLE {{ (database_name ~ '_reader') | tsql_identifier }} AUTHORIZATION dbo;
+END;

@@ -1,0 +1,56 @@
+-- kind: grant
+-- requires: role_admin, role_app, role_reader, role_system, dbo.TenantAccessPolicy, dbo.fn_TenantIsActive, dbo.sp_SetSessionTenant, dbo.fn_ResolveTenant, dbo.sp_IngestAtom, dbo.sp_IngestAtoms, dbo.sp_SemanticSearch, dbo.sp_GenerateText, dbo.sp_GenerateEmbedding, dbo.fn_GenerateEmbeddings, dbo.sp_StoreModel, dbo.sp_IngestModel, dbo.sp_UpdateTensor, dbo.sp_CreateWeightSnapshot, dbo.sp_RestoreWeightSnapshot, dbo.sp_RollbackWeightsToTimestamp, dbo.sp_VectorCosineSimilarity, dbo.sp_VectorDotProduct, dbo.sp_VectorL2Distance, dbo.sp_VectorNormalize, dbo.sp_VectorSoftmax, dbo.fn_VectorToJson, dbo.fn_StoredModel, dbo.fn_StoredModelTensors, dbo.fn_TensorChunk, dbo.fn_PythonEnvironment, dbo.sp_BuildVectorIndex, dbo.sp_RecomputeAllSpatialProjections, dbo.vw_EmbeddingCountsByType, dbo.vw_SpatialProjectionCoverage
+-- What each role may do (README, "Security model"), granted from nothing on every publish, so a
+-- privilege granted by hand to one of the roles does not survive it (and shows as drift before).
+-- <database>_admin  every table, every routine (operations: sp_BuildVectorIndex, sp_IngestModel,
+--                   sp_RecomputeAllSpatialProjections, the stored-model readers, the mappings)
+-- <database>_app    EXECUTE on the tenant procedures, which run as their owner and work in the
+--                   session's tenant (dbo.fn_ResolveTenant); no table privilege at all
+-- <database>_reader SELECT on the tenant-owned tables and views, row-level security filtering them
+-- <database>_system nothing yet: the autonomous loop's grants come with it
+-- PUBLIC loses CONNECT on the database and EXECUTE on every routine of dbo: PostgreSQL grants every
+-- new function to PUBLIC (a schema's default privileges cannot take that back), so this object runs
+-- after every publish that changes anything, and a function made by hand shows in drift.
+DO $$
+DECLARE
+    db constant text := current_database();
+    admin constant text := db || '_admin';
+    app constant text := db || '_app';
+    reader constant text := db || '_reader';
+    system constant text := db || '_system';
+    routine text;
+BEGIN
+    EXECUTE format('REVOKE ALL ON DATABASE %I FROM PUBLIC', db);
+    EXECUTE format('GRANT CONNECT, TEMPORARY ON DATABASE %I TO %I, %I, %I, %I', db, admin, app, reader, system);
+    EXECUTE format('GRANT USAGE ON SCHEMA dbo TO %I, %I, %I, %I', admin, app, reader, system);
+    REVOKE ALL ON ALL ROUTINES IN SCHEMA dbo FROM PUBLIC;
+    EXECUTE format('REVOKE ALL ON ALL TABLES IN SCHEMA dbo FROM %I, %I, %I, %I', admin, app, reader, system);
+    EXECUTE format('REVOKE ALL ON ALL SEQUENCES IN SCHEMA dbo FROM %I, %I, %I, %I', admin, app, reader, system);
+    EXECUTE format('REVOKE ALL ON ALL ROUTINES IN SCHEMA dbo FROM %I, %I, %I, %I', admin, app, reader, system);
+
+    EXECUTE format('GRANT SELECT, INSERT, UPDATE, DELETE ON ALL TABLES IN SCHEMA dbo TO %I', admin);
+    EXECUTE format('GRANT USAGE, SELECT ON ALL SEQUENCES IN SCHEMA dbo TO %I', admin);
+    EXECUTE format('GRANT EXECUTE ON ALL ROUTINES IN SCHEMA dbo TO %I', admin);
+
+    -- what row-level security evaluates as the querying role, and the session's tenant choice
+    FOREACH routine IN ARRAY ARRAY['dbo.fn_TenantAccessPredicate(integer)', 'dbo.fn_SessionTenant()',
+                                   'dbo.fn_IsTenantAdmin()', 'dbo.fn_TenantIsActive(integer)',
+                                   'dbo.sp_SetSessionTenant(integer)'] LOOP
+        EXECUTE format('GRANT EXECUTE ON ROUTINE %s TO %I, %I, %I', routine, app, reader, system);
+    END LOOP;
+
+    FOREACH routine IN ARRAY ARRAY[
+        'dbo.sp_IngestAtom', 'dbo.sp_IngestAtoms', 'dbo.sp_SemanticSearch', 'dbo.sp_GenerateText',
+        'dbo.sp_GenerateEmbedding', 'dbo.fn_GenerateEmbeddings', 'dbo.sp_StoreModel',
+        'dbo.sp_UpdateTensor', 'dbo.sp_CreateWeightSnapshot', 'dbo.sp_RestoreWeightSnapshot',
+        'dbo.sp_RollbackWeightsToTimestamp', 'dbo.sp_VectorCosineSimilarity', 'dbo.sp_VectorDotProduct',
+        'dbo.sp_VectorL2Distance', 'dbo.sp_VectorNormalize', 'dbo.sp_VectorSoftmax', 'dbo.fn_VectorToJson',
+        'dbo.fn_PythonEnvironment'] LOOP
+        EXECUTE format('GRANT EXECUTE ON ROUTINE %s TO %I', routine, app);
+    END LOOP;
+
+    EXECUTE format('GRANT SELECT ON dbo.Atoms, dbo.AtomEmbeddings, dbo.Models, dbo.ModelLayers, dbo.ModelTensors, '
+                   'dbo.InferenceRequests, dbo.IngestionJobs, dbo.GenerationStreams, dbo.WeightSnapshots, '
+                   'dbo.vw_EmbeddingCountsByType, dbo.vw_SpatialProjectionCoverage TO %I', reader);
+END
+$$;

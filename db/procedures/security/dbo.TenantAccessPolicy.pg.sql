@@ -1,0 +1,93 @@
+-- kind: policy
+-- requires: dbo.Atoms, dbo.Models, dbo.InferenceRequests, dbo.IngestionJobs, dbo.GenerationStreams, dbo.VectorIndexSegments, dbo.WeightSnapshots, dbo.AtomEmbeddings, dbo.ModelLayers, dbo.ModelTensors, dbo.VectorIndexChunks, dbo.WeightSnapshotChunks, dbo.ModelTensorChunks, dbo.ModelTensorChunksHistory, dbo.fn_TenantAccessPredicate
+-- Row-level security on every tenant-owned table (seed 003's TenantSecurityPolicy; the table of
+-- that name holds each tenant's limits). A table with a TenantId column shows and accepts the rows
+-- dbo.fn_TenantAccessPredicate allows; a table owned through a parent (an atom's embeddings, a
+-- model's tensors and their chunk maps, a segment's chunks, a snapshot's chunks) those whose
+-- parent it allows. FORCE: the tables' owner is held to the policies too (superusers, and the
+-- SECURITY DEFINER procedures they own, are not: the procedures resolve the tenant themselves).
+-- dbo.TensorChunks is not here: its chunks are shared by content hash across tenants, so no
+-- tenant role is granted it at all; procedures reach it and never say whether a chunk existed. Nor
+-- is dbo.AtomPayloadStore, as on SQL Server (which refuses predicates on its FILESTREAM table): no
+-- tenant role is granted it; procedures read a payload only through its atom.
+ALTER TABLE dbo.Atoms ENABLE ROW LEVEL SECURITY;
+ALTER TABLE dbo.Atoms FORCE ROW LEVEL SECURITY;
+DROP POLICY IF EXISTS tenant_access ON dbo.Atoms;
+CREATE POLICY tenant_access ON dbo.Atoms
+    USING (dbo.fn_TenantAccessPredicate(TenantId)) WITH CHECK (dbo.fn_TenantAccessPredicate(TenantId));
+ALTER TABLE dbo.Models ENABLE ROW LEVEL SECURITY;
+ALTER TABLE dbo.Models FORCE ROW LEVEL SECURITY;
+DROP POLICY IF EXISTS tenant_access ON dbo.Models;
+CREATE POLICY tenant_access ON dbo.Models
+    USING (dbo.fn_TenantAccessPredicate(TenantId)) WITH CHECK (dbo.fn_TenantAccessPredicate(TenantId));
+ALTER TABLE dbo.InferenceRequests ENABLE ROW LEVEL SECURITY;
+ALTER TABLE dbo.InferenceRequests FORCE ROW LEVEL SECURITY;
+DROP POLICY IF EXISTS tenant_access ON dbo.InferenceRequests;
+CREATE POLICY tenant_access ON dbo.InferenceRequests
+    USING (dbo.fn_TenantAccessPredicate(TenantId)) WITH CHECK (dbo.fn_TenantAccessPredicate(TenantId));
+ALTER TABLE dbo.IngestionJobs ENABLE ROW LEVEL SECURITY;
+ALTER TABLE dbo.IngestionJobs FORCE ROW LEVEL SECURITY;
+DROP POLICY IF EXISTS tenant_access ON dbo.IngestionJobs;
+CREATE POLICY tenant_access ON dbo.IngestionJobs
+    USING (dbo.fn_TenantAccessPredicate(TenantId)) WITH CHECK (dbo.fn_TenantAccessPredicate(TenantId));
+ALTER TABLE dbo.GenerationStreams ENABLE ROW LEVEL SECURITY;
+ALTER TABLE dbo.GenerationStreams FORCE ROW LEVEL SECURITY;
+DROP POLICY IF EXISTS tenant_access ON dbo.GenerationStreams;
+CREATE POLICY tenant_access ON dbo.GenerationStreams
+    USING (dbo.fn_TenantAccessPredicate(TenantId)) WITH CHECK (dbo.fn_TenantAccessPredicate(TenantId));
+ALTER TABLE dbo.VectorIndexSegments ENABLE ROW LEVEL SECURITY;
+ALTER TABLE dbo.VectorIndexSegments FORCE ROW LEVEL SECURITY;
+DROP POLICY IF EXISTS tenant_access ON dbo.VectorIndexSegments;
+CREATE POLICY tenant_access ON dbo.VectorIndexSegments
+    USING (dbo.fn_TenantAccessPredicate(TenantId)) WITH CHECK (dbo.fn_TenantAccessPredicate(TenantId));
+ALTER TABLE dbo.WeightSnapshots ENABLE ROW LEVEL SECURITY;
+ALTER TABLE dbo.WeightSnapshots FORCE ROW LEVEL SECURITY;
+DROP POLICY IF EXISTS tenant_access ON dbo.WeightSnapshots;
+CREATE POLICY tenant_access ON dbo.WeightSnapshots
+    USING (dbo.fn_TenantAccessPredicate(TenantId)) WITH CHECK (dbo.fn_TenantAccessPredicate(TenantId));
+ALTER TABLE dbo.AtomEmbeddings ENABLE ROW LEVEL SECURITY;
+ALTER TABLE dbo.AtomEmbeddings FORCE ROW LEVEL SECURITY;
+DROP POLICY IF EXISTS tenant_access ON dbo.AtomEmbeddings;
+CREATE POLICY tenant_access ON dbo.AtomEmbeddings
+    USING (EXISTS (SELECT FROM dbo.Atoms p WHERE p.AtomId = AtomEmbeddings.AtomId AND dbo.fn_TenantAccessPredicate(p.TenantId)))
+    WITH CHECK (EXISTS (SELECT FROM dbo.Atoms p WHERE p.AtomId = AtomEmbeddings.AtomId AND dbo.fn_TenantAccessPredicate(p.TenantId)));
+ALTER TABLE dbo.ModelLayers ENABLE ROW LEVEL SECURITY;
+ALTER TABLE dbo.ModelLayers FORCE ROW LEVEL SECURITY;
+DROP POLICY IF EXISTS tenant_access ON dbo.ModelLayers;
+CREATE POLICY tenant_access ON dbo.ModelLayers
+    USING (EXISTS (SELECT FROM dbo.Models p WHERE p.ModelId = ModelLayers.ModelId AND dbo.fn_TenantAccessPredicate(p.TenantId)))
+    WITH CHECK (EXISTS (SELECT FROM dbo.Models p WHERE p.ModelId = ModelLayers.ModelId AND dbo.fn_TenantAccessPredicate(p.TenantId)));
+ALTER TABLE dbo.ModelTensors ENABLE ROW LEVEL SECURITY;
+ALTER TABLE dbo.ModelTensors FORCE ROW LEVEL SECURITY;
+DROP POLICY IF EXISTS tenant_access ON dbo.ModelTensors;
+CREATE POLICY tenant_access ON dbo.ModelTensors
+    USING (EXISTS (SELECT FROM dbo.Models p WHERE p.ModelId = ModelTensors.ModelId AND dbo.fn_TenantAccessPredicate(p.TenantId)))
+    WITH CHECK (EXISTS (SELECT FROM dbo.Models p WHERE p.ModelId = ModelTensors.ModelId AND dbo.fn_TenantAccessPredicate(p.TenantId)));
+ALTER TABLE dbo.VectorIndexChunks ENABLE ROW LEVEL SECURITY;
+ALTER TABLE dbo.VectorIndexChunks FORCE ROW LEVEL SECURITY;
+DROP POLICY IF EXISTS tenant_access ON dbo.VectorIndexChunks;
+CREATE POLICY tenant_access ON dbo.VectorIndexChunks
+    USING (EXISTS (SELECT FROM dbo.VectorIndexSegments p WHERE p.SegmentId = VectorIndexChunks.SegmentId AND dbo.fn_TenantAccessPredicate(p.TenantId)))
+    WITH CHECK (EXISTS (SELECT FROM dbo.VectorIndexSegments p WHERE p.SegmentId = VectorIndexChunks.SegmentId AND dbo.fn_TenantAccessPredicate(p.TenantId)));
+ALTER TABLE dbo.WeightSnapshotChunks ENABLE ROW LEVEL SECURITY;
+ALTER TABLE dbo.WeightSnapshotChunks FORCE ROW LEVEL SECURITY;
+DROP POLICY IF EXISTS tenant_access ON dbo.WeightSnapshotChunks;
+CREATE POLICY tenant_access ON dbo.WeightSnapshotChunks
+    USING (EXISTS (SELECT FROM dbo.WeightSnapshots p WHERE p.SnapshotId = WeightSnapshotChunks.SnapshotId AND dbo.fn_TenantAccessPredicate(p.TenantId)))
+    WITH CHECK (EXISTS (SELECT FROM dbo.WeightSnapshots p WHERE p.SnapshotId = WeightSnapshotChunks.SnapshotId AND dbo.fn_TenantAccessPredicate(p.TenantId)));
+ALTER TABLE dbo.ModelTensorChunks ENABLE ROW LEVEL SECURITY;
+ALTER TABLE dbo.ModelTensorChunks FORCE ROW LEVEL SECURITY;
+DROP POLICY IF EXISTS tenant_access ON dbo.ModelTensorChunks;
+CREATE POLICY tenant_access ON dbo.ModelTensorChunks
+    USING (EXISTS (SELECT FROM dbo.ModelTensors mt JOIN dbo.Models m ON m.ModelId = mt.ModelId
+                   WHERE mt.TensorId = ModelTensorChunks.TensorId AND dbo.fn_TenantAccessPredicate(m.TenantId)))
+    WITH CHECK (EXISTS (SELECT FROM dbo.ModelTensors mt JOIN dbo.Models m ON m.ModelId = mt.ModelId
+                   WHERE mt.TensorId = ModelTensorChunks.TensorId AND dbo.fn_TenantAccessPredicate(m.TenantId)));
+ALTER TABLE dbo.ModelTensorChunksHistory ENABLE ROW LEVEL SECURITY;
+ALTER TABLE dbo.ModelTensorChunksHistory FORCE ROW LEVEL SECURITY;
+DROP POLICY IF EXISTS tenant_access ON dbo.ModelTensorChunksHistory;
+CREATE POLICY tenant_access ON dbo.ModelTensorChunksHistory
+    USING (EXISTS (SELECT FROM dbo.ModelTensors mt JOIN dbo.Models m ON m.ModelId = mt.ModelId
+                   WHERE mt.TensorId = ModelTensorChunksHistory.TensorId AND dbo.fn_TenantAccessPredicate(m.TenantId)))
+    WITH CHECK (EXISTS (SELECT FROM dbo.ModelTensors mt JOIN dbo.Models m ON m.ModelId = mt.ModelId
+                   WHERE mt.TensorId = ModelTensorChunksHistory.TensorId AND dbo.fn_TenantAccessPredicate(m.TenantId)));
