@@ -1,5 +1,5 @@
 -- kind: procedure
--- requires: dbo.fn_GenerateEmbedding, dbo.fn_ResolveTenant
+-- requires: dbo.fn_GenerateEmbedding, dbo.fn_ResolveTenant, dbo.fn_RaiseClean
 -- The embedding of a text (float32 bytes, L2-normalized) by the packaged all-MiniLM-L6-v2, or by the
 -- stored model ModelId (see dbo.fn_GenerateEmbedding), and the same vector as a JSON array (the
 -- text form SQL Server 2025 casts to VECTOR(384); both engines' procedures take the same
@@ -17,5 +17,7 @@ BEGIN
     sp_GenerateEmbedding.TenantId := dbo.fn_ResolveTenant(sp_GenerateEmbedding.TenantId, 'sp_GenerateEmbedding');
     embedding := dbo.fn_GenerateEmbedding(text_value, ModelId, TenantId);
     embedding_json := CASE WHEN embedding IS NOT NULL THEN dbo.fn_VectorToJson(embedding) END;
+EXCEPTION WHEN OTHERS THEN  -- the Python's error, as a caller reads it (dbo.fn_RaiseClean)
+    PERFORM dbo.fn_RaiseClean('sp_GenerateEmbedding', SQLERRM, SQLSTATE);
 END
 $$;

@@ -1,5 +1,5 @@
 -- kind: function
--- requires: dbo.Models, dbo.fn_StoredModel, dbo.fn_StoredModelTensors, dbo.fn_TensorChunk, dbo.InferenceRequests, dbo.GenerationStreams, dbo.sp_IngestAtom, dbo.fn_LoadExternalLibrary, hartonomous_ext, dbo.fn_ResolveTenant, dbo.TenantSecurityPolicy
+-- requires: dbo.fn_GenerateText, dbo.fn_RaiseClean
 -- Generate text after a prompt with the stored Llama-architecture GGUF model(s) ModelIds of the
 -- tenant, in the database (hartonomous_ext.generation: numpy over the stored weights, loaded once
 -- per session and weight version). Greedy at temperature 0 (deterministic); otherwise sampled from
@@ -19,63 +19,14 @@ CREATE OR REPLACE FUNCTION dbo.sp_GenerateText(
     seed bigint DEFAULT NULL
 )
 RETURNS TABLE (StreamId bigint, GeneratedText text, TokenCount integer, RequestId bigint)
-LANGUAGE plpython3u
+LANGUAGE plpgsql
 VOLATILE
 SECURITY DEFINER
 SET search_path = dbo, public, pg_temp
 AS $$
-{% include "bindings/_plpython_preamble.py" %}
-{% include "bindings/_plpython_stored_models.py" %}
-import json
-import time
-from hartonomous_ext import generation, model_store
-from hartonomous_ext.model_formats import FormatError
-
-tenant = plpy.execute(plpy.prepare("SELECT dbo.fn_ResolveTenant($1, 'sp_GenerateText') AS t", ["integer"]),
-                      [tenantid])[0]["t"]
-if not prompt or not prompt.strip():
-    plpy.error("sp_GenerateText: the prompt is empty", sqlstate="22023")
-tokens_wanted = max_tokens if max_tokens is not None else 64  # (a parameter's name cannot be assigned here)
-try:
-    model_ids = generation.parse_model_ids(modelids)
-    generation.check_settings(tokens_wanted, temperature or 0.0, top_k or 0)
-except FormatError as exc:
-    plpy.error(f"sp_GenerateText: {exc}", sqlstate="22023")
-# the tenant's own limits (dbo.TenantSecurityPolicy; no row: the package's)
-limits = plpy.execute(plpy.prepare("SELECT AllowGeneration, MaxTokensPerCall FROM dbo.TenantSecurityPolicy "
-                                   "WHERE TenantId = $1", ["integer"]), [tenant])
-if limits and not limits[0]["allowgeneration"]:
-    plpy.error(f"sp_GenerateText: tenant {tenant} may not generate text (dbo.TenantSecurityPolicy)", sqlstate="42501")
-if limits and limits[0]["maxtokenspercall"] is not None and tokens_wanted > limits[0]["maxtokenspercall"]:
-    plpy.error(f"sp_GenerateText: max_tokens {tokens_wanted} is more than tenant {tenant}'s "
-               f"{limits[0]['maxtokenspercall']} (dbo.TenantSecurityPolicy)", sqlstate="54000")
-started = time.perf_counter()
-try:
-    reader, cache = PlpyStoredModels(), GD.setdefault("llamas", {})
-    models = [model_store.cached(cache, reader, m, tenant, generation.load) for m in model_ids]
-    result = generation.generate(models, prompt, tokens_wanted, temperature or 0.0, top_k or 0, seed)
-except FormatError as exc:
-    plpy.error(f"sp_GenerateText: {exc}", sqlstate="22023")
-duration = (time.perf_counter() - started) * 1000
-request = plpy.execute(plpy.prepare(
-    "INSERT INTO dbo.InferenceRequests (TenantId, TaskType, ModelId, Parameters, DurationMs, ResultCount) "
-    "VALUES ($1, 'text-generation', $2, $3, $4, $5) RETURNING RequestId",
-    ["integer", "integer", "jsonb", "double precision", "integer"]),
-    [tenant, model_ids[0], json.dumps({"model_ids": list(model_ids), "max_tokens": max_tokens, "temperature": temperature,
-                                       "top_k": top_k, "seed": seed, "prompt": prompt[:200]}),
-     duration, len(result["token_ids"])])[0]["requestid"]
-atom = None
-if result["text"]:
-    atom = plpy.execute(plpy.prepare("CALL dbo.sp_IngestAtom($1, 'text/plain', $2, $3)", ["bytea", "jsonb", "integer"]),
-                        [result["text"].encode(), json.dumps({"generated_by": list(model_ids), "request": request}),
-                         tenant])[0]["atomid"]
-stream = plpy.execute(plpy.prepare(
-    "INSERT INTO dbo.GenerationStreams (RequestId, TenantId, ModelIds, Prompt, PromptTokens, GeneratedTokens, "
-    "GeneratedText, Temperature, TopK, Seed, OutputAtomId, FirstTokenMs, TokensPerSecond) "
-    "VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13) RETURNING StreamId",
-    ["bigint", "integer", "integer[]", "text", "integer[]", "integer[]", "text", "double precision", "integer", "bigint",
-     "bigint", "double precision", "double precision"]),
-    [request, tenant, list(model_ids), prompt, result["prompt_ids"], result["token_ids"], result["text"],
-     temperature or 0.0, top_k or 0, seed, atom, result["first_token_ms"], result["tokens_per_second"]])[0]["streamid"]
-return [(stream, result["text"], len(result["token_ids"]), request)]
+BEGIN
+    RETURN QUERY SELECT * FROM dbo.fn_GenerateText(prompt, max_tokens, temperature, top_k, ModelIds, TenantId, seed);
+EXCEPTION WHEN OTHERS THEN  -- the Python's error, as a caller reads it (dbo.fn_RaiseClean)
+    PERFORM dbo.fn_RaiseClean('sp_GenerateText', SQLERRM, SQLSTATE);
+END
 $$;

@@ -1,5 +1,5 @@
 -- kind: grant
--- requires: role_admin, role_app, role_reader, role_system, dbo.TenantAccessPolicy, dbo.fn_TenantIsActive, dbo.sp_SetSessionTenant, dbo.fn_ResolveTenant, dbo.sp_IngestAtom, dbo.sp_IngestAtoms, dbo.sp_SemanticSearch, dbo.sp_GenerateText, dbo.sp_GenerateEmbedding, dbo.fn_GenerateEmbeddings, dbo.sp_StoreModel, dbo.sp_IngestModel, dbo.sp_UpdateTensor, dbo.sp_CreateWeightSnapshot, dbo.sp_RestoreWeightSnapshot, dbo.sp_RollbackWeightsToTimestamp, dbo.sp_VectorCosineSimilarity, dbo.sp_VectorDotProduct, dbo.sp_VectorL2Distance, dbo.sp_VectorNormalize, dbo.sp_VectorSoftmax, dbo.fn_VectorToJson, dbo.fn_StoredModel, dbo.fn_StoredModelTensors, dbo.fn_TensorChunk, dbo.fn_PythonEnvironment, dbo.sp_BuildVectorIndex, dbo.sp_RecomputeAllSpatialProjections, dbo.vw_EmbeddingCountsByType, dbo.vw_SpatialProjectionCoverage
+-- requires: role_admin, role_app, role_reader, role_system, dbo.TenantAccessPolicy, dbo.fn_TenantIsActive, dbo.sp_SetSessionTenant, dbo.fn_ResolveTenant, dbo.sp_IngestAtom, dbo.sp_IngestAtoms, dbo.sp_SemanticSearch, dbo.sp_GenerateText, dbo.sp_GenerateEmbedding, dbo.sp_StoreModel, dbo.sp_IngestModel, dbo.sp_UpdateTensor, dbo.sp_CreateWeightSnapshot, dbo.sp_RestoreWeightSnapshot, dbo.sp_RollbackWeightsToTimestamp, dbo.sp_VectorCosineSimilarity, dbo.sp_VectorDotProduct, dbo.sp_VectorL2Distance, dbo.sp_VectorNormalize, dbo.sp_VectorSoftmax, dbo.fn_VectorToJson, dbo.fn_StoredModel, dbo.fn_StoredModelTensors, dbo.fn_TensorChunk, dbo.fn_PythonEnvironment, dbo.sp_BuildVectorIndex, dbo.sp_RecomputeAllSpatialProjections, dbo.vw_EmbeddingCountsByType, dbo.vw_SpatialProjectionCoverage
 -- What each role may do (README, "Security model"), granted from nothing on every publish, so a
 -- privilege granted by hand to one of the roles does not survive it (and shows as drift before).
 -- <database>_admin  every table, every routine (operations: sp_BuildVectorIndex, sp_IngestModel,
@@ -41,11 +41,10 @@ BEGIN
 
     FOREACH routine IN ARRAY ARRAY[
         'dbo.sp_IngestAtom', 'dbo.sp_IngestAtoms', 'dbo.sp_SemanticSearch', 'dbo.sp_GenerateText',
-        'dbo.sp_GenerateEmbedding', 'dbo.fn_GenerateEmbeddings', 'dbo.sp_StoreModel',
+        'dbo.sp_GenerateEmbedding', 'dbo.sp_StoreModel',
         'dbo.sp_UpdateTensor', 'dbo.sp_CreateWeightSnapshot', 'dbo.sp_RestoreWeightSnapshot',
         'dbo.sp_RollbackWeightsToTimestamp', 'dbo.sp_VectorCosineSimilarity', 'dbo.sp_VectorDotProduct',
-        'dbo.sp_VectorL2Distance', 'dbo.sp_VectorNormalize', 'dbo.sp_VectorSoftmax', 'dbo.fn_VectorToJson',
-        'dbo.fn_PythonEnvironment'] LOOP
+        'dbo.sp_VectorL2Distance', 'dbo.sp_VectorNormalize', 'dbo.sp_VectorSoftmax'] LOOP
         EXECUTE format('GRANT EXECUTE ON ROUTINE %s TO %I', routine, app);
     END LOOP;
 
