@@ -9,6 +9,7 @@ checked as the login's.
 
 from __future__ import annotations
 
+import json
 import uuid
 
 import psycopg
@@ -16,6 +17,7 @@ import pytest
 from psycopg import sql
 
 from deployer import cli
+from conftest import latest_log
 
 LOGINS = {"alice": ("app", [1]), "bob": ("app", [2]), "svc": ("app", [1, 2]), "boss": ("admin", []),
           "rita": ("reader", [1]), "nobody": (None, [])}
@@ -334,3 +336,15 @@ def test_generated_text_is_written_in_one_transaction_on_sql_server():
     assert begin < text.index("INSERT INTO dbo.InferenceRequests") < text.index("EXEC dbo.sp_IngestAtom") \
         < text.index("INSERT INTO dbo.GenerationStreams") < commit
     assert text.index("sp_execute_external_script") < begin  # the Python runs outside it
+
+
+def test_a_login_named_like_a_database_role_is_refused_not_altered(pg_instance, run, tmp_path):
+    database = f"tenancy_clash_{uuid.uuid4().hex[:6]}"
+    url = pg_instance.create_database(database)
+    with psycopg.connect(url, autocommit=True) as conn:
+        conn.execute(sql.SQL("CREATE ROLE {} LOGIN").format(sql.Identifier(database + "_app")))
+    result = run("publish", "--target", url, "--log-dir", tmp_path)
+    assert result.code == 1
+    assert "a login of that name exists on this server" in json.dumps(latest_log(tmp_path, "error"))
+    with psycopg.connect(url) as conn:  # still the login it was
+        assert conn.execute("SELECT rolcanlogin FROM pg_roles WHERE rolname = %s", (database + "_app",)).fetchone() == (True,)
