@@ -32,6 +32,21 @@ def _results(cursor) -> list[tuple]:
             return rows or []
 
 
+
+@contextmanager
+def odbc_transaction(conn) -> Iterator[None]:
+    """The statements inside as one transaction on a pyodbc connection that is otherwise autocommit:
+    committed at the end, rolled back on any error, autocommit again afterwards."""
+    conn.autocommit = False
+    try:
+        yield
+        conn.commit()
+    except Exception:
+        conn.rollback()
+        raise
+    finally:
+        conn.autocommit = True
+
 class MssqlData:
     def __init__(self, conn):
         self.conn = conn
@@ -70,16 +85,9 @@ class MssqlData:
         _results(self.conn.execute(INGEST_ATOM_SQL, content, content_type, metadata, tenant))
 
     def ingest_atoms(self, atoms: str, tenant: int, job: int, done: int) -> list[tuple]:
-        self.conn.autocommit = False
-        try:
+        with odbc_transaction(self.conn):
             rows = _results(self.conn.execute(INGEST_ATOMS_SQL, atoms, tenant))
             self.conn.execute(JOB_PROGRESS_SQL, done, job)
-            self.conn.commit()
-        except Exception:
-            self.conn.rollback()
-            raise
-        finally:
-            self.conn.autocommit = True
         return rows
 
     def semantic_search(self, text: str, top: int, hybrid: bool, tenant: int) -> list[tuple]:

@@ -23,7 +23,7 @@ from typing import Iterator
 from urllib.parse import parse_qsl, unquote, urlsplit
 
 from deployer.engines.base import ApplyError, CheckResult, DeployedObject, Deployment, TargetError
-from deployer.engines.mssql.data import MssqlData
+from deployer.engines.mssql.data import MssqlData, odbc_transaction
 from deployer.engines.mssql.dialect import (
     DEFAULT_DATABASE, MssqlDialect, check_database_name, filestream_container, in_data_folder,
 )
@@ -356,16 +356,13 @@ class MssqlEngine:
                               f"login (grant each member), because a session's user is the member, not the group")
         if self.conn.execute(ROLE_EXISTS_SQL, database_role).fetchone()[0] is None:
             raise TargetError(f"{self.label}: the role {database_role} does not exist; publish first")
-        self.conn.autocommit = False
-        try:
+        with odbc_transaction(self.conn):
             row = self.conn.execute(LOGIN_USER_SQL, login).fetchone()
+            if row is None and revoke:
+                return
             if row is None:
-                if revoke:
-                    return
                 self.conn.execute(CREATE_LOGIN_USER_SQL, login, login)
-                user = login
-            else:
-                user = row[0]
+            user = login if row is None else row[0]
             if revoke:
                 for tenant in tenants:
                     self.conn.execute(UNMAP_TENANT_SQL, user, tenant)
@@ -376,12 +373,6 @@ class MssqlEngine:
                 self.conn.execute(ROLE_ADD_MEMBER_SQL, database_role, user)
                 for tenant in tenants:
                     self.conn.execute(MAP_TENANT_SQL, user, tenant, user, tenant)
-            self.conn.commit()
-        except Exception:
-            self.conn.rollback()
-            raise
-        finally:
-            self.conn.autocommit = True
 
     # backups are the server's own: BACKUP DATABASE writes on the server's disks, with what a restore
     # needs afterwards in the rendered scripts (README, "Backups")
