@@ -37,6 +37,7 @@ def render_package(
     database_name: str | None = None,
     filestream_path: str | None = None,
     skip_filestream: bool = False,
+    inmemory_path: str | None = None,
     sqlcmd_variables: bool = False,
 ) -> list[RenderedObject]:
     """Every object of the package for one engine, in deployment order, rendered by its dialect."""
@@ -49,6 +50,7 @@ def render_package(
         database_name=database_name,
         filestream_path=filestream_path,
         skip_filestream=skip_filestream,
+        inmemory_path=inmemory_path,
         sqlcmd_variables=sqlcmd_variables,
     ), dialect)
     return [renderer.render(o) for o in order(catalog.objects)]

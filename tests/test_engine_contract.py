@@ -134,7 +134,8 @@ def test_an_empty_database_has_no_history(target):
 
 def test_a_rendering_the_user_asked_for_is_kept(target):
     """What the server may change in the rendering: never an option the user gave explicitly."""
-    assert target.render_settings({"skip_filestream": True, "filestream_path": None}) == ({}, [])
+    assert target.render_settings({"skip_filestream": True, "filestream_path": None,
+                                   "inmemory_path": "/var/opt/mssql/data/contract_InMemory"}) == ({}, [])
 
 
 def test_a_deployment_gets_an_id_and_applied_objects_are_recorded(target, deployment):

@@ -6,6 +6,7 @@ make_smollm2_reference.py) and the same numpy forward pass run outside the datab
 from __future__ import annotations
 
 import json
+import re
 from pathlib import Path
 
 import psycopg
@@ -116,3 +117,71 @@ def test_bad_requests_get_clear_errors(smollm_db, kwargs, message):
         generate(url, **kwargs)
     assert message in str(caught.value)
     assert query(url, "SELECT count(*) FROM dbo.InferenceRequests")[0][0] == requests
+
+
+def test_generated_tokens_are_charged_and_a_quota_refuses_before_generating(smollm_db):
+    """Metering (dbo.sp_ChargeUsage): the tokens generated, in the call's transaction; a call whose
+    max_tokens would not fit in what is left of the month's quota is refused before any weight is read."""
+    url, model, _ = smollm_db
+    tokens_used = ("SELECT coalesce(sum(Units), 0), count(*) FROM dbo.BillingUsageLedger_InMemory "
+                   "WHERE TenantId = 0 AND Operation = 'generated_token' AND Source = 'sp_GenerateText'")
+    before, items = query(url, tokens_used)[0]
+    _, _, count, _ = generate(url, prompt="Name a fruit.", max_tokens=6, ModelIds=str(model))
+    assert query(url, tokens_used)[0] == (before + count, items + 1)
+    with psycopg.connect(url, autocommit=True) as conn:
+        conn.execute("INSERT INTO dbo.BillingRatePlans (PlanName) VALUES ('tokens')")
+        conn.execute("INSERT INTO dbo.BillingRates (RatePlanId, Operation, UnitRate, MonthlyQuotaUnits) "
+                     "SELECT RatePlanId, 'generated_token', 0.01, %s FROM dbo.BillingRatePlans WHERE PlanName = 'tokens'",
+                     (before + count + 5,))
+        conn.execute("INSERT INTO dbo.BillingAccounts (TenantId, RatePlanId) "
+                     "SELECT 0, RatePlanId FROM dbo.BillingRatePlans WHERE PlanName = 'tokens'")
+    try:
+        requests = query(url, "SELECT count(*) FROM dbo.InferenceRequests")[0][0]
+        with pytest.raises(psycopg.Error) as caught:
+            generate(url, prompt="Name a fruit.", max_tokens=6, ModelIds=str(model))
+        assert caught.value.sqlstate == "53400"
+        assert str(caught.value).startswith("sp_GenerateText: tenant 0 has 5 of its monthly quota of "
+                                            f"{before + count + 5} generated_token units left; this call needs 6")
+        assert query(url, "SELECT count(*) FROM dbo.InferenceRequests")[0][0] == requests
+        _, _, fitted, _ = generate(url, prompt="Name a fruit.", max_tokens=5, ModelIds=str(model))
+        assert query(url, tokens_used)[0] == (before + count + fitted, items + 2)
+    finally:
+        with psycopg.connect(url, autocommit=True) as conn:
+            conn.execute("DELETE FROM dbo.BillingAccounts WHERE TenantId = 0")
+
+
+def test_a_tenant_runs_only_the_models_its_policy_allows(smollm_db):
+    """dbo.TenantSecurityPolicy.AllowedModelIds: a stored model missing from it is refused (42501)
+    by every procedure that runs one, before any work; the packaged all-MiniLM-L6-v2 always runs."""
+    url, model, minilm = smollm_db
+    refused = "tenant 0 may not use model {} (dbo.TenantSecurityPolicy)"
+    calls = {
+        "sp_GenerateText": ("SELECT * FROM dbo.sp_GenerateText('Name a fruit.', 4, ModelIds => %s)", str(model), model),
+        "sp_GenerateEmbedding": ("CALL dbo.sp_GenerateEmbedding('a pear', %s)", minilm, minilm),
+        "sp_IngestAtom": ("CALL dbo.sp_IngestAtom('a plum', 'text/plain', GenerateEmbedding => 1, ModelId => %s)",
+                          minilm, minilm),
+        "sp_IngestAtoms": ("SELECT * FROM dbo.sp_IngestAtoms('[{\"content\": \"YSBmaWc=\", \"contentType\": \"text/plain\"}]', "
+                           "GenerateEmbedding => true, ModelId => %s)", minilm, minilm),
+    }
+    with psycopg.connect(url, autocommit=True) as conn:
+        conn.execute("INSERT INTO dbo.TenantSecurityPolicy (TenantId, AllowedModelIds) VALUES (0, '[]')")
+        try:
+            atoms = conn.execute("SELECT count(*) FROM dbo.Atoms").fetchone()[0]
+            for caller, (statement, argument, denied) in calls.items():
+                with pytest.raises(psycopg.Error) as caught:
+                    conn.execute(statement, (argument,))
+                assert caught.value.sqlstate == "42501", caller
+                assert str(caught.value).startswith(f"{caller}: " + refused.format(denied)), caller
+            assert conn.execute("SELECT count(*) FROM dbo.Atoms").fetchone()[0] == atoms
+            # the packaged model needs no permission
+            assert conn.execute("CALL dbo.sp_GenerateEmbedding('a pear')").fetchone()[0] is not None
+            # allowing the embedding model lets its calls through, the generator stays refused
+            conn.execute("UPDATE dbo.TenantSecurityPolicy SET AllowedModelIds = %s::jsonb WHERE TenantId = 0",
+                         (f"[{minilm}]",))
+            assert conn.execute(calls["sp_GenerateEmbedding"][0], (minilm,)).fetchone()[0] is not None
+            with pytest.raises(psycopg.Error, match=re.escape(refused.format(model))):
+                conn.execute(calls["sp_GenerateText"][0], (str(model),))
+            with pytest.raises(psycopg.errors.CheckViolation):
+                conn.execute("UPDATE dbo.TenantSecurityPolicy SET AllowedModelIds = '{\"a\": 1}' WHERE TenantId = 0")
+        finally:
+            conn.execute("DELETE FROM dbo.TenantSecurityPolicy WHERE TenantId = 0")

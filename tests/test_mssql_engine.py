@@ -108,22 +108,37 @@ def test_drop_statements_mean_the_objects_the_package_created():
     assert "[x]]; DROP DATABASE master; --]" in dialect.drop_statement("dbo.x]; DROP DATABASE master; --", "table")
 
 
+LINUX_INMEMORY = "/var/opt/mssql/data/Hartonomous_InMemory"
+WINDOWS_INMEMORY = "C:\\SQL\\DATA\\Hartonomous_InMemory"
+
+
 @pytest.mark.parametrize(("separator", "data_path", "level", "requested", "expected"), [
-    ("/", "/var/opt/mssql/data/", 0, {}, {"skip_filestream": True}),
-    ("\\", "C:\\SQL\\DATA\\", 2, {}, {"filestream_path": "C:\\SQL\\DATA\\Hartonomous_Filestream"}),
-    ("\\", "C:\\SQL\\DATA\\", 3, {"filestream_path": "D:\\FS\\H"}, {}),
-    ("/", "/var/opt/mssql/data/", 0, {"skip_filestream": True}, {}),
-    ("\\", "C:\\SQL\\DATA\\", 0, {"skip_filestream": True}, {}),
+    ("/", "/var/opt/mssql/data/", 0, {}, {"skip_filestream": True, "inmemory_path": LINUX_INMEMORY}),
+    ("\\", "C:\\SQL\\DATA\\", 2, {}, {"filestream_path": "C:\\SQL\\DATA\\Hartonomous_Filestream",
+                                   "inmemory_path": WINDOWS_INMEMORY}),
+    ("\\", "C:\\SQL\\DATA\\", 3, {"filestream_path": "D:\\FS\\H"}, {"inmemory_path": WINDOWS_INMEMORY}),
+    ("/", "/var/opt/mssql/data/", 0, {"skip_filestream": True}, {"inmemory_path": LINUX_INMEMORY}),
+    ("\\", "C:\\SQL\\DATA\\", 0, {"skip_filestream": True}, {"inmemory_path": WINDOWS_INMEMORY}),
+    # the data folder with or without its trailing separator
+    ("/", "/var/opt/mssql/data", 0, {}, {"skip_filestream": True, "inmemory_path": LINUX_INMEMORY}),
+    ("\\", "C:\\SQL\\DATA", 2, {}, {"filestream_path": "C:\\SQL\\DATA\\Hartonomous_Filestream",
+                                 "inmemory_path": WINDOWS_INMEMORY}),
+    # --inmemory-path is kept as given
+    ("/", "/var/opt/mssql/data/", 0, {"inmemory_path": "/mnt/fast/H_InMemory"}, {"skip_filestream": True}),
+    ("\\", "C:\\SQL\\DATA\\", 2, {"filestream_path": "D:\\FS\\H", "inmemory_path": "E:\\IM\\H"}, {}),
 ])
-def test_filestream_follows_the_servers_platform(separator, data_path, level, requested, expected):
+def test_filestream_and_the_inmemory_container_follow_the_servers_platform(separator, data_path, level, requested,
+                                                                            expected):
     """SQL Server on Linux has no FILESTREAM: publish stores payloads as VARBINARY(MAX) there and
-    says so; on Windows the container goes to the instance's default data folder. The facts come
-    from SERVERPROPERTY, which any login may read."""
+    says so; on Windows the container goes to the instance's default data folder. In-Memory OLTP is
+    on both platforms: its container goes to the default data folder, with the server's separator.
+    The facts come from SERVERPROPERTY, which any login may read."""
     from deployer.engines import dialect_for
 
     settings, notices = dialect_for("mssql").settings_for_server(separator, data_path, level, "Hartonomous", requested)
     assert settings == expected
-    assert len(notices) == (1 if expected else 0)
+    assert len(notices) == len(expected)  # one line for each thing the server decided
+    assert any(n.startswith("In-Memory OLTP: container ") for n in notices) == ("inmemory_path" in expected)
 
 
 @pytest.mark.parametrize(("data_path", "level", "message"), [
@@ -135,6 +150,40 @@ def test_a_windows_server_that_cannot_hold_filestream_stops_before_planning(data
 
     with pytest.raises(TargetError, match=message):
         dialect_for("mssql").settings_for_server("\\", data_path, level, "Hartonomous", {})
+
+
+@pytest.mark.parametrize(("separator", "level", "requested"), [
+    ("/", 0, {}),
+    ("\\", 2, {"filestream_path": "D:\\FS\\H"}),
+    ("\\", 0, {"skip_filestream": True}),
+])
+def test_a_server_without_a_default_data_folder_needs_the_inmemory_path(separator, level, requested):
+    """In-Memory OLTP is never skipped: with no default data folder to put its container in, publish
+    stops before planning unless --inmemory-path names one."""
+    from deployer.engines import dialect_for
+
+    dialect = dialect_for("mssql")
+    with pytest.raises(TargetError, match="no default data folder for the In-Memory OLTP container.*--inmemory-path"):
+        dialect.settings_for_server(separator, None, level, "Hartonomous", requested)
+    settings, _ = dialect.settings_for_server(separator, None, level, "Hartonomous",
+                                              {**requested, "inmemory_path": "/mnt/fast/H_InMemory"})
+    assert "inmemory_path" not in settings
+
+
+def test_the_inmemory_container_is_always_a_template_variable():
+    """Without a server it defaults into SQL Server on Linux's data folder, as FILESTREAM's does;
+    `render` (sqlcmd variables) leaves it to the DBA as $(InMemoryPath)."""
+    from deployer.engines import dialect_for
+    from deployer.source.render import RenderOptions
+
+    def inmemory_path(**options) -> str:
+        options = RenderOptions(package_version="0", library=None, **options)
+        return dialect_for("mssql").template_variables(options)["inmemory_path"]
+
+    assert inmemory_path() == "/var/opt/mssql/data/Hartonomous_InMemory"
+    assert inmemory_path(database_name="Shop", skip_filestream=True) == "/var/opt/mssql/data/Shop_InMemory"
+    assert inmemory_path(inmemory_path="E:\\IM\\Shop") == "E:\\IM\\Shop"
+    assert inmemory_path(sqlcmd_variables=True, inmemory_path="E:\\IM\\Shop") == "$(InMemoryPath)"
 
 
 def test_the_filestream_script_refuses_a_linux_server_with_the_way_out():
@@ -234,12 +283,14 @@ def _shadow_ddl(sent: list[str]) -> list[str]:
     return [s for s in sent if "DATABASE [Hartonomous_shadow_" in s]
 
 
-def test_the_shadow_of_a_filestream_rendering_has_the_filegroup_its_tables_are_on(server):
+def test_the_shadow_of_a_filestream_rendering_has_the_filegroups_its_tables_need(server):
     """With FILESTREAM (the default on a Windows server), dbo.AtomPayloadStore is created ON the
-    HartonomousFilestream filegroup: the shadow database must have it, with a container of its own
-    in the instance's default data folder, or every plan that compares tables fails."""
+    HartonomousFilestream filegroup, and a memory-optimized table needs a MEMORY_OPTIMIZED_DATA
+    filegroup: the shadow database must have both, each with a container of its own in the
+    instance's default data folder, or every plan that compares tables fails."""
     server.facts(WINDOWS)
-    settings, _ = server.engine.render_settings({"filestream_path": None, "skip_filestream": False})
+    settings, _ = server.engine.render_settings({"filestream_path": None, "skip_filestream": False,
+                                                 "inmemory_path": None})
     objects = _shadow_objects(**settings)
     assert any("FILESTREAM_ON HartonomousFilestream" in b for r in objects for b in r.batches)
     with server.engine.shadow(objects) as shadow:
@@ -250,9 +301,12 @@ def test_the_shadow_of_a_filestream_rendering_has_the_filegroup_its_tables_are_o
         f"CREATE DATABASE [{name}]\n"
         f"ON PRIMARY (NAME = N'{name}', FILENAME = N'{data}{name}.mdf'),\n"
         f"FILEGROUP [HartonomousFilestream] CONTAINS FILESTREAM (NAME = N'{name}_Filestream', "
-        f"FILENAME = N'{data}{name}_Filestream');"]
-    # the container is derived as the published database's (settings_for_server), per shadow
+        f"FILENAME = N'{data}{name}_Filestream'),\n"
+        f"FILEGROUP [HartonomousInMemory] CONTAINS MEMORY_OPTIMIZED_DATA (NAME = N'{name}_InMemory', "
+        f"FILENAME = N'{data}{name}_InMemory');"]
+    # the containers are derived as the published database's (settings_for_server), per shadow
     assert settings["filestream_path"] == f"{data}Hartonomous_Filestream"
+    assert settings["inmemory_path"] == f"{data}Hartonomous_InMemory"
     # the FILESTREAM table ran in the shadow, after the database had its filegroup
     assert any("FILESTREAM_ON HartonomousFilestream" in s for s in server.shadow_sessions[0].sent)
     # and the shadow is gone afterwards, its files (the container too) with it
@@ -261,39 +315,57 @@ def test_the_shadow_of_a_filestream_rendering_has_the_filegroup_its_tables_are_o
     assert server.sent[-1] == "USE [Hartonomous]" and server.shadow_sessions[0].closed
 
 
-def test_every_shadow_gets_a_container_of_its_own(server):
+def test_every_shadow_gets_containers_of_its_own(server):
     server.facts(WINDOWS)
-    server.engine.render_settings({"filestream_path": "D:\\FS\\Hartonomous", "skip_filestream": False})
+    server.engine.render_settings({"filestream_path": "D:\\FS\\Hartonomous", "skip_filestream": False,
+                                   "inmemory_path": "E:\\IM\\Hartonomous"})
     for _ in range(2):
         with server.engine.shadow([]):
             pass
     creates = [s for s in _shadow_ddl(server.sent) if s.startswith("CREATE DATABASE")]
     containers = {line.rsplit("FILENAME = ", 1)[1] for s in creates for line in s.splitlines()[2:]}
-    assert len(creates) == 2 and len(containers) == 2
-    # beside the instance's data files, never inside the published database's container
-    assert all(c.startswith("N'" + WINDOWS[1]) and "D:\\FS" not in c for c in containers)
+    assert len(creates) == 2 and len(containers) == 4
+    # beside the instance's data files, never inside the published database's containers
+    assert all(c.startswith("N'" + WINDOWS[1]) and "D:\\FS" not in c and "E:\\IM" not in c for c in containers)
 
 
 @pytest.mark.parametrize(("facts", "requested"), [
-    (WINDOWS, {"filestream_path": None, "skip_filestream": True}),  # --skip-filestream
-    (LINUX, {"filestream_path": None, "skip_filestream": False}),  # SQL Server on Linux has no FILESTREAM
+    (WINDOWS, {"filestream_path": None, "skip_filestream": True, "inmemory_path": None}),  # --skip-filestream
+    # SQL Server on Linux has no FILESTREAM; its paths take '/'
+    (LINUX, {"filestream_path": None, "skip_filestream": False, "inmemory_path": None}),
 ])
-def test_a_rendering_without_filestream_gets_a_plain_shadow(server, facts, requested):
+def test_a_rendering_without_filestream_gets_a_shadow_with_only_the_inmemory_filegroup(server, facts, requested):
     server.facts(facts)
     settings, _ = server.engine.render_settings(requested)
     objects = _shadow_objects(**{**requested, **settings})
     assert not any("FILESTREAM" in b for r in objects for b in r.batches)
     with server.engine.shadow(objects) as shadow:
         name = shadow.database
+    data = facts[1]
     assert _shadow_ddl(server.sent) == [
-        f"CREATE DATABASE [{name}];",
+        f"CREATE DATABASE [{name}]\n"
+        f"ON PRIMARY (NAME = N'{name}', FILENAME = N'{data}{name}.mdf'),\n"
+        f"FILEGROUP [HartonomousInMemory] CONTAINS MEMORY_OPTIMIZED_DATA (NAME = N'{name}_InMemory', "
+        f"FILENAME = N'{data}{name}_InMemory');",
         f"ALTER DATABASE [{name}] SET SINGLE_USER WITH ROLLBACK IMMEDIATE;\nDROP DATABASE [{name}];"]
-    assert not any("FILEGROUP" in s or "FILENAME" in s for s in server.sent)
+    assert not any("FILESTREAM" in s for s in server.sent)
+
+
+def test_a_shadow_needs_the_default_data_folder_for_its_containers(server):
+    """--inmemory-path names the published database's container, never a shadow's: without a default
+    data folder the shadow has nowhere to go, and nothing is created."""
+    server.facts(("/", None, 0))
+    server.engine.render_settings({"filestream_path": None, "skip_filestream": False,
+                                   "inmemory_path": "/mnt/fast/Hartonomous_InMemory"})
+    with pytest.raises(TargetError, match="reports no default data folder"):
+        with server.engine.shadow([]):
+            pass
+    assert _shadow_ddl(server.sent) == []
 
 
 def test_the_shadow_is_dropped_when_an_object_fails_in_it_or_the_comparison_raises(server):
     server.facts(WINDOWS)
-    server.engine.render_settings({"filestream_path": None, "skip_filestream": False})
+    server.engine.render_settings({"filestream_path": None, "skip_filestream": False, "inmemory_path": None})
     objects = _shadow_objects()
     server.shadow_fail = "CREATE TABLE dbo.AtomPayloadStore"
     with pytest.raises(TargetError, match="dbo.AtomPayloadStore .* fails in the shadow database"):
@@ -314,9 +386,11 @@ def test_shadow_names_and_paths_are_quoted_never_pasted_in():
     from deployer.engines.mssql.statements import create_shadow_sql, drop_shadow_sql
     from tools.tsql_gate.parse import parse_problems
 
-    create = create_shadow_sql("Hart_shadow_1", ("C:\\O'Brien\\DATA]\\Hart_shadow_1.mdf",
-                                                 "C:\\O'Brien\\DATA]\\Hart_shadow_1_Filestream"))
+    create = create_shadow_sql("Hart_shadow_1", "C:\\O'Brien\\DATA]\\Hart_shadow_1.mdf",
+                               "C:\\O'Brien\\DATA]\\Hart_shadow_1_InMemory",
+                               "C:\\O'Brien\\DATA]\\Hart_shadow_1_Filestream")
     assert "FILENAME = N'C:\\O''Brien\\DATA]\\Hart_shadow_1.mdf'" in create
+    assert "FILENAME = N'C:\\O''Brien\\DATA]\\Hart_shadow_1_InMemory'" in create
     assert "FILENAME = N'C:\\O''Brien\\DATA]\\Hart_shadow_1_Filestream'" in create
     assert parse_problems(create) == ()
     assert drop_shadow_sql("x]; DROP DATABASE master; --").count("[x]]; DROP DATABASE master; --]") == 2
@@ -327,27 +401,31 @@ def test_the_shadows_statements_are_in_the_gates_registry():
     from deployer.engines.mssql import statements
 
     registered = statements.STATEMENTS
-    assert registered["create_shadow_sql(plain)"] == statements.create_shadow_sql("Hartonomous_shadow_0123abcd")
+    assert "CONTAINS FILESTREAM" not in registered["create_shadow_sql(no filestream)"]
     assert "CONTAINS FILESTREAM" in registered["create_shadow_sql(filestream)"]
+    assert all("CONTAINS MEMORY_OPTIMIZED_DATA" in registered[f"create_shadow_sql({which})"]
+               for which in ("no filestream", "filestream"))
     assert registered["drop_shadow_sql"] == statements.drop_shadow_sql("Hartonomous_shadow_0123abcd")
 
 
-def test_the_shadows_filegroup_is_the_one_the_package_creates_and_its_tables_use():
-    from deployer.engines.mssql.statements import FILESTREAM_FILEGROUP
+def test_the_shadows_filegroups_are_the_ones_the_package_creates_and_its_tables_use():
+    from deployer.engines.mssql.statements import FILESTREAM_FILEGROUP, INMEMORY_FILEGROUP
     from deployer.package import render_package
 
     rendered = {r.obj.name: r.sql for r in render_package("mssql")}
     assert f"ADD FILEGROUP {FILESTREAM_FILEGROUP} CONTAINS FILESTREAM" in rendered["FilestreamFilegroup"]
     assert f"FILESTREAM_ON {FILESTREAM_FILEGROUP}" in rendered["dbo.AtomPayloadStore"]
+    assert f"ADD FILEGROUP {INMEMORY_FILEGROUP} CONTAINS MEMORY_OPTIMIZED_DATA" in rendered["MemoryOptimizedFilegroup"]
 
 
-def test_the_filestream_filegroup_is_all_the_shadow_needs_beyond_schemas_and_tables():
-    """The shadow runs only the package's schemas and tables; the one other object a SQL Server table
-    requires is the FILESTREAM filegroup, which the shadow creates itself. Another would break it."""
+def test_the_filegroups_are_all_the_shadow_needs_beyond_schemas_and_tables():
+    """The shadow runs only the package's schemas and tables; the other objects a SQL Server table
+    requires are the FILESTREAM and In-Memory OLTP filegroups, which the shadow creates itself.
+    Another would break it."""
     from deployer.package import render_package
     from deployer.target.state import SHADOW_KINDS
 
     rendered = render_package("mssql")
     kinds = {r.obj.name: r.obj.kind for r in rendered}
     needed = {req for r in rendered if r.obj.kind == "table" for req in r.obj.requires if kinds[req] not in SHADOW_KINDS}
-    assert needed == {"FilestreamFilegroup"}
+    assert needed == {"FilestreamFilegroup", "MemoryOptimizedFilegroup"}

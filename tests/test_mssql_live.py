@@ -436,3 +436,63 @@ def test_concurrent_batches_of_one_tenant_take_turns_and_count_every_copy(databa
     assert errors == []
     assert _rows(database, "SELECT COUNT(*), MIN(ReferenceCount), MAX(ReferenceCount) FROM dbo.Atoms WHERE TenantId = ?",
                  tenant) == [(400, 3, 3)]
+
+
+def test_billing_meters_the_work_and_a_quota_refuses_before_it(database):
+    """As on PostgreSQL (tests/test_billing.py): new bytes and embeddings of an ingest, one search a
+    call, the line items in the memory-optimized ledger matching the month's counters, the third
+    search of a quota of two refused with no request recorded."""
+    import pyodbc
+
+    tenant = 5151
+    _rows(database, """
+        SET NOCOUNT ON;
+        INSERT INTO dbo.BillingRatePlans (PlanName) VALUES (N'live-trial');
+        DECLARE @Plan INT = SCOPE_IDENTITY();
+        INSERT INTO dbo.BillingRates (RatePlanId, Operation, UnitRate, MonthlyQuotaUnits)
+        VALUES (@Plan, 'search', 0.5, 2), (@Plan, 'ingested_byte', 0.001, NULL);
+        INSERT INTO dbo.BillingAccounts (TenantId, RatePlanId) VALUES (?, @Plan);""", tenant)
+    content = "live billing apples".encode()
+    _rows(database, "DECLARE @Id BIGINT; EXEC dbo.sp_IngestAtom @Content = ?, @ContentType = N'text/plain', "
+                    "@TenantId = ?, @GenerateEmbedding = 1, @AtomId = @Id OUTPUT;", content, tenant)
+    search = "EXEC dbo.sp_SemanticSearch @query_text = N'apples', @top_k = 1, @TenantId = ?;"
+    assert len(_rows(database, search, tenant)) == 1
+    assert len(_rows(database, search, tenant)) == 1
+    with pytest.raises(pyodbc.Error, match="tenant 5151 has 0 of its monthly quota of 2 search units left"):
+        _rows(database, search, tenant)
+    counters = _rows(database, "SELECT Operation, Units, Calls, Cost FROM dbo.BillingUsagePeriods WHERE TenantId = ? "
+                               "ORDER BY Operation", tenant)
+    assert [(op, units, calls) for op, units, calls, _ in counters] == [
+        ("embedding", 3, 3), ("ingested_byte", len(content), 1), ("search", 2, 2)]
+    assert _rows(database, "SELECT Operation, SUM(Units), COUNT(*) FROM dbo.BillingUsageLedger_InMemory "
+                           "WHERE TenantId = ? GROUP BY Operation ORDER BY Operation", tenant) == [
+        (op, units, calls) for op, units, calls, _ in counters]
+    assert _scalar(database, "SELECT COUNT(*) FROM dbo.InferenceRequests WHERE TenantId = ? "
+                             "AND TaskType = N'semantic-search'", tenant) == 2
+
+
+def test_a_charge_outside_a_transaction_is_refused_and_the_seeds_ledger_insert_runs(database):
+    import pyodbc
+
+    with pytest.raises(pyodbc.Error, match="inside the transaction of the work it charges"):
+        _rows(database, "EXEC dbo.sp_ChargeUsage @TenantId = 1, @Operation = 'search', @Units = 1, @Source = N'live';")
+    _rows(database, """
+        INSERT INTO dbo.BillingUsageLedger_InMemory (
+            TenantId, PrincipalId, Operation, Units, BaseRate, TotalCost
+        )
+        VALUES (
+            6161, N'billing-correction', 'search', 1, 0.5, 0.5
+        );""")
+    assert _scalar(database, "SELECT COUNT(*) FROM dbo.BillingUsageLedger_InMemory WHERE TenantId = 6161") == 1
+    assert _rows(database, "EXEC dbo.sp_ArchiveBillingUsage;") == [(0,)]  # nothing from a closed month yet
+
+
+@pytest.mark.parametrize("isolation", ["REPEATABLE READ", "SERIALIZABLE"])
+def test_a_metered_call_works_whatever_the_sessions_isolation_level(database, isolation):
+    """The charge reaches the memory-optimized ledger WITH (SNAPSHOT) in a READ COMMITTED transaction
+    of the procedure's own: a session at another level gets its rows, not error 41333."""
+    rows = _rows(database, f"SET TRANSACTION ISOLATION LEVEL {isolation}; "
+                           "EXEC dbo.sp_SemanticSearch @query_text = N'apples', @top_k = 1, @TenantId = 7171;")
+    assert rows == []  # tenant 7171 has nothing stored: no rows, and no error
+    assert _scalar(database, "SELECT COUNT(*) FROM dbo.BillingUsageLedger_InMemory WHERE TenantId = 7171 "
+                             "AND Operation = 'search'") >= 1

@@ -26,6 +26,7 @@ def test_mssql_render_writes_objects_and_a_sqlcmd_script(run, tmp_path, version)
     assert ":on error exit" in script
     assert "CREATE DATABASE [$(DatabaseName)]" in script
     assert "FILENAME = N'$(FilestreamPath)'" in script
+    assert "FILENAME = N'$(InMemoryPath)'" in script  # db/prerequisites/MemoryOptimizedFilegroup.mssql.sql
     assert "USE [$(DatabaseName)];" in script
     assert re.search(r"^GO$", script, re.MULTILINE)
     # server-context objects run from master, the rest in the database, in stage order
@@ -38,7 +39,8 @@ def test_mssql_render_without_filestream_or_external_scripts(run, tmp_path):
     result = run("render", "--engine", "mssql", "--out", tmp_path, "--skip-filestream", "--skip-external-scripts")
     assert result.code == 0, result
     script = (tmp_path / "hartonomous-mssql-2022.sql").read_text()
-    assert "ADD FILEGROUP" not in script
+    assert "CONTAINS FILESTREAM" not in script
+    assert "CONTAINS MEMORY_OPTIMIZED_DATA" in script  # In-Memory OLTP is never skipped
     assert "EXTERNAL LIBRARY" not in script and "sp_VectorDotProduct" not in script
     assert "CREATE TABLE dbo.Atoms" in script
 
@@ -128,7 +130,7 @@ def test_limits_and_defaults_come_from_hartonomous_ext_policy():
     assert policy["MAX_CONTENT_BYTES"] == 268435456 and policy["MAX_CANDIDATES"] == 200000
     for engine in ("postgresql", "mssql"):
         rendered = {r.obj.name: r.sql for r in render_package(engine)}
-        assert str(policy["MAX_CONTENT_BYTES"]) in rendered["dbo.sp_IngestAtom"]
+        assert str(policy["MAX_CONTENT_BYTES"]) in rendered["dbo.sp_StoreAtom"]  # (sp_IngestAtom's work)
         assert f"at most {policy['MAX_CANDIDATES']}" in rendered["dbo.sp_SemanticSearch"]
     written = [p for p in DB_ROOT.rglob("*.sql") if re.search(r"\b(268435456|200000)\b", p.read_text())]
     assert written == []

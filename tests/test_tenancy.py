@@ -17,7 +17,7 @@ import pytest
 from psycopg import sql
 
 from deployer import cli
-from conftest import latest_log
+from conftest import LoginSession as Session, latest_log
 
 LOGINS = {"alice": ("app", [1]), "bob": ("app", [2]), "svc": ("app", [1, 2]), "boss": ("admin", []),
           "rita": ("reader", [1]), "nobody": (None, [])}
@@ -44,26 +44,6 @@ def tenancy(pg_instance, tmp_path_factory):
             args = ["grant", "--target", url, "--login", logins[name], "--role", role]
             assert cli.main(args + [a for t in tenants for a in ("--tenant", str(t))]) == 0
     return {"url": url, "database": database, "logins": logins, "logs": logs}
-
-
-class Session:
-    """One connection acting as a login (see the module docstring)."""
-
-    def __init__(self, url: str, login: str):
-        self.conn = psycopg.connect(url, autocommit=True)
-        self.conn.execute(sql.SQL("SET SESSION AUTHORIZATION {}").format(sql.Identifier(login)))
-
-    def rows(self, query: str, *params) -> list[tuple]:
-        cursor = self.conn.execute(query, params)
-        return cursor.fetchall() if cursor.description else []
-
-    def error(self, query: str, *params) -> psycopg.Error:
-        with pytest.raises(psycopg.Error) as caught:
-            self.conn.execute(query, params)
-        return caught.value
-
-    def close(self):
-        self.conn.close()
 
 
 @pytest.fixture
@@ -328,13 +308,15 @@ def test_a_suspended_tenants_reader_sees_nothing(session, tenancy):
 
 
 def test_generated_text_is_written_in_one_transaction_on_sql_server():
-    # DBA review: the text is stored through sp_IngestAtom, within the tenant's MaxIngestBytes; a
-    # refusal there must not leave the request row behind (PostgreSQL's function is one transaction)
+    # DBA review: the text is stored through sp_StoreAtom, within the tenant's MaxIngestBytes; a
+    # refusal there must not leave the request row behind (PostgreSQL's function is one transaction),
+    # and the tokens are charged in the same transaction
     text = _mssql("dbo.sp_GenerateText")
     assert "SET XACT_ABORT ON;" in text
     begin, commit = text.index("BEGIN TRANSACTION;"), text.index("COMMIT TRANSACTION;")
-    assert begin < text.index("INSERT INTO dbo.InferenceRequests") < text.index("EXEC dbo.sp_IngestAtom") \
-        < text.index("INSERT INTO dbo.GenerationStreams") < commit
+    assert begin < text.index("INSERT INTO dbo.InferenceRequests") < text.index("EXEC dbo.sp_StoreAtom") \
+        < text.index("INSERT INTO dbo.GenerationStreams") < text.index("@Operation = 'generated_token', @Units = @TokenCount") \
+        < commit
     assert text.index("sp_execute_external_script") < begin  # the Python runs outside it
 
 

@@ -367,7 +367,8 @@ def test_the_schema_is_read_from_the_table_objects():
     assert set(schema["dbo"]) == {"Atoms", "AtomEmbeddings", "AtomPayloadStore", "IngestionJobs", "InferenceRequests",
                                   "SpatialLandmarks", "ModelLayers", "Models", "ModelTensors", "ModelTensorChunks",
                                   "TensorChunks", "WeightSnapshots", "WeightSnapshotChunks", "GenerationStreams", "TenantPrincipals", "TenantSecurityPolicy",
-                                  "VectorIndexSegments", "VectorIndexChunks"}
+                                  "VectorIndexSegments", "VectorIndexChunks", "BillingRatePlans", "BillingRates",
+                                  "BillingAccounts", "BillingUsagePeriods", "BillingUsageLedger", "BillingUsageLedger_InMemory"}
     assert schema["dbo"]["Atoms"]["ContentHash"] == "BINARY(32)"
     assert "ReferenceCount" in schema["dbo"]["Atoms"]
 
@@ -659,3 +660,29 @@ def test_the_refusal_rule_finds_a_throw_and_a_missing_setting():
     assert refusal_problems(bad) == [
         "refuses with THROW, which dooms the caller's transaction under XACT_ABORT: use RAISERROR",
         "sets XACT_ABORT ON before its @@TRANCOUNT check", "does not SET IMPLICIT_TRANSACTIONS OFF"]
+
+
+@pytest.mark.parametrize(("text", "caught"), [
+    ("INSERT INTO dbo.Ledger (TenantId) VALUES (1);", True),
+    ("INSERT INTO dbo.Ledger WITH (SNAPSHOT) (TenantId) VALUES (1);", False),
+    ("SELECT l.TenantId FROM dbo.Ledger AS l WHERE l.TenantId = 1;", True),
+    ("SELECT l.TenantId FROM dbo.Ledger AS l WITH (SNAPSHOT) WHERE l.TenantId = 1;", False),
+    ("DELETE FROM [dbo].[Ledger] WITH (SNAPSHOT) WHERE TenantId = 1;", False),
+    ("SELECT TenantId FROM dbo.LedgerArchive;", False),  # another table whose name starts the same
+])
+def test_the_snapshot_rule_finds_a_memory_optimized_access_without_the_hint(text, caught):
+    from tools.tsql_gate.rules import memory_optimized_snapshot
+
+    assert bool(memory_optimized_snapshot(blank_comments_and_strings(text), ["dbo.ledger"])) is caught
+
+
+def test_a_memory_optimized_table_without_an_autocommit_header_fails_the_gate(db_copy):
+    # DBA review: the deployer applies each object in a transaction, and In-Memory OLTP DDL is refused
+    # in one (error 12331); the table's header takes it out (-- autocommit:)
+    from tools.tsql_gate.rules import check_rules
+
+    ledger = db_copy / "tables" / "advanced" / "dbo.BillingUsageLedger_InMemory.mssql.sql"
+    assert check_rules(render_package("mssql", db_root=db_copy)) == []
+    ledger.write_text(re.sub(r"^-- autocommit:.*\n", "", ledger.read_text(), flags=re.MULTILINE))
+    failures = check_rules(render_package("mssql", db_root=db_copy))
+    assert [(f.rule, f.object) for f in failures] == [("memory-optimized-autocommit", "dbo.BillingUsageLedger_InMemory")]

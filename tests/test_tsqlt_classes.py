@@ -220,3 +220,58 @@ def test_the_runner_script_passes_the_password_only_in_the_environment(tmp_path)
     assert lines and all("-S db,1433 -b -I -U tester -C" in line and line.endswith("[password in env: yes]")
                          for line in lines)
     assert sum(f"-d Hx -i {TSQLT}/" in line for line in lines) == len(class_files(TSQLT))
+
+
+NO_TRANSACTION = "--[@tSQLt:NoTransaction]('test_fixtures.RollbackOpen')"
+SPY_CHARGE = re.compile(r"CREATE\s+PROCEDURE\s+\w+\.\[SetUp\].*?\btSQLt\.SpyProcedure\s+@ProcedureName\s*=\s*"
+                        r"N'dbo\.sp_ChargeUsage'", re.IGNORECASE | re.DOTALL)
+
+
+def ledger_access() -> tuple[set[str], set[str], set[str]]:
+    """(memory-optimized tables, the routines that touch one in their own text, every routine that
+    reaches one through what it requires)."""
+    from tools.tsql_gate.rules import memory_optimized_tables
+
+    rendered = render_package("mssql")
+    tables = set(memory_optimized_tables(rendered))
+    direct = {r.obj.name for r in rendered if r.obj.kind in PUBLIC_KINDS
+              and any(t in r.sql.lower() for t in tables)}
+    objects = load_catalog(DB_ROOT, "mssql").objects
+    reaching, grown = set(direct), True
+    while grown:
+        more = {o.name for o in objects if o.kind in PUBLIC_KINDS and set(o.requires) & reaching} - reaching
+        reaching |= more
+        grown = bool(more)
+    return tables, direct, reaching
+
+
+@pytest.mark.parametrize("path", class_files(TSQLT), ids=lambda p: p.name)
+def test_a_test_that_reaches_the_memory_optimized_ledger_runs_outside_tsqlts_transaction(path):
+    # DBA review: tSQLt runs each test in a transaction with a savepoint, and a transaction that
+    # touched a memory-optimized table takes no savepoint (error 12326). A class either spies
+    # dbo.sp_ChargeUsage in its SetUp (the metered procedures then never reach the ledger), or the
+    # test runs NoTransaction in a transaction of its own that test_fixtures.RollbackOpen rolls back.
+    tables, direct, reaching = ledger_access()
+    text = path.read_text(encoding="utf-8")
+    unsafe = (direct - {"dbo.sp_ChargeUsage"}) if SPY_CHARGE.search(text) else reaching
+    for batch in dialect_for("mssql").batches(text):
+        if not _TEST.search(batch) and "[SetUp]" not in batch:
+            continue
+        # (a bracketed test name may hold an apostrophe, which is no string's start)
+        code = blank_comments_and_strings(re.sub(r"\[[^\]\n]*\]", "[name]", batch)).lower()
+        touches = {t for t in tables if t in code} | {c.lower() for c, _ in _CALL.findall(batch)} & {u.lower() for u in unsafe}
+        if touches:
+            assert NO_TRANSACTION in batch, \
+                f"{path.name}: {batch.splitlines()[1]} reaches {sorted(touches)} inside tSQLt's transaction"
+            # its writes need a transaction of its own, unless it expects its first call to fail
+            first_exec = re.search(r"\bexec(?:ute)?\s+([\w.]+)", code)
+            assert re.search(r"^\s*begin\s+transaction\b", code, re.MULTILINE) or \
+                (first_exec and first_exec.group(1) == "tsqlt.expectexception"), \
+                f"{path.name}: {batch.splitlines()[1]} runs NoTransaction without a transaction of its own"
+
+
+def test_the_ledger_rule_knows_who_reaches_the_ledger():
+    tables, direct, reaching = ledger_access()
+    assert tables == {"dbo.billingusageledger_inmemory"}
+    assert direct == {"dbo.sp_ChargeUsage", "dbo.sp_ArchiveBillingUsage"}
+    assert {"dbo.sp_IngestAtom", "dbo.sp_SemanticSearch", "dbo.sp_GenerateText", "dbo.sp_GenerateEmbedding"} <= reaching

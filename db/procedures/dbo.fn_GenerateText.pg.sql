@@ -1,5 +1,5 @@
 -- kind: function
--- requires: dbo.Models, dbo.fn_StoredModel, dbo.fn_StoredModelTensors, dbo.fn_TensorChunk, dbo.InferenceRequests, dbo.GenerationStreams, dbo.sp_IngestAtom, dbo.fn_LoadExternalLibrary, hartonomous_ext, dbo.fn_ResolveTenant, dbo.TenantSecurityPolicy
+-- requires: dbo.Models, dbo.fn_StoredModel, dbo.fn_StoredModelTensors, dbo.fn_TensorChunk, dbo.InferenceRequests, dbo.GenerationStreams, dbo.sp_StoreAtom, dbo.fn_LoadExternalLibrary, hartonomous_ext, dbo.fn_ResolveTenant, dbo.TenantSecurityPolicy, dbo.fn_CheckModelAccess
 -- engine-specific: the Python body of dbo.sp_GenerateText on PostgreSQL, behind its PL/pgSQL front (which gives its errors as a caller reads them); SQL Server's procedure runs the same Python through sp_execute_external_script
 -- dbo.sp_GenerateText's work (see there): not granted to any tenant role; call dbo.sp_GenerateText.
 CREATE OR REPLACE FUNCTION dbo.fn_GenerateText(
@@ -41,6 +41,8 @@ if limits and not limits[0]["allowgeneration"]:
 if limits and limits[0]["maxtokenspercall"] is not None and tokens_wanted > limits[0]["maxtokenspercall"]:
     plpy.error(f"sp_GenerateText: max_tokens {tokens_wanted} is more than tenant {tenant}'s "
                f"{limits[0]['maxtokenspercall']} (dbo.TenantSecurityPolicy)", sqlstate="54000")
+plpy.execute(plpy.prepare("SELECT dbo.fn_CheckModelAccess($1, $2, 'sp_GenerateText')", ["integer", "jsonb"]),
+             [tenant, json.dumps(list(model_ids))])
 started = time.perf_counter()
 try:
     reader, cache = PlpyStoredModels(), GD.setdefault("llamas", {})
@@ -58,7 +60,9 @@ request = plpy.execute(plpy.prepare(
      duration, len(result["token_ids"])])[0]["requestid"]
 atom = None
 if result["text"]:
-    atom = plpy.execute(plpy.prepare("CALL dbo.sp_IngestAtom($1, 'text/plain', $2, $3)", ["bytea", "jsonb", "integer"]),
+    # stored unmetered (Metered false): the call charges the tokens it generated, not their bytes
+    atom = plpy.execute(plpy.prepare("CALL dbo.sp_StoreAtom($1, 'text/plain', $2, $3, false, NULL, false)",
+                                     ["bytea", "jsonb", "integer"]),
                         [result["text"].encode(), json.dumps({"generated_by": list(model_ids), "request": request}),
                          tenant])[0]["atomid"]
 stream = plpy.execute(plpy.prepare(

@@ -1,5 +1,5 @@
 -- kind: procedure
--- requires: dbo.Models, dbo.ModelTensors, dbo.fn_StoredModel, dbo.fn_StoredModelChunks, dbo.InferenceRequests, dbo.GenerationStreams, dbo.sp_IngestAtom, hartonomous_ext, dbo.fn_ResolveTenant, dbo.TenantSecurityPolicy
+-- requires: dbo.Models, dbo.ModelTensors, dbo.fn_StoredModel, dbo.fn_StoredModelChunks, dbo.InferenceRequests, dbo.GenerationStreams, dbo.sp_StoreAtom, hartonomous_ext, dbo.fn_ResolveTenant, dbo.TenantSecurityPolicy, dbo.sp_ChargeUsage, dbo.fn_CheckModelAccess
 -- Generate text after a prompt with the stored Llama-architecture GGUF model(s) @ModelIds of the
 -- tenant (a comma-separated list '1,2,3' as the seeds write it, or a JSON array), in Machine Learning Services (hartonomous_ext.generation: numpy
 -- over the stored weights, handed to the script as its input data set). Greedy at temperature 0
@@ -8,6 +8,8 @@
 -- token (one vocabulary needed). Records the request in dbo.InferenceRequests, the tokens and
 -- lineage in dbo.GenerationStreams, stores the text as an atom; returns StreamId, GeneratedText,
 -- TokenCount, RequestId.
+-- Metered: the tokens generated ('generated_token', dbo.sp_ChargeUsage); a call whose @max_tokens would
+-- not fit in what is left of the tenant's monthly quota is refused before it generates.
 CREATE OR ALTER PROCEDURE dbo.sp_GenerateText
     @prompt NVARCHAR(MAX),
     @max_tokens INT = 64,
@@ -19,6 +21,7 @@ CREATE OR ALTER PROCEDURE dbo.sp_GenerateText
 AS
 BEGIN
     SET NOCOUNT ON;
+    SET TRANSACTION ISOLATION LEVEL READ COMMITTED;  -- its charge reaches the memory-optimized ledger (dbo.sp_ChargeUsage)
     SET XACT_ABORT ON;  -- an error in the writes at the end rolls all of them back
     DECLARE @TenantRefusal NVARCHAR(400);  -- the session's tenant, or an administrator's choice (dbo.fn_ResolveTenant)
     SELECT @TenantId = r.TenantId, @TenantRefusal = r.Refusal FROM dbo.fn_ResolveTenant(@TenantId, N'sp_GenerateText') AS r;
@@ -58,6 +61,8 @@ BEGIN
                               @TenantMaxTokens, N' (dbo.TenantSecurityPolicy)');
         THROW 50036, @Refused, 1;
     END;
+    EXEC dbo.sp_ChargeUsage @TenantId = @TenantId, @Operation = 'generated_token', @Units = @max_tokens,
+        @Source = N'sp_GenerateText', @QuotaCheckOnly = 1;
     IF @ModelIds IS NULL OR LEN(TRIM(@Blank FROM @ModelIds)) = 0
         THROW 50602, N'sp_GenerateText: give ModelIds, the stored GGUF model(s) to generate with, e.g. ''1,2,3''', 1;
     -- the seeds' '1,2,3', or a JSON array '[1,2,3]' (hartonomous_ext.generation.parse_model_ids on PostgreSQL)
@@ -79,6 +84,10 @@ BEGIN
                               N''' is not a list of model ids such as ''1,2,3''');
         THROW 50607, @Message, 1;
     END;
+    DECLARE @ModelRefusal NVARCHAR(400);  -- dbo.TenantSecurityPolicy.AllowedModelIds
+    SELECT @ModelRefusal = r.Refusal FROM dbo.fn_CheckModelAccess(@TenantId, @ModelIds, N'sp_GenerateText') AS r;
+    IF @ModelRefusal IS NOT NULL
+        THROW 50043, @ModelRefusal, 1;
     CREATE TABLE #models (Position INT NOT NULL, ModelId INT NULL);
     INSERT INTO #models (Position, ModelId)
     SELECT CAST(j.[key] AS INT), TRY_CAST(j.value AS INT) FROM OPENJSON(@ModelIds) AS j;
@@ -168,8 +177,9 @@ tokens_per_second = result["tokens_per_second"]
         SET @Payload = CAST(CAST(@Text COLLATE Latin1_General_100_CI_AS_SC_UTF8 AS VARCHAR(MAX)) AS VARBINARY(MAX));
         SET @Lineage = (SELECT JSON_QUERY(@ModelIds) AS generated_by, @RequestId AS request FOR JSON PATH,
                                WITHOUT_ARRAY_WRAPPER);
-        EXEC dbo.sp_IngestAtom @Content = @Payload, @ContentType = N'text/plain', @Metadata = @Lineage,
-            @TenantId = @TenantId, @AtomId = @AtomId OUTPUT;
+        -- stored unmetered: the call charges the tokens it generated, not their bytes
+        EXEC dbo.sp_StoreAtom @Content = @Payload, @ContentType = N'text/plain', @Metadata = @Lineage,
+            @TenantId = @TenantId, @Metered = 0, @AtomId = @AtomId OUTPUT;
     END;
     INSERT INTO dbo.GenerationStreams (RequestId, TenantId, ModelIds, Prompt, PromptTokens, GeneratedTokens,
                                        GeneratedText, Temperature, TopK, Seed, OutputAtomId, FirstTokenMs,
@@ -177,6 +187,8 @@ tokens_per_second = result["tokens_per_second"]
     VALUES (@RequestId, @TenantId, @ModelIds, @prompt, @PromptTokens, @TokenIds, @Text, @temperature, @top_k, @seed,
             @AtomId, @FirstTokenMs, @TokensPerSecond);
     SET @StreamId = SCOPE_IDENTITY();
+    EXEC dbo.sp_ChargeUsage @TenantId = @TenantId, @Operation = 'generated_token', @Units = @TokenCount,
+        @Source = N'sp_GenerateText', @QuotaCheckOnly = 0;
     COMMIT TRANSACTION;
     SELECT @StreamId AS StreamId, @Text AS GeneratedText, @TokenCount AS TokenCount, @RequestId AS RequestId;
 END;

@@ -1,5 +1,5 @@
 -- kind: procedure
--- requires: dbo.Atoms, dbo.AtomPayloadStore, dbo.AtomEmbeddings, dbo.Models, dbo.SpatialLandmarks, dbo.fn_JoinMetadata, dbo.fn_StoredModel, dbo.fn_StoredModelChunks, hartonomous_ext, dbo.fn_ResolveTenant, dbo.TenantSecurityPolicy
+-- requires: dbo.Atoms, dbo.AtomPayloadStore, dbo.AtomEmbeddings, dbo.Models, dbo.SpatialLandmarks, dbo.fn_JoinMetadata, dbo.fn_StoredModel, dbo.fn_StoredModelChunks, hartonomous_ext, dbo.fn_ResolveTenant, dbo.TenantSecurityPolicy, dbo.sp_ChargeUsage, dbo.fn_CheckModelAccess
 -- Ingest a batch of contents as atoms in one call and one transaction: what sp_IngestAtom does for
 -- one content, for up to {{ policy.MAX_BATCH_ATOMS }} (and {{ policy.MAX_BATCH_BYTES }} bytes together).
 -- @Atoms is a JSON array of objects {"content": <the bytes in base64>, "contentType": <a media type>,
@@ -10,6 +10,8 @@
 -- projected when landmarks are fitted); as in sp_IngestAtom the packaged all-MiniLM-L6-v2, or with
 -- @ModelId that stored model of the tenant. One bad element refuses the whole batch, naming it
 -- ("item 3: ..."), and nothing is written.
+-- Metered as sp_IngestAtom is (dbo.sp_ChargeUsage): the bytes of the atoms this call created and
+-- the embeddings computed; past a quota it refuses before the work.
 -- Returns one row per element, in order: Ordinal, AtomId, Inserted (this call created the atom),
 -- AtomEmbeddingId (the atom's embedding of the type; NULL when it has none). As on PostgreSQL.
 --   EXEC dbo.sp_IngestAtoms @Atoms = N'[{"content": "aGVsbG8=", "contentType": "text/plain"}]', @GenerateEmbedding = 1;
@@ -21,6 +23,7 @@ CREATE OR ALTER PROCEDURE dbo.sp_IngestAtoms
 AS
 BEGIN
     SET NOCOUNT ON;
+    SET TRANSACTION ISOLATION LEVEL READ COMMITTED;  -- its charge reaches the memory-optimized ledger (dbo.sp_ChargeUsage)
     SET XACT_ABORT ON;
     DECLARE @TenantRefusal NVARCHAR(400);  -- the session's tenant, or an administrator's choice (dbo.fn_ResolveTenant)
     SELECT @TenantId = r.TenantId, @TenantRefusal = r.Refusal FROM dbo.fn_ResolveTenant(@TenantId, N'sp_IngestAtoms') AS r;
@@ -67,6 +70,9 @@ BEGIN
             SET @Message = CONCAT(N'sp_IngestAtoms: model ', @ModelId, N' does not exist for tenant ', @TenantId);
             THROW 50017, @Message, 1;
         END;
+        SET @Message = (SELECT r.Refusal FROM dbo.fn_CheckModelAccess(@TenantId, CONCAT(N'[', @ModelId, N']'), N'sp_IngestAtoms') AS r);
+        IF @Message IS NOT NULL
+            THROW 50043, @Message, 1;
     END;
 
     -- the shape of each element, before anything is decoded: the first bad one is named. Keys are
@@ -135,6 +141,8 @@ BEGIN
                               N'''s ', @TenantMaxBytes, N' (dbo.TenantSecurityPolicy)');
         THROW 50034, @Message, 1;
     END;
+    EXEC dbo.sp_ChargeUsage @TenantId = @TenantId, @Operation = 'ingested_byte', @Units = @Bytes,
+        @Source = N'sp_IngestAtoms', @QuotaCheckOnly = 1;
 
     -- an embedding is wanted for the contents whose atom has none of the type yet
     UPDATE b
@@ -146,6 +154,9 @@ BEGIN
                               ON e.AtomId = a.AtomId AND e.EmbeddingType = @EmbeddingType
                           WHERE a.TenantId = @TenantId AND a.ContentHash = b.ContentHash) THEN 1 ELSE 0 END
     FROM #atoms AS b;
+    DECLARE @Units BIGINT = (SELECT COUNT_BIG(*) FROM #atoms WHERE Wanted = 1);
+    EXEC dbo.sp_ChargeUsage @TenantId = @TenantId, @Operation = 'embedding', @Units = @Units,
+        @Source = N'sp_IngestAtoms', @QuotaCheckOnly = 1;
     SET @Wanted = (SELECT STRING_AGG(CONVERT(NVARCHAR(MAX), CONVERT(NCHAR(1), Wanted)), N'') WITHIN GROUP (ORDER BY Ordinal)
                    FROM #atoms);
     -- landmarks (fitted on 384 dimensions): the script projects embeddings of that dimension, as
@@ -322,6 +333,12 @@ else:
     WHERE f.Copy = 1
       AND NOT EXISTS (SELECT 1 FROM dbo.AtomEmbeddings AS e WHERE e.AtomId = f.AtomId AND e.EmbeddingType = @EmbeddingType)
     ORDER BY f.Ordinal;
+    SET @Units = (SELECT COALESCE(SUM(CONVERT(BIGINT, DATALENGTH(Content))), 0) FROM #atoms WHERE Inserted = 1);
+    EXEC dbo.sp_ChargeUsage @TenantId = @TenantId, @Operation = 'ingested_byte', @Units = @Units,
+        @Source = N'sp_IngestAtoms', @QuotaCheckOnly = 0;
+    SET @Units = (SELECT COUNT_BIG(*) FROM #atoms WHERE Embedding IS NOT NULL);
+    EXEC dbo.sp_ChargeUsage @TenantId = @TenantId, @Operation = 'embedding', @Units = @Units,
+        @Source = N'sp_IngestAtoms', @QuotaCheckOnly = 0;
     COMMIT TRANSACTION;
 
     SELECT b.Ordinal, b.AtomId, b.Inserted,

@@ -1,5 +1,5 @@
 -- kind: function
--- requires: dbo.Atoms, dbo.AtomPayloadStore, dbo.AtomEmbeddings, dbo.Models, dbo.SpatialLandmarks, dbo.fn_Flag, dbo.fn_PrepareAtoms, dbo.fn_ProjectEmbeddings, dbo.fn_BuildVectorSegment, dbo.fn_ResolveTenant, dbo.TenantSecurityPolicy
+-- requires: dbo.Atoms, dbo.AtomPayloadStore, dbo.AtomEmbeddings, dbo.Models, dbo.SpatialLandmarks, dbo.fn_Flag, dbo.fn_PrepareAtoms, dbo.fn_ProjectEmbeddings, dbo.fn_BuildVectorSegment, dbo.fn_ResolveTenant, dbo.TenantSecurityPolicy, dbo.sp_ChargeUsage, dbo.fn_CheckModelAccess
 -- Ingest a batch of contents as atoms in one call and one transaction: what sp_IngestAtom does for
 -- one content, for up to {{ policy.MAX_BATCH_ATOMS }} (and {{ policy.MAX_BATCH_BYTES }} bytes together).
 -- Atoms is JSON text: an array of objects {"content": <the bytes in base64>, "contentType": <a media type>,
@@ -9,6 +9,8 @@
 -- one pass through the model (batched, sorted by length); as in sp_IngestAtom the packaged
 -- all-MiniLM-L6-v2, or with ModelId that stored model of the tenant. One bad element refuses the
 -- whole batch, naming it ("item 3: ..."), and nothing is written.
+-- Metered as sp_IngestAtom is (dbo.sp_ChargeUsage): the bytes of the atoms this call created and
+-- the embeddings computed; past a quota it refuses before the work.
 -- Returns one row per element, in order: the AtomId, whether this call created the atom, and the
 -- atom's embedding of the type (AtomEmbeddingId; NULL when it has none).
 --   SELECT * FROM dbo.sp_IngestAtoms('[{"content": "aGVsbG8=", "contentType": "text/plain"}]', 0, true);
@@ -51,6 +53,7 @@ DECLARE
     total_bytes bigint;
     tenant_max_bytes bigint;  -- dbo.TenantSecurityPolicy.MaxIngestBytes, for one call (NULL: the package's limits)
     unembedded integer;
+    units bigint;  -- what dbo.sp_ChargeUsage meters (CALL takes no subquery)
 BEGIN
     sp_IngestAtoms.TenantId := dbo.fn_ResolveTenant(sp_IngestAtoms.TenantId, 'sp_IngestAtoms');
     BEGIN
@@ -77,6 +80,7 @@ BEGIN
             RAISE EXCEPTION 'sp_IngestAtoms: model % does not exist for tenant %', sp_IngestAtoms.ModelId,
                 sp_IngestAtoms.TenantId USING ERRCODE = '22023';
         END IF;
+        PERFORM dbo.fn_CheckModelAccess(sp_IngestAtoms.TenantId, jsonb_build_array(sp_IngestAtoms.ModelId), 'sp_IngestAtoms');
     END IF;
 
     -- the shape of each element, before anything is decoded: the first bad one is named
@@ -119,6 +123,7 @@ BEGIN
         RAISE EXCEPTION 'sp_IngestAtoms: the batch holds % bytes, more than tenant %''s % (dbo.TenantSecurityPolicy)',
             total_bytes, sp_IngestAtoms.TenantId, tenant_max_bytes USING ERRCODE = '54000';
     END IF;
+    CALL dbo.sp_ChargeUsage(sp_IngestAtoms.TenantId, 'ingested_byte', total_bytes, 'sp_IngestAtoms', true);
 
     -- an embedding is wanted for the contents whose atom has none of the type yet
     SELECT array_agg(sha256(c.content) ORDER BY c.ord) INTO hashes FROM unnest(contents) WITH ORDINALITY AS c(content, ord);
@@ -126,6 +131,8 @@ BEGIN
                SELECT 1 FROM dbo.Atoms a JOIN dbo.AtomEmbeddings e ON e.AtomId = a.AtomId AND e.EmbeddingType = embedding_type
                WHERE a.TenantId = sp_IngestAtoms.TenantId AND a.ContentHash = h.hash) ORDER BY h.ord)
     INTO wanted FROM unnest(hashes) WITH ORDINALITY AS h(hash, ord);
+    units := (SELECT count(*) FROM unnest(wanted) w WHERE w);
+    CALL dbo.sp_ChargeUsage(sp_IngestAtoms.TenantId, 'embedding', units, 'sp_IngestAtoms', true);
 
     -- Python once for the batch (content types, UTF-8, embeddings), before any row is locked
     BEGIN
@@ -208,6 +215,11 @@ BEGIN
             PERFORM dbo.fn_BuildVectorSegment(sp_IngestAtoms.TenantId, embedding_type, 'merge', false);
         END IF;
     END IF;
+
+    units := (SELECT coalesce(sum(octet_length(contents[i])), 0) FROM generate_subscripts(created, 1) i WHERE created[i]);
+    CALL dbo.sp_ChargeUsage(sp_IngestAtoms.TenantId, 'ingested_byte', units, 'sp_IngestAtoms');
+    units := (SELECT count(*) FROM unnest(embeddings) e WHERE e IS NOT NULL);
+    CALL dbo.sp_ChargeUsage(sp_IngestAtoms.TenantId, 'embedding', units, 'sp_IngestAtoms');
 
     RETURN QUERY
     SELECT i::integer, atom_ids[i], created[i],

@@ -1,5 +1,5 @@
 -- kind: procedure
--- requires: dbo.Atoms, dbo.AtomEmbeddings, dbo.AtomPayloadStore, dbo.SpatialLandmarks, dbo.InferenceRequests, dbo.VectorIndexSegments, dbo.VectorIndexChunks, dbo.sp_GenerateEmbedding, hartonomous_ext, dbo.fn_ResolveTenant
+-- requires: dbo.Atoms, dbo.AtomEmbeddings, dbo.AtomPayloadStore, dbo.SpatialLandmarks, dbo.InferenceRequests, dbo.VectorIndexSegments, dbo.VectorIndexChunks, dbo.sp_ComputeEmbedding, hartonomous_ext, dbo.fn_ResolveTenant, dbo.sp_ChargeUsage
 -- Semantic search over the tenant's embeddings of one type. Give one of @query_embedding (a JSON
 -- array of numbers, '[0.123, 0.456, ...]', as the seeds write it; @query_dimension, when given,
 -- must be its length), @query_vector (float32 values as bytes) or @query_text (embedded in the
@@ -18,7 +18,8 @@
 --   @prefilter 'buckets': the members of the @probes vector buckets whose k-means centres are
 --     nearest the query (index on VectorBucket); @probes defaults to {{ policy.DEFAULT_PROBES }} (at most half the buckets);
 --   @prefilter 'spatial': the @candidate_count embeddings nearest the query's point (spatial index, X/Y).
--- Each call is recorded in dbo.InferenceRequests with the path it took.
+-- Each call is recorded in dbo.InferenceRequests with the path it took, and metered (dbo.sp_ChargeUsage):
+-- one 'search', and one 'embedding' for a @query_text; past a quota it refuses before the work.
 -- Returns AtomId, Score, ContentType, Preview. Python hands its results back through OUTPUT
 -- parameters, never INSERT ... EXEC, so a caller can capture the rows with INSERT ... EXEC.
 -- Previews are decoded from UTF-8 in Python (hartonomous_ext.atoms.preview), whatever the collation.
@@ -38,6 +39,7 @@ CREATE OR ALTER PROCEDURE dbo.sp_SemanticSearch
 AS
 BEGIN
     SET NOCOUNT ON;
+    SET TRANSACTION ISOLATION LEVEL READ COMMITTED;  -- its charge reaches the memory-optimized ledger (dbo.sp_ChargeUsage)
     DECLARE @TenantRefusal NVARCHAR(400);  -- the session's tenant, or an administrator's choice (dbo.fn_ResolveTenant)
     SELECT @TenantId = r.TenantId, @TenantRefusal = r.Refusal FROM dbo.fn_ResolveTenant(@TenantId, N'sp_SemanticSearch') AS r;
     IF @TenantRefusal IS NOT NULL
@@ -69,6 +71,11 @@ BEGIN
     DECLARE @Blank NVARCHAR(10) = CONCAT(N' ', NCHAR(9), NCHAR(10), NCHAR(11), NCHAR(12), NCHAR(13), NCHAR(160));
     IF LEN(TRIM(@Blank FROM @query_text)) = 0
         THROW 50206, N'sp_SemanticSearch: query_text is empty', 1;
+    EXEC dbo.sp_ChargeUsage @TenantId = @TenantId, @Operation = 'search', @Units = 1,
+        @Source = N'sp_SemanticSearch', @QuotaCheckOnly = 1;
+    IF @query_text IS NOT NULL
+        EXEC dbo.sp_ChargeUsage @TenantId = @TenantId, @Operation = 'embedding', @Units = 1,
+            @Source = N'sp_SemanticSearch', @QuotaCheckOnly = 1;
     IF @query_embedding IS NOT NULL
     BEGIN
         EXEC sys.sp_execute_external_script
@@ -97,7 +104,8 @@ except ValueError as exc:
         END;
     END
     ELSE IF @query_text IS NOT NULL
-        EXEC dbo.sp_GenerateEmbedding @text_value = @query_text, @embedding = @Query OUTPUT, @embedding_json = @QueryJson OUTPUT;
+        EXEC dbo.sp_ComputeEmbedding @text_value = @query_text, @ModelId = NULL, @TenantId = @TenantId,
+            @embedding = @Query OUTPUT, @embedding_json = @QueryJson OUTPUT;
     IF @query_dimension IS NOT NULL AND DATALENGTH(@Query) <> @query_dimension * 4
     BEGIN
         SET @Message = CONCAT(N'sp_SemanticSearch: the query has ', DATALENGTH(@Query) / 4,
@@ -352,17 +360,27 @@ previews = json.dumps({atom: atoms.preview(payload) for atom, payload
         INNER JOIN OPENJSON(@Results) AS j ON CAST(j.[key] AS BIGINT) = r.AtomId;
     END;
 
+    -- the request and its charge commit together before any row is returned: a refused charge
+    -- (a concurrent call took the quota's last unit) returns no rows
+    SET @Found = (SELECT COUNT(*) FROM #ranked AS r INNER JOIN dbo.Atoms AS a ON a.AtomId = r.AtomId);
+    SET XACT_ABORT ON;
+    BEGIN TRANSACTION;
+        INSERT INTO dbo.InferenceRequests (TenantId, TaskType, StartTime, Parameters, DurationMs, CandidatesExamined, ResultCount)
+        VALUES (@TenantId, N'semantic-search', @Started,
+                (SELECT @top_k AS top_k, @category AS category, @use_hybrid AS use_hybrid, @Mode AS mode,
+                        @Searched AS embedding_type, @Dimension AS dimension,
+                        @prefilter AS prefilter, @Probes AS probes, @candidate_count AS candidate_count,
+                        LEFT(@query_text, 200) AS query_text FOR JSON PATH, WITHOUT_ARRAY_WRAPPER),
+                DATEDIFF_BIG(MICROSECOND, @Started, SYSUTCDATETIME()) / 1000.0, @Examined, @Found);
+        EXEC dbo.sp_ChargeUsage @TenantId = @TenantId, @Operation = 'search', @Units = 1,
+            @Source = N'sp_SemanticSearch', @QuotaCheckOnly = 0;
+        IF @query_text IS NOT NULL
+            EXEC dbo.sp_ChargeUsage @TenantId = @TenantId, @Operation = 'embedding', @Units = 1,
+                @Source = N'sp_SemanticSearch', @QuotaCheckOnly = 0;
+    COMMIT TRANSACTION;
+
     SELECT a.AtomId, r.Score, a.ContentType, r.Preview
     FROM #ranked AS r
     INNER JOIN dbo.Atoms AS a ON a.AtomId = r.AtomId
     ORDER BY r.Score DESC, a.AtomId;
-    SET @Found = @@ROWCOUNT;
-
-    INSERT INTO dbo.InferenceRequests (TenantId, TaskType, StartTime, Parameters, DurationMs, CandidatesExamined, ResultCount)
-    VALUES (@TenantId, N'semantic-search', @Started,
-            (SELECT @top_k AS top_k, @category AS category, @use_hybrid AS use_hybrid, @Mode AS mode,
-                    @Searched AS embedding_type, @Dimension AS dimension,
-                    @prefilter AS prefilter, @Probes AS probes, @candidate_count AS candidate_count,
-                    LEFT(@query_text, 200) AS query_text FOR JSON PATH, WITHOUT_ARRAY_WRAPPER),
-            DATEDIFF_BIG(MICROSECOND, @Started, SYSUTCDATETIME()) / 1000.0, @Examined, @Found);
 END;

@@ -1,5 +1,5 @@
 -- kind: function
--- requires: dbo.Atoms, dbo.AtomEmbeddings, dbo.AtomPayloadStore, dbo.SpatialLandmarks, dbo.InferenceRequests, dbo.fn_Flag, dbo.fn_VectorFromJson, dbo.fn_GenerateEmbedding, dbo.fn_ProjectEmbeddings, dbo.fn_NearestBuckets, dbo.fn_RankByCosine, dbo.fn_VectorIndexSearch, dbo.fn_ResolveTenant
+-- requires: dbo.Atoms, dbo.AtomEmbeddings, dbo.AtomPayloadStore, dbo.SpatialLandmarks, dbo.InferenceRequests, dbo.fn_Flag, dbo.fn_VectorFromJson, dbo.fn_GenerateEmbedding, dbo.fn_ProjectEmbeddings, dbo.fn_NearestBuckets, dbo.fn_RankByCosine, dbo.fn_VectorIndexSearch, dbo.fn_ResolveTenant, dbo.sp_ChargeUsage
 -- Semantic search over the tenant's embeddings of one type. Give one of query_embedding (a JSON
 -- array of numbers, '[0.123, 0.456, ...]'; query_dimension, when given, must be its length),
 -- query_vector (float32 values as bytes) or query_text (embedded in the database by the packaged
@@ -15,7 +15,8 @@
 --   prefilter 'buckets': the members of the `probes` vector buckets whose k-means centres are
 --     nearest the query (b-tree on VectorBucket); probes defaults to {{ policy.DEFAULT_PROBES }} (at most half the buckets);
 --   prefilter 'spatial': the candidate_count embeddings nearest the query's 3-D point (GiST n-d).
--- Each call is recorded in dbo.InferenceRequests with the path it took.
+-- Each call is recorded in dbo.InferenceRequests with the path it took, and metered (dbo.sp_ChargeUsage):
+-- one 'search', and one 'embedding' for a query_text; past a quota it refuses before the work.
 -- A function on PostgreSQL (it returns rows): SELECT * FROM dbo.sp_SemanticSearch(query_text => '...').
 CREATE OR REPLACE FUNCTION dbo.sp_SemanticSearch(
     query_embedding text DEFAULT NULL,
@@ -79,6 +80,10 @@ BEGIN
     END IF;
     IF query_text !~ '\S' THEN  -- nothing but whitespace (btrim strips only spaces)
         RAISE EXCEPTION 'sp_SemanticSearch: query_text is empty' USING ERRCODE = '22023';
+    END IF;
+    CALL dbo.sp_ChargeUsage(sp_SemanticSearch.TenantId, 'search', 1, 'sp_SemanticSearch', true);
+    IF query_text IS NOT NULL THEN
+        CALL dbo.sp_ChargeUsage(sp_SemanticSearch.TenantId, 'embedding', 1, 'sp_SemanticSearch', true);
     END IF;
     IF query_embedding IS NOT NULL THEN
         BEGIN
@@ -199,5 +204,9 @@ BEGIN
                                'prefilter', prefilter, 'probes', cardinality(buckets), 'candidate_count', candidate_count,
                                'query_text', left(query_text, 200)),
             extract(epoch FROM clock_timestamp() - started) * 1000, examined, found);
+    CALL dbo.sp_ChargeUsage(sp_SemanticSearch.TenantId, 'search', 1, 'sp_SemanticSearch');
+    IF query_text IS NOT NULL THEN
+        CALL dbo.sp_ChargeUsage(sp_SemanticSearch.TenantId, 'embedding', 1, 'sp_SemanticSearch');
+    END IF;
 END
 $$;

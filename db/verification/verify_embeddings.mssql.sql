@@ -1,12 +1,13 @@
 -- kind: check
--- requires: dbo.sp_GenerateEmbedding, dbo.sp_VectorDotProduct, dbo.sp_VectorCosineSimilarity
+-- requires: dbo.sp_ComputeEmbedding, dbo.sp_VectorDotProduct, dbo.sp_VectorCosineSimilarity
 -- all-MiniLM-L6-v2 runs in the database: 384 normalized values, and meaning decides closeness.
+-- (dbo.sp_ComputeEmbedding, not the public sp_GenerateEmbedding: a check is not metered usage)
 SET NOCOUNT ON;
-DECLARE @cat VARBINARY(MAX), @kitten VARBINARY(MAX), @revenue VARBINARY(MAX);
+DECLARE @cat VARBINARY(MAX), @kitten VARBINARY(MAX), @revenue VARBINARY(MAX), @json NVARCHAR(MAX);
 DECLARE @unit FLOAT, @near FLOAT, @far FLOAT;
-EXEC dbo.sp_GenerateEmbedding @text_value = N'A cat sleeps on the warm windowsill.', @embedding = @cat OUTPUT;
-EXEC dbo.sp_GenerateEmbedding @text_value = N'A kitten naps in the sun by the window.', @embedding = @kitten OUTPUT;
-EXEC dbo.sp_GenerateEmbedding @text_value = N'Quarterly revenue rose by four percent.', @embedding = @revenue OUTPUT;
+EXEC dbo.sp_ComputeEmbedding @text_value = N'A cat sleeps on the warm windowsill.', @ModelId = NULL, @TenantId = 0, @embedding = @cat OUTPUT, @embedding_json = @json OUTPUT;
+EXEC dbo.sp_ComputeEmbedding @text_value = N'A kitten naps in the sun by the window.', @ModelId = NULL, @TenantId = 0, @embedding = @kitten OUTPUT, @embedding_json = @json OUTPUT;
+EXEC dbo.sp_ComputeEmbedding @text_value = N'Quarterly revenue rose by four percent.', @ModelId = NULL, @TenantId = 0, @embedding = @revenue OUTPUT, @embedding_json = @json OUTPUT;
 EXEC dbo.sp_VectorDotProduct @v1 = @cat, @v2 = @cat, @result = @unit OUTPUT;
 EXEC dbo.sp_VectorCosineSimilarity @v1 = @cat, @v2 = @kitten, @result = @near OUTPUT;
 EXEC dbo.sp_VectorCosineSimilarity @v1 = @cat, @v2 = @revenue, @result = @far OUTPUT;

@@ -37,12 +37,14 @@ def source_options() -> argparse.ArgumentParser:
 
 
 def render_options() -> argparse.ArgumentParser:
-    """What changes the rendered text: the SQL Server version, FILESTREAM, external scripts."""
+    """What changes the rendered text: the SQL Server version, FILESTREAM, In-Memory OLTP, external scripts."""
     options = argparse.ArgumentParser(add_help=False)
     options.add_argument("--mssql-version", type=int, choices=MSSQL_VERSIONS, default=DEFAULT_MSSQL_VERSION,
                          help="SQL Server version to render for (default: %(default)s)")
     options.add_argument("--filestream-path", default=None, help="FILESTREAM container path (SQL Server)")
     options.add_argument("--skip-filestream", action="store_true", help="SQL Server: no FILESTREAM filegroup")
+    options.add_argument("--inmemory-path", default=None,
+                         help="In-Memory OLTP container path (SQL Server's MEMORY_OPTIMIZED_DATA filegroup)")
     options.add_argument("--skip-external-scripts", action="store_true",
                          help="leave out the external Python library (stage 3) and everything that needs it")
     return options

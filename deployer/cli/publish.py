@@ -79,11 +79,17 @@ def add_commands(commands) -> None:
     catalog.set_defaults(run=cmd_catalog)
 
 
+def _requested(args) -> dict:
+    """The render options the user gave that a server may fill in or change (engine.render_settings)."""
+    return {"filestream_path": args.filestream_path, "skip_filestream": args.skip_filestream,
+            "inmemory_path": args.inmemory_path}
+
+
 def _package(args, engine_name: str, database_name: str | None = None, *, sqlcmd_variables: bool = False,
              server: dict | None = None):
     """The package as the arguments ask, with what the server changes (`server`, from
     engine.render_settings) on top."""
-    options = {"filestream_path": args.filestream_path, "skip_filestream": args.skip_filestream, **(server or {})}
+    options = {**_requested(args), **(server or {})}
     return render_package(
         engine_name,
         db_root=args.source,
@@ -96,8 +102,7 @@ def _package(args, engine_name: str, database_name: str | None = None, *, sqlcmd
 
 def _target_package(args, engine, console: Console | None):
     """The package for a connected target; says what the server changed (text output only)."""
-    server, notices = engine.render_settings({"filestream_path": args.filestream_path,
-                                              "skip_filestream": args.skip_filestream})
+    server, notices = engine.render_settings(_requested(args))
     if console is not None:
         for notice in notices:
             console.print(notice, markup=False)

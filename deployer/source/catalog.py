@@ -12,6 +12,7 @@ the top of the file says what the object is and what it needs:
     -- requires: dbo.Models, dbo.Atoms
     -- engine-specific: why this object exists on one engine only
     -- context: server        (SQL Server: run from master, e.g. CREATE DATABASE)
+    -- autocommit: why        (applied outside a transaction: DDL the engine refuses in one)
 
 Files whose name starts with "_" are jinja includes, not objects. Every object must exist for
 both engines unless its header says why it is engine-specific; `check_engine_parity` enforces it.
@@ -46,7 +47,7 @@ ROLE_KINDS = ("admin", "app", "reader", "system")
 def role_name(object_name: str, database: str) -> str:
     """The server's name of a role object's role in `database` (role_app -> <database>_app)."""
     return f"{database}_{object_name.removeprefix(ROLE_PREFIX)}"
-HEADER_KEYS = {"kind", "requires", "engine-specific", "context", "renamed"}
+HEADER_KEYS = {"kind", "requires", "engine-specific", "context", "renamed", "autocommit"}
 CONTEXTS = {"database", "server"}
 
 _NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*(\.[A-Za-z_][A-Za-z0-9_]*)?$")
@@ -70,6 +71,9 @@ class DbObject:
     # a table's columns renamed since an earlier package: (old, new), so a publish renames them in
     # place instead of dropping the old column with its data and adding an empty new one
     renamed: tuple[tuple[str, str], ...] = ()
+    # why the object is applied in autocommit, not in the per-object transaction (SQL Server's
+    # In-Memory OLTP DDL is refused inside a user transaction, error 12331); None: in a transaction
+    autocommit: str | None = None
 
     @property
     def replaceable(self) -> bool:
@@ -154,6 +158,7 @@ def read_object(root: Path, path: Path, engine_name: str) -> DbObject:
         engine_specific=header.get("engine-specific") or None,
         context=context,
         renamed=renamed,
+        autocommit=header.get("autocommit") or None,
     )
 
 

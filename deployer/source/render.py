@@ -45,7 +45,8 @@ class RenderOptions:
     database_name: str | None = None
     filestream_path: str | None = None  # SQL Server; default: <data folder>/<database>_Filestream
     skip_filestream: bool = False
-    # True: database name and paths become sqlcmd variables, $(DatabaseName) and $(FilestreamPath)
+    inmemory_path: str | None = None  # SQL Server; default: <data folder>/<database>_InMemory
+    # True: database name and paths become sqlcmd variables: $(DatabaseName), $(FilestreamPath), $(InMemoryPath)
     sqlcmd_variables: bool = False
 
 

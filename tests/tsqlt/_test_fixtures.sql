@@ -135,3 +135,35 @@ BEGIN
     SET @AtomId = SCOPE_IDENTITY();
 END;
 GO
+
+-- A rate plan named @PlanName charging @UnitRate per unit of @Operation with @MonthlyQuotaUnits a
+-- month (NULL: none), and tenant @TenantId on it.
+CREATE PROCEDURE test_fixtures.CreateRatePlan
+    @TenantId INT,
+    @PlanName NVARCHAR(100),
+    @Operation VARCHAR(32),
+    @UnitRate DECIMAL(19, 9),
+    @MonthlyQuotaUnits BIGINT = NULL
+AS
+BEGIN
+    SET NOCOUNT ON;
+    DECLARE @RatePlanId INT;
+    INSERT INTO dbo.BillingRatePlans (PlanName) VALUES (@PlanName);
+    SET @RatePlanId = SCOPE_IDENTITY();
+    INSERT INTO dbo.BillingRates (RatePlanId, Operation, UnitRate, MonthlyQuotaUnits)
+    VALUES (@RatePlanId, @Operation, @UnitRate, @MonthlyQuotaUnits);
+    INSERT INTO dbo.BillingAccounts (TenantId, RatePlanId) VALUES (@TenantId, @RatePlanId);
+END;
+GO
+
+-- The clean-up of a test marked --[@tSQLt:NoTransaction]('test_fixtures.RollbackOpen') (tSQLt
+-- 1.0.8043 and later): a test that touches the memory-optimized billing ledger cannot run in tSQLt's
+-- transaction, whose savepoint such a transaction refuses (error 12326); it opens its own, and this
+-- rolls it back, doomed or not, after the test and before tSQLt counts open transactions.
+CREATE PROCEDURE test_fixtures.RollbackOpen
+AS
+BEGIN
+    IF @@TRANCOUNT > 0
+        ROLLBACK TRANSACTION;
+END;
+GO

@@ -4,6 +4,15 @@
 EXEC tSQLt.NewTestClass 'test_fn_ResolveTenant';
 GO
 
+-- dbo.sp_ChargeUsage is a spy in this class (its own class tests it): tSQLt runs each test in a
+-- transaction with a savepoint, which cannot reach the memory-optimized billing ledger (12326)
+CREATE PROCEDURE test_fn_ResolveTenant.[SetUp]
+AS
+BEGIN
+    EXEC tSQLt.SpyProcedure @ProcedureName = N'dbo.sp_ChargeUsage';
+END;
+GO
+
 CREATE PROCEDURE test_fn_ResolveTenant.[test a mapped user gets its tenant and is refused another]
 AS
 BEGIN

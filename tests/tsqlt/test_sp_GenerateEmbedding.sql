@@ -4,6 +4,15 @@
 EXEC tSQLt.NewTestClass 'test_sp_GenerateEmbedding';
 GO
 
+-- dbo.sp_ChargeUsage is a spy in this class (its own class tests it): tSQLt runs each test in a
+-- transaction with a savepoint, which cannot reach the memory-optimized billing ledger (12326)
+CREATE PROCEDURE test_sp_GenerateEmbedding.[SetUp]
+AS
+BEGIN
+    EXEC tSQLt.SpyProcedure @ProcedureName = N'dbo.sp_ChargeUsage';
+END;
+GO
+
 CREATE PROCEDURE test_sp_GenerateEmbedding.[test an embedding has 384 float32 values and unit length]
 AS
 BEGIN

@@ -4,6 +4,15 @@
 EXEC tSQLt.NewTestClass 'test_sp_GenerateText';
 GO
 
+-- dbo.sp_ChargeUsage is a spy in this class (its own class tests it): tSQLt runs each test in a
+-- transaction with a savepoint, which cannot reach the memory-optimized billing ledger (12326)
+CREATE PROCEDURE test_sp_GenerateText.[SetUp]
+AS
+BEGIN
+    EXEC tSQLt.SpyProcedure @ProcedureName = N'dbo.sp_ChargeUsage';
+END;
+GO
+
 CREATE PROCEDURE test_sp_GenerateText.[test the seed call: models 1,2,3 that do not exist are refused (50603)]
 AS
 BEGIN

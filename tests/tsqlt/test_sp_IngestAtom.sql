@@ -4,6 +4,15 @@
 EXEC tSQLt.NewTestClass 'test_sp_IngestAtom';
 GO
 
+-- dbo.sp_ChargeUsage is a spy in this class (its own class tests it): tSQLt runs each test in a
+-- transaction with a savepoint, which cannot reach the memory-optimized billing ledger (12326)
+CREATE PROCEDURE test_sp_IngestAtom.[SetUp]
+AS
+BEGIN
+    EXEC tSQLt.SpyProcedure @ProcedureName = N'dbo.sp_ChargeUsage';
+END;
+GO
+
 CREATE PROCEDURE test_sp_IngestAtom.[test new content is stored as one atom with its hash and payload]
 AS
 BEGIN
@@ -219,5 +228,23 @@ BEGIN
         @ExpectedMessage = N'sp_IngestAtom: tenant 424242 is suspended (dbo.TenantSecurityPolicy)';
     EXECUTE AS USER = N'tsqlt_alice';
     EXEC dbo.sp_IngestAtom @Content = 0x6869, @ContentType = N'text/plain', @AtomId = @AtomId OUTPUT;
+END;
+GO
+
+CREATE PROCEDURE test_sp_IngestAtom.[test new content is charged by its bytes and stored content is not]
+AS
+BEGIN
+    DECLARE @Id BIGINT, @Checks INT, @Charged BIGINT, @Charges INT;
+    EXEC dbo.sp_IngestAtom @Content = 0x6D65746572656421, @ContentType = N'text/plain', @TenantId = 424242,
+        @AtomId = @Id OUTPUT;
+    EXEC dbo.sp_IngestAtom @Content = 0x6D65746572656421, @ContentType = N'text/plain', @TenantId = 424242,
+        @AtomId = @Id OUTPUT;
+    SELECT @Checks = COUNT(*) FROM dbo.sp_ChargeUsage_SpyProcedureLog
+    WHERE Operation = 'ingested_byte' AND QuotaCheckOnly = 1 AND Units = 8;
+    SELECT @Charges = COUNT(*), @Charged = SUM(Units) FROM dbo.sp_ChargeUsage_SpyProcedureLog
+    WHERE Operation = 'ingested_byte' AND QuotaCheckOnly = 0 AND TenantId = 424242;
+    EXEC tSQLt.AssertEquals @Expected = 2, @Actual = @Checks;  -- each call checks the quota first
+    EXEC tSQLt.AssertEquals @Expected = 1, @Actual = @Charges;  -- the second stored nothing new
+    EXEC tSQLt.AssertEquals @Expected = 8, @Actual = @Charged;
 END;
 GO

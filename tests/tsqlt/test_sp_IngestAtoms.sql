@@ -4,6 +4,15 @@
 EXEC tSQLt.NewTestClass 'test_sp_IngestAtoms';
 GO
 
+-- dbo.sp_ChargeUsage is a spy in this class (its own class tests it): tSQLt runs each test in a
+-- transaction with a savepoint, which cannot reach the memory-optimized billing ledger (12326)
+CREATE PROCEDURE test_sp_IngestAtoms.[SetUp]
+AS
+BEGIN
+    EXEC tSQLt.SpyProcedure @ProcedureName = N'dbo.sp_ChargeUsage';
+END;
+GO
+
 CREATE PROCEDURE test_sp_IngestAtoms.[test a batch with a repeated content is one atom counted twice]
 AS
 BEGIN

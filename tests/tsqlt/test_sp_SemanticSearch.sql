@@ -6,10 +6,13 @@
 EXEC tSQLt.NewTestClass 'test_sp_SemanticSearch';
 GO
 
--- two text atoms of tenant 424242 with embeddings: a kitten sentence and a revenue sentence
+-- two text atoms of tenant 424242 with embeddings: a kitten sentence and a revenue sentence.
+-- dbo.sp_ChargeUsage is a spy in this class (its own class tests it): tSQLt runs each test in a
+-- transaction with a savepoint, which cannot reach the memory-optimized billing ledger (12326)
 CREATE PROCEDURE test_sp_SemanticSearch.[SetUp]
 AS
 BEGIN
+    EXEC tSQLt.SpyProcedure @ProcedureName = N'dbo.sp_ChargeUsage';
     DECLARE @Id BIGINT;
     EXEC dbo.sp_IngestAtom @Content = 0x6B697474656E7320736C65657020696E207468652061667465726E6F6F6E2073756E,
         @ContentType = N'text/plain', @TenantId = 424242, @GenerateEmbedding = 1, @AtomId = @Id OUTPUT;

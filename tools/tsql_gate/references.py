@@ -69,6 +69,13 @@ TRIGGER_TABLES = {"inserted", "deleted"}
 _TEMP, _VARIABLE, _TRIGGER, _FUNCTION = "__temp__", "__variable__", "__trigger__", "__function__"
 _NO_COLUMNS = {"__no_columns__": "UNKNOWN"}
 _INDEX_HINT = re.compile(r"\bINDEX\s*\(\s*\[?\w+\]?\s*\)\s*,\s*", re.IGNORECASE)  # in WITH (..., INDEX (ix), ...)
+# a table hint on an INSERT's target (INSERT INTO t WITH (SNAPSHOT) (...)), which sqlglot cannot parse
+_INSERT_TARGET_HINT = re.compile(r"(\bINSERT\s+(?:INTO\s+)?[\w.\[\]]+)\s+WITH\s*\([^()]*\)", re.IGNORECASE)
+# tSQLt.SpyProcedure @ProcedureName = N'dbo.p' makes the table dbo.p_SpyProcedureLog: one column per
+# parameter of dbo.p, and _id_
+_SPY = re.compile(r"\btSQLt\.SpyProcedure\s+@ProcedureName\s*=\s*N?'\[?(\w+)\]?\.\[?(\w+)\]?'", re.IGNORECASE)
+_PROCEDURE_HEADER = re.compile(r"\bCREATE\s+(?:OR\s+ALTER\s+)?PROC(?:EDURE)?\s+\[?(\w+)\]?\.\[?(\w+)\]?(.*?)\bAS\b",
+                               re.IGNORECASE | re.DOTALL)
 
 
 @dataclass(frozen=True)
@@ -188,6 +195,7 @@ class _Checker:
     def check_dml_text(self, statement: Statement, text: str) -> None:
         # a table hint INDEX (name) names an index, which sqlglot would read as a column: left out
         text = _INDEX_HINT.sub("", text)
+        text = _INSERT_TARGET_HINT.sub(r"\1", text)
         try:
             parsed = sqlglot.parse(text, dialect="tsql")
         except (ParseError, TokenError) as exc:
@@ -469,10 +477,31 @@ def inline_function_columns(rendered: Sequence[RenderedObject]) -> dict[tuple[st
     return functions
 
 
+def spy_log_tables(rendered: Sequence[RenderedObject]) -> Index:
+    """The log tables of the procedures tSQLt classes spy on (tSQLt.SpyProcedure), with their columns."""
+    parameters = {}
+    for item in rendered:
+        if item.obj.kind == "procedure":
+            for batch in item.batches:
+                found = _PROCEDURE_HEADER.search(blank_comments_and_strings(batch))
+                if found:
+                    parameters[(found.group(1).lower(), found.group(2).lower())] = {
+                        name.lower(): "UNKNOWN" for name in re.findall(r"@(\w+)", found.group(3))}
+    tables = {}
+    for item in rendered:
+        for batch in item.batches:
+            for schema, name in _SPY.findall(batch):
+                columns = parameters.get((schema.lower(), name.lower()))
+                if columns is not None:
+                    tables[(schema.lower(), f"{name.lower()}_spyprocedurelog")] = {"_id_": "INT", **columns}
+    return tables
+
+
 def check_references(rendered: Sequence[RenderedObject]) -> list[RefFailure]:
-    """Reference failures of the package's procedures, functions, views and checks."""
+    """Reference failures of the package's procedures, functions, views and checks (and of the tSQLt
+    classes given with them, whose spies' log tables count as defined)."""
     package, failures = build_schema(rendered)
-    index = schema_index(merge_schemas(deployer_schema(), package))
+    index = {**schema_index(merge_schemas(deployer_schema(), package)), **spy_log_tables(rendered)}
     functions = inline_function_columns(rendered)
     for item in rendered:
         if item.obj.engine_name != "mssql" or item.obj.kind not in CHECKED_KINDS:

@@ -64,7 +64,7 @@ def history_ddl() -> list[str]:
 OPERATION_VARIABLES = {
     "DatabaseName": "HartonomousCopy", "SourceDatabaseName": "Hartonomous", "BackupFile": "D:\\Backup\\h.bak",
     "DataFile": "D:\\SQLData\\h.mdf", "LogFile": "D:\\SQLData\\h_log.ldf", "FilestreamPath": "D:\\SQLData\\h_fs",
-    "BrokerMode": "NEW_BROKER",
+    "InMemoryPath": "D:\\SQLData\\h_inmemory", "BrokerMode": "NEW_BROKER",
 }
 
 

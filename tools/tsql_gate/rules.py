@@ -25,6 +25,12 @@ same mistake cannot come back:
   hex text and CONVERT(VARBINARY(MAX), x, 2) it.
 - external-script-compiles: the Python of every sp_execute_external_script @script literal compiles
   (a re-indented T-SQL block would otherwise carry an IndentationError to the first call).
+- memory-optimized-autocommit: In-Memory OLTP DDL is refused inside a user transaction (error
+  12331), and the deployer applies each object in one: a memory-optimized table's file must say
+  `-- autocommit:` in its header.
+- memory-optimized-snapshot: a procedure's access to a memory-optimized table carries the table hint
+  WITH (SNAPSHOT). MEMORY_OPTIMIZED_ELEVATE_TO_SNAPSHOT covers callers at READ COMMITTED only; in a
+  caller's REPEATABLE READ or SERIALIZABLE transaction the access fails (error 41333) without it.
 
 The rules read the rendered text with comments and string literals blanked, so a script inside a
 string (the Python of sp_execute_external_script) or a comment does not trip them; external-bigint
@@ -226,15 +232,50 @@ RULES = {
 }
 
 
-def check_rules(rendered: Iterable[RenderedObject]) -> list[RuleFailure]:
-    failures = []
+_MEMORY_OPTIMIZED = re.compile(r"\bMEMORY_OPTIMIZED\s*=\s*ON\b", re.IGNORECASE)
+_CREATE_TABLE = re.compile(r"\bCREATE\s+TABLE\s+\[?(\w+)\]?\.\[?(\w+)\]?", re.IGNORECASE)
+
+
+def memory_optimized_tables(rendered: Iterable[RenderedObject]) -> dict[str, RenderedObject]:
+    """schema.name (lower case) -> the object, for every table created MEMORY_OPTIMIZED = ON."""
+    tables = {}
     for item in rendered:
-        if item.obj.engine_name != "mssql" or item.obj.kind not in ("procedure", "function", "check"):
+        for batch in item.batches:
+            code = blank_comments_and_strings(batch)
+            created = _CREATE_TABLE.search(code)
+            if created and _MEMORY_OPTIMIZED.search(code):
+                tables[f"{created.group(1)}.{created.group(2)}".lower()] = item
+    return tables
+
+
+def memory_optimized_snapshot(code: str, tables: Iterable[str]) -> list[tuple[int, str]]:
+    problems = []
+    for table in tables:
+        schema, name = table.split(".")
+        pattern = rf"\[?{schema}\]?\.\[?{name}\]?(?![\w\]])"
+        for use in re.finditer(pattern, code, re.IGNORECASE):
+            rest = code[use.end():]
+            if not re.match(r"(?:\s+(?:AS\s+)?(?!WITH\b)\w+)?\s+WITH\s*\(\s*SNAPSHOT\s*\)", rest, re.IGNORECASE):
+                problems.append((use.start(), f"{table} is memory-optimized: access it WITH (SNAPSHOT), or a caller's "
+                                              "REPEATABLE READ or SERIALIZABLE transaction fails here (error 41333)"))
+    return problems
+
+
+def check_rules(rendered: Iterable[RenderedObject]) -> list[RuleFailure]:
+    rendered = [item for item in rendered if item.obj.engine_name == "mssql"]
+    in_memory = memory_optimized_tables(rendered)
+    failures = [RuleFailure("memory-optimized-autocommit", item.obj.name, item.obj.source_label, 1, 1,
+                            "a memory-optimized table is created outside a user transaction only (error 12331): "
+                            "say why in an '-- autocommit:' header line")
+                for item in in_memory.values() if not item.obj.autocommit]
+    for item in rendered:
+        if item.obj.kind not in ("procedure", "function", "check"):
             continue
         for number, batch in enumerate(item.batches, start=1):
             code = blank_comments_and_strings(batch)
-            for rule, check in RULES.items():
-                for position, message in check(code, batch):
-                    failures.append(RuleFailure(rule, item.obj.name, item.obj.source_label, number,
-                                                _line(code, position), message))
+            found = [(rule, problem) for rule, check in RULES.items() for problem in check(code, batch)]
+            found += [("memory-optimized-snapshot", problem) for problem in memory_optimized_snapshot(code, in_memory)]
+            for rule, (position, message) in found:
+                failures.append(RuleFailure(rule, item.obj.name, item.obj.source_label, number,
+                                            _line(code, position), message))
     return failures

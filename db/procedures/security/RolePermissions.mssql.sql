@@ -1,5 +1,5 @@
 -- kind: grant
--- requires: role_admin, role_app, role_reader, role_system, dbo.TenantAccessPolicy, dbo.sp_SetSessionTenant, dbo.fn_ResolveTenant, dbo.sp_IngestAtom, dbo.sp_IngestAtoms, dbo.sp_SemanticSearch, dbo.sp_GenerateText, dbo.sp_GenerateEmbedding, dbo.sp_StoreModel, dbo.sp_IngestModel, dbo.sp_UpdateTensor, dbo.sp_CreateWeightSnapshot, dbo.sp_RestoreWeightSnapshot, dbo.sp_RollbackWeightsToTimestamp, dbo.sp_VectorCosineSimilarity, dbo.sp_VectorDotProduct, dbo.sp_VectorL2Distance, dbo.sp_VectorNormalize, dbo.sp_VectorSoftmax, dbo.fn_StoredModel, dbo.fn_StoredModelTensors, dbo.fn_TensorChunk, dbo.sp_PythonEnvironment, dbo.sp_BuildVectorIndex, dbo.sp_RecomputeAllSpatialProjections, dbo.vw_EmbeddingCountsByType, dbo.vw_SpatialProjectionCoverage
+-- requires: role_admin, role_app, role_reader, role_system, dbo.TenantAccessPolicy, dbo.sp_SetSessionTenant, dbo.fn_ResolveTenant, dbo.sp_IngestAtom, dbo.sp_IngestAtoms, dbo.sp_SemanticSearch, dbo.sp_GenerateText, dbo.sp_GenerateEmbedding, dbo.sp_StoreModel, dbo.sp_IngestModel, dbo.sp_UpdateTensor, dbo.sp_CreateWeightSnapshot, dbo.sp_RestoreWeightSnapshot, dbo.sp_RollbackWeightsToTimestamp, dbo.sp_VectorCosineSimilarity, dbo.sp_VectorDotProduct, dbo.sp_VectorL2Distance, dbo.sp_VectorNormalize, dbo.sp_VectorSoftmax, dbo.fn_StoredModel, dbo.fn_StoredModelTensors, dbo.fn_TensorChunk, dbo.sp_PythonEnvironment, dbo.sp_BuildVectorIndex, dbo.sp_RecomputeAllSpatialProjections, dbo.vw_EmbeddingCountsByType, dbo.vw_SpatialProjectionCoverage, dbo.vw_BillingUsage, dbo.sp_ArchiveBillingUsage
 -- What each role may do (README, "Security model"), granted from nothing on every publish, so a
 -- permission granted by hand to one of the roles does not survive it (and shows as drift before).
 -- <database>_admin  every table and routine of dbo (operations: sp_BuildVectorIndex, sp_IngestModel,
@@ -55,3 +55,5 @@ GRANT SELECT ON dbo.GenerationStreams TO {{ (database_name ~ '_reader') | tsql_i
 GRANT SELECT ON dbo.WeightSnapshots TO {{ (database_name ~ '_reader') | tsql_identifier }};
 GRANT SELECT ON dbo.vw_EmbeddingCountsByType TO {{ (database_name ~ '_reader') | tsql_identifier }};
 GRANT SELECT ON dbo.vw_SpatialProjectionCoverage TO {{ (database_name ~ '_reader') | tsql_identifier }};
+GRANT SELECT ON dbo.vw_BillingUsage TO {{ (database_name ~ '_reader') | tsql_identifier }};
+GRANT EXECUTE ON dbo.sp_ArchiveBillingUsage TO {{ (database_name ~ '_system') | tsql_identifier }};

@@ -1,13 +1,15 @@
 -- kind: grant
--- requires: role_admin, role_app, role_reader, role_system, dbo.TenantAccessPolicy, dbo.fn_TenantIsActive, dbo.sp_SetSessionTenant, dbo.fn_ResolveTenant, dbo.sp_IngestAtom, dbo.sp_IngestAtoms, dbo.sp_SemanticSearch, dbo.sp_GenerateText, dbo.sp_GenerateEmbedding, dbo.sp_StoreModel, dbo.sp_IngestModel, dbo.sp_UpdateTensor, dbo.sp_CreateWeightSnapshot, dbo.sp_RestoreWeightSnapshot, dbo.sp_RollbackWeightsToTimestamp, dbo.sp_VectorCosineSimilarity, dbo.sp_VectorDotProduct, dbo.sp_VectorL2Distance, dbo.sp_VectorNormalize, dbo.sp_VectorSoftmax, dbo.fn_VectorToJson, dbo.fn_StoredModel, dbo.fn_StoredModelTensors, dbo.fn_TensorChunk, dbo.fn_PythonEnvironment, dbo.sp_BuildVectorIndex, dbo.sp_RecomputeAllSpatialProjections, dbo.vw_EmbeddingCountsByType, dbo.vw_SpatialProjectionCoverage
+-- requires: role_admin, role_app, role_reader, role_system, dbo.TenantAccessPolicy, dbo.fn_TenantIsActive, dbo.sp_SetSessionTenant, dbo.fn_ResolveTenant, dbo.sp_IngestAtom, dbo.sp_IngestAtoms, dbo.sp_SemanticSearch, dbo.sp_GenerateText, dbo.sp_GenerateEmbedding, dbo.sp_StoreModel, dbo.sp_IngestModel, dbo.sp_UpdateTensor, dbo.sp_CreateWeightSnapshot, dbo.sp_RestoreWeightSnapshot, dbo.sp_RollbackWeightsToTimestamp, dbo.sp_VectorCosineSimilarity, dbo.sp_VectorDotProduct, dbo.sp_VectorL2Distance, dbo.sp_VectorNormalize, dbo.sp_VectorSoftmax, dbo.fn_VectorToJson, dbo.fn_StoredModel, dbo.fn_StoredModelTensors, dbo.fn_TensorChunk, dbo.fn_PythonEnvironment, dbo.sp_BuildVectorIndex, dbo.sp_RecomputeAllSpatialProjections, dbo.vw_EmbeddingCountsByType, dbo.vw_SpatialProjectionCoverage, dbo.vw_BillingUsage, dbo.sp_ArchiveBillingUsage
 -- What each role may do (README, "Security model"), granted from nothing on every publish, so a
 -- privilege granted by hand to one of the roles does not survive it (and shows as drift before).
 -- <database>_admin  every table, every routine (operations: sp_BuildVectorIndex, sp_IngestModel,
 --                   sp_RecomputeAllSpatialProjections, the stored-model readers, the mappings)
 -- <database>_app    EXECUTE on the tenant procedures, which run as their owner and work in the
 --                   session's tenant (dbo.fn_ResolveTenant); no table privilege at all
--- <database>_reader SELECT on the tenant-owned tables and views, row-level security filtering them
--- <database>_system nothing yet: the autonomous loop's grants come with it
+-- <database>_reader SELECT on the tenant-owned tables and views, row-level security filtering them,
+--                   and its tenant's usage (dbo.vw_BillingUsage only: not the rate plans of others)
+-- <database>_system EXECUTE on the monthly billing archive (dbo.sp_ArchiveBillingUsage); the autonomous
+--                   loop's grants come with it
 -- PUBLIC loses CONNECT on the database and EXECUTE on every routine of dbo: PostgreSQL grants every
 -- new function to PUBLIC (a schema's default privileges cannot take that back), so this object runs
 -- after every publish that changes anything, and a function made by hand shows in drift.
@@ -50,6 +52,8 @@ BEGIN
 
     EXECUTE format('GRANT SELECT ON dbo.Atoms, dbo.AtomEmbeddings, dbo.Models, dbo.ModelLayers, dbo.ModelTensors, '
                    'dbo.InferenceRequests, dbo.IngestionJobs, dbo.GenerationStreams, dbo.WeightSnapshots, '
-                   'dbo.vw_EmbeddingCountsByType, dbo.vw_SpatialProjectionCoverage TO %I', reader);
+                   'dbo.vw_EmbeddingCountsByType, dbo.vw_SpatialProjectionCoverage, '
+                   'dbo.vw_BillingUsage TO %I', reader);
+    EXECUTE format('GRANT EXECUTE ON ROUTINE dbo.sp_ArchiveBillingUsage TO %I', system);
 END
 $$;

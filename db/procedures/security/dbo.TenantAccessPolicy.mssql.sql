@@ -1,5 +1,5 @@
 -- kind: policy
--- requires: dbo.Atoms, dbo.Models, dbo.InferenceRequests, dbo.IngestionJobs, dbo.GenerationStreams, dbo.VectorIndexSegments, dbo.WeightSnapshots, dbo.AtomEmbeddings, dbo.ModelLayers, dbo.ModelTensors, dbo.ModelTensorChunks, dbo.VectorIndexChunks, dbo.WeightSnapshotChunks, dbo.fn_TenantAccessPredicate, dbo.fn_AtomAccessPredicate, dbo.fn_ModelAccessPredicate, dbo.fn_SegmentAccessPredicate, dbo.fn_SnapshotAccessPredicate, dbo.fn_TensorAccessPredicate
+-- requires: dbo.Atoms, dbo.Models, dbo.InferenceRequests, dbo.IngestionJobs, dbo.GenerationStreams, dbo.VectorIndexSegments, dbo.WeightSnapshots, dbo.AtomEmbeddings, dbo.ModelLayers, dbo.ModelTensors, dbo.ModelTensorChunks, dbo.VectorIndexChunks, dbo.WeightSnapshotChunks, dbo.BillingAccounts, dbo.BillingUsagePeriods, dbo.fn_TenantAccessPredicate, dbo.fn_AtomAccessPredicate, dbo.fn_ModelAccessPredicate, dbo.fn_SegmentAccessPredicate, dbo.fn_SnapshotAccessPredicate, dbo.fn_TensorAccessPredicate
 -- Row-level security on every tenant-owned table (seed 003's "CREATE SECURITY POLICY ... ADD FILTER
 -- PREDICATE dbo.fn_TenantAccessPredicate(TenantId)"; named TenantAccessPolicy because
 -- dbo.TenantSecurityPolicy is the seeds' table of each tenant's limits). Filter predicates hide other
@@ -12,7 +12,9 @@
 -- role is granted it at all; procedures reach it and never say whether a chunk existed. Nor is
 -- dbo.AtomPayloadStore: SQL Server refuses security predicates on a table with FILESTREAM data
 -- (error 33501), so no tenant role is granted it either, on both engines; procedures read a
--- payload only through its atom, which the policy filters.
+-- payload only through its atom, which the policy filters. Nor are the billing ledgers: the
+-- memory-optimized dbo.BillingUsageLedger_InMemory takes only natively compiled predicates, so both
+-- ledgers are administrators' only (on both engines); tenants read dbo.vw_BillingUsage.
 IF OBJECT_ID(N'dbo.TenantAccessPolicy', N'SP') IS NOT NULL
     DROP SECURITY POLICY dbo.TenantAccessPolicy;
 GO
@@ -56,5 +58,11 @@ CREATE SECURITY POLICY dbo.TenantAccessPolicy
     ADD FILTER PREDICATE dbo.fn_SnapshotAccessPredicate(SnapshotId) ON dbo.WeightSnapshotChunks,
     ADD BLOCK PREDICATE dbo.fn_SnapshotAccessPredicate(SnapshotId) ON dbo.WeightSnapshotChunks AFTER INSERT,
     ADD BLOCK PREDICATE dbo.fn_SnapshotAccessPredicate(SnapshotId) ON dbo.WeightSnapshotChunks AFTER UPDATE,
+    ADD FILTER PREDICATE dbo.fn_TenantAccessPredicate(TenantId) ON dbo.BillingAccounts,
+    ADD BLOCK PREDICATE dbo.fn_TenantAccessPredicate(TenantId) ON dbo.BillingAccounts AFTER INSERT,
+    ADD BLOCK PREDICATE dbo.fn_TenantAccessPredicate(TenantId) ON dbo.BillingAccounts AFTER UPDATE,
+    ADD FILTER PREDICATE dbo.fn_TenantAccessPredicate(TenantId) ON dbo.BillingUsagePeriods,
+    ADD BLOCK PREDICATE dbo.fn_TenantAccessPredicate(TenantId) ON dbo.BillingUsagePeriods AFTER INSERT,
+    ADD BLOCK PREDICATE dbo.fn_TenantAccessPredicate(TenantId) ON dbo.BillingUsagePeriods AFTER UPDATE,
     ADD FILTER PREDICATE dbo.fn_TensorAccessPredicate(TensorId) ON dbo.ModelTensorChunksHistory
 WITH (STATE = ON, SCHEMABINDING = ON);

@@ -1,5 +1,5 @@
 -- kind: policy
--- requires: dbo.Atoms, dbo.Models, dbo.InferenceRequests, dbo.IngestionJobs, dbo.GenerationStreams, dbo.VectorIndexSegments, dbo.WeightSnapshots, dbo.AtomEmbeddings, dbo.ModelLayers, dbo.ModelTensors, dbo.VectorIndexChunks, dbo.WeightSnapshotChunks, dbo.ModelTensorChunks, dbo.ModelTensorChunksHistory, dbo.fn_TenantAccessPredicate
+-- requires: dbo.Atoms, dbo.Models, dbo.InferenceRequests, dbo.IngestionJobs, dbo.GenerationStreams, dbo.VectorIndexSegments, dbo.WeightSnapshots, dbo.AtomEmbeddings, dbo.ModelLayers, dbo.ModelTensors, dbo.VectorIndexChunks, dbo.WeightSnapshotChunks, dbo.ModelTensorChunks, dbo.ModelTensorChunksHistory, dbo.BillingAccounts, dbo.BillingUsagePeriods, dbo.fn_TenantAccessPredicate
 -- Row-level security on every tenant-owned table (seed 003's TenantSecurityPolicy; the table of
 -- that name holds each tenant's limits). A table with a TenantId column shows and accepts the rows
 -- dbo.fn_TenantAccessPredicate allows; a table owned through a parent (an atom's embeddings, a
@@ -9,7 +9,9 @@
 -- dbo.TensorChunks is not here: its chunks are shared by content hash across tenants, so no
 -- tenant role is granted it at all; procedures reach it and never say whether a chunk existed. Nor
 -- is dbo.AtomPayloadStore, as on SQL Server (which refuses predicates on its FILESTREAM table): no
--- tenant role is granted it; procedures read a payload only through its atom.
+-- tenant role is granted it; procedures read a payload only through its atom. The billing ledgers
+-- (dbo.BillingUsageLedger_InMemory, dbo.BillingUsageLedger) are administrators' only, as on SQL
+-- Server (which takes only natively compiled predicates on memory-optimized tables).
 ALTER TABLE dbo.Atoms ENABLE ROW LEVEL SECURITY;
 ALTER TABLE dbo.Atoms FORCE ROW LEVEL SECURITY;
 DROP POLICY IF EXISTS tenant_access ON dbo.Atoms;
@@ -91,3 +93,13 @@ CREATE POLICY tenant_access ON dbo.ModelTensorChunksHistory
                    WHERE mt.TensorId = ModelTensorChunksHistory.TensorId AND dbo.fn_TenantAccessPredicate(m.TenantId)))
     WITH CHECK (EXISTS (SELECT FROM dbo.ModelTensors mt JOIN dbo.Models m ON m.ModelId = mt.ModelId
                    WHERE mt.TensorId = ModelTensorChunksHistory.TensorId AND dbo.fn_TenantAccessPredicate(m.TenantId)));
+ALTER TABLE dbo.BillingAccounts ENABLE ROW LEVEL SECURITY;
+ALTER TABLE dbo.BillingAccounts FORCE ROW LEVEL SECURITY;
+DROP POLICY IF EXISTS tenant_access ON dbo.BillingAccounts;
+CREATE POLICY tenant_access ON dbo.BillingAccounts
+    USING (dbo.fn_TenantAccessPredicate(TenantId)) WITH CHECK (dbo.fn_TenantAccessPredicate(TenantId));
+ALTER TABLE dbo.BillingUsagePeriods ENABLE ROW LEVEL SECURITY;
+ALTER TABLE dbo.BillingUsagePeriods FORCE ROW LEVEL SECURITY;
+DROP POLICY IF EXISTS tenant_access ON dbo.BillingUsagePeriods;
+CREATE POLICY tenant_access ON dbo.BillingUsagePeriods
+    USING (dbo.fn_TenantAccessPredicate(TenantId)) WITH CHECK (dbo.fn_TenantAccessPredicate(TenantId));

@@ -1,8 +1,9 @@
 """SQL Server's dialect: what is SQL Server-specific but needs no server (see engines.base.Dialect).
 
 Objects split into GO-separated batches the way sqlcmd splits them; the versions the package
-renders for (the VECTOR type exists on 2025 only); the database name and FILESTREAM container
-the templates take, or their sqlcmd variables; the combined script is for `sqlcmd -i`.
+renders for (the VECTOR type exists on 2025 only); the database name and the FILESTREAM and
+In-Memory OLTP containers the templates take, or their sqlcmd variables; the combined script is
+for `sqlcmd -i`.
 """
 
 from __future__ import annotations
@@ -18,7 +19,8 @@ from deployer.source.render import RenderError, tsql_identifier, tsql_string
 VERSIONS = (2019, 2022, 2025)
 DEFAULT_VERSION = 2022
 DEFAULT_DATABASE = "Hartonomous"
-# SQL Server on Linux's data folder; one container per database (a container cannot be shared)
+# SQL Server on Linux's data folder, where the FILESTREAM and In-Memory OLTP containers go when no
+# server said where; one container per database (a container cannot be shared)
 DEFAULT_FILESTREAM_FOLDER = "/var/opt/mssql/data"
 # The session settings the package's objects are created under. sqlcmd (ODBC) starts with
 # QUOTED_IDENTIFIER OFF unless given -I; filtered and spatial indexes and computed columns need
@@ -49,18 +51,26 @@ def check_database_name(name: str) -> str:
     return name
 
 
-def in_data_folder(data_path: str, name: str) -> str:
+def in_data_folder(data_path: str, name: str, separator: str | None) -> str:
     """A file or folder directly in the instance's default data folder (SERVERPROPERTY
-    ('InstanceDefaultDataPath'), with or without its trailing separator). A Windows path: FILESTREAM,
-    the one reason the deployer names files itself, exists only there."""
-    return data_path.rstrip("\\/") + "\\" + name
+    ('InstanceDefaultDataPath'), with or without its trailing separator), joined with the server's
+    path separator (SERVERPROPERTY('PathSeparator'): '\\' on Windows, '/' on Linux; None from a
+    server older than SQL Server on Linux, so Windows, as settings_for_server takes it)."""
+    return data_path.rstrip("\\/") + (separator or "\\") + name
 
 
 def filestream_container(data_path: str, database: str) -> str:
     """The FILESTREAM container of `database` in the default data folder: a folder of its own, named
     after the database (a container cannot be shared; the server creates it, its parent must exist).
-    The published database's (settings_for_server) and the shadow database's (MssqlEngine.shadow)."""
-    return in_data_folder(data_path, f"{database}_Filestream")
+    The published database's (settings_for_server) and the shadow database's (MssqlEngine.shadow).
+    A Windows path: FILESTREAM exists only there."""
+    return in_data_folder(data_path, f"{database}_Filestream", "\\")
+
+
+def inmemory_container(data_path: str, database: str, separator: str | None) -> str:
+    """The In-Memory OLTP container (the MEMORY_OPTIMIZED_DATA filegroup's) of `database`, as
+    filestream_container but on either platform, so with the server's separator."""
+    return in_data_folder(data_path, f"{database}_InMemory", separator)
 
 
 def split_batches(sql: str) -> list[str]:
@@ -104,15 +114,24 @@ class MssqlDialect:
             raise RenderError(f"SQL Server version {version} is not supported "
                               f"(supported: {', '.join(map(str, VERSIONS))})")
         if options.sqlcmd_variables:
-            database, filestream_path = "$(DatabaseName)", "$(FilestreamPath)"
+            database, filestream_path, inmemory_path = "$(DatabaseName)", "$(FilestreamPath)", "$(InMemoryPath)"
         else:
             database = check_database_name(DEFAULT_DATABASE if options.database_name is None else options.database_name)
             filestream_path = options.filestream_path or f"{DEFAULT_FILESTREAM_FOLDER}/{database}_Filestream"
+            inmemory_path = options.inmemory_path or inmemory_container(DEFAULT_FILESTREAM_FOLDER, database, "/")
         return {"mssql_version": version, "database_name": database, "filestream_path": filestream_path,
-                "filestream": not options.skip_filestream}
+                "filestream": not options.skip_filestream, "inmemory_path": inmemory_path}
 
     def settings_for_server(self, separator: str | None, data_path: str | None, filestream_level: int | None,
                             database: str, requested: dict) -> tuple[dict, list[str]]:
+        """What the rendering needs from this server: FILESTREAM, then the In-Memory OLTP container."""
+        filestream, filestream_notices = self._filestream_settings(separator, data_path, filestream_level, database,
+                                                                   requested)
+        inmemory, inmemory_notices = self._inmemory_settings(separator, data_path, database, requested)
+        return {**filestream, **inmemory}, filestream_notices + inmemory_notices
+
+    def _filestream_settings(self, separator: str | None, data_path: str | None, filestream_level: int | None,
+                             database: str, requested: dict) -> tuple[dict, list[str]]:
         """FILESTREAM per platform: SQL Server on Linux (path separator '/') has none, so payloads are
         stored as VARBINARY(MAX) there (as --skip-filestream); on Windows the instance must have
         FILESTREAM on (level 2 or more), and the container goes into its default data folder unless
@@ -134,6 +153,18 @@ class MssqlDialect:
                               "give one with --filestream-path")
         path = filestream_container(data_path, database)
         return {"filestream_path": path}, [f"FILESTREAM: container {path} (the instance's default data folder)"]
+
+    def _inmemory_settings(self, separator: str | None, data_path: str | None, database: str,
+                           requested: dict) -> tuple[dict, list[str]]:
+        """In-Memory OLTP exists on both platforms and is never skipped: its container goes into the
+        default data folder, with the server's path separator, unless --inmemory-path names one."""
+        if requested.get("inmemory_path"):
+            return {}, []
+        if not data_path:
+            raise TargetError("the instance reports no default data folder for the In-Memory OLTP container "
+                              "(the MEMORY_OPTIMIZED_DATA filegroup): give one with --inmemory-path")
+        path = inmemory_container(data_path, database, separator)
+        return {"inmemory_path": path}, [f"In-Memory OLTP: container {path} (the instance's default data folder)"]
 
     def batches(self, sql: str) -> tuple[str, ...]:
         return tuple(split_batches(sql))
@@ -182,7 +213,8 @@ class MssqlDialect:
             f"-- Hartonomous {package_version} for SQL Server {version}, generated by `python -m deployer render`.",
             "-- Run it with sqlcmd (the variables are required):",
             f"--   sqlcmd -S <server> -E -b -I -i {self.script_name(version)} \\",
-            '--       -v DatabaseName="Hartonomous" FilestreamPath="D:\\SQLData\\Hartonomous_Filestream"',
+            '--       -v DatabaseName="Hartonomous" FilestreamPath="D:\\SQLData\\Hartonomous_Filestream" \\',
+            '--          InMemoryPath="D:\\SQLData\\Hartonomous_InMemory"',
             "-- Objects run in stage order; the stage-8 checks at the end return one row per check.",
             "-- The deployment history (deploy.*) is written by `python -m deployer publish`, not by this script.",
             ":on error exit",

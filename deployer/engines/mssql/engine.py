@@ -25,7 +25,7 @@ from urllib.parse import parse_qsl, unquote, urlsplit
 from deployer.engines.base import ApplyError, CheckResult, DeployedObject, Deployment, TargetError
 from deployer.engines.mssql.data import MssqlData, odbc_transaction
 from deployer.engines.mssql.dialect import (
-    DEFAULT_DATABASE, MssqlDialect, check_database_name, filestream_container, in_data_folder,
+    DEFAULT_DATABASE, MssqlDialect, check_database_name, filestream_container, in_data_folder, inmemory_container,
 )
 from deployer.engines.mssql.statements import (
     BEGIN_DEPLOYMENT_SQL, DATABASE_ID_SQL, DEFINITION_SQL, DEPLOYED_OBJECTS_SQL, EXISTS_SQL, FINISH_DEPLOYMENT_SQL,
@@ -101,9 +101,10 @@ class MssqlEngine:
         self._in_database = False
         # what render_settings settled, for the shadow: does the rendering store payloads in
         # FILESTREAM (its tables are then created ON a FILESTREAM filegroup), and where the
-        # instance's default data folder is
+        # instance's default data folder is, with its path separator
         self._filestream_rendering = False
         self._data_path: str | None = None
+        self._path_separator: str | None = None
 
     def connect(self, *, create_database: bool = True) -> None:
         try:
@@ -179,7 +180,7 @@ class MssqlEngine:
     def apply(self, obj, batches: tuple[str, ...], action: str, text_hash: str, deployment: Deployment) -> None:
         import pyodbc
 
-        transactional = obj.kind not in AUTOCOMMIT_KINDS
+        transactional = obj.kind not in AUTOCOMMIT_KINDS and not obj.autocommit
         if obj.context != "server" and not self._in_database:
             self._use_database()
             if not self._in_database:
@@ -251,7 +252,7 @@ class MssqlEngine:
         # the shadow database follows the rendering: FILESTREAM unless --skip-filestream or the
         # server said otherwise (Linux); settings_for_server has refused an instance without it
         self._filestream_rendering = not {**requested, **settings}.get("skip_filestream")
-        self._data_path = data_path
+        self._data_path, self._path_separator = data_path, separator
         return settings, notices
 
     def history_table(self, table: str) -> str | None:
@@ -264,26 +265,27 @@ class MssqlEngine:
             raise TargetError(f"not connected to {self.label}")
         return MssqlData(self.conn)
 
-    def _shadow_files(self, name: str) -> tuple[str, str] | None:
-        """The shadow's primary data file and FILESTREAM container when the rendering (render_settings)
-        uses FILESTREAM: in the instance's default data folder, a container of its own per shadow,
-        derived as the published database's is (dialect.filestream_container). None: no FILESTREAM."""
-        if not self._filestream_rendering:
-            return None
+    def _shadow_files(self, name: str) -> tuple[str, str, str | None]:
+        """The shadow's primary data file, In-Memory OLTP container and, when the rendering
+        (render_settings) uses FILESTREAM, FILESTREAM container (else None): in the instance's default
+        data folder, containers of its own per shadow, derived as the published database's are
+        (dialect.inmemory_container, dialect.filestream_container)."""
         if not self._data_path:
             raise TargetError(f"{self.label} reports no default data folder: the shadow database the table "
-                              "comparison needs has nowhere to put its FILESTREAM container")
-        return in_data_folder(self._data_path, f"{name}.mdf"), filestream_container(self._data_path, name)
+                              "comparison needs has nowhere to put its In-Memory OLTP and FILESTREAM containers")
+        data, separator = self._data_path, self._path_separator
+        return (in_data_folder(data, f"{name}.mdf", separator), inmemory_container(data, name, separator),
+                filestream_container(data, name) if self._filestream_rendering else None)
 
     @contextmanager
     def shadow(self, objects: list[RenderedObject]) -> Iterator["MssqlEngine"]:
-        """A throw-away database on the same server holding `objects`, for schema comparison; with a
-        FILESTREAM filegroup when the rendering has FILESTREAM tables. Dropped, with its files, however
-        the block ends."""
+        """A throw-away database on the same server holding `objects`, for schema comparison; with an
+        In-Memory OLTP filegroup, and a FILESTREAM filegroup when the rendering has FILESTREAM tables.
+        Dropped, with its files, however the block ends."""
         import pyodbc
 
         name = f"{self.database[:80]}_shadow_{uuid.uuid4().hex[:8]}"
-        create = create_shadow_sql(name, self._shadow_files(name))
+        create = create_shadow_sql(name, *self._shadow_files(name))
         try:
             self.conn.execute(create)
         except pyodbc.Error as exc:  # nothing to drop: a CREATE DATABASE that fails leaves no database

@@ -167,31 +167,43 @@ WHERE l.name = ? AND l.principal_id = DATABASE_PRINCIPAL_ID(N'dbo');"""
 
 
 # ---- the shadow database (MssqlEngine.shadow: the table comparison of deployer.target.state) -------
-# The filegroup db/prerequisites/FilestreamFilegroup.mssql.sql creates and the FILESTREAM tables are
-# created ON (FILESTREAM_ON HartonomousFilestream): the shadow database needs it too, with a container
-# of its own. CREATE DATABASE with a FILESTREAM filegroup must name its primary data file as well;
-# the log goes where a plain CREATE DATABASE puts it (the instance's default log folder).
+# The filegroups the package creates and its tables need, which the shadow database needs too, each
+# with a container of its own: db/prerequisites/FilestreamFilegroup.mssql.sql's, which the FILESTREAM
+# tables are created ON (FILESTREAM_ON HartonomousFilestream), when the rendering has FILESTREAM; and
+# always MemoryOptimizedFilegroup.mssql.sql's: a memory-optimized table cannot be created in a
+# database without a MEMORY_OPTIMIZED_DATA filegroup. CREATE DATABASE with a filegroup must name its
+# primary data file as well; the log goes where a plain CREATE DATABASE puts it (the instance's
+# default log folder).
 FILESTREAM_FILEGROUP = "HartonomousFilestream"
-_CREATE_SHADOW = "CREATE DATABASE {database};"
-_CREATE_SHADOW_FILESTREAM = """CREATE DATABASE {database}
+INMEMORY_FILEGROUP = "HartonomousInMemory"
+_CREATE_SHADOW = """CREATE DATABASE {database}
 ON PRIMARY (NAME = {data_name}, FILENAME = {data_file}),
-FILEGROUP {filegroup} CONTAINS FILESTREAM (NAME = {filestream_name}, FILENAME = {container});"""
+{filegroups};"""
+_SHADOW_FILEGROUP = "FILEGROUP {filegroup} CONTAINS {contents} (NAME = {name}, FILENAME = {container})"
 # SINGLE_USER WITH ROLLBACK IMMEDIATE: sessions the driver manager still pools in the shadow would
-# otherwise keep DROP DATABASE from running. DROP DATABASE deletes its files, the FILESTREAM container too.
+# otherwise keep DROP DATABASE from running. DROP DATABASE deletes its files, the containers too.
 _DROP_SHADOW = """ALTER DATABASE {database} SET SINGLE_USER WITH ROLLBACK IMMEDIATE;
 DROP DATABASE {database};"""
 
 
-def create_shadow_sql(database: str, files: tuple[str, str] | None = None) -> str:
-    """CREATE DATABASE for a shadow; `files` (its primary data file, its FILESTREAM container) when
-    the rendering stores payloads in FILESTREAM, None when it does not (--skip-filestream, Linux)."""
-    if files is None:
-        return _CREATE_SHADOW.format(database=tsql_identifier(database))
-    data_file, container = files
-    return _CREATE_SHADOW_FILESTREAM.format(
-        database=tsql_identifier(database), data_name=tsql_string(database), data_file=tsql_string(data_file),
-        filegroup=tsql_identifier(FILESTREAM_FILEGROUP), filestream_name=tsql_string(f"{database}_Filestream"),
-        container=tsql_string(container))
+def _shadow_filegroup(filegroup: str, contents: str, name: str, container: str) -> str:
+    return _SHADOW_FILEGROUP.format(filegroup=tsql_identifier(filegroup), contents=contents, name=tsql_string(name),
+                                    container=tsql_string(container))
+
+
+def create_shadow_sql(database: str, data_file: str, inmemory_container: str,
+                      filestream_container: str | None = None) -> str:
+    """CREATE DATABASE for a shadow: its primary data file, its In-Memory OLTP container, and its
+    FILESTREAM container when the rendering stores payloads in FILESTREAM (None when it does not:
+    --skip-filestream, Linux)."""
+    filegroups = []
+    if filestream_container is not None:
+        filegroups.append(_shadow_filegroup(FILESTREAM_FILEGROUP, "FILESTREAM", f"{database}_Filestream",
+                                            filestream_container))
+    filegroups.append(_shadow_filegroup(INMEMORY_FILEGROUP, "MEMORY_OPTIMIZED_DATA", f"{database}_InMemory",
+                                        inmemory_container))
+    return _CREATE_SHADOW.format(database=tsql_identifier(database), data_name=tsql_string(database),
+                                 data_file=tsql_string(data_file), filegroups=",\n".join(filegroups))
 
 
 def drop_shadow_sql(database: str) -> str:
@@ -305,9 +317,10 @@ def _registry() -> dict[str, str]:
         "CREATE_LOGIN_USER_SQL", "ROLE_EXISTS_SQL", "ROLE_ADD_MEMBER_SQL", "ROLE_DROP_MEMBER_SQL", "MAP_TENANT_SQL", "UNMAP_TENANT_SQL", "UNMAP_ALL_SQL",
     ):
         statements[name] = globals()[name]
-    statements["create_shadow_sql(plain)"] = create_shadow_sql(_EXAMPLE_SHADOW)
-    statements["create_shadow_sql(filestream)"] = create_shadow_sql(_EXAMPLE_SHADOW, (
-        f"{_EXAMPLE_DATA}{_EXAMPLE_SHADOW}.mdf", f"{_EXAMPLE_DATA}{_EXAMPLE_SHADOW}_Filestream"))
+    shadow_files = (f"{_EXAMPLE_DATA}{_EXAMPLE_SHADOW}.mdf", f"{_EXAMPLE_DATA}{_EXAMPLE_SHADOW}_InMemory")
+    statements["create_shadow_sql(no filestream)"] = create_shadow_sql(_EXAMPLE_SHADOW, *shadow_files)
+    statements["create_shadow_sql(filestream)"] = create_shadow_sql(
+        _EXAMPLE_SHADOW, *shadow_files, f"{_EXAMPLE_DATA}{_EXAMPLE_SHADOW}_Filestream")
     statements["drop_shadow_sql"] = drop_shadow_sql(_EXAMPLE_SHADOW)
     return statements
 

@@ -1,0 +1,22 @@
+-- kind: table
+-- requires: dbo.BillingRatePlans
+-- What a rate plan charges per unit of each metered operation, and how many units a tenant on it
+-- may use per calendar month (UTC); NULL: no quota. The operations and their units:
+--   embedding        one embedding computed (sp_GenerateEmbedding, a @query_text search, ingestion)
+--   search           one sp_SemanticSearch call
+--   generated_token  one token sp_GenerateText generated
+--   ingested_byte    one byte of new content stored by sp_IngestAtom / sp_IngestAtoms
+-- An operation a plan has no row for is metered at no charge and without a quota.
+IF OBJECT_ID(N'dbo.BillingRates', N'U') IS NULL
+BEGIN
+    CREATE TABLE dbo.BillingRates (
+        RatePlanId        INT            NOT NULL,
+        Operation         VARCHAR(32)    NOT NULL,
+        UnitRate          DECIMAL(19, 9) NOT NULL CONSTRAINT DF_BillingRates_UnitRate DEFAULT (0),
+        MonthlyQuotaUnits BIGINT         NULL,
+        CONSTRAINT PK_BillingRates PRIMARY KEY CLUSTERED (RatePlanId, Operation),
+        CONSTRAINT FK_BillingRates_BillingRatePlans FOREIGN KEY (RatePlanId) REFERENCES dbo.BillingRatePlans (RatePlanId),
+        CONSTRAINT CK_BillingRates_Operation CHECK (Operation IN ('embedding', 'search', 'generated_token', 'ingested_byte')),
+        CONSTRAINT CK_BillingRates_Amounts CHECK (UnitRate >= 0 AND (MonthlyQuotaUnits IS NULL OR MonthlyQuotaUnits >= 0))
+    );
+END;
