@@ -108,6 +108,12 @@ fi
 step "installing tSQLt into $DATABASE ($TSQLT_CLASS)"
 "${SQLCMD[@]}" -d "$DATABASE" -i "$TSQLT_CLASS" >/dev/null || { echo "mssql-tests: installing tSQLt failed" >&2; exit 1; }
 "${SQLCMD[@]}" -d "$DATABASE" -h -1 -Q "SET NOCOUNT ON; SELECT CONCAT(N'tSQLt ', Version) FROM tSQLt.Info();"
+# the billing classes run outside tSQLt's transaction (the NoTransaction annotation, 1.0.8043)
+"${SQLCMD[@]}" -d "$DATABASE" -Q "SET NOCOUNT ON;
+IF EXISTS (SELECT 1 FROM tSQLt.Info() WHERE TRY_CAST(PARSENAME(Version, 4) AS INT) = 1
+           AND TRY_CAST(PARSENAME(Version, 3) AS INT) = 0 AND TRY_CAST(PARSENAME(Version, 2) AS INT) < 8043)
+    RAISERROR(N'tSQLt 1.0.8043 or later is needed (the NoTransaction annotation): get it from https://tsqlt.org/downloads/', 16, 1);" \
+    || { echo "mssql-tests: this tSQLt is too old" >&2; exit 1; }
 
 step "loading the test classes"
 shopt -s nullglob

@@ -265,9 +265,17 @@ def test_a_test_that_reaches_the_memory_optimized_ledger_runs_outside_tsqlts_tra
                 f"{path.name}: {batch.splitlines()[1]} reaches {sorted(touches)} inside tSQLt's transaction"
             # its writes need a transaction of its own, unless it expects its first call to fail
             first_exec = re.search(r"\bexec(?:ute)?\s+([\w.]+)", code)
-            assert re.search(r"^\s*begin\s+transaction\b", code, re.MULTILINE) or \
-                (first_exec and first_exec.group(1) == "tsqlt.expectexception"), \
+            opens = re.search(r"^\s*begin\s+transaction\b", code, re.MULTILINE)
+            assert opens or (first_exec and first_exec.group(1) == "tsqlt.expectexception"), \
                 f"{path.name}: {batch.splitlines()[1]} runs NoTransaction without a transaction of its own"
+            if opens:
+                # (second review) it rolls back itself, in its TRY and its CATCH: a procedure that ends
+                # with another transaction count raises 266; an expectation comes before the transaction
+                assert code.count("rollback transaction") >= 2 and "begin catch" in code, \
+                    f"{path.name}: {batch.splitlines()[1]} leaves its transaction to the clean-up (error 266)"
+                expect = code.find("tsqlt.expectexception")
+                assert expect < 0 or expect < opens.start(), \
+                    f"{path.name}: {batch.splitlines()[1]} expects an exception inside the transaction it rolls back"
 
 
 def test_the_ledger_rule_knows_who_reaches_the_ledger():

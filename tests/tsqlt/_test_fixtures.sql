@@ -158,8 +158,10 @@ GO
 
 -- The clean-up of a test marked --[@tSQLt:NoTransaction]('test_fixtures.RollbackOpen') (tSQLt
 -- 1.0.8043 and later): a test that touches the memory-optimized billing ledger cannot run in tSQLt's
--- transaction, whose savepoint such a transaction refuses (error 12326); it opens its own, and this
--- rolls it back, doomed or not, after the test and before tSQLt counts open transactions.
+-- transaction, whose savepoint such a transaction refuses (error 12326); it opens its own and rolls
+-- it back itself (a procedure must end with the transaction count it began with, error 266). This is
+-- the net for a test that failed to: it then reports an error in its clean-up, and the next test
+-- does not start inside that transaction.
 CREATE PROCEDURE test_fixtures.RollbackOpen
 AS
 BEGIN

@@ -41,3 +41,44 @@ BEGIN
     EXEC dbo.sp_GenerateEmbedding @text_value = N'a pear', @ModelId = @ModelId, @TenantId = 424242;
 END;
 GO
+
+CREATE PROCEDURE test_fn_CheckModelAccess.[test sp_IngestAtom refuses a model the policy does not list (50043)]
+AS
+BEGIN
+    DECLARE @ModelId INT, @Id BIGINT;
+    EXEC test_fixtures.CreateModel @TenantId = 424242, @ModelId = @ModelId OUTPUT;
+    INSERT INTO dbo.TenantSecurityPolicy (TenantId, AllowedModelIds) VALUES (424242, N'[]');
+    EXEC tSQLt.ExpectException @ExpectedErrorNumber = 50043,
+        @ExpectedMessagePattern = N'sp_IngestAtom: tenant 424242 may not use model % (dbo.TenantSecurityPolicy)';
+    EXEC dbo.sp_IngestAtom @Content = 0x6120706C756D, @ContentType = N'text/plain', @TenantId = 424242,
+        @GenerateEmbedding = 1, @ModelId = @ModelId, @AtomId = @Id OUTPUT;
+END;
+GO
+
+CREATE PROCEDURE test_fn_CheckModelAccess.[test sp_GenerateText refuses a model the policy does not list (50043)]
+AS
+BEGIN
+    INSERT INTO dbo.TenantSecurityPolicy (TenantId, AllowedModelIds) VALUES (424242, N'[1]');
+    EXEC tSQLt.ExpectException @ExpectedErrorNumber = 50043,
+        @ExpectedMessage = N'sp_GenerateText: tenant 424242 may not use model 999999 (dbo.TenantSecurityPolicy)';
+    EXEC dbo.sp_GenerateText @prompt = N'hi', @ModelIds = N'1,999999', @TenantId = 424242;
+END;
+GO
+
+CREATE PROCEDURE test_fn_CheckModelAccess.[test a policy row with NULL AllowedModelIds allows any model]
+AS
+BEGIN
+    DECLARE @Refusal NVARCHAR(400);
+    INSERT INTO dbo.TenantSecurityPolicy (TenantId, AllowedModelIds) VALUES (424242, NULL);
+    SELECT @Refusal = Refusal FROM dbo.fn_CheckModelAccess(424242, N'[7, 8]', N'sp_X');
+    EXEC tSQLt.AssertEquals @Expected = NULL, @Actual = @Refusal;
+END;
+GO
+
+CREATE PROCEDURE test_fn_CheckModelAccess.[test AllowedModelIds must be a JSON array]
+AS
+BEGIN
+    EXEC tSQLt.ExpectException @ExpectedMessagePattern = N'%CK_TenantSecurityPolicy_AllowedModelIds%';
+    INSERT INTO dbo.TenantSecurityPolicy (TenantId, AllowedModelIds) VALUES (424242, N'{"a": 1}');
+END;
+GO

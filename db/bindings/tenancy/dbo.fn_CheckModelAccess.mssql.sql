@@ -17,5 +17,6 @@ SELECT CAST((SELECT TOP (1) CONCAT(@Caller, N': tenant ', @TenantId, N' may not 
              CROSS APPLY OPENJSON(@ModelIds) AS m
              WHERE p.TenantId = @TenantId AND p.AllowedModelIds IS NOT NULL
                AND NOT EXISTS (SELECT 1 FROM OPENJSON(p.AllowedModelIds) AS a
-                               WHERE TRY_CAST(a.value AS BIGINT) = TRY_CAST(m.value AS BIGINT)))
+                               WHERE TRY_CAST(a.value AS BIGINT) = TRY_CAST(m.value AS BIGINT))
+             ORDER BY CAST(m.[key] AS INT))  -- the first refused model of the list, as on PostgreSQL
             AS NVARCHAR(400)) AS Refusal;

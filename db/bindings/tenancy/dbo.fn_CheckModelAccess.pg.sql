@@ -17,9 +17,10 @@ DECLARE
 BEGIN
     SELECT m.value INTO refused
     FROM dbo.TenantSecurityPolicy p
-    CROSS JOIN LATERAL jsonb_array_elements_text(ModelIds) AS m(value)
+    CROSS JOIN LATERAL jsonb_array_elements_text(ModelIds) WITH ORDINALITY AS m(value, position)
     WHERE p.TenantId = fn_CheckModelAccess.TenantId AND p.AllowedModelIds IS NOT NULL
       AND NOT p.AllowedModelIds @> jsonb_build_array(m.value::bigint)
+    ORDER BY m.position  -- the first refused model of the list, as on SQL Server
     LIMIT 1;
     IF refused IS NOT NULL THEN
         RAISE EXCEPTION '%: tenant % may not use model % (dbo.TenantSecurityPolicy)', Caller, TenantId, refused
