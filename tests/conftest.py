@@ -217,3 +217,40 @@ class LoginSession:
 
     def close(self):
         self.conn.close()
+
+
+def publish_with_logins(pg_instance, log_dir: Path, prefix: str, logins: dict[str, tuple[str | None, list[int]]],
+                        setup=None) -> dict:
+    """A fresh database `prefix_<random>` with the package published (the roles carry the database's
+    name, so a template copy will not do), a LOGIN role per name of `logins` (name_<random>), then
+    `setup(conn)` as the superuser, then each login granted its role and tenants with
+    `python -m deployer grant` (role None: no grant). Returns url, database, logins (name -> role)."""
+    database = f"{prefix}_{uuid.uuid4().hex[:6]}"
+    url = pg_instance.create_database(database)
+    assert cli.main(["publish", "--target", url, "--log-dir", str(log_dir)]) == 0
+    suffix = uuid.uuid4().hex[:6]
+    names = {name: f"{name}_{suffix}" for name in logins}
+    with psycopg.connect(url, autocommit=True) as conn:
+        for login in names.values():
+            conn.execute(sql.SQL("CREATE ROLE {} LOGIN").format(sql.Identifier(login)))
+        if setup is not None:
+            setup(conn)
+    for name, (role, tenants) in logins.items():
+        if role:
+            args = ["grant", "--target", url, "--login", names[name], "--role", role]
+            assert cli.main(args + [a for t in tenants for a in ("--tenant", str(t))]) == 0
+    return {"url": url, "database": database, "logins": names, "logs": log_dir}
+
+
+@pytest.fixture
+def open_login():
+    """open_login(url, login) -> a LoginSession; every one opened is closed when the test ends."""
+    opened = []
+
+    def _open(url: str, login: str) -> LoginSession:
+        opened.append(LoginSession(url, login))
+        return opened[-1]
+
+    yield _open
+    for session in opened:
+        session.close()

@@ -11,66 +11,48 @@ import base64
 import json
 import threading
 import time
-import uuid
 from decimal import Decimal
 
 import psycopg
 import pytest
-from psycopg import sql
 
-from deployer import cli
-from conftest import LoginSession
+from conftest import publish_with_logins
 
 LOGINS = {"alice": ("app", [1]), "bob": ("app", [2]), "carol": ("app", [3]), "rita": ("reader", [1]),
           "loop": ("system", [])}
 SEARCH = "SELECT count(*) FROM dbo.sp_SemanticSearch(query_text => %s, top_k => 3)"
 
 
+def _plans_and_atoms(conn) -> None:
+    """Tenant 1 on 'standard', tenant 3 on 'trial', tenant 2 on none; one atom each, not charged."""
+    conn.execute("""
+        INSERT INTO dbo.BillingRatePlans (PlanName, Currency) VALUES ('standard', 'EUR'), ('trial', 'EUR');
+        INSERT INTO dbo.BillingRates (RatePlanId, Operation, UnitRate, MonthlyQuotaUnits)
+        SELECT p.RatePlanId, r.Operation, r.UnitRate, r.Quota
+        FROM dbo.BillingRatePlans p
+        JOIN (VALUES ('standard', 'search', 0.002, 1000), ('standard', 'embedding', 0.0001, NULL),
+                     ('standard', 'ingested_byte', 0.000001, 1000000),
+                     ('trial', 'search', 0, 2), ('trial', 'embedding', 0, NULL)) AS r(PlanName, Operation, UnitRate, Quota)
+          ON r.PlanName = p.PlanName;
+        INSERT INTO dbo.BillingAccounts (TenantId, RatePlanId)
+        SELECT 1, RatePlanId FROM dbo.BillingRatePlans WHERE PlanName = 'standard'
+        UNION ALL SELECT 3, RatePlanId FROM dbo.BillingRatePlans WHERE PlanName = 'trial';
+        """)
+    for tenant in (1, 2, 3):
+        conn.execute("CALL dbo.sp_IngestAtom(%s, 'text/plain', TenantId => %s, GenerateEmbedding => 1)",
+                     (f"tenant {tenant}'s note about apples".encode(), tenant))
+    conn.execute("DELETE FROM dbo.BillingUsagePeriods; DELETE FROM dbo.BillingUsageLedger_InMemory")
+
+
 @pytest.fixture(scope="module")
 def billing(pg_instance, tmp_path_factory):
-    """A fresh publish (the roles carry the database's name), the logins above, two rate plans."""
-    database = f"billing_{uuid.uuid4().hex[:6]}"
-    url = pg_instance.create_database(database)
-    assert cli.main(["publish", "--target", url, "--log-dir", str(tmp_path_factory.mktemp("logs"))]) == 0
-    suffix = uuid.uuid4().hex[:6]
-    logins = {name: f"{name}_{suffix}" for name in LOGINS}
-    with psycopg.connect(url, autocommit=True) as conn:
-        for login in logins.values():
-            conn.execute(sql.SQL("CREATE ROLE {} LOGIN").format(sql.Identifier(login)))
-        conn.execute("""
-            INSERT INTO dbo.BillingRatePlans (PlanName, Currency) VALUES ('standard', 'EUR'), ('trial', 'EUR');
-            INSERT INTO dbo.BillingRates (RatePlanId, Operation, UnitRate, MonthlyQuotaUnits)
-            SELECT p.RatePlanId, r.Operation, r.UnitRate, r.Quota
-            FROM dbo.BillingRatePlans p
-            JOIN (VALUES ('standard', 'search', 0.002, 1000), ('standard', 'embedding', 0.0001, NULL),
-                         ('standard', 'ingested_byte', 0.000001, 1000000),
-                         ('trial', 'search', 0, 2), ('trial', 'embedding', 0, NULL)) AS r(PlanName, Operation, UnitRate, Quota)
-              ON r.PlanName = p.PlanName;
-            INSERT INTO dbo.BillingAccounts (TenantId, RatePlanId)
-            SELECT 1, RatePlanId FROM dbo.BillingRatePlans WHERE PlanName = 'standard'
-            UNION ALL SELECT 3, RatePlanId FROM dbo.BillingRatePlans WHERE PlanName = 'trial';
-            """)
-        for tenant in (1, 2, 3):
-            conn.execute("CALL dbo.sp_IngestAtom(%s, 'text/plain', TenantId => %s, GenerateEmbedding => 1)",
-                         (f"tenant {tenant}'s note about apples".encode(), tenant))
-        conn.execute("DELETE FROM dbo.BillingUsagePeriods; DELETE FROM dbo.BillingUsageLedger_InMemory")
-    for name, (role, tenants) in LOGINS.items():
-        args = ["grant", "--target", url, "--login", logins[name], "--role", role]
-        assert cli.main(args + [a for t in tenants for a in ("--tenant", str(t))]) == 0
-    return {"url": url, "logins": logins}
+    """A fresh publish, the logins above, two rate plans."""
+    return publish_with_logins(pg_instance, tmp_path_factory.mktemp("logs"), "billing", LOGINS, _plans_and_atoms)
 
 
 @pytest.fixture
-def session(billing):
-    opened = []
-
-    def _open(name: str) -> LoginSession:
-        opened.append(LoginSession(billing["url"], billing["logins"][name]))
-        return opened[-1]
-
-    yield _open
-    for s in opened:
-        s.close()
+def session(billing, open_login):
+    return lambda name: open_login(billing["url"], billing["logins"][name])
 
 
 def admin_rows(billing, query: str, *params) -> list[tuple]:

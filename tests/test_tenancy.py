@@ -16,47 +16,28 @@ import psycopg
 import pytest
 from psycopg import sql
 
-from deployer import cli
-from conftest import LoginSession as Session, latest_log
+from conftest import latest_log, publish_with_logins
 
 LOGINS = {"alice": ("app", [1]), "bob": ("app", [2]), "svc": ("app", [1, 2]), "boss": ("admin", []),
           "rita": ("reader", [1]), "nobody": (None, [])}
 
 
+def _two_tenants_atoms(conn) -> None:
+    for tenant, texts in ((1, ["tenant one's apples", "tenant one's pears"]), (2, ["tenant two's secret plan"])):
+        for text in texts:
+            conn.execute("CALL dbo.sp_IngestAtom(%s, 'text/plain', TenantId => %s, GenerateEmbedding => 1)",
+                         (text.encode(), tenant))
+
+
 @pytest.fixture(scope="module")
 def tenancy(pg_instance, tmp_path_factory):
     """A fresh publish, two tenants' atoms written by the superuser, and the logins above granted."""
-    database = f"tenancy_{uuid.uuid4().hex[:6]}"
-    url = pg_instance.create_database(database)
-    logs = tmp_path_factory.mktemp("logs")
-    assert cli.main(["publish", "--target", url, "--log-dir", str(logs)]) == 0
-    suffix = uuid.uuid4().hex[:6]
-    logins = {name: f"{name}_{suffix}" for name in LOGINS}
-    with psycopg.connect(url, autocommit=True) as conn:
-        for name, login in logins.items():
-            conn.execute(sql.SQL("CREATE ROLE {} LOGIN").format(sql.Identifier(login)))
-        for tenant, texts in ((1, ["tenant one's apples", "tenant one's pears"]), (2, ["tenant two's secret plan"])):
-            for text in texts:
-                conn.execute("CALL dbo.sp_IngestAtom(%s, 'text/plain', TenantId => %s, GenerateEmbedding => 1)",
-                             (text.encode(), tenant))
-    for name, (role, tenants) in LOGINS.items():
-        if role:
-            args = ["grant", "--target", url, "--login", logins[name], "--role", role]
-            assert cli.main(args + [a for t in tenants for a in ("--tenant", str(t))]) == 0
-    return {"url": url, "database": database, "logins": logins, "logs": logs}
+    return publish_with_logins(pg_instance, tmp_path_factory.mktemp("logs"), "tenancy", LOGINS, _two_tenants_atoms)
 
 
 @pytest.fixture
-def session(tenancy):
-    opened = []
-
-    def _open(name: str) -> Session:
-        opened.append(Session(tenancy["url"], tenancy["logins"][name]))
-        return opened[-1]
-
-    yield _open
-    for s in opened:
-        s.close()
+def session(tenancy, open_login):
+    return lambda name: open_login(tenancy["url"], tenancy["logins"][name])
 
 
 def atom_texts(rows) -> set[str]:
