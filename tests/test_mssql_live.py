@@ -500,3 +500,82 @@ def test_a_metered_call_works_whatever_the_sessions_isolation_level(database, is
     assert rows == []  # tenant 7171 has nothing stored: no rows, and no error
     assert _scalar(database, "SELECT COUNT(*) FROM dbo.BillingUsageLedger_InMemory WHERE TenantId = 7171 "
                              "AND Operation = 'search'") >= 1
+
+
+# per SQL Server type: what a hostile or careless caller sends (tests/test_hostile_input.py's twin)
+MSSQL_HOSTILE = {
+    "nvarchar": [None, "", "x" * 1_000_000, "'); DROP TABLE dbo.Atoms; --", "é漢😀", "NaN", "-1"],
+    "varchar": [None, "", "x" * 100_000, "'); DROP TABLE dbo.Atoms; --"],
+    "varbinary": [None, b"", b"abc", b"\x00" * 1_000_001],
+    "int": [None, -1, 0, 2_147_483_647, -2_147_483_648, "abc"],
+    "bigint": [None, -1, 9_223_372_036_854_775_807, "abc"],
+    "float": [None, -1.0, 1e308, "abc"],
+    "bit": [None, 2, "yes"],
+    "datetime2": [None, "not a date", "9999-12-31T23:59:59"],
+}
+
+
+OUTPUT_TYPES = {"nvarchar": "NVARCHAR(MAX)", "varchar": "VARCHAR(MAX)", "varbinary": "VARBINARY(MAX)"}
+
+
+def test_every_procedure_the_application_role_may_execute_refuses_hostile_input_cleanly(database):
+    """The twin of tests/test_hostile_input.py: every procedure the application role holds EXECUTE on
+    (sys.database_permissions), each input parameter in turn set to each value above, called as an
+    application user of tenant 1, the rest at a valid baseline. A call succeeds, or fails with a clear
+    error: no Python traceback, no external script error (39004); and after a failed call every
+    table's checksum is as before it (MssqlEngine.table_checksums)."""
+    import pyodbc
+
+    from deployer.engines.mssql.engine import MssqlEngine
+    from test_hostile_input import BASELINE, TRACEBACK_MARKS
+
+    user = f"hostile_app_{uuid.uuid4().hex[:6]}"
+    _rows(database, f"CREATE USER [{user}] WITHOUT LOGIN; ALTER ROLE [{database}_app] ADD MEMBER [{user}]; "
+                    "INSERT INTO dbo.TenantPrincipals (PrincipalName, TenantId) VALUES (?, 1);", user)
+    procedures = _rows(database, """
+        SELECT OBJECT_SCHEMA_NAME(p.major_id) + N'.' + OBJECT_NAME(p.major_id), a.name, TYPE_NAME(a.user_type_id),
+               a.is_output
+        FROM sys.database_permissions AS p
+        INNER JOIN sys.parameters AS a ON a.object_id = p.major_id
+        WHERE p.class = 1 AND p.permission_name = N'EXECUTE' AND p.state = N'G'
+          AND p.grantee_principal_id = DATABASE_PRINCIPAL_ID(?) AND OBJECTPROPERTY(p.major_id, 'IsProcedure') = 1
+        ORDER BY 1, a.parameter_id;""", f"{database}_app")
+    parameters: dict[str, list[tuple[str, str, bool]]] = {}
+    for name, parameter, type_name, is_output in procedures:
+        parameters.setdefault(name, []).append((parameter.lstrip("@"), type_name, bool(is_output)))
+    engine = MssqlEngine(DSN, database=database)
+    engine.connect()
+    calls, refused, problems = 0, 0, []
+    try:
+        before = engine.table_checksums()
+        for name, params in parameters.items():
+            if name == "dbo.sp_SetSessionTenant":
+                continue  # a session's tenant is set once per session: the tenancy tests call it
+            inputs = [(p, t) for p, t, out in params if not out]
+            outputs = [(p, t) for p, t, out in params if out]
+            for parameter, type_name in inputs:
+                for value in MSSQL_HOSTILE.get(type_name, [None]):
+                    arguments = {p: BASELINE.get(p.lower()) for p, _ in inputs}
+                    arguments[parameter] = value
+                    declare = "".join(f"DECLARE @out_{p} {OUTPUT_TYPES.get(t, t.upper())}; " for p, t in outputs)
+                    named = [f"@{p} = ?" for p in arguments] + [f"@{p} = @out_{p} OUTPUT" for p, _ in outputs]
+                    batch = f"EXECUTE AS USER = N'{user}'; {declare}EXEC {name} {', '.join(named)};"
+                    label = f"{name}(@{parameter} = {str(value)[:40]!r})"
+                    calls += 1
+                    try:
+                        _rows(database, batch, *arguments.values())
+                    except pyodbc.Error as exc:
+                        message = str(exc)
+                        if "39004" in message or any(mark in message for mark in TRACEBACK_MARKS):
+                            problems.append(f"{label}: {message[:200]}")
+                        else:
+                            refused += 1
+                        after = engine.table_checksums()
+                        if after != before:
+                            problems.append(f"{label}: failed but changed "
+                                            f"{sorted(t for t in after if after[t] != before.get(t))}")
+                    before = engine.table_checksums()
+    finally:
+        engine.close()
+    print(f"\nhostile input on SQL Server as the application role: {calls} calls, {refused} refused cleanly")
+    assert problems == [], "\n".join(problems)

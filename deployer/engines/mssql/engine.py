@@ -31,7 +31,7 @@ from deployer.engines.mssql.statements import (
     BEGIN_DEPLOYMENT_SQL, DATABASE_ID_SQL, DEFINITION_SQL, DEPLOYED_OBJECTS_SQL, EXISTS_SQL, FINISH_DEPLOYMENT_SQL,
     FORGET_SQL, HISTORY_DDL, HISTORY_TABLE_SQL, HISTORY_EXISTS_SQL, HISTORY_UPGRADE_SQL, LIBRARY_FINGERPRINT_SQL, LIVE_HASH_SQL, LOCK_SQL,
     RECORD_SQL, SCHEMA_ID_SQL, SERVER_SQL, UNKNOWN_OBJECTS_SQL, create_shadow_sql, drop_shadow_sql,
-    CREATE_LOGIN_USER_SQL, GRANT_STATE_SQL, LOGIN_TYPE_SQL, LOGIN_USER_SQL, MAP_TENANT_SQL, POLICY_STATE_SQL,
+    CHECKSUM_TABLES_SQL, CREATE_LOGIN_USER_SQL, GRANT_STATE_SQL, LOGIN_TYPE_SQL, LOGIN_USER_SQL, MAP_TENANT_SQL, POLICY_STATE_SQL,
     ROLE_ADD_MEMBER_SQL, ROLE_DROP_MEMBER_SQL, ROLE_EXISTS_SQL, ROLE_STATE_SQL, UNMAP_ALL_SQL, UNMAP_TENANT_SQL,
 )
 from deployer.source.catalog import ROLE_KINDS, ROLE_PREFIX, role_name
@@ -386,9 +386,19 @@ class MssqlEngine:
         raise TargetError(f"{self.label}: SQL Server restores with RESTORE DATABASE on the server; run the "
                           f"restore script that `python -m deployer render --engine mssql` writes")
 
-    def table_checksums(self):
-        raise TargetError(f"{self.label}: table checksums are computed on PostgreSQL only; on SQL Server, "
-                          f"RESTORE VERIFYONLY ... WITH CHECKSUM checks a backup")
+    def table_checksums(self) -> dict[str, tuple[int, str]]:
+        """Every table of the package's schemas and the history: its row count and CHECKSUM_AGG of
+        BINARY_CHECKSUM(*) over its rows, independent of row order. Weaker than PostgreSQL's md5s (a
+        32-bit sum, blind to columns of types it cannot compare, such as geometry): a check that
+        nothing changed, not a proof (RESTORE VERIFYONLY ... WITH CHECKSUM checks a backup)."""
+        tables = self.conn.execute(CHECKSUM_TABLES_SQL).fetchall()
+        result = {}
+        for schema, table in tables:
+            count, checksum = self.conn.execute(
+                f"SELECT COUNT_BIG(*), CHECKSUM_AGG(BINARY_CHECKSUM(*)) "
+                f"FROM {tsql_identifier(schema)}.{tsql_identifier(table)};").fetchone()
+            result[f"{schema}.{table}"] = (int(count), "" if checksum is None else str(checksum))
+        return result
 
     def unknown_objects(self, known: set[str], schemas: set[str]) -> list[tuple[str, str]]:
         known_lower = {k.lower() for k in known}

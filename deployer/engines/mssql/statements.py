@@ -299,6 +299,12 @@ SELECT ?, ?
 WHERE NOT EXISTS (SELECT 1 FROM dbo.TenantPrincipals WITH (UPDLOCK, HOLDLOCK) WHERE PrincipalName = ? AND TenantId = ?);"""
 UNMAP_TENANT_SQL = "DELETE FROM dbo.TenantPrincipals WHERE PrincipalName = ? AND TenantId = ?;"
 UNMAP_ALL_SQL = "DELETE FROM dbo.TenantPrincipals WHERE PrincipalName = ?;"
+# the tables whose rows table_checksums reads: the package's schemas and the history
+CHECKSUM_TABLES_SQL = """SELECT s.name, t.name
+FROM sys.tables AS t
+INNER JOIN sys.schemas AS s ON s.schema_id = t.schema_id
+WHERE s.name IN (N'dbo', N'graph', N'provenance', N'deploy') AND t.is_ms_shipped = 0
+ORDER BY s.name, t.name;"""
 
 
 def _registry() -> dict[str, str]:
@@ -315,6 +321,7 @@ def _registry() -> dict[str, str]:
         "MODEL_SQL", "MODEL_TENSORS_SQL", "CHUNK_SQL", "CHUNKS_PRESENT_SQL",
         "ROLE_STATE_SQL", "POLICY_STATE_SQL", "GRANT_STATE_SQL", "LOGIN_TYPE_SQL", "LOGIN_USER_SQL",
         "CREATE_LOGIN_USER_SQL", "ROLE_EXISTS_SQL", "ROLE_ADD_MEMBER_SQL", "ROLE_DROP_MEMBER_SQL", "MAP_TENANT_SQL", "UNMAP_TENANT_SQL", "UNMAP_ALL_SQL",
+        "CHECKSUM_TABLES_SQL",
     ):
         statements[name] = globals()[name]
     shadow_files = (f"{_EXAMPLE_DATA}{_EXAMPLE_SHADOW}.mdf", f"{_EXAMPLE_DATA}{_EXAMPLE_SHADOW}_InMemory")
