@@ -37,6 +37,8 @@ BEGIN
     INNER JOIN dbo.BillingRates AS r ON r.RatePlanId = a.RatePlanId AND r.Operation = @Operation
     WHERE a.TenantId = @TenantId;
     SET @Rate = COALESCE(@Rate, 0);
+    IF @QuotaCheckOnly = 1 AND @Quota IS NULL
+        RETURN;  -- no quota: nothing to check before the work
     IF @QuotaCheckOnly = 1
         SET @Used = COALESCE((SELECT p.Units FROM dbo.BillingUsagePeriods AS p
                               WHERE p.TenantId = @TenantId AND p.PeriodStart = @Period AND p.Operation = @Operation), 0);

@@ -31,6 +31,9 @@ BEGIN
     JOIN dbo.BillingRates r ON r.RatePlanId = a.RatePlanId AND r.Operation = sp_ChargeUsage.Operation
     WHERE a.TenantId = sp_ChargeUsage.TenantId;
     rate := coalesce(rate, 0);
+    IF QuotaCheckOnly AND quota IS NULL THEN
+        RETURN;  -- no quota: nothing to check before the work
+    END IF;
     IF QuotaCheckOnly THEN
         SELECT p.Units INTO used FROM dbo.BillingUsagePeriods p
         WHERE p.TenantId = sp_ChargeUsage.TenantId AND p.PeriodStart = period AND p.Operation = sp_ChargeUsage.Operation;
