@@ -10,6 +10,7 @@ classes in tests/tsqlt/.
 from __future__ import annotations
 
 import json
+from decimal import Decimal
 
 import numpy as np
 import psycopg
@@ -170,3 +171,20 @@ SELECT
     CASE WHEN COUNT(*) > 0 THEN 'Healthy' ELSE 'WARNING' END AS Status
 FROM dbo.Atoms
 WHERE CreatedAt >= now() - interval '15 minutes';""") == [("Workers", "Healthy")]
+
+
+def test_the_billing_ledger_insert_runs_as_written(seeded):
+    """003 "In-Memory OLTP for Billing": the INSERT into dbo.BillingUsageLedger_InMemory, its
+    parameters given as values (tests/test_mssql_live.py runs it on SQL Server)."""
+    url, _ = seeded
+    before = query(url, "SELECT count(*) FROM dbo.BillingUsageLedger_InMemory")[0][0]
+    query(url, """
+        INSERT INTO dbo.BillingUsageLedger_InMemory (
+            TenantId, PrincipalId, Operation, Units, BaseRate, TotalCost
+        )
+        VALUES (
+            0, 'seed-calls', 'search', 1, 0.002, 0.002
+        );""")
+    assert query(url, "SELECT count(*) FROM dbo.BillingUsageLedger_InMemory")[0][0] == before + 1
+    assert query(url, "SELECT Units, TotalCost, RecordedAt > now() - interval '1 minute' FROM dbo.BillingUsageLedger_InMemory "
+                      "WHERE PrincipalId = 'seed-calls'") == [(1, Decimal("0.002"), True)]
