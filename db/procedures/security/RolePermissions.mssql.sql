@@ -7,8 +7,10 @@
 -- <database>_app    EXECUTE on the tenant procedures: ownership chaining reaches the tables, and
 --                   dbo.TenantAccessPolicy still filters them to the session's tenant; EXECUTE ANY
 --                   EXTERNAL SCRIPT, which sp_execute_external_script checks against the caller
--- <database>_reader SELECT on the tenant-owned tables and views, the security policy filtering them
--- <database>_system nothing yet: the autonomous loop's permissions come with it
+-- <database>_reader SELECT on the tenant-owned tables and views, the security policy filtering them,
+--                   and its tenant's usage (dbo.vw_BillingUsage only: not the rate plans of others)
+-- <database>_system EXECUTE on the monthly billing archive (dbo.sp_ArchiveBillingUsage); the autonomous
+--                   loop's permissions come with it
 -- The roles hold no other permission: everything granted or denied to them on the database, its
 -- objects (columns too) and schemas is revoked first.
 DECLARE @Revoke NVARCHAR(MAX);
