@@ -516,6 +516,8 @@ MSSQL_HOSTILE = {
 
 
 OUTPUT_TYPES = {"nvarchar": "NVARCHAR(MAX)", "varchar": "VARCHAR(MAX)", "varbinary": "VARBINARY(MAX)"}
+# conversion failures of a parameter value (8114, 245, 241, 8115): the server refuses, no procedure runs
+SERVER_CONVERSION_ERRORS = (8114, 245, 241, 8115)
 
 
 def test_every_procedure_the_application_role_may_execute_refuses_hostile_input_cleanly(database):
@@ -545,7 +547,7 @@ def test_every_procedure_the_application_role_may_execute_refuses_hostile_input_
         parameters.setdefault(name, []).append((parameter.lstrip("@"), type_name, bool(is_output)))
     engine = MssqlEngine(DSN, database=database)
     engine.connect()
-    calls, refused, problems = 0, 0, []
+    calls, refused, converted, problems = 0, 0, 0, []
     try:
         before = engine.table_checksums()
         for name, params in parameters.items():
@@ -559,7 +561,7 @@ def test_every_procedure_the_application_role_may_execute_refuses_hostile_input_
                     arguments[parameter] = value
                     declare = "".join(f"DECLARE @out_{p} {OUTPUT_TYPES.get(t, t.upper())}; " for p, t in outputs)
                     named = [f"@{p} = ?" for p in arguments] + [f"@{p} = @out_{p} OUTPUT" for p, _ in outputs]
-                    batch = f"EXECUTE AS USER = N'{user}'; {declare}EXEC {name} {', '.join(named)};"
+                    batch = f"EXECUTE AS USER = N'{user}'; {declare}EXEC {name} {', '.join(named)}; REVERT;"
                     label = f"{name}(@{parameter} = {str(value)[:40]!r})"
                     calls += 1
                     try:
@@ -568,6 +570,8 @@ def test_every_procedure_the_application_role_may_execute_refuses_hostile_input_
                         message = str(exc)
                         if "39004" in message or any(mark in message for mark in TRACEBACK_MARKS):
                             problems.append(f"{label}: {message[:200]}")
+                        elif any(f"({number})" in message for number in SERVER_CONVERSION_ERRORS):
+                            converted += 1  # the server refused the value before the procedure ran
                         else:
                             refused += 1
                         after = engine.table_checksums()
@@ -577,5 +581,6 @@ def test_every_procedure_the_application_role_may_execute_refuses_hostile_input_
                     before = engine.table_checksums()
     finally:
         engine.close()
-    print(f"\nhostile input on SQL Server as the application role: {calls} calls, {refused} refused cleanly")
+    print(f"\nhostile input on SQL Server as the application role: {calls} calls, {refused} refused cleanly by "
+          f"the procedures, {converted} refused by the server's parameter conversion")
     assert problems == [], "\n".join(problems)

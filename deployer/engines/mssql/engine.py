@@ -389,8 +389,10 @@ class MssqlEngine:
     def table_checksums(self) -> dict[str, tuple[int, str]]:
         """Every table of the package's schemas and the history: its row count and CHECKSUM_AGG of
         BINARY_CHECKSUM(*) over its rows, independent of row order. Weaker than PostgreSQL's md5s (a
-        32-bit sum, blind to columns of types it cannot compare, such as geometry): a check that
-        nothing changed, not a proof (RESTORE VERIFYONLY ... WITH CHECKSUM checks a backup)."""
+        32-bit sum, blind to columns of types it cannot compare, such as geometry, and to NVARCHAR(MAX)
+        text past its first 255 characters): a check that nothing changed, not a proof (RESTORE
+        VERIFYONLY ... WITH CHECKSUM checks a backup). In autocommit: each read its own statement."""
+        self.conn.autocommit = True
         tables = self.conn.execute(CHECKSUM_TABLES_SQL).fetchall()
         result = {}
         for schema, table in tables:
