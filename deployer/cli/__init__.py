@@ -2,7 +2,7 @@
 
 Per-area subcommands, each a module of this package: publish (render, plan, publish, drift,
 verify, catalog), security (grant), backup (backup, restore), data (ingest-embeddings, query, ingest-model(s), detect-format, export-model),
-local (the local engine). Arguments in, the rooms do the work, the report room prints.
+loop (loop start|stop|status, health), local (the local engine). Arguments in, the rooms do the work, the report room prints.
 
 Exit codes: 0 success, or no differences; 1 differences (plan, drift, dry run), or a deployment or
 check failed, or publish refused; 2 usage, connection or package error.
@@ -17,7 +17,7 @@ from rich.console import Console
 from rich.markup import escape
 
 from deployer import __version__
-from deployer.cli import backup, data, local, publish, security
+from deployer.cli import backup, data, local, loop, publish, security
 from deployer.cli.common import EXIT_ERROR
 from deployer.engines.base import TargetError
 from deployer.local.install import InstallError
@@ -40,6 +40,7 @@ def build_parser() -> argparse.ArgumentParser:
     security.add_commands(commands)
     backup.add_commands(commands)
     data.add_commands(commands)
+    loop.add_commands(commands)
     local.add_commands(commands)
     return parser
 

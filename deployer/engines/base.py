@@ -123,6 +123,16 @@ class DataOperations(Protocol):
         without being ingested. Rows: (Ordinal, AtomId, Inserted, AtomEmbeddingId)."""
     def semantic_search(self, text: str, top: int, hybrid: bool, tenant: int) -> list[tuple]: ...
 
+    # the autonomous loop (dbo.sp_StartAutonomousLoop, dbo.sp_StopAutonomousLoop, dbo.sp_HealthCheck)
+    def start_loop(self) -> list[tuple[str, str]]:
+        """Switch the loop on, queue a first Analyze if none waits, and make sure something runs
+        the phases (PostgreSQL: a pg_cron job for the dispatcher). Rows: (what, detail)."""
+    def stop_loop(self) -> list[tuple[str, str]]:
+        """Switch the loop off (and, on PostgreSQL, remove the dispatcher's pg_cron job)."""
+    def health(self) -> list[tuple[str, str, str]]:
+        """The runbook's quick health check: (Component, Status, Detail) rows, Status Healthy,
+        WARNING or FAILED, with how the loop is run added by the engine."""
+
     # models (hartonomous_ext.model_store's rows)
     def model_by_source(self, tenant: int, source_hash: str) -> int | None: ...
     def model_load(self, tenant: int) -> AbstractContextManager["ModelLoad"]:

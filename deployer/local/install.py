@@ -25,6 +25,7 @@ APT_PACKAGES = [
     f"postgresql-plpython3-{PG_MAJOR}",
     f"postgresql-{PG_MAJOR}-postgis-3",
     f"postgresql-{PG_MAJOR}-cron",
+    f"postgresql-{PG_MAJOR}-hypopg",
     "python3",
     "python3-venv",
     "unixodbc",

@@ -3,11 +3,14 @@
 It is a plain initdb data directory (not a Debian-managed cluster) so the same code serves
 `python -m deployer local up` and the test suite, which starts a throw-away instance of its own.
 It listens on a Unix socket only, with peer authentication: no password exists, none can leak,
-and only the OS user who created it connects as its superuser.
+and only the OS user who created it connects as its superuser (and the server's own account, for the
+autonomous loop's second session: _write_auth).
 
 Settings it writes into its postgresql.conf:
-    shared_preload_libraries = 'pg_cron', cron.database_name = 'postgres' (pg_cron runs from the
-    maintenance database and schedules jobs into others with cron.schedule_in_database),
+    shared_preload_libraries = 'pg_cron,pg_stat_statements', cron.database_name = 'postgres' (pg_cron
+    runs from the maintenance database and schedules jobs into others with cron.schedule_in_database;
+    cron.use_background_workers, as the instance listens on no TCP port), pg_stat_statements.track =
+    all (the autonomous loop reads the statements inside procedures too),
     hartonomous.python_site = the in-database venv's site-packages (read by the Python loader),
     hartonomous.model_import_dir = <home>/import, the one folder dbo.sp_IngestModel reads files from,
     shared_buffers = a quarter of the machine's memory, at most 8 GB (PostgreSQL's 128 MB default
@@ -124,8 +127,11 @@ class LocalInstance:
             "port": str(self.port),
             "listen_addresses": "''",
             "unix_socket_directories": f"'{self.socket_dir}'",
-            "shared_preload_libraries": "'pg_cron'",
+            "shared_preload_libraries": "'pg_cron,pg_stat_statements'",
             "cron.database_name": "'postgres'",
+            "cron.use_background_workers": "on",
+            "max_worker_processes": "16",
+            "pg_stat_statements.track": "all",
             "hartonomous.python_site": f"'{site}'",
             "hartonomous.model_import_dir": f"'{self.import_dir}'",
             "max_connections": "60",
@@ -140,7 +146,7 @@ class LocalInstance:
         """The one server folder dbo.sp_IngestModel may read model files from (by @Path)."""
         return self.home / "import"
 
-    def _write_settings(self) -> None:
+    def _write_settings(self) -> bool:
         self.import_dir.mkdir(parents=True, exist_ok=True)
         self.import_dir.chmod(0o755)
         conf = self.data_dir / "conf.d"
@@ -154,6 +160,31 @@ class LocalInstance:
                 account = pwd.getpwnam(SERVER_USER)
                 os.chown(conf, account.pw_uid, account.pw_gid)
                 os.chown(target, account.pw_uid, account.pw_gid)
+            return True
+        return False
+
+    def _write_auth(self) -> bool:
+        """Peer authentication over the socket, with one mapping added: the server's own OS account
+        may connect as the superuser. The autonomous loop's online actions (CREATE INDEX
+        CONCURRENTLY, VACUUM) run in a second session the server opens to itself (dblink); that
+        account already owns the data directory, so it gains nothing it did not have."""
+        hba, ident = self.data_dir / "pg_hba.conf", self.data_dir / "pg_ident.conf"
+        lines = hba.read_text().splitlines()
+        changed = False
+        for i, line in enumerate(lines):
+            fields = line.split()
+            if fields[:4] == ["local", "all", "all", "peer"] and len(fields) == 4:
+                lines[i] = line + " map=hartonomous"
+                changed = True
+        mapping = [f"hartonomous  /^(.*)$  \\1", f"hartonomous  {SERVER_USER}  {self.superuser}"]
+        present = ident.read_text().splitlines()
+        missing = [m for m in mapping if m not in present]
+        if changed:
+            hba.write_text("\n".join(lines) + "\n")
+        if missing:
+            ident.write_text("\n".join(present + ["# written by the Hartonomous deployer (deployer/local/instance.py)"]
+                                       + missing) + "\n")
+        return changed or bool(missing)
 
     def init(self) -> None:
         self.home.mkdir(parents=True, exist_ok=True)
@@ -168,6 +199,7 @@ class LocalInstance:
 
     def start(self) -> None:
         self._write_settings()
+        self._write_auth()
         self._run([str(self.bindir / "pg_ctl"), "start", "-w", "-t", "60", "-D", str(self.data_dir),
                    "-l", str(self.log_file)], f"starting PostgreSQL (log: {self.log_file})")
 
@@ -209,6 +241,9 @@ class LocalInstance:
         if not self.initialized():
             self.init()
         if not self.running():
+            self.start()
+        elif self._write_settings() | self._write_auth():
+            self.stop()  # preloaded libraries are read at start only
             self.start()
         self.prepare_cluster()
 

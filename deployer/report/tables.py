@@ -296,3 +296,26 @@ def print_local_status(console: Console, local, running: bool) -> None:
         console.print(f"{label + ':':9} {value}", markup=False)
     if running:
         console.print(f"{'version:':9} PostgreSQL {local.version()}", markup=False)
+
+
+HEALTH_STYLES = {"Healthy": "green", "WARNING": "yellow", "FAILED": "bold red"}
+
+
+def health_table(rows: list[tuple[str, str, str]]) -> Table:
+    """The runbook's quick health check (dbo.sp_HealthCheck and the engine's schedule)."""
+    table = Table(title="health check", title_justify="left")
+    table.add_column("component")
+    table.add_column("status")
+    table.add_column("detail", overflow="fold")
+    for component, status, detail in rows:
+        table.add_row(component, f"[{HEALTH_STYLES.get(status, 'default')}]{status}[/]", escape(detail or ""))
+    return table
+
+
+def loop_table(title: str, rows: list[tuple[str, str]]) -> Table:
+    table = Table(title=title, title_justify="left")
+    table.add_column("what")
+    table.add_column("done", overflow="fold")
+    for what, detail in rows:
+        table.add_row(what, escape(detail))
+    return table

@@ -1,5 +1,5 @@
 -- kind: grant
--- requires: role_admin, role_app, role_reader, role_system, dbo.TenantAccessPolicy, dbo.fn_TenantIsActive, dbo.sp_SetSessionTenant, dbo.fn_ResolveTenant, dbo.sp_IngestAtom, dbo.sp_IngestAtoms, dbo.sp_SemanticSearch, dbo.sp_GenerateText, dbo.sp_GenerateEmbedding, dbo.sp_StoreModel, dbo.sp_IngestModel, dbo.sp_UpdateTensor, dbo.sp_CreateWeightSnapshot, dbo.sp_RestoreWeightSnapshot, dbo.sp_RollbackWeightsToTimestamp, dbo.sp_VectorCosineSimilarity, dbo.sp_VectorDotProduct, dbo.sp_VectorL2Distance, dbo.sp_VectorNormalize, dbo.sp_VectorSoftmax, dbo.fn_VectorToJson, dbo.fn_StoredModel, dbo.fn_StoredModelTensors, dbo.fn_TensorChunk, dbo.fn_PythonEnvironment, dbo.sp_BuildVectorIndex, dbo.sp_RecomputeAllSpatialProjections, dbo.vw_EmbeddingCountsByType, dbo.vw_SpatialProjectionCoverage, dbo.vw_BillingUsage, dbo.sp_ArchiveBillingUsage
+-- requires: role_admin, role_app, role_reader, role_system, dbo.TenantAccessPolicy, dbo.fn_TenantIsActive, dbo.sp_SetSessionTenant, dbo.fn_ResolveTenant, dbo.sp_IngestAtom, dbo.sp_IngestAtoms, dbo.sp_SemanticSearch, dbo.sp_GenerateText, dbo.sp_GenerateEmbedding, dbo.sp_StoreModel, dbo.sp_IngestModel, dbo.sp_UpdateTensor, dbo.sp_CreateWeightSnapshot, dbo.sp_RestoreWeightSnapshot, dbo.sp_RollbackWeightsToTimestamp, dbo.sp_VectorCosineSimilarity, dbo.sp_VectorDotProduct, dbo.sp_VectorL2Distance, dbo.sp_VectorNormalize, dbo.sp_VectorSoftmax, dbo.fn_VectorToJson, dbo.fn_StoredModel, dbo.fn_StoredModelTensors, dbo.fn_TensorChunk, dbo.fn_PythonEnvironment, dbo.sp_BuildVectorIndex, dbo.sp_RecomputeAllSpatialProjections, dbo.vw_EmbeddingCountsByType, dbo.vw_SpatialProjectionCoverage, dbo.vw_BillingUsage, dbo.sp_ArchiveBillingUsage, dbo.AutonomousActions, dbo.AutonomousObservations, dbo.AutonomousSnapshots, dbo.AutonomousCycles, dbo.AutonomousImprovementHistory, dbo.AutonomousLoopMessages, dbo.AutonomousLoopDeadLetters, dbo.OODALoopMetrics, dbo.AutonomousLoopSettings, dbo.AutonomousActionCatalog, dbo.sp_RunAutonomousLoop, dbo.sp_ExecuteOnlineActions, dbo.sp_AutonomousImprovement, dbo.sp_ProcessLoopMessage, dbo.fn_ClaimLoopMessage, dbo.fn_NextOnlineAction, dbo.fn_OnlineActionSession, dbo.fn_RecordOnlineAction, dbo.sp_SendLoopMessage, dbo.sp_HealthCheck, dbo.sp_ArchiveInferenceRequests, dbo.sp_RebuildFragmentedIndexes, dbo.sp_ApproveAction, dbo.sp_RejectAction, dbo.fn_QueueIndexRebuilds, dbo.sp_StartAutonomousLoop, dbo.sp_StopAutonomousLoop, dbo.AnalyzeQueue, dbo.HypothesizeQueue, dbo.ActQueue, dbo.LearnQueue
 -- What each role may do (README, "Security model"), granted from nothing on every publish, so a
 -- privilege granted by hand to one of the roles does not survive it (and shows as drift before).
 -- <database>_admin  every table, every routine (operations: sp_BuildVectorIndex, sp_IngestModel,
@@ -8,8 +8,14 @@
 --                   session's tenant (dbo.fn_ResolveTenant); no table privilege at all
 -- <database>_reader SELECT on the tenant-owned tables and views, row-level security filtering them,
 --                   and its tenant's usage (dbo.vw_BillingUsage only: not the rate plans of others)
--- <database>_system EXECUTE on the monthly billing archive (dbo.sp_ArchiveBillingUsage); the autonomous
---                   loop's grants come with it
+-- <database>_system the autonomous loop's principal: EXECUTE on its dispatcher, phases, online-action
+--                   runner, health check and the maintenance the catalog runs (the billing and
+--                   request archives, index rebuilds); SELECT on its own tables; no tenant content
+-- The loop's record (actions, observations, snapshots, cycles, history, queues, metrics) is
+-- read-only for administrators too: the loop builds the statements it runs as the owner from those
+-- rows, so only its procedures write them. Administrators decide with sp_ApproveAction and
+-- sp_RejectAction, restart it with sp_SendLoopMessage, and change dbo.AutonomousLoopSettings and
+-- the allowlist (dbo.AutonomousActionCatalog.IsAllowlisted).
 -- PUBLIC loses CONNECT on the database and EXECUTE on every routine of dbo: PostgreSQL grants every
 -- new function to PUBLIC (a schema's default privileges cannot take that back), so this object runs
 -- after every publish that changes anything, and a function made by hand shows in drift.
@@ -54,6 +60,21 @@ BEGIN
                    'dbo.InferenceRequests, dbo.IngestionJobs, dbo.GenerationStreams, dbo.WeightSnapshots, '
                    'dbo.vw_EmbeddingCountsByType, dbo.vw_SpatialProjectionCoverage, '
                    'dbo.vw_BillingUsage TO %I', reader);
-    EXECUTE format('GRANT EXECUTE ON ROUTINE dbo.sp_ArchiveBillingUsage TO %I', system);
+    EXECUTE format('REVOKE INSERT, UPDATE, DELETE, TRUNCATE ON dbo.AutonomousActions, dbo.AutonomousObservations, '
+                   'dbo.AutonomousSnapshots, dbo.AutonomousCycles, dbo.AutonomousImprovementHistory, '
+                   'dbo.AutonomousLoopMessages, dbo.AutonomousLoopDeadLetters, dbo.OODALoopMetrics FROM %I', admin);
+
+    FOREACH routine IN ARRAY ARRAY[
+        'dbo.sp_ArchiveBillingUsage', 'dbo.sp_ArchiveInferenceRequests', 'dbo.sp_RebuildFragmentedIndexes', 'dbo.fn_QueueIndexRebuilds',
+        'dbo.sp_RunAutonomousLoop', 'dbo.sp_ProcessLoopMessage', 'dbo.fn_ClaimLoopMessage',
+        'dbo.sp_ExecuteOnlineActions', 'dbo.fn_NextOnlineAction', 'dbo.fn_OnlineActionSession', 'dbo.fn_RecordOnlineAction',
+        'dbo.sp_AutonomousImprovement', 'dbo.sp_Analyze', 'dbo.sp_Hypothesize', 'dbo.sp_Act', 'dbo.sp_Learn',
+        'dbo.sp_SendLoopMessage', 'dbo.sp_HealthCheck', 'dbo.sp_StartAutonomousLoop', 'dbo.sp_StopAutonomousLoop'] LOOP
+        EXECUTE format('GRANT EXECUTE ON ROUTINE %s TO %I', routine, system);
+    END LOOP;
+    EXECUTE format('GRANT SELECT ON dbo.AutonomousActions, dbo.AutonomousObservations, dbo.AutonomousCycles, '
+                   'dbo.AutonomousImprovementHistory, dbo.AutonomousLoopMessages, dbo.AutonomousLoopDeadLetters, '
+                   'dbo.OODALoopMetrics, dbo.AutonomousLoopSettings, dbo.AutonomousActionCatalog, '
+                   'dbo.AnalyzeQueue, dbo.HypothesizeQueue, dbo.ActQueue, dbo.LearnQueue TO %I', system);
 END
 $$;

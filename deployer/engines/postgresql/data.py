@@ -5,15 +5,19 @@ Jobs are rows of dbo.IngestionJobs; atoms go in through dbo.sp_IngestAtoms (a ba
 dbo.sp_IngestAtom (one content too large for a batch) and come back through
 dbo.sp_SemanticSearch; a model is bulk loaded with COPY in one transaction (its chunks through a
 temporary table, so a chunk another model already stored is skipped by ON CONFLICT), and read
-back with hartonomous_ext.model_store's own queries.
+back with hartonomous_ext.model_store's own queries. The autonomous loop is switched on and off in
+the database and run by a pg_cron job of the cron database (cron.database_name), which this
+module schedules into the target database as the connected role.
 """
 
 from __future__ import annotations
 
 from contextlib import contextmanager
-from typing import Iterator
+from typing import Callable, Iterator
 
 import psycopg
+
+from deployer.engines.base import TargetError
 
 EMBEDDING_JOB_RESUME = ("SELECT IngestionJobId, AtomsProcessed FROM dbo.IngestionJobs WHERE JobType = 'embeddings' "
                         "AND Source = %s AND TenantId = %s AND Status IN ('Running', 'Failed') "
@@ -36,11 +40,27 @@ MODEL_JOB_FAILED = ("UPDATE dbo.IngestionJobs SET Status = 'Failed', EndTime = n
 MODEL_JOB_COMPLETED = ("UPDATE dbo.IngestionJobs SET Status = 'Completed', EndTime = now(), TotalItems = %s, "
                        "AtomsProcessed = %s, Parameters = Parameters || %s::jsonb WHERE IngestionJobId = %s")
 CHUNKS_PRESENT = "SELECT ChunkHash FROM dbo.TensorChunks WHERE ChunkHash = ANY(%s)"
+LOOP_START = "CALL dbo.sp_StartAutonomousLoop()"
+LOOP_STOP = "CALL dbo.sp_StopAutonomousLoop()"
+HEALTH = "SELECT Component, Status, Detail FROM dbo.sp_HealthCheck()"
+LOOP_JOB_COMMAND = "CALL dbo.sp_RunAutonomousLoop()"
+LOOP_JOB_SCHEDULE = "* * * * *"  # pg_cron 1.4's finest; each run drains the queues for LOOP_DISPATCH_SECONDS
+CRON_SCHEDULE = "SELECT cron.schedule_in_database(%s, %s, %s, %s, %s)"
+CRON_UNSCHEDULE = "SELECT cron.unschedule(jobid) FROM cron.job WHERE jobname = %s"
+CRON_JOB = ("SELECT j.jobid, j.active, (SELECT r.status || ' at ' || r.start_time::text || coalesce(': ' || r.return_message, '') "
+            "FROM cron.job_run_details r WHERE r.jobid = j.jobid ORDER BY r.runid DESC LIMIT 1) "
+            "FROM cron.job j WHERE j.jobname = %s")
+
+
+def loop_job_name(database: str) -> str:
+    """The dispatcher's pg_cron job for one database (jobs of all databases share the cron database)."""
+    return f"hartonomous-loop-{database}"
 
 
 class PostgresData:
-    def __init__(self, conn: psycopg.Connection):
+    def __init__(self, conn: psycopg.Connection, cron_conninfo: Callable[[], str] | None = None):
         self.conn = conn
+        self.cron_conninfo = cron_conninfo
 
     def _one(self, statement: str, *params):
         return self.conn.execute(statement, params).fetchone()
@@ -85,6 +105,50 @@ class PostgresData:
         return self.conn.execute(SEMANTIC_SEARCH, (text, top, hybrid, tenant)).fetchall()
 
     # models ----------------------------------------------------------------------------------
+    # the autonomous loop --------------------------------------------------------------------------
+    def _cron(self) -> psycopg.Connection:
+        if self.cron_conninfo is None:
+            raise TargetError("this connection cannot reach the cron database")
+        return psycopg.connect(self.cron_conninfo(), autocommit=True, application_name="hartonomous-deployer")
+
+    def start_loop(self) -> list[tuple[str, str]]:
+        (message,) = self._one(LOOP_START)
+        database, role = self._one("SELECT current_database(), current_user")
+        with self._cron() as cron:
+            (job,) = cron.execute(CRON_SCHEDULE, (loop_job_name(database), LOOP_JOB_SCHEDULE, LOOP_JOB_COMMAND,
+                                                   database, role)).fetchone()
+        return [("loop", "switched on (dbo.AutonomousLoopSettings.Enabled = 1)"),
+                ("message", f"AnalyzeMessage {message} queued" if message else "an AnalyzeMessage was already queued"),
+                ("schedule", f"pg_cron job {job} ({loop_job_name(database)}) runs {LOOP_JOB_COMMAND} every minute "
+                             f"in {database} as {role}")]
+
+    def stop_loop(self) -> list[tuple[str, str]]:
+        self.conn.execute(LOOP_STOP)
+        (database,) = self._one("SELECT current_database()")
+        with self._cron() as cron:
+            removed = cron.execute(CRON_UNSCHEDULE, (loop_job_name(database),)).fetchall()
+        return [("loop", "switched off (dbo.AutonomousLoopSettings.Enabled = 0)"),
+                ("schedule", f"pg_cron job {loop_job_name(database)} removed" if removed
+                 else f"no pg_cron job {loop_job_name(database)} was scheduled")]
+
+    def health(self) -> list[tuple[str, str, str]]:
+        rows = [tuple(r) for r in self.conn.execute(HEALTH).fetchall()]
+        (database,) = self._one("SELECT current_database()")
+        try:
+            with self._cron() as cron:
+                job = cron.execute(CRON_JOB, (loop_job_name(database),)).fetchone()
+        except (psycopg.Error, TargetError) as exc:
+            rows.append(("Loop schedule", "WARNING", f"cannot read pg_cron's jobs: {str(exc).strip().splitlines()[0]}"))
+        else:
+            if job is None:
+                rows.append(("Loop schedule", "FAILED", f"no pg_cron job {loop_job_name(database)}: "
+                                                         "python -m deployer loop start"))
+            else:
+                status = "Healthy" if job[1] and not (job[2] or "").startswith("failed") else "FAILED"
+                rows.append(("Loop schedule", status, f"pg_cron job {job[0]}, {'active' if job[1] else 'inactive'}; "
+                                                      f"last run: {job[2] or 'not yet'}"))
+        return rows
+
     def model_by_source(self, tenant: int, source_hash: str) -> int | None:
         row = self._one(MODEL_BY_SOURCE, tenant, source_hash)
         return row[0] if row else None

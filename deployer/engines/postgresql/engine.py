@@ -378,7 +378,14 @@ class PostgresEngine:
 
     @property
     def data(self) -> PostgresData:
-        return PostgresData(self._require())
+        return PostgresData(self._require(), cron_conninfo=self._cron_conninfo)
+
+    def _cron_conninfo(self) -> str:
+        """The target's connection, to the database pg_cron runs in (cron.database_name)."""
+        (cron_database,) = self._require().execute("SELECT current_setting('cron.database_name', true)").fetchone()
+        if not cron_database:
+            raise TargetError(f"{self.label}: pg_cron is not set up (cron.database_name is unset)")
+        return make_conninfo(**dict(conninfo_to_dict(self.url), dbname=cron_database))
 
     @contextmanager
     def shadow(self, objects: list[RenderedObject]) -> Iterator["PostgresEngine"]:

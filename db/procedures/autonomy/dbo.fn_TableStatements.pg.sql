@@ -1,0 +1,30 @@
+-- kind: function
+-- requires: pg_stat_statements
+-- engine-specific: pg_stat_statements' statement texts; SQL Server's loop reads Query Store
+-- The single SELECT statements of this database that name a table, as pg_stat_statements recorded
+-- them (a PREPARE's text without its PREPARE ... AS), most expensive first: what sp_Hypothesize
+-- plans with hypothetical indexes and what sp_Act measures an index change on. Statements with a
+-- semicolon inside or a data-changing keyword are left out: their text is planned, never run, and
+-- only ever as one statement.
+CREATE OR REPLACE FUNCTION dbo.fn_TableStatements(TableName text, MaxStatements integer DEFAULT 5)
+RETURNS TABLE (QueryId text, Query text, Calls bigint, TotalMs double precision)
+LANGUAGE sql
+STABLE
+SECURITY DEFINER
+SET search_path = dbo, public, pg_temp
+AS $$
+    SELECT q.queryid, q.query, q.calls, q.total_ms
+    FROM (SELECT s.queryid::text AS queryid,
+                 regexp_replace(min(s.query), '^\s*prepare\s+\S+?\s*(\([^)]*\))?\s+as\s+', '', 'i') AS query,
+                 sum(s.calls)::bigint AS calls, sum(s.total_exec_time) AS total_ms
+          FROM pg_stat_statements s
+          WHERE s.dbid = (SELECT d.oid FROM pg_database d WHERE d.datname = current_database())
+            AND s.query ~* ('\m' || TableName || '\M')
+            AND s.query !~* '^\s*prepare\s+hartonomous_probe\M'  -- sp_Hypothesize's own planning
+          GROUP BY s.queryid) q
+    WHERE q.query ~* '^\s*(select|with)\M' AND length(q.query) < 20000
+      AND position(';' IN rtrim(q.query, '; ' || chr(10))) = 0
+      AND q.query !~* '\m(insert|update|delete|merge|into)\M'
+    ORDER BY q.total_ms DESC
+    LIMIT greatest(MaxStatements, 0)
+$$;

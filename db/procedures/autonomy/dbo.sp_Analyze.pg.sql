@@ -1,0 +1,239 @@
+-- kind: procedure
+-- requires: dbo.fn_AutonomousLoopSettings, dbo.AutonomousCycles, dbo.AutonomousSnapshots, dbo.AutonomousObservations, dbo.OODALoopMetrics, dbo.AutonomousLoopMessages, dbo.AutonomousLoopDeadLetters, dbo.InferenceRequests, dbo.IngestionJobs, dbo.AtomEmbeddings, dbo.BillingUsageLedger_InMemory, dbo.AutonomousActions, pg_stat_statements, pgstattuple
+-- Observe (seed 003's phase 1): start a cycle, snapshot the statements' and tables' counters, and
+-- record what needs attention as rows of dbo.AutonomousObservations, comparing with the previous
+-- cycle's snapshot and with each request type's own history:
+--   performance  latency against its baseline, tables scanned whole again and again, indexes no
+--                statement used, stale statistics, vector index deltas waiting to be merged
+--   maintenance  dead rows, embeddings without a 3-D point or bucket, failed ingestion jobs,
+--                requests and billing months past retention, the loop's own old rows, its queues
+--                and its failures
+-- TenantId limits the latency comparison to one tenant's requests (NULL: all); the loop reads every
+-- tenant's counters and never their content. It runs as its owner, for the system role.
+CREATE OR REPLACE PROCEDURE dbo.sp_Analyze(
+    TenantId integer DEFAULT NULL,
+    AnalysisScope text DEFAULT 'full',
+    LookbackHours integer DEFAULT NULL,
+    INOUT CycleId bigint DEFAULT NULL,
+    TriggeredBy text DEFAULT 'manual'
+)
+LANGUAGE plpgsql
+SECURITY DEFINER
+SET search_path = dbo, public, pg_temp
+AS $$
+DECLARE
+    started constant timestamptz := clock_timestamp();
+    settings record;
+    lookback integer;
+    previous bigint;
+    found_count integer := 0;
+    added integer;
+    stats_since timestamptz;
+    perf boolean;
+    maint boolean;
+BEGIN
+    AnalysisScope := lower(coalesce(AnalysisScope, 'full'));
+    IF AnalysisScope NOT IN ('full', 'performance', 'maintenance') THEN
+        RAISE EXCEPTION 'sp_Analyze: AnalysisScope must be full, performance or maintenance, not %', AnalysisScope
+            USING ERRCODE = '22023';
+    END IF;
+    SELECT * INTO settings FROM dbo.fn_AutonomousLoopSettings();
+    lookback := coalesce(LookbackHours, settings.LookbackHours);
+    IF lookback < 0 OR lookback > 8760 THEN
+        RAISE EXCEPTION 'sp_Analyze: LookbackHours must be between 0 and 8760, not %', lookback USING ERRCODE = '22023';
+    END IF;
+    perf := AnalysisScope IN ('full', 'performance');
+    maint := AnalysisScope IN ('full', 'maintenance');
+    -- one phase of the loop at a time, whoever runs it
+    PERFORM pg_advisory_xact_lock(hashtext('hartonomous.autonomous_loop'));
+
+    INSERT INTO dbo.AutonomousCycles AS c (TenantId, AnalysisScope, LookbackHours, TriggeredBy)
+    VALUES (sp_Analyze.TenantId, AnalysisScope, lookback, coalesce(TriggeredBy, 'manual'))
+    RETURNING c.CycleId INTO sp_Analyze.CycleId;
+    SELECT max(s.CycleId) INTO previous FROM dbo.AutonomousSnapshots s WHERE s.CycleId < sp_Analyze.CycleId;
+
+    INSERT INTO dbo.AutonomousSnapshots (CycleId, Kind, ObjectName, Counters)
+    SELECT sp_Analyze.CycleId, 'statement', q.queryid::text,
+           jsonb_build_object('calls', q.calls, 'total_ms', q.total_ms)
+    FROM (SELECT s.queryid, sum(s.calls) AS calls, sum(s.total_exec_time) AS total_ms
+          FROM pg_stat_statements s
+          WHERE s.dbid = (SELECT d.oid FROM pg_database d WHERE d.datname = current_database())
+          GROUP BY s.queryid ORDER BY sum(s.total_exec_time) DESC LIMIT 500) q;
+    INSERT INTO dbo.AutonomousSnapshots (CycleId, Kind, ObjectName, Counters)
+    SELECT sp_Analyze.CycleId, 'table', format('%I.%I', t.schemaname, t.relname),
+           jsonb_build_object('seq_scan', t.seq_scan, 'seq_tup_read', t.seq_tup_read,
+                              'idx_scan', coalesce(t.idx_scan, 0), 'n_live_tup', t.n_live_tup,
+                              'n_dead_tup', t.n_dead_tup, 'n_mod_since_analyze', t.n_mod_since_analyze)
+    FROM pg_stat_user_tables t
+    WHERE t.schemaname IN ('dbo', 'graph', 'provenance');
+
+    IF perf THEN
+        -- tables read whole, again and again, since the previous cycle
+        INSERT INTO dbo.AutonomousObservations (CycleId, Kind, TargetObject, Metric, Baseline, Detail)
+        SELECT sp_Analyze.CycleId, 'seq_scan_hotspot', cur.ObjectName,
+               (cur.Counters->>'seq_scan')::bigint - (prev.Counters->>'seq_scan')::bigint,
+               (cur.Counters->>'idx_scan')::bigint - (prev.Counters->>'idx_scan')::bigint,
+               jsonb_build_object('rows_read', (cur.Counters->>'seq_tup_read')::bigint - (prev.Counters->>'seq_tup_read')::bigint,
+                                  'live_rows', (cur.Counters->>'n_live_tup')::bigint,
+                                  'since', prev.CapturedAt)
+        FROM dbo.AutonomousSnapshots cur
+        JOIN dbo.AutonomousSnapshots prev ON prev.CycleId = previous AND prev.Kind = 'table' AND prev.ObjectName = cur.ObjectName
+        WHERE cur.CycleId = sp_Analyze.CycleId AND cur.Kind = 'table'
+          AND (cur.Counters->>'n_live_tup')::bigint >= {{ policy.LOOP_MIN_TABLE_ROWS }}
+          AND (cur.Counters->>'seq_scan')::bigint - (prev.Counters->>'seq_scan')::bigint >= {{ policy.LOOP_MIN_SEQ_SCANS }}
+          AND ((cur.Counters->>'seq_tup_read')::bigint - (prev.Counters->>'seq_tup_read')::bigint)
+              >= 0.5 * (cur.Counters->>'n_live_tup')::bigint
+                 * ((cur.Counters->>'seq_scan')::bigint - (prev.Counters->>'seq_scan')::bigint);
+        GET DIAGNOSTICS added = ROW_COUNT; found_count := found_count + added;
+
+        -- indexes nothing used since the statistics began, once that is at least the lookback ago
+        stats_since := coalesce((SELECT d.stats_reset FROM pg_stat_database d WHERE d.datname = current_database()),
+                                pg_postmaster_start_time());
+        IF stats_since <= now() - make_interval(hours => lookback) THEN
+            INSERT INTO dbo.AutonomousObservations (CycleId, Kind, TargetObject, Metric, Baseline, Detail)
+            SELECT sp_Analyze.CycleId, 'unused_index', format('%I.%I', i.schemaname, i.indexrelname), i.idx_scan,
+                   pg_relation_size(i.indexrelid),
+                   jsonb_build_object('table', format('%I.%I', i.schemaname, i.relname), 'since', stats_since,
+                                      'definition', pg_get_indexdef(i.indexrelid))
+            FROM pg_stat_user_indexes i
+            JOIN pg_index x ON x.indexrelid = i.indexrelid
+            WHERE i.schemaname IN ('dbo', 'graph', 'provenance') AND i.idx_scan = 0
+              AND NOT x.indisunique AND NOT x.indisprimary AND NOT x.indisexclusion AND x.indisvalid
+              AND NOT EXISTS (SELECT 1 FROM pg_constraint k WHERE k.conindid = i.indexrelid)
+              AND pg_relation_size(i.indexrelid) >= {{ policy.LOOP_MIN_INDEX_BYTES }}
+              -- statistics do not say when an index was made: one the loop built lately is too young to judge
+              AND NOT EXISTS (SELECT 1 FROM dbo.AutonomousActions a
+                              WHERE a.TargetSchema = i.schemaname AND a.TargetName = i.indexrelname
+                                AND a.AppliedAt >= now() - make_interval(hours => greatest(lookback, 24)));
+            GET DIAGNOSTICS added = ROW_COUNT; found_count := found_count + added;
+        END IF;
+
+        -- B-tree indexes whose leaf pages are mostly empty (pgstatindex reads the whole index)
+        INSERT INTO dbo.AutonomousObservations (CycleId, Kind, TargetObject, Metric, Baseline, Detail)
+        SELECT sp_Analyze.CycleId, 'index_bloat', format('%I.%I', i.schemaname, i.indexrelname), s.avg_leaf_density,
+               {{ policy.LOOP_LEAF_DENSITY }}, jsonb_build_object('bytes', s.index_size, 'leaf_fragmentation', s.leaf_fragmentation)
+        FROM pg_stat_user_indexes i
+        JOIN pg_class c ON c.oid = i.indexrelid
+        JOIN pg_am am ON am.oid = c.relam AND am.amname = 'btree'
+        JOIN pg_index x ON x.indexrelid = i.indexrelid AND x.indisvalid
+        CROSS JOIN LATERAL pgstatindex(i.indexrelid) s
+        WHERE i.schemaname IN ('dbo', 'graph', 'provenance')
+          AND pg_relation_size(i.indexrelid) >= {{ policy.LOOP_MIN_INDEX_BYTES }}
+          AND s.avg_leaf_density < {{ policy.LOOP_LEAF_DENSITY }};
+        GET DIAGNOSTICS added = ROW_COUNT; found_count := found_count + added;
+
+        -- statistics the planner works from that many changed rows have outdated
+        INSERT INTO dbo.AutonomousObservations (CycleId, Kind, TargetObject, Metric, Baseline)
+        SELECT sp_Analyze.CycleId, 'stale_statistics', format('%I.%I', t.schemaname, t.relname),
+               t.n_mod_since_analyze, t.n_live_tup
+        FROM pg_stat_user_tables t
+        WHERE t.schemaname IN ('dbo', 'graph', 'provenance')
+          AND t.n_mod_since_analyze >= 1000
+          AND t.n_mod_since_analyze >= {{ policy.LOOP_STALE_STATISTICS_RATIO }} * greatest(t.n_live_tup, 1000);
+        GET DIAGNOSTICS added = ROW_COUNT; found_count := found_count + added;
+
+        -- request types slower in the last hour than their own p95 over the lookback before it
+        INSERT INTO dbo.AutonomousObservations (CycleId, Kind, TargetObject, Metric, Baseline, Detail)
+        SELECT sp_Analyze.CycleId, 'latency_regression', r.TaskType, r.recent_p95, r.baseline_p95,
+               jsonb_build_object('recent_requests', r.recent_n, 'baseline_requests', r.baseline_n,
+                                  'recent_p50', r.recent_p50, 'tenant', sp_Analyze.TenantId)
+        FROM (SELECT q.TaskType,
+                     percentile_cont(0.95) WITHIN GROUP (ORDER BY q.DurationMs) FILTER (WHERE q.StartTime >= now() - interval '1 hour') AS recent_p95,
+                     percentile_cont(0.50) WITHIN GROUP (ORDER BY q.DurationMs) FILTER (WHERE q.StartTime >= now() - interval '1 hour') AS recent_p50,
+                     percentile_cont(0.95) WITHIN GROUP (ORDER BY q.DurationMs) FILTER (WHERE q.StartTime < now() - interval '1 hour') AS baseline_p95,
+                     count(*) FILTER (WHERE q.StartTime >= now() - interval '1 hour') AS recent_n,
+                     count(*) FILTER (WHERE q.StartTime < now() - interval '1 hour') AS baseline_n
+              FROM dbo.InferenceRequests q
+              WHERE q.StartTime >= now() - interval '1 hour' - make_interval(hours => lookback)
+                AND q.Status = 'Completed' AND q.DurationMs IS NOT NULL
+                AND (sp_Analyze.TenantId IS NULL OR q.TenantId = sp_Analyze.TenantId)
+              GROUP BY q.TaskType) r
+        WHERE r.recent_n >= {{ policy.LOOP_MIN_REQUESTS }} AND r.baseline_n >= {{ policy.LOOP_MIN_REQUESTS }}
+          AND r.recent_p95 > {{ policy.LOOP_LATENCY_REGRESSION }} * r.baseline_p95;
+        GET DIAGNOSTICS added = ROW_COUNT; found_count := found_count + added;
+
+        -- embeddings not yet in a tenant's vector index, past the size sp_IngestAtom merges at
+        INSERT INTO dbo.AutonomousObservations (CycleId, Kind, TargetObject, Metric, Detail)
+        SELECT sp_Analyze.CycleId, 'vector_index_delta', a.TenantId::text, count(*),
+               jsonb_build_object('tenant', a.TenantId)
+        FROM dbo.AtomEmbeddings e JOIN dbo.Atoms a ON a.AtomId = e.AtomId
+        WHERE NOT e.Indexed
+        GROUP BY a.TenantId
+        HAVING count(*) >= {{ policy.DELTA_MERGE_ROWS }};
+        GET DIAGNOSTICS added = ROW_COUNT; found_count := found_count + added;
+    END IF;
+
+    IF maint THEN
+        INSERT INTO dbo.AutonomousObservations (CycleId, Kind, TargetObject, Metric, Baseline)
+        SELECT sp_Analyze.CycleId, 'table_bloat', format('%I.%I', t.schemaname, t.relname), t.n_dead_tup, t.n_live_tup
+        FROM pg_stat_user_tables t
+        WHERE t.schemaname IN ('dbo', 'graph', 'provenance')
+          AND t.n_dead_tup >= {{ policy.LOOP_MIN_DEAD_ROWS }}
+          AND t.n_dead_tup >= {{ policy.LOOP_DEAD_ROWS_RATIO }} * t.n_live_tup;
+        GET DIAGNOSTICS added = ROW_COUNT; found_count := found_count + added;
+
+        INSERT INTO dbo.AutonomousObservations (CycleId, Kind, TargetObject, Metric, Detail)
+        SELECT sp_Analyze.CycleId, 'unprojected_embeddings', e.EmbeddingType, count(*),
+               jsonb_build_object('without_point', count(*) FILTER (WHERE e.SpatialGeometry IS NULL),
+                                  'without_bucket', count(*) FILTER (WHERE e.VectorBucket IS NULL))
+        FROM dbo.AtomEmbeddings e
+        WHERE e.SpatialGeometry IS NULL OR e.VectorBucket IS NULL
+        GROUP BY e.EmbeddingType
+        HAVING count(*) >= 4;  -- fitting landmarks needs at least four
+        GET DIAGNOSTICS added = ROW_COUNT; found_count := found_count + added;
+
+        INSERT INTO dbo.AutonomousObservations (CycleId, Kind, TargetObject, Metric, Detail)
+        SELECT sp_Analyze.CycleId, 'failed_ingestion', j.JobType, count(*),
+               jsonb_build_object('last_error', max(j.ErrorMessage), 'last_job', max(j.IngestionJobId))
+        FROM dbo.IngestionJobs j
+        WHERE j.Status = 'Failed' AND coalesce(j.EndTime, j.CreatedAt) >= now() - make_interval(hours => lookback)
+        GROUP BY j.JobType;
+        GET DIAGNOSTICS added = ROW_COUNT; found_count := found_count + added;
+
+        INSERT INTO dbo.AutonomousObservations (CycleId, Kind, TargetObject, Metric)
+        SELECT sp_Analyze.CycleId, 'old_inference_requests', 'dbo.InferenceRequests', n
+        FROM (SELECT count(*) AS n FROM dbo.InferenceRequests q
+              WHERE q.StartTime < now() - interval '{{ policy.LOOP_REQUEST_RETENTION_DAYS }} days') c
+        WHERE n > 0;
+        GET DIAGNOSTICS added = ROW_COUNT; found_count := found_count + added;
+
+        INSERT INTO dbo.AutonomousObservations (CycleId, Kind, TargetObject, Metric)
+        SELECT sp_Analyze.CycleId, 'unarchived_billing', 'dbo.BillingUsageLedger_InMemory', n
+        FROM (SELECT count(*) AS n FROM dbo.BillingUsageLedger_InMemory l
+              WHERE l.RecordedAt < date_trunc('month', now() AT TIME ZONE 'UTC') AT TIME ZONE 'UTC') c
+        WHERE n > 0;
+        GET DIAGNOSTICS added = ROW_COUNT; found_count := found_count + added;
+
+        INSERT INTO dbo.AutonomousObservations (CycleId, Kind, TargetObject, Metric)
+        SELECT sp_Analyze.CycleId, 'old_loop_history', 'dbo.OODALoopMetrics', n
+        FROM (SELECT count(*) AS n FROM dbo.OODALoopMetrics m
+              WHERE m.ExecutedAt < now() - interval '{{ policy.LOOP_HISTORY_RETENTION_DAYS }} days') c
+        WHERE n > 0;
+        GET DIAGNOSTICS added = ROW_COUNT; found_count := found_count + added;
+
+        INSERT INTO dbo.AutonomousObservations (CycleId, Kind, TargetObject, Metric)
+        SELECT sp_Analyze.CycleId, 'queue_backlog', m.QueueName, count(*)
+        FROM dbo.AutonomousLoopMessages m
+        WHERE m.VisibleAt <= now()
+        GROUP BY m.QueueName
+        HAVING count(*) > {{ policy.LOOP_QUEUE_BACKLOG }};
+        GET DIAGNOSTICS added = ROW_COUNT; found_count := found_count + added;
+
+        INSERT INTO dbo.AutonomousObservations (CycleId, Kind, TargetObject, Metric, Baseline, Detail)
+        SELECT sp_Analyze.CycleId, 'loop_failures', 'autonomous loop', f.failures, f.runs,
+               jsonb_build_object('dead_letters', f.dead, 'last_error', f.last_error)
+        FROM (SELECT count(*) FILTER (WHERE m.Success = 0) AS failures, count(*) AS runs,
+                     (SELECT count(*) FROM dbo.AutonomousLoopDeadLetters d
+                      WHERE d.DeadLetteredAt >= now() - make_interval(hours => lookback)) AS dead,
+                     (SELECT m2.ErrorMessage FROM dbo.OODALoopMetrics m2 WHERE m2.Success = 0
+                      ORDER BY m2.MetricId DESC LIMIT 1) AS last_error
+              FROM dbo.OODALoopMetrics m
+              WHERE m.ExecutedAt >= now() - make_interval(hours => lookback)) f
+        WHERE f.failures > 0 OR f.dead > 0;
+        GET DIAGNOSTICS added = ROW_COUNT; found_count := found_count + added;
+    END IF;
+
+    INSERT INTO dbo.OODALoopMetrics (CycleId, Phase, DurationMs, Success, ItemsProcessed)
+    VALUES (sp_Analyze.CycleId, 'Analyze', 1000 * extract(epoch FROM clock_timestamp() - started), 1, found_count);
+END
+$$;

@@ -1,0 +1,31 @@
+-- kind: function
+-- requires: dbo.InferenceRequests, dbo.InferenceRequests_Archive
+-- Move the InferenceRequests that started more than OlderThanDays ago (default
+-- LOOP_REQUEST_RETENTION_DAYS) to dbo.InferenceRequests_Archive in one transaction, and return how
+-- many moved: seed 000's "archive instead of deleting". For administrators and the system role.
+-- A function on PostgreSQL (it returns a row): SELECT * FROM dbo.sp_ArchiveInferenceRequests().
+CREATE OR REPLACE FUNCTION dbo.sp_ArchiveInferenceRequests(OlderThanDays integer DEFAULT {{ policy.LOOP_REQUEST_RETENTION_DAYS }})
+RETURNS TABLE (ArchivedRows bigint)
+LANGUAGE plpgsql
+SECURITY DEFINER
+SET search_path = dbo, public, pg_temp
+AS $$
+DECLARE
+    moved bigint;
+BEGIN
+    IF OlderThanDays IS NULL OR OlderThanDays < 1 THEN
+        RAISE EXCEPTION 'sp_ArchiveInferenceRequests: OlderThanDays must be 1 or more' USING ERRCODE = '22023';
+    END IF;
+    WITH archived AS (
+        DELETE FROM dbo.InferenceRequests q
+        WHERE q.StartTime < now() - make_interval(days => OlderThanDays)
+        RETURNING q.*
+    )
+    INSERT INTO dbo.InferenceRequests_Archive
+    SELECT a.RequestId, a.TenantId, a.TaskType, a.ModelId, a.Parameters, a.StartTime, a.DurationMs,
+           a.CandidatesExamined, a.ResultCount, a.Status, a.ErrorMessage
+    FROM archived a;
+    GET DIAGNOSTICS moved = ROW_COUNT;
+    RETURN QUERY SELECT moved;
+END
+$$;

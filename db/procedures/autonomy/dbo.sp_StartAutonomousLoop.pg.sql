@@ -1,0 +1,20 @@
+-- kind: procedure
+-- requires: dbo.AutonomousLoopSettings, dbo.AutonomousLoopMessages, dbo.sp_SendLoopMessage
+-- Switch the autonomous loop on (dbo.AutonomousLoopSettings.Enabled = 1) and queue an Analyze
+-- when none is queued, so a cycle starts at the dispatcher's next run; returns the message queued
+-- (NULL: one was already waiting). `python -m deployer loop start` calls it and, on PostgreSQL,
+-- schedules the dispatcher in pg_cron.
+CREATE OR REPLACE PROCEDURE dbo.sp_StartAutonomousLoop(INOUT MessageId bigint DEFAULT NULL)
+LANGUAGE plpgsql
+SECURITY DEFINER
+SET search_path = dbo, public, pg_temp
+AS $$
+BEGIN
+    INSERT INTO dbo.AutonomousLoopSettings AS s (SettingsId, Enabled) VALUES (1, 1)
+    ON CONFLICT (SettingsId) DO UPDATE SET Enabled = 1;
+    MessageId := NULL;
+    IF NOT EXISTS (SELECT 1 FROM dbo.AutonomousLoopMessages m WHERE m.QueueName = 'AnalyzeQueue') THEN
+        CALL dbo.sp_SendLoopMessage('AnalyzeQueue', '{"trigger": "start"}', 0, MessageId);
+    END IF;
+END
+$$;

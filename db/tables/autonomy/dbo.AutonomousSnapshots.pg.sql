@@ -1,0 +1,14 @@
+-- kind: table
+-- requires: dbo.AutonomousCycles
+-- The counters sp_Analyze reads each cycle (statements, tables), so the next cycle sees what
+-- happened in between: the engine's statistics are cumulative.
+CREATE TABLE IF NOT EXISTS dbo.AutonomousSnapshots (
+    CycleId    bigint      NOT NULL,
+    Kind       text        NOT NULL,
+    ObjectName text        NOT NULL,
+    Counters   jsonb       NOT NULL,
+    CapturedAt timestamptz NOT NULL DEFAULT now(),
+    CONSTRAINT PK_AutonomousSnapshots PRIMARY KEY (CycleId, Kind, ObjectName),
+    CONSTRAINT FK_AutonomousSnapshots_Cycles FOREIGN KEY (CycleId) REFERENCES dbo.AutonomousCycles (CycleId) ON DELETE CASCADE,
+    CONSTRAINT CK_AutonomousSnapshots_Kind CHECK (Kind IN ('statement', 'table'))
+);
