@@ -122,12 +122,16 @@ BEGIN
           AND s.avg_leaf_density < {{ policy.LOOP_LEAF_DENSITY }};
         GET DIAGNOSTICS added = ROW_COUNT; found_count := found_count + added;
 
-        -- statistics the planner works from that many changed rows have outdated
+        -- statistics the planner works from that many changed rows have outdated, and autovacuum
+        -- has not refreshed for an hour (the loop's own logs are autovacuum's alone)
         INSERT INTO dbo.AutonomousObservations (CycleId, Kind, TargetObject, Metric, Baseline)
         SELECT sp_Analyze.CycleId, 'stale_statistics', format('%I.%I', t.schemaname, t.relname),
                t.n_mod_since_analyze, t.n_live_tup
         FROM pg_stat_user_tables t
         WHERE t.schemaname IN ('dbo', 'graph', 'provenance')
+          AND t.relname NOT IN ('autonomoussnapshots', 'autonomousobservations', 'oodaloopmetrics', 'autonomousloopmessages',
+                                'autonomouscycles', 'autonomousactions', 'autonomousimprovementhistory')
+          AND coalesce(greatest(t.last_analyze, t.last_autoanalyze), '-infinity') < now() - interval '1 hour'
           AND t.n_mod_since_analyze >= 1000
           AND t.n_mod_since_analyze >= {{ policy.LOOP_STALE_STATISTICS_RATIO }} * greatest(t.n_live_tup, 1000);
         GET DIAGNOSTICS added = ROW_COUNT; found_count := found_count + added;
@@ -168,6 +172,7 @@ BEGIN
         SELECT sp_Analyze.CycleId, 'table_bloat', format('%I.%I', t.schemaname, t.relname), t.n_dead_tup, t.n_live_tup
         FROM pg_stat_user_tables t
         WHERE t.schemaname IN ('dbo', 'graph', 'provenance')
+          AND coalesce(greatest(t.last_vacuum, t.last_autovacuum), '-infinity') < now() - interval '1 hour'
           AND t.n_dead_tup >= {{ policy.LOOP_MIN_DEAD_ROWS }}
           AND t.n_dead_tup >= {{ policy.LOOP_DEAD_ROWS_RATIO }} * t.n_live_tup;
         GET DIAGNOSTICS added = ROW_COUNT; found_count := found_count + added;

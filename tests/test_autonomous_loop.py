@@ -1,0 +1,260 @@
+"""The autonomous loop on a real PostgreSQL: it observes, proposes, acts, measures and reverts on
+the system's own data, by itself from pg_cron or through its dispatcher; waits for people where it
+must; survives poison messages and a reader killed mid-transaction; and leaves a quiet system alone.
+
+The workload is the monitoring query a dashboard runs most (the latest requests of one type), on
+dbo.InferenceRequests filled with 60,000 rows of 500 request types; the regression is the
+removal of the index that query needs (IX_InferenceRequests_TaskType_StartTime).
+"""
+
+from __future__ import annotations
+
+import random
+import threading
+import time
+
+import psycopg
+import pytest
+
+from conftest import query
+from deployer.engines import open_engine
+
+FREQUENT_QUERY = ("SELECT RequestId, DurationMs FROM dbo.InferenceRequests WHERE TaskType = %s "
+                  "ORDER BY StartTime DESC LIMIT 20")
+FAST_SETTINGS = ("INSERT INTO dbo.AutonomousLoopSettings (SettingsId, Enabled, IntervalSeconds, ValidationSeconds, "
+                 "MinValidationCalls, VisibilitySeconds, LookbackHours) VALUES (1, 1, %s, 1, 20, %s, 0) "
+                 "ON CONFLICT (SettingsId) DO UPDATE SET Enabled = 1, IntervalSeconds = EXCLUDED.IntervalSeconds, "
+                 "VisibilitySeconds = EXCLUDED.VisibilitySeconds")
+
+
+def fill_requests(url: str, rows: int = 60000) -> None:
+    query(url, "INSERT INTO dbo.InferenceRequests (TenantId, TaskType, StartTime, DurationMs) "
+               "SELECT 0, 'task' || (i %% 500), now() - i * interval '1 second', 1 FROM generate_series(1, %s) i",
+          (rows,))
+    query(url, "ANALYZE dbo.InferenceRequests")
+
+
+class Workload:
+    """The frequent query, run by a thread of its own until stopped; its mean time per batch."""
+
+    def __init__(self, url: str):
+        self.url, self.stop, self.batches = url, threading.Event(), []
+        self.thread = threading.Thread(target=self._run, daemon=True)
+
+    def _run(self) -> None:
+        with psycopg.connect(self.url, autocommit=True) as conn:
+            while not self.stop.is_set():
+                started = time.perf_counter()
+                for _ in range(20):
+                    conn.execute(FREQUENT_QUERY, (f"task{random.randrange(500)}",)).fetchall()
+                self.batches.append((time.perf_counter() - started) / 20)
+                time.sleep(0.05)
+
+    def __enter__(self) -> "Workload":
+        self.thread.start()
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.stop.set()
+        self.thread.join(30)
+
+
+def dispatch(url: str, seconds: float) -> None:
+    """One run of the dispatcher, as pg_cron makes it."""
+    with psycopg.connect(url, autocommit=True) as conn:
+        conn.execute("CALL dbo.sp_RunAutonomousLoop(%s)", (seconds,))
+
+
+def wait_for(url: str, sql: str, timeout: float, params=None):
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        rows = query(url, sql, params)
+        if rows:
+            return rows
+        time.sleep(1)
+    raise AssertionError(f"not within {timeout} s: {sql}")
+
+
+def phase_failures(url: str) -> list[tuple]:
+    return query(url, "SELECT Phase, ErrorMessage FROM dbo.OODALoopMetrics WHERE Success = 0")
+
+
+@pytest.fixture
+def slow_requests(fresh_published):
+    """A copy with the workload's table filled and the index its query needs dropped."""
+    url = fresh_published
+    fill_requests(url)
+    query(url, "DROP INDEX dbo.IX_InferenceRequests_TaskType_StartTime")
+    query(url, FAST_SETTINGS, (2, 30))
+    return url
+
+
+def test_the_loop_fixes_a_dropped_index_by_itself_from_pg_cron_and_measures_the_gain(slow_requests):
+    url = slow_requests
+    engine = open_engine(url)
+    engine.connect(create_database=False)
+    try:
+        with Workload(url) as load:
+            done = engine.data.start_loop()
+            assert [what for what, _ in done] == ["loop", "message", "schedule"]
+            (judged,) = wait_for(url, "SELECT ActionId, MetricBefore, MetricAfter, ImprovementPct FROM "
+                                      "dbo.AutonomousImprovementHistory WHERE ActionType = 'create_index'", 240)
+        engine.data.stop_loop()
+    finally:
+        engine.close()
+    action, before, after, improvement = judged
+    # observed: whole-table scans of the table, again and again
+    assert query(url, "SELECT count(*) > 0 FROM dbo.AutonomousObservations WHERE Kind = 'seq_scan_hotspot' "
+                      "AND TargetObject = 'dbo.inferencerequests'") == [(True,)]
+    # proposed after a hypothetical index cut the statement's estimated cost
+    (trials, columns, status), = query(url, "SELECT Parameters->'hypothetical', TargetColumns, Status "
+                                            "FROM dbo.AutonomousActions WHERE ActionId = %s", (action,))
+    assert columns[0] == "tasktype" and status == "Kept"
+    assert all(t["cost_after"] < 0.5 * t["cost_before"] for t in trials)
+    # applied online, valid, and measured on the statement itself
+    assert query(url, "SELECT x.indisvalid FROM pg_index x JOIN pg_class c ON c.oid = x.indexrelid "
+                      "WHERE c.relname LIKE 'ix_auto_inferencerequests_tasktype%%'") == [(True,)]
+    assert after < 0.5 * before and improvement > 50
+    assert {p for (p,) in query(url, "SELECT DISTINCT Phase FROM dbo.OODALoopMetrics WHERE Success = 1")} >= {
+        "Analyze", "Hypothesize", "Act", "Learn", "Online"}
+    assert phase_failures(url) == []
+    # pg_cron ran the dispatcher (nothing else did): its job is gone after loop stop
+    assert query(url, "SELECT count(*) FROM dbo.AutonomousCycles WHERE TriggeredBy IN ('start', 'loop')")[0][0] >= 2
+
+
+def unused_index(url: str) -> None:
+    """Make the workload's index look unused to the statistics (its scan count back to zero)."""
+    query(url, "SELECT pg_stat_reset_single_table_counters('dbo.IX_InferenceRequests_TaskType_StartTime'::regclass)")
+
+
+def test_a_destructive_candidate_waits_for_approval_and_a_rejection_keeps_it_from_running(fresh_published):
+    url = fresh_published
+    fill_requests(url)
+    query(url, FAST_SETTINGS, (1, 30))
+    unused_index(url)
+    dispatch(url, 8)  # several cycles
+    (action, status, reason), = query(url, "SELECT ActionId, Status, StatusReason FROM dbo.AutonomousActions "
+                                           "WHERE ActionType = 'drop_index'")
+    assert (status, reason) == ("AwaitingApproval", "it is destructive")
+    assert query(url, "SELECT count(*) FROM pg_indexes WHERE indexname = 'ix_inferencerequests_tasktype_starttime'") == [(1,)]
+    assert query(url, "SELECT count(*) FROM dbo.AutonomousCycles")[0][0] >= 3
+    query(url, "CALL dbo.sp_RejectAction(%s, 'the dashboard needs it')", (action,))
+    dispatch(url, 4)
+    assert query(url, "SELECT Status, DecidedBy, StatusReason FROM dbo.AutonomousActions WHERE ActionId = %s",
+                 (action,)) == [("Rejected", query(url, "SELECT session_user")[0][0], "the dashboard needs it")]
+    assert query(url, "SELECT count(*) FROM pg_indexes WHERE indexname = 'ix_inferencerequests_tasktype_starttime'") == [(1,)]
+    # rejected: not proposed again within the cool-down
+    assert query(url, "SELECT count(*) FROM dbo.AutonomousActions WHERE ActionType = 'drop_index'") == [(1,)]
+    with pytest.raises(psycopg.errors.ObjectNotInPrerequisiteState, match="is Rejected, not awaiting approval"):
+        query(url, "CALL dbo.sp_ApproveAction(%s)", (action,))
+    with pytest.raises(psycopg.errors.InvalidParameterValue, match="action 999999 does not exist"):
+        query(url, "CALL dbo.sp_ApproveAction(999999)")
+
+
+def test_an_approved_action_that_makes_things_worse_is_reverted_by_learn(fresh_published):
+    url = fresh_published
+    fill_requests(url)
+    query(url, FAST_SETTINGS, (1, 30))
+    with Workload(url):
+        time.sleep(2)  # the statement's time with its index, on record in pg_stat_statements
+    unused_index(url)  # the statistics now call the index unused; the workload, paused, still needs it
+    dispatch(url, 3)
+    (action,), = query(url, "SELECT ActionId FROM dbo.AutonomousActions WHERE ActionType = 'drop_index' "
+                            "AND Status = 'AwaitingApproval'")
+    query(url, "CALL dbo.sp_ApproveAction(%s, 'forced by the test')", (action,))
+    with Workload(url):
+        deadline = time.monotonic() + 90
+        while time.monotonic() < deadline:
+            dispatch(url, 3)
+            if query(url, "SELECT Status FROM dbo.AutonomousActions WHERE ActionId = %s", (action,))[0][0] == "Reverted":
+                break
+    (status, before, after), = query(url, "SELECT Status, MetricBefore, MetricAfter FROM dbo.AutonomousActions "
+                                          "WHERE ActionId = %s", (action,))
+    assert status == "Reverted"
+    assert after > 2 * before  # the statement got slower without its index
+    assert query(url, "SELECT Verdict, ImprovementPct < -100 FROM dbo.AutonomousImprovementHistory "
+                      "WHERE ActionId = %s", (action,)) == [("reverted", True)]
+    # the index is back, valid, with its definition
+    assert query(url, "SELECT indexdef LIKE '%%(tasktype, starttime DESC)', x.indisvalid FROM pg_indexes i "
+                      "JOIN pg_class c ON c.relname = i.indexname JOIN pg_index x ON x.indexrelid = c.oid "
+                      "WHERE i.indexname = 'ix_inferencerequests_tasktype_starttime'") == [(True, True)]
+    # and the action type's record counts the failure, lowering its next scores
+    assert query(url, "SELECT KeptCount, FailedCount FROM dbo.AutonomousActionCatalog WHERE ActionType = 'drop_index'") == [
+        (0, 1)]
+
+
+def test_a_quiet_healthy_system_takes_no_action_over_several_cycles(fresh_published):
+    url = fresh_published
+    query(url, FAST_SETTINGS, (1, 30))
+    with psycopg.connect(url, autocommit=True) as conn:
+        for text in ("Kittens sleep in the sun.", "Revenue grew by four percent."):
+            conn.execute("CALL dbo.sp_IngestAtom(Content => %s, ContentType => 'text/plain', GenerateEmbedding => 1)",
+                         (text.encode(),))
+    dispatch(url, 8)
+    assert query(url, "SELECT count(*) FROM dbo.AutonomousCycles WHERE FinishedAt IS NOT NULL")[0][0] >= 3
+    assert query(url, "SELECT ActionType, TargetName FROM dbo.AutonomousActions") == []
+    assert phase_failures(url) == []
+    assert query(url, "SELECT count(*) FROM dbo.AutonomousLoopDeadLetters") == [(0,)]
+
+
+def test_poison_messages_end_in_the_dead_letters_within_three_attempts_and_the_next_cycle_runs(fresh_published):
+    url = fresh_published
+    query(url, FAST_SETTINGS, (1, 30))
+    query(url, "CALL dbo.sp_SendLoopMessage('HypothesizeQueue', 'this is not json')")
+    query(url, "CALL dbo.sp_SendLoopMessage('AnalyzeQueue', '{\"scope\": \"everything\"}')")  # the phase throws
+    dispatch(url, 12)
+    dead = query(url, "SELECT QueueName, Attempts, LastError FROM dbo.AutonomousLoopDeadLetters ORDER BY QueueName")
+    assert [(q, a) for q, a, _ in dead] == [("AnalyzeQueue", 3), ("HypothesizeQueue", 1)]
+    assert "AnalysisScope must be full, performance or maintenance, not everything" in dead[0][2]
+    assert dead[1][2].startswith("malformed message body: invalid input syntax for type json")
+    # the chain went on: the dispatcher started cycles of its own, which finished
+    assert query(url, "SELECT count(*) > 0 FROM dbo.AutonomousCycles WHERE TriggeredBy = 'dispatcher' "
+                      "AND FinishedAt IS NOT NULL") == [(True,)]
+    assert query(url, "SELECT count(*) FROM dbo.OODALoopMetrics WHERE Success = 0") == [(4,)]
+
+
+def test_a_reader_killed_mid_transaction_loses_no_message_and_runs_none_twice(fresh_published):
+    url = fresh_published
+    query(url, FAST_SETTINGS, (600, 3))  # no second cycle within the test
+    query(url, "CALL dbo.sp_SendLoopMessage('AnalyzeQueue', '{\"trigger\": \"test\"}')")
+    with psycopg.connect(url, autocommit=True) as blocker:
+        # the phases take this lock first: the reader claims the message, then waits inside its phase
+        blocker.execute("SELECT pg_advisory_lock(hashtext('hartonomous.autonomous_loop'))")
+        reader = threading.Thread(target=lambda: _dispatch_quietly(url), daemon=True)
+        reader.start()
+        (pid,), = wait_for(url, "SELECT pid FROM pg_stat_activity WHERE application_name = 'killed_reader' "
+                                "AND wait_event_type = 'Lock'", 30)
+        assert query(url, "SELECT Attempts FROM dbo.AutonomousLoopMessages") == [(1,)]
+        blocker.execute("SELECT pg_terminate_backend(%s)", (pid,))
+        reader.join(30)
+        blocker.execute("SELECT pg_advisory_unlock_all()")
+    # nothing of the killed phase stayed; the message is there, hidden until its visibility timeout
+    assert query(url, "SELECT count(*) FROM dbo.AutonomousCycles") == [(0,)]
+    assert query(url, "SELECT QueueName, Attempts FROM dbo.AutonomousLoopMessages") == [("AnalyzeQueue", 1)]
+    time.sleep(3.5)
+    dispatch(url, 3)
+    assert query(url, "SELECT TriggeredBy, FinishedAt IS NOT NULL FROM dbo.AutonomousCycles") == [("test", True)]
+    assert query(url, "SELECT Phase, count(*) FROM dbo.OODALoopMetrics WHERE Success = 1 GROUP BY Phase ORDER BY Phase") == [
+        ("Act", 1), ("Analyze", 1), ("Hypothesize", 1), ("Learn", 1)]
+    assert query(url, "SELECT count(*) FROM dbo.AutonomousLoopDeadLetters") == [(0,)]
+    # the next cycle's Analyze waits its interval
+    assert query(url, "SELECT QueueName, VisibleAt > now() + interval '500 seconds' FROM dbo.AutonomousLoopMessages") == [
+        ("AnalyzeQueue", True)]
+
+
+def _dispatch_quietly(url: str) -> None:
+    try:
+        with psycopg.connect(url, autocommit=True, application_name="killed_reader") as conn:
+            conn.execute("CALL dbo.sp_RunAutonomousLoop(20)")
+    except psycopg.OperationalError:
+        pass  # terminated by the test
+
+
+def test_a_switched_off_loop_runs_nothing(fresh_published):
+    url = fresh_published
+    query(url, FAST_SETTINGS, (1, 30))
+    query(url, "CALL dbo.sp_StopAutonomousLoop()")
+    query(url, "CALL dbo.sp_SendLoopMessage('AnalyzeQueue')")
+    dispatch(url, 2)
+    assert query(url, "SELECT count(*) FROM dbo.AutonomousCycles") == [(0,)]
+    assert query(url, "SELECT Attempts FROM dbo.AutonomousLoopMessages") == [(0,)]
