@@ -16,7 +16,7 @@ import time
 import psycopg
 import pytest
 
-from conftest import query
+from conftest import publish_with_logins, query
 from deployer.engines import open_engine
 
 FREQUENT_QUERY = ("SELECT RequestId, DurationMs FROM dbo.InferenceRequests WHERE TaskType = %s "
@@ -258,3 +258,128 @@ def test_a_switched_off_loop_runs_nothing(fresh_published):
     dispatch(url, 2)
     assert query(url, "SELECT count(*) FROM dbo.AutonomousCycles") == [(0,)]
     assert query(url, "SELECT Attempts FROM dbo.AutonomousLoopMessages") == [(0,)]
+
+
+@pytest.mark.parametrize("call, sqlstate, message", [
+    ("CALL dbo.sp_Analyze(AnalysisScope => 'x'' OR 1=1 --')", "22023", "AnalysisScope must be full, performance or maintenance"),
+    ("CALL dbo.sp_Analyze(LookbackHours => -1)", "22023", "LookbackHours must be between 0 and 8760"),
+    ("CALL dbo.sp_Hypothesize(TargetArea => 'everything')", "22023", "TargetArea must be performance, maintenance or all"),
+    ("CALL dbo.sp_Act(AutoApproveThreshold => 'NaN')", "22023", "AutoApproveThreshold must be between 0 and 10"),
+    ("CALL dbo.sp_Act(MaxChangesPerRun => -5)", "22023", "MaxChangesPerRun must be between 0 and 100"),
+    ("CALL dbo.sp_Act(DryRun => 7)", "22023", "RequireHumanApproval and DryRun are 0 or 1"),
+    ("CALL dbo.sp_AutonomousImprovement(DryRun => NULL)", "22023", "DryRun, RequireHumanApproval and Debug are 0 or 1"),
+    ("CALL dbo.sp_AutonomousImprovement(TargetArea => 'the moon')", "22023", "TargetArea must be performance, maintenance or all"),
+    ("CALL dbo.sp_SendLoopMessage('dbo.Atoms; DROP TABLE dbo.Atoms', '{}')", "22023", "QueueName must be AnalyzeQueue"),
+    ("CALL dbo.sp_SendLoopMessage('AnalyzeQueue', repeat('x', 70000))", "22023", "Body must be given and at most 64 KiB"),
+    ("CALL dbo.sp_SendLoopMessage('AnalyzeQueue', '{}', 'Infinity')", "22023", "DelaySeconds must be between 0 and 31536000"),
+    ("CALL dbo.sp_RunAutonomousLoop(-1)", "22023", "BudgetSeconds must be between 0 and 3600"),
+    ("CALL dbo.sp_ApproveAction(NULL)", "22023", "action NULL does not exist"),
+    ("CALL dbo.sp_RejectAction(-1)", "22023", "action -1 does not exist"),
+    ("CALL dbo.sp_RebuildFragmentedIndexes(MinLeafDensity => 0)", "22023", "MinLeafDensity must be above 0"),
+    ("SELECT * FROM dbo.sp_ArchiveInferenceRequests(0)", "22023", "OlderThanDays must be 1 or more"),
+    ("SELECT * FROM dbo.sp_PurgeAutonomousHistory(NULL)", "22023", "OlderThanDays must be 1 or more"),
+])
+def test_the_loop_refuses_bad_arguments_cleanly_and_changes_nothing(published, call, sqlstate, message):
+    engine = open_engine(published)
+    engine.connect(create_database=False)
+    try:
+        before = engine.table_checksums()
+        with pytest.raises(psycopg.Error) as raised:
+            query(published, call)
+        assert raised.value.sqlstate == sqlstate and message in str(raised.value)
+        assert "Traceback" not in str(raised.value)
+        assert engine.table_checksums() == before
+    finally:
+        engine.close()
+
+
+def test_the_seeds_loop_calls_and_runbook_queries_run_as_written(published):
+    """003 "OODA Loop": the four phases and sp_AutonomousImprovement as the seed calls them; 001: the
+    quick health check's OODA query, "OODA Loop Health", the queue depths and the restart; 000: the
+    archive of old inference requests; 003's maintenance: sp_RebuildFragmentedIndexes. PostgreSQL's
+    spelling (named arguments, CALL, the dialect's dates)."""
+    url = published
+    (cycle,), = query(url, "CALL dbo.sp_Analyze(TenantId => 0, AnalysisScope => 'full', LookbackHours => 24)")
+    assert cycle >= 1
+    assert query(url, "CALL dbo.sp_Hypothesize(TenantId => 0)") is not None
+    query(url, "CALL dbo.sp_Act(TenantId => 0, AutoApproveThreshold => 3)")
+    query(url, "CALL dbo.sp_Learn(TenantId => 0)")
+    query(url, "CALL dbo.sp_AutonomousImprovement(DryRun => 1, MaxChangesPerRun => 1, RequireHumanApproval => 1, "
+               "TargetArea => 'performance', Debug => 1)")
+    assert query(url, "SELECT 'OODA Loop' AS Component, CASE WHEN COUNT(*) > 0 THEN 'Healthy' ELSE 'FAILED' END AS Status "
+                      "FROM dbo.OODALoopMetrics WHERE ExecutedAt >= now() - interval '1 hour'") == [("OODA Loop", "Healthy")]
+    health = query(url, "SELECT Phase, COUNT(*) AS Executions, AVG(DurationMs) AS AvgDuration, "
+                        "SUM(CASE WHEN Success = 1 THEN 1 ELSE 0 END) * 100.0 / COUNT(*) AS SuccessRate "
+                        "FROM dbo.OODALoopMetrics WHERE ExecutedAt >= now() - interval '24 hours' GROUP BY Phase ORDER BY Phase")
+    assert [(p, n, float(rate)) for p, n, _, rate in health] == [
+        ("Act", 1, 100.0), ("Analyze", 2, 100.0), ("Hypothesize", 2, 100.0), ("Learn", 1, 100.0)]
+    for queue in ("AnalyzeQueue", "HypothesizeQueue", "ActQueue", "LearnQueue"):
+        assert query(url, f"SELECT COUNT(*) FROM dbo.{queue}") == [(0,)]
+    query(url, "CALL dbo.sp_SendLoopMessage('AnalyzeQueue', '{\"trigger\": \"manual\"}')")
+    assert query(url, "SELECT MessageType, Body FROM dbo.AnalyzeQueue") == [
+        ("//Hartonomous/AutonomousLoop/AnalyzeMessage", '{"trigger": "manual"}')]
+    query(url, "INSERT INTO dbo.InferenceRequests (TaskType, StartTime, DurationMs) VALUES ('search', now() - interval '100 days', 3)")
+    query(url, "INSERT INTO InferenceRequests_Archive SELECT * FROM InferenceRequests "
+               "WHERE StartTime < now() - interval '90 days'")
+    query(url, "DELETE FROM InferenceRequests WHERE StartTime < now() - interval '90 days'")
+    assert query(url, "SELECT TaskType, DurationMs FROM dbo.InferenceRequests_Archive") == [("search", 3.0)]
+    query(url, "CALL dbo.sp_RebuildFragmentedIndexes()")
+
+
+def test_the_loop_catalog_actions_run_by_hand_and_are_recorded(fresh_published):
+    url = fresh_published
+    fill_requests(url, 20000)
+    # half of the rows gone: the index's leaf pages half empty
+    query(url, "DELETE FROM dbo.InferenceRequests WHERE RequestId % 2 = 0")
+    query(url, "VACUUM dbo.InferenceRequests")
+    query(url, "CALL dbo.sp_RebuildFragmentedIndexes(MinLeafDensity => 80, MinIndexBytes => 0, DryRun => 1)")
+    assert query(url, "SELECT count(*) FROM dbo.AutonomousActions") == [(0,)]
+    query(url, "CALL dbo.sp_RebuildFragmentedIndexes(MinLeafDensity => 80, MinIndexBytes => 0)")
+    rebuilt = query(url, "SELECT TargetName, Status, MetricBefore, DecidedBy IS NOT NULL FROM dbo.AutonomousActions "
+                         "WHERE TargetName = 'ix_inferencerequests_tasktype_starttime'")
+    assert [(n, s, d) for n, s, _, d in rebuilt] == [("ix_inferencerequests_tasktype_starttime", "Applied", True)]
+    query(url, "CALL dbo.sp_Learn()")
+    (before, after, verdict), = query(url, "SELECT h.MetricBefore, h.MetricAfter, h.Verdict FROM dbo.AutonomousImprovementHistory h "
+                                           "JOIN dbo.AutonomousActions a ON a.ActionId = h.ActionId "
+                                           "WHERE a.TargetName = 'ix_inferencerequests_tasktype_starttime'")
+    assert verdict == "kept" and after < before  # fuller leaf pages after the rebuild
+    query(url, "UPDATE dbo.InferenceRequests SET StartTime = StartTime - interval '200 days' WHERE RequestId < 100")
+    assert query(url, "SELECT ArchivedRows FROM dbo.sp_ArchiveInferenceRequests()") == [(50,)]  # the odd ids below 100
+    assert query(url, "SELECT count(*) FROM dbo.InferenceRequests_Archive") == [(50,)]
+
+
+def test_the_loop_runs_as_the_system_role_and_administrators_cannot_write_its_record(pg_instance, tmp_path, open_login):
+    target = publish_with_logins(pg_instance, tmp_path, "loop", {"sys": ("system", []), "adm": ("admin", [])})
+    url = target["url"]
+    query(url, FAST_SETTINGS, (1, 30))
+    system = open_login(url, target["logins"]["sys"])
+    system.rows("CALL dbo.sp_RunAutonomousLoop(3)")
+    assert system.rows("SELECT count(*) > 0 FROM dbo.AutonomousCycles WHERE FinishedAt IS NOT NULL") == [(True,)]
+    assert system.error("SELECT count(*) FROM dbo.Atoms").sqlstate == "42501"  # no tenant content
+    admin = open_login(url, target["logins"]["adm"])
+    assert admin.rows("SELECT count(*) > 0 FROM dbo.OODALoopMetrics") == [(True,)]
+    admin.rows("UPDATE dbo.AutonomousLoopSettings SET IntervalSeconds = 5")
+    for statement in ("UPDATE dbo.AutonomousActions SET Parameters = '{}'",
+                      "INSERT INTO dbo.AutonomousObservations (CycleId, Kind) VALUES (1, 'unused_index')",
+                      "DELETE FROM dbo.AutonomousLoopMessages"):
+        assert admin.error(statement).sqlstate == "42501", statement
+    assert query(url, "SELECT IntervalSeconds FROM dbo.AutonomousLoopSettings") == [(5,)]
+
+
+def test_health_command_reports_the_loop_and_fails_on_a_failed_component(fresh_published, run):
+    url = fresh_published
+    result = run("health", "--target", url)
+    assert result.code == 1, result  # no phase has run, no pg_cron job
+    assert "OODA Loop" in result.out and "no phase has run in 24 hours" in result.out
+    assert "no pg_cron job hartonomous-loop-" in result.out
+    query(url, FAST_SETTINGS, (1, 30))
+    dispatch(url, 3)
+    result = run("loop", "start", "--target", url)
+    assert result.code == 0 and "pg_cron job" in result.out, result
+    try:
+        result = run("health", "--target", url)
+        assert result.code == 0, result
+        assert "Loop schedule" in result.out and "active" in result.out
+    finally:
+        assert run("loop", "stop", "--target", url).code == 0
+    assert query(url, "SELECT Enabled FROM dbo.AutonomousLoopSettings") == [(0,)]

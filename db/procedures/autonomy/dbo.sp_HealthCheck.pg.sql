@@ -30,7 +30,8 @@ BEGIN
         CASE WHEN last_run >= now() - interval '1 hour'
                   OR (settings.IntervalSeconds > 3600 AND last_run >= now() - 2 * make_interval(secs => settings.IntervalSeconds))
              THEN 'Healthy' ELSE 'FAILED' END,
-        coalesce(format('last phase run %s ago', date_trunc('second', now() - last_run)), 'no phase has run in 24 hours');
+        CASE WHEN last_run IS NULL THEN 'no phase has run in 24 hours'
+             ELSE format('last phase run %s ago', date_trunc('second', now() - last_run)) END;
     RETURN QUERY SELECT 'OODA success rate'::text,
         CASE WHEN runs = 0 THEN 'WARNING' WHEN (runs - failures) * 100.0 / runs >= 95 THEN 'Healthy' ELSE 'FAILED' END,
         format('%s of %s phase runs succeeded in 24 hours (target: 95%%)', runs - failures, runs);
