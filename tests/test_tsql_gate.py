@@ -368,7 +368,10 @@ def test_the_schema_is_read_from_the_table_objects():
                                   "SpatialLandmarks", "ModelLayers", "Models", "ModelTensors", "ModelTensorChunks",
                                   "TensorChunks", "WeightSnapshots", "WeightSnapshotChunks", "GenerationStreams", "TenantPrincipals", "TenantSecurityPolicy",
                                   "VectorIndexSegments", "VectorIndexChunks", "BillingRatePlans", "BillingRates",
-                                  "BillingAccounts", "BillingUsagePeriods", "BillingUsageLedger", "BillingUsageLedger_InMemory"}
+                                  "BillingAccounts", "BillingUsagePeriods", "BillingUsageLedger", "BillingUsageLedger_InMemory",
+                                  "AutonomousLoopSettings", "OODALoopMetrics", "AutonomousCycles", "AutonomousSnapshots",
+                                  "AutonomousObservations", "AutonomousActionCatalog", "AutonomousActions",
+                                  "AutonomousImprovementHistory", "InferenceRequests_Archive", "AutonomousLoopDeadLetters"}
     assert schema["dbo"]["Atoms"]["ContentHash"] == "BINARY(32)"
     assert "ReferenceCount" in schema["dbo"]["Atoms"]
 

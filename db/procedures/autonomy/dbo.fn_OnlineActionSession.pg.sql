@@ -1,6 +1,6 @@
 -- kind: function
 -- requires: dbo.AutonomousActions, dbo.fn_AutonomousActionStatement, dblink
--- engine-specific: PostgreSQL's second session for online actions (dblink); SQL Server runs ONLINE operations in the procedure itself
+-- engine-specific: PostgreSQL's second session for online actions (dblink); SQL Server runs ONLINE operations in the procedure itself; the SQL Server side of the autonomous loop is not written yet (issue #12)
 -- The second session dbo.sp_ExecuteOnlineActions runs an online action in: Step 'start' connects
 -- (as this function's owner: over this server's Unix socket, or with the libpq string in the
 -- setting hartonomous.loop_connection, whose password belongs in the server account's ~/.pgpass)

@@ -1,5 +1,6 @@
 -- kind: function
 -- requires: dbo.InferenceRequests, dbo.InferenceRequests_Archive
+-- engine-specific: PostgreSQL only so far: the SQL Server side of the autonomous loop is not written yet (issue #12)
 -- Move the InferenceRequests that started more than OlderThanDays ago (default
 -- LOOP_REQUEST_RETENTION_DAYS) to dbo.InferenceRequests_Archive in one transaction, and return how
 -- many moved: seed 000's "archive instead of deleting". For administrators and the system role.

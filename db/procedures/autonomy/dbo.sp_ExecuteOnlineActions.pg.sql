@@ -1,6 +1,6 @@
 -- kind: procedure
 -- requires: dbo.fn_NextOnlineAction, dbo.fn_OnlineActionSession, dbo.fn_RecordOnlineAction
--- engine-specific: PostgreSQL runs CONCURRENTLY, VACUUM and the batch procedures only as a session's top-level statement, never inside a procedure's transaction; SQL Server's sp_Act runs ONLINE index operations itself
+-- engine-specific: PostgreSQL runs CONCURRENTLY, VACUUM and the batch procedures only as a session's top-level statement, never inside a procedure's transaction; SQL Server's sp_Act runs ONLINE index operations itself; the SQL Server side of the autonomous loop is not written yet (issue #12)
 -- Run the actions sp_Act marked Executing, and the reverts sp_Learn marked Reverting, one at a
 -- time in a second session (dbo.fn_OnlineActionSession), under a lock_timeout (LockTimeoutMs), so
 -- a busy table makes the action fail rather than queue writers behind it. This session commits

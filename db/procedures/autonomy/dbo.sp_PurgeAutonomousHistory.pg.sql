@@ -1,5 +1,6 @@
 -- kind: function
 -- requires: dbo.OODALoopMetrics, dbo.AutonomousCycles, dbo.AutonomousActions, dbo.AutonomousLoopDeadLetters
+-- engine-specific: PostgreSQL only so far: the SQL Server side of the autonomous loop is not written yet (issue #12)
 -- Delete the loop's own rows older than OlderThanDays (default LOOP_HISTORY_RETENTION_DAYS):
 -- phase metrics, dead letters, and finished cycles with their snapshots and observations. Actions
 -- and dbo.AutonomousImprovementHistory stay (they are the record of what the loop changed).

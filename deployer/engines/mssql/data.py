@@ -12,6 +12,8 @@ import json
 from contextlib import contextmanager
 from typing import Iterator
 
+from deployer.engines.base import TargetError
+
 from deployer.engines.mssql.statements import (
     CHUNK_ROUND, CHUNK_SQL, CHUNKS_PRESENT_SQL, CHUNKS_TABLE_SQL, DROP_CHUNKS_TABLE_SQL, EMBEDDING_JOB_RESTART_SQL, EMBEDDING_JOB_RESUME_SQL,
     EMBEDDING_JOB_START_SQL, INGEST_ATOM_SQL, INGEST_ATOMS_SQL, JOB_FINISH_SQL, JOB_PROGRESS_SQL, MODEL_BY_SOURCE_SQL,
@@ -94,6 +96,20 @@ class MssqlData:
         return _results(self.conn.execute(SEMANTIC_SEARCH_SQL, text, top, hybrid, tenant))
 
     # models ----------------------------------------------------------------------------------
+    # the autonomous loop: its SQL Server side (Service Broker activation) is not written yet (issue #12)
+    def _no_loop(self):
+        raise TargetError("the autonomous loop runs on PostgreSQL only so far: its SQL Server side "
+                          "(Service Broker queues and activation procedures) is not written yet")
+
+    def start_loop(self) -> list[tuple[str, str]]:
+        self._no_loop()
+
+    def stop_loop(self) -> list[tuple[str, str]]:
+        self._no_loop()
+
+    def health(self) -> list[tuple[str, str, str]]:
+        self._no_loop()
+
     def model_by_source(self, tenant: int, source_hash: str) -> int | None:
         row = self._one(MODEL_BY_SOURCE_SQL, tenant, source_hash)
         return row[0] if row else None
