@@ -8,5 +8,5 @@ cd "$(dirname "$0")/.."
 bash scripts/setup.sh
 .venv/bin/python -m deployer local up
 .venv/bin/python -m deployer publish "$@"
-.venv/bin/python -m deployer loop start
+.venv/bin/python -m deployer loop start --unless-stopped
 .venv/bin/python -m deployer local status

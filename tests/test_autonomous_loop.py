@@ -202,7 +202,7 @@ def test_poison_messages_end_in_the_dead_letters_within_three_attempts_and_the_n
     query(url, FAST_SETTINGS, (1, 30))
     query(url, "CALL dbo.sp_SendLoopMessage('HypothesizeQueue', 'this is not json')")
     query(url, "CALL dbo.sp_SendLoopMessage('AnalyzeQueue', '{\"scope\": \"everything\"}')")  # the phase throws
-    dispatch(url, 12)
+    dispatch(url, 25)  # retried after 5 and 10 seconds
     dead = query(url, "SELECT QueueName, Attempts, LastError FROM dbo.AutonomousLoopDeadLetters ORDER BY QueueName")
     assert [(q, a) for q, a, _ in dead] == [("AnalyzeQueue", 3), ("HypothesizeQueue", 1)]
     assert "AnalysisScope must be full, performance or maintenance, not everything" in dead[0][2]
@@ -312,7 +312,7 @@ def test_the_seeds_loop_calls_and_runbook_queries_run_as_written(published):
                         "SUM(CASE WHEN Success = 1 THEN 1 ELSE 0 END) * 100.0 / COUNT(*) AS SuccessRate "
                         "FROM dbo.OODALoopMetrics WHERE ExecutedAt >= now() - interval '24 hours' GROUP BY Phase ORDER BY Phase")
     assert [(p, n, float(rate)) for p, n, _, rate in health] == [
-        ("Act", 1, 100.0), ("Analyze", 2, 100.0), ("Hypothesize", 2, 100.0), ("Learn", 1, 100.0)]
+        ("Act", 1, 100.0), ("Analyze", 1, 100.0), ("Hypothesize", 1, 100.0), ("Learn", 1, 100.0)]  # the dry run left nothing
     for queue in ("AnalyzeQueue", "HypothesizeQueue", "ActQueue", "LearnQueue"):
         assert query(url, f"SELECT COUNT(*) FROM dbo.{queue}") == [(0,)]
     query(url, "CALL dbo.sp_SendLoopMessage('AnalyzeQueue', '{\"trigger\": \"manual\"}')")
@@ -383,3 +383,59 @@ def test_health_command_reports_the_loop_and_fails_on_a_failed_component(fresh_p
     finally:
         assert run("loop", "stop", "--target", url).code == 0
     assert query(url, "SELECT Enabled FROM dbo.AutonomousLoopSettings") == [(0,)]
+
+
+def test_a_dry_run_reports_what_it_would_do_and_leaves_nothing_behind(fresh_published):
+    url = fresh_published
+    fill_requests(url)
+    query(url, FAST_SETTINGS, (1, 30))
+    unused_index(url)
+    notices = []
+    with psycopg.connect(url, autocommit=True) as conn:
+        conn.add_notice_handler(lambda n: notices.append(n.message_primary))
+        conn.execute("CALL dbo.sp_AutonomousImprovement(DryRun => 1, MaxChangesPerRun => 1, RequireHumanApproval => 0, "
+                     "TargetArea => 'all', Debug => 1)")
+    assert any(n.startswith("observed unused_index: dbo.ix_inferencerequests_tasktype_starttime") for n in notices), notices
+    assert any(n.startswith("sp_Act: would hold action") and "it is destructive" in n for n in notices), notices
+    for table in ("AutonomousCycles", "AutonomousObservations", "AutonomousActions", "OODALoopMetrics", "AutonomousSnapshots"):
+        assert query(url, f"SELECT count(*) FROM dbo.{table}") == [(0,)], table
+
+
+def test_an_online_build_clears_what_a_failed_build_left_and_checks_the_result(fresh_published):
+    url = fresh_published
+    fill_requests(url, 20000)
+    # a concurrent build that failed (duplicate keys) leaves an invalid index of the name behind
+    with pytest.raises(psycopg.errors.UniqueViolation):
+        query(url, "CREATE UNIQUE INDEX CONCURRENTLY ix_auto_inferencerequests_tasktype ON dbo.InferenceRequests (TaskType)")
+    assert query(url, "SELECT x.indisvalid FROM pg_index x JOIN pg_class c ON c.oid = x.indexrelid "
+                      "WHERE c.relname = 'ix_auto_inferencerequests_tasktype'") == [(False,)]
+    query(url, "INSERT INTO dbo.AutonomousActionCatalog (ActionType) VALUES ('create_index')")
+    (action,), = query(url, "INSERT INTO dbo.AutonomousActions (ActionType, TargetSchema, TargetName, TargetColumns, Parameters, "
+                            "Command, Status) VALUES ('create_index', 'dbo', 'ix_auto_inferencerequests_tasktype', '{tasktype}', "
+                            "'{\"table\": \"inferencerequests\", \"statements\": []}', 'CREATE INDEX ...', 'Executing') "
+                            "RETURNING ActionId")
+    query(url, "CALL dbo.sp_ExecuteOnlineActions()")
+    assert query(url, "SELECT Status, ErrorMessage FROM dbo.AutonomousActions WHERE ActionId = %s", (action,)) == [("Applied", None)]
+    assert query(url, "SELECT x.indisvalid, x.indisunique FROM pg_index x JOIN pg_class c ON c.oid = x.indexrelid "
+                      "WHERE c.relname = 'ix_auto_inferencerequests_tasktype'") == [(True, False)]
+    assert query(url, "SELECT Phase, Success FROM dbo.OODALoopMetrics") == [("Online", 1)]
+
+
+def test_a_message_whose_last_attempt_never_finished_is_set_aside(fresh_published):
+    """A reader cancelled, terminated or crashed on its last attempt runs no handler: the claim
+    finds the message visible again with its attempts used up and sets it aside."""
+    url = fresh_published
+    query(url, FAST_SETTINGS, (600, 30))
+    query(url, "INSERT INTO dbo.AutonomousLoopMessages (QueueName, MessageType, Body, Attempts, VisibleAt) "
+               "VALUES ('HypothesizeQueue', '//Hartonomous/AutonomousLoop/HypothesizeMessage', '{}', 3, now() - interval '1 second')")
+    dispatch(url, 1)
+    assert query(url, "SELECT QueueName, Attempts, LastError FROM dbo.AutonomousLoopDeadLetters") == [
+        ("HypothesizeQueue", 3, "its last attempt never finished (cancelled, terminated or crashed)")]
+    assert query(url, "SELECT count(*) FROM dbo.AutonomousCycles WHERE TriggeredBy = 'dispatcher'") == [(1,)]
+
+
+def test_the_second_session_ignores_a_connection_string_set_by_the_session(fresh_published):
+    url = fresh_published
+    with psycopg.connect(url, autocommit=True) as conn:
+        conn.execute("SET hartonomous.loop_connection = 'host=/nonexistent port=1'")
+        assert conn.execute("SELECT dbo.fn_OnlineActionSession('probe')").fetchone() == (None,)

@@ -10,11 +10,11 @@ import pytest
 from hartonomous_ext import autonomy
 
 
-def test_every_catalog_action_has_an_area_and_a_risk_and_destructive_ones_are_the_drops_and_purges():
+def test_every_catalog_action_has_an_area_and_a_risk_and_only_dropping_an_index_is_destructive():
     rows = autonomy.catalog()
     assert {r[0] for r in rows} == set(autonomy.ACTIONS)
     assert all(r[1] in autonomy.AREAS and 0 <= r[5] < 1 for r in rows)
-    assert {r[0] for r in rows if r[2]} == {"drop_index", "purge_loop_history"}
+    assert {r[0] for r in rows if r[2]} == {"drop_index"}
 
 
 def test_scores_weigh_gain_by_risk_and_by_what_the_type_kept_or_failed():
@@ -37,7 +37,9 @@ def test_approval_is_needed_for_destructive_switched_off_low_scoring_or_when_ask
 
 @pytest.mark.parametrize("action, before, after, verdict, improvement", [
     ("create_index", 10.0, 0.5, "kept", 0.95),
-    ("create_index", 10.0, 10.5, "kept", -0.05),        # within the tolerance
+    ("create_index", 10.0, 10.5, "reverted", -0.05),    # a new index must earn its writes
+    ("reindex_index", 10.0, 10.5, "kept", -0.05),       # within the tolerance
+    ("create_index", 10.0, 8.0, "kept", 0.2),
     ("create_index", 10.0, 12.0, "reverted", -0.2),
     ("analyze_table", 10.0, 12.0, "regressed", -0.2),   # worse, and no revert exists for it
     ("drop_index", 0.0, 3.0, "reverted", -1.0),
@@ -73,4 +75,5 @@ def test_index_candidates_are_the_equality_columns_then_a_range_or_sort_column()
 
 def test_index_names_fit_postgresql_identifiers():
     assert autonomy.index_name("InferenceRequests", ["TaskType", "StartTime"]) == "ix_auto_inferencerequests_tasktype_starttime"
-    assert len(autonomy.index_name("t" * 80, ["c"])) == 63
+    long = [autonomy.index_name("t" * 80, [c]) for c in ("a", "b")]
+    assert len(long[0]) == 63 and long[0] != long[1] and long[0][:54] == long[1][:54]

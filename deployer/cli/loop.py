@@ -17,6 +17,8 @@ def add_commands(commands) -> None:
     start = actions.add_parser("start", parents=[target],
                                help="switch the loop on, queue a first Analyze, and schedule its dispatcher "
                                     "(PostgreSQL: a pg_cron job every minute)")
+    start.add_argument("--unless-stopped", action="store_true",
+                       help="leave a loop an operator switched off as it is (what publish-local.sh does)")
     start.set_defaults(run=cmd_loop_start)
     stop = actions.add_parser("stop", parents=[target], help="switch the loop off and remove its schedule")
     stop.set_defaults(run=cmd_loop_stop)
@@ -32,7 +34,7 @@ def add_commands(commands) -> None:
 def cmd_loop_start(args, console: Console) -> int:
     engine = open_existing(args)
     try:
-        rows = engine.data.start_loop()
+        rows = engine.data.start_loop(unless_stopped=args.unless_stopped)
     finally:
         engine.close()
     console.print(loop_table("loop start", rows))

@@ -124,9 +124,10 @@ class DataOperations(Protocol):
     def semantic_search(self, text: str, top: int, hybrid: bool, tenant: int) -> list[tuple]: ...
 
     # the autonomous loop (dbo.sp_StartAutonomousLoop, dbo.sp_StopAutonomousLoop, dbo.sp_HealthCheck)
-    def start_loop(self) -> list[tuple[str, str]]:
+    def start_loop(self, unless_stopped: bool = False) -> list[tuple[str, str]]:
         """Switch the loop on, queue a first Analyze if none waits, and make sure something runs
-        the phases (PostgreSQL: a pg_cron job for the dispatcher). Rows: (what, detail)."""
+        the phases (PostgreSQL: a pg_cron job for the dispatcher). unless_stopped: leave a loop an
+        operator switched off as it is. Rows: (what, detail)."""
     def stop_loop(self) -> list[tuple[str, str]]:
         """Switch the loop off (and, on PostgreSQL, remove the dispatcher's pg_cron job)."""
     def health(self) -> list[tuple[str, str, str]]:

@@ -10,8 +10,11 @@ kept and reverted actions (a Beta prior per type, updated by sp_Learn) scales it
 
 from __future__ import annotations
 
+import hashlib
 import json
 import re
+
+from hartonomous_ext import policy
 
 # ActionType -> (area, destructive, online, revertable, risk 0-1, prior kept, prior failed, description)
 # online: runs in a session of its own, outside the loop's transaction (PostgreSQL: CONCURRENTLY,
@@ -33,11 +36,13 @@ ACTIONS: dict[str, tuple[str, bool, bool, bool, float, float, float, str]] = {
     "rebuild_vector_index": ("performance", False, True, False, 0.10, 4, 1,
                              "rebuild the vector index of a tenant's embeddings (sp_BuildVectorIndex @Mode = 'rebuild')"),
     "archive_inference_requests": ("maintenance", False, False, False, 0.05, 9, 1,
-                                   "move InferenceRequests past their retention to InferenceRequests_Archive"),
+                                   "move InferenceRequests past their retention to InferenceRequests_Archive "
+                                   "(LOOP_ARCHIVE_BATCH_ROWS a cycle)"),
     "archive_billing_usage": ("maintenance", False, False, False, 0.05, 9, 1,
                               "move closed months of the billing ledger to its archive (sp_ArchiveBillingUsage)"),
-    "purge_loop_history": ("maintenance", True, False, False, 0.10, 4, 1,
-                           "delete the loop's own observations, actions and metrics past their retention"),
+    "purge_loop_history": ("maintenance", False, False, False, 0.05, 9, 1,
+                           "delete the loop's own cycles, snapshots, observations, metrics and dead letters past "
+                           "their retention (actions and their history stay)"),
 }
 AREAS = ("performance", "maintenance")
 
@@ -79,10 +84,15 @@ def needs_approval(action_type: str, score_value: float, threshold: float, requi
     return None
 
 
+# actions that add something every write pays for: kept only for a real gain
+MUST_IMPROVE = ("create_index",)
+
+
 def judge(action_type: str, before: float | None, after: float | None, tolerance: float) -> tuple[str, float | None]:
     """The verdict on an applied action from its metric (lower is better) before and after:
     ('kept' | 'reverted' | 'regressed', improvement as a share of before). A regression beyond the
     tolerance reverts an action that can be reverted; one that cannot is kept and marked regressed.
+    A new index must also cut its statements' time by LOOP_MIN_KEEP_GAIN, or it is reverted.
     No measurement (nothing ran in the window) keeps it, with no improvement to report."""
     revertable = _known(action_type)[3]
     if before is None or after is None:
@@ -93,6 +103,8 @@ def judge(action_type: str, before: float | None, after: float | None, tolerance
     improvement = (before - after) / before
     if after > before * (1.0 + tolerance):
         return ("reverted" if revertable else "regressed"), round(improvement, 4)
+    if action_type in MUST_IMPROVE and improvement < policy.LOOP_MIN_KEEP_GAIN:
+        return "reverted", round(improvement, 4)
     return "kept", round(improvement, 4)
 
 
@@ -138,7 +150,10 @@ def index_candidates(plan_json: str, table: str, columns: list[str]) -> list[lis
 
 
 def index_name(table: str, columns: list[str]) -> str:
-    """ix_auto_<table>_<columns>, at most 63 characters (PostgreSQL's identifier length)."""
+    """ix_auto_<table>_<columns>; one longer than PostgreSQL's 63 characters is cut and ends in a
+    hash of the whole, so two long names cannot come out the same."""
     name = "ix_auto_" + table.lower() + "_" + "_".join(c.lower() for c in columns)
-    return name[:63]
+    if len(name) <= 63:
+        return name
+    return name[:54] + "_" + hashlib.sha256(name.encode()).hexdigest()[:8]
 

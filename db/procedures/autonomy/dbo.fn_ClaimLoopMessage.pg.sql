@@ -1,5 +1,5 @@
 -- kind: function
--- requires: dbo.AutonomousLoopMessages, dbo.AutonomousCycles, dbo.fn_AutonomousLoopSettings, dbo.sp_SendLoopMessage
+-- requires: dbo.AutonomousLoopMessages, dbo.AutonomousLoopDeadLetters, dbo.AutonomousCycles, dbo.fn_AutonomousLoopSettings, dbo.sp_SendLoopMessage
 -- engine-specific: PostgreSQL's RECEIVE for the loop's queue table (pgmq's read with a visibility timeout); SQL Server's activation procedures RECEIVE from Service Broker queues; the SQL Server side of the autonomous loop is not written yet (issue #12)
 -- Claim the next visible message of the loop's queues: count the attempt and hide it for
 -- VisibilitySeconds, so it comes back if its reader dies. The caller commits before it works on
@@ -20,6 +20,17 @@ BEGIN
     IF settings.Enabled = 0 THEN
         RETURN;
     END IF;
+    -- a message back after its last attempt never finished (cancelled, terminated, crashed: no
+    -- handler ran to count it) is set aside here, before it is handed out again
+    WITH dead AS (
+        DELETE FROM dbo.AutonomousLoopMessages m
+        WHERE m.Attempts >= {{ policy.LOOP_MAX_ATTEMPTS }} AND m.VisibleAt <= clock_timestamp()
+        RETURNING m.*
+    )
+    INSERT INTO dbo.AutonomousLoopDeadLetters (MessageId, QueueName, MessageType, Body, Attempts, LastError, EnqueuedAt)
+    SELECT d.MessageId, d.QueueName, d.MessageType, d.Body, d.Attempts,
+           coalesce(d.LastError || '; ', '') || 'its last attempt never finished (cancelled, terminated or crashed)', d.EnqueuedAt
+    FROM dead d;
     RETURN QUERY
     UPDATE dbo.AutonomousLoopMessages m
     SET Attempts = m.Attempts + 1, VisibleAt = clock_timestamp() + make_interval(secs => settings.VisibilitySeconds)

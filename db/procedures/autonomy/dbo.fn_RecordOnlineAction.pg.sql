@@ -4,7 +4,7 @@
 -- Record how an online action ended (Failure NULL: it succeeded). An action Executing becomes
 -- Applied, its validation window starting now and its statements' counters read again (the
 -- window measures only time with the change in place), or Failed; one Reverting becomes Reverted,
--- or Failed with the revert's error. One row of dbo.OODALoopMetrics (phase Online) each.
+-- or stays Reverting with the revert's error, to be tried again. One row of dbo.OODALoopMetrics (phase Online) each.
 CREATE OR REPLACE FUNCTION dbo.fn_RecordOnlineAction(ActionId bigint, Failure text, StartedAt timestamptz)
 RETURNS void
 LANGUAGE plpgsql
@@ -40,9 +40,10 @@ BEGIN
                 jsonb_build_object('error', Failure, 'statement', act.Command));
         UPDATE dbo.AutonomousActionCatalog c SET FailedCount = c.FailedCount + 1 WHERE c.ActionType = act.ActionType;
     ELSE
+        -- a revert that failed stays Reverting: the regression it undoes must not stay
         UPDATE dbo.AutonomousActions a
-        SET Status = CASE WHEN Failure IS NULL THEN 'Reverted' ELSE 'Failed' END,
-            ErrorMessage = CASE WHEN Failure IS NULL THEN a.ErrorMessage ELSE 'the revert failed: ' || Failure END
+        SET Status = CASE WHEN Failure IS NULL THEN 'Reverted' ELSE 'Reverting' END,
+            ErrorMessage = CASE WHEN Failure IS NULL THEN a.ErrorMessage ELSE 'the revert failed (tried again next run): ' || Failure END
         WHERE a.ActionId = act.ActionId;
     END IF;
     INSERT INTO dbo.OODALoopMetrics (CycleId, Phase, DurationMs, Success, ItemsProcessed, ErrorMessage)

@@ -21,6 +21,8 @@ CREATE OR REPLACE PROCEDURE dbo.sp_Act(
 LANGUAGE plpgsql
 SECURITY DEFINER
 SET search_path = dbo, public, pg_temp
+SET lock_timeout = '5s'                 -- never queue behind a DBA's DDL, nor make it queue
+SET pg_stat_statements.track = 'none'  -- the loop's own statements are not the workload it measures
 AS $$
 DECLARE
     started constant timestamptz := clock_timestamp();
@@ -50,7 +52,7 @@ BEGIN
     IF max_changes < 0 OR max_changes > 100 THEN
         RAISE EXCEPTION 'sp_Act: MaxChangesPerRun must be between 0 and 100, not %', max_changes USING ERRCODE = '22023';
     END IF;
-    IF require_human NOT IN (0, 1) OR coalesce(DryRun, 0) NOT IN (0, 1) THEN
+    IF require_human NOT IN (0, 1) OR DryRun IS NULL OR DryRun NOT IN (0, 1) THEN
         RAISE EXCEPTION 'sp_Act: RequireHumanApproval and DryRun are 0 or 1' USING ERRCODE = '22023';
     END IF;
     PERFORM pg_advisory_xact_lock(hashtext('hartonomous.autonomous_loop'));

@@ -21,6 +21,8 @@ CREATE OR REPLACE PROCEDURE dbo.sp_Analyze(
 LANGUAGE plpgsql
 SECURITY DEFINER
 SET search_path = dbo, public, pg_temp
+SET lock_timeout = '5s'                 -- never queue behind a DBA's DDL, nor make it queue
+SET pg_stat_statements.track = 'none'  -- the loop's own statements are not the workload it measures
 AS $$
 DECLARE
     started constant timestamptz := clock_timestamp();
@@ -29,7 +31,7 @@ DECLARE
     previous bigint;
     found_count integer := 0;
     added integer;
-    stats_since timestamptz;
+    measure_density boolean;
     perf boolean;
     maint boolean;
 BEGIN
@@ -62,72 +64,103 @@ BEGIN
           GROUP BY s.queryid ORDER BY sum(s.total_exec_time) DESC LIMIT 500) q;
     INSERT INTO dbo.AutonomousSnapshots (CycleId, Kind, ObjectName, Counters)
     SELECT sp_Analyze.CycleId, 'table', format('%I.%I', t.schemaname, t.relname),
-           jsonb_build_object('seq_scan', t.seq_scan, 'seq_tup_read', t.seq_tup_read,
+           jsonb_build_object('relname', t.relname, 'seq_scan', t.seq_scan, 'seq_tup_read', t.seq_tup_read,
                               'idx_scan', coalesce(t.idx_scan, 0), 'n_live_tup', t.n_live_tup,
                               'n_dead_tup', t.n_dead_tup, 'n_mod_since_analyze', t.n_mod_since_analyze)
     FROM pg_stat_user_tables t
     WHERE t.schemaname IN ('dbo', 'graph', 'provenance');
+    -- each index's scans; once a day also its leaf density (pgstatindex reads the whole index)
+    measure_density := perf AND NOT EXISTS (
+        SELECT 1 FROM dbo.AutonomousSnapshots s
+        WHERE s.Kind = 'index' AND s.Counters ? 'leaf_density' AND s.CapturedAt > now() - interval '24 hours');
+    INSERT INTO dbo.AutonomousSnapshots (CycleId, Kind, ObjectName, Counters)
+    SELECT sp_Analyze.CycleId, 'index', format('%I.%I', i.schemaname, i.indexrelname),
+           jsonb_build_object('schema', i.schemaname, 'name', i.indexrelname, 'idx_scan', i.idx_scan,
+                              'bytes', pg_relation_size(i.indexrelid))
+           || CASE WHEN measure_density AND am.amname = 'btree' AND x.indisvalid
+                        AND pg_relation_size(i.indexrelid) >= {{ policy.LOOP_MIN_INDEX_BYTES }}
+                   THEN jsonb_build_object('leaf_density', (SELECT s.avg_leaf_density FROM pgstatindex(i.indexrelid) s))
+                   ELSE '{}'::jsonb END
+    FROM pg_stat_user_indexes i
+    JOIN pg_index x ON x.indexrelid = i.indexrelid
+    JOIN pg_class c ON c.oid = i.indexrelid
+    JOIN pg_am am ON am.oid = c.relam
+    WHERE i.schemaname IN ('dbo', 'graph', 'provenance');
+    -- what later cycles compare with: the previous cycle's counters, and index scans over the lookback
+    DELETE FROM dbo.AutonomousSnapshots s
+    WHERE (s.Kind IN ('statement', 'table') AND s.CycleId < previous)
+       OR (s.Kind = 'index' AND s.CapturedAt < now() - make_interval(hours => lookback) - interval '24 hours');
 
     IF perf THEN
         -- tables read whole, again and again, since the previous cycle
         INSERT INTO dbo.AutonomousObservations (CycleId, Kind, TargetObject, Metric, Baseline, Detail)
         SELECT sp_Analyze.CycleId, 'seq_scan_hotspot', cur.ObjectName,
-               (cur.Counters->>'seq_scan')::bigint - (prev.Counters->>'seq_scan')::bigint,
+               ((cur.Counters->>'seq_tup_read')::bigint - (prev.Counters->>'seq_tup_read')::bigint)::double precision
+                   / (cur.Counters->>'n_live_tup')::bigint,
                (cur.Counters->>'idx_scan')::bigint - (prev.Counters->>'idx_scan')::bigint,
                jsonb_build_object('rows_read', (cur.Counters->>'seq_tup_read')::bigint - (prev.Counters->>'seq_tup_read')::bigint,
                                   'live_rows', (cur.Counters->>'n_live_tup')::bigint,
+                                  'schema', split_part(cur.ObjectName, '.', 1), 'name', cur.Counters->>'relname',
                                   'since', prev.CapturedAt)
         FROM dbo.AutonomousSnapshots cur
         JOIN dbo.AutonomousSnapshots prev ON prev.CycleId = previous AND prev.Kind = 'table' AND prev.ObjectName = cur.ObjectName
         WHERE cur.CycleId = sp_Analyze.CycleId AND cur.Kind = 'table'
           AND (cur.Counters->>'n_live_tup')::bigint >= {{ policy.LOOP_MIN_TABLE_ROWS }}
-          AND (cur.Counters->>'seq_scan')::bigint - (prev.Counters->>'seq_scan')::bigint >= {{ policy.LOOP_MIN_SEQ_SCANS }}
+          -- rows read by sequential scans, in whole tables: a parallel scan counts one scan per
+          -- worker but its rows once, so scans themselves are not what is counted
           AND ((cur.Counters->>'seq_tup_read')::bigint - (prev.Counters->>'seq_tup_read')::bigint)
-              >= 0.5 * (cur.Counters->>'n_live_tup')::bigint
-                 * ((cur.Counters->>'seq_scan')::bigint - (prev.Counters->>'seq_scan')::bigint);
+              >= {{ policy.LOOP_MIN_SEQ_SCANS }}::bigint * (cur.Counters->>'n_live_tup')::bigint;
         GET DIAGNOSTICS added = ROW_COUNT; found_count := found_count + added;
 
-        -- indexes nothing used since the statistics began, once that is at least the lookback ago
-        stats_since := coalesce((SELECT d.stats_reset FROM pg_stat_database d WHERE d.datname = current_database()),
-                                pg_postmaster_start_time());
-        IF stats_since <= now() - make_interval(hours => lookback) THEN
-            INSERT INTO dbo.AutonomousObservations (CycleId, Kind, TargetObject, Metric, Baseline, Detail)
-            SELECT sp_Analyze.CycleId, 'unused_index', format('%I.%I', i.schemaname, i.indexrelname), i.idx_scan,
-                   pg_relation_size(i.indexrelid),
-                   jsonb_build_object('table', format('%I.%I', i.schemaname, i.relname), 'since', stats_since,
-                                      'definition', pg_get_indexdef(i.indexrelid))
-            FROM pg_stat_user_indexes i
-            JOIN pg_index x ON x.indexrelid = i.indexrelid
-            WHERE i.schemaname IN ('dbo', 'graph', 'provenance') AND i.idx_scan = 0
-              AND NOT x.indisunique AND NOT x.indisprimary AND NOT x.indisexclusion AND x.indisvalid
-              AND NOT EXISTS (SELECT 1 FROM pg_constraint k WHERE k.conindid = i.indexrelid)
-              AND pg_relation_size(i.indexrelid) >= {{ policy.LOOP_MIN_INDEX_BYTES }}
-              -- statistics do not say when an index was made: one the loop built lately is too young to judge
-              AND NOT EXISTS (SELECT 1 FROM dbo.AutonomousActions a
-                              WHERE a.TargetSchema = i.schemaname AND a.TargetName = i.indexrelname
-                                AND a.AppliedAt >= now() - make_interval(hours => greatest(lookback, 24)));
-            GET DIAGNOSTICS added = ROW_COUNT; found_count := found_count + added;
-        END IF;
-
-        -- B-tree indexes whose leaf pages are mostly empty (pgstatindex reads the whole index)
+        -- indexes no statement used over the lookback: their scan count the same in every snapshot
+        -- since one at least the lookback old (a count that went down is a statistics reset: not
+        -- evidence); not unique, not an expression index (its statistics serve the planner), not
+        -- covering a foreign key (used by its checks), not one the loop built lately
         INSERT INTO dbo.AutonomousObservations (CycleId, Kind, TargetObject, Metric, Baseline, Detail)
-        SELECT sp_Analyze.CycleId, 'index_bloat', format('%I.%I', i.schemaname, i.indexrelname), s.avg_leaf_density,
-               {{ policy.LOOP_LEAF_DENSITY }}, jsonb_build_object('bytes', s.index_size, 'leaf_fragmentation', s.leaf_fragmentation)
-        FROM pg_stat_user_indexes i
-        JOIN pg_class c ON c.oid = i.indexrelid
-        JOIN pg_am am ON am.oid = c.relam AND am.amname = 'btree'
-        JOIN pg_index x ON x.indexrelid = i.indexrelid AND x.indisvalid
-        CROSS JOIN LATERAL pgstatindex(i.indexrelid) s
-        WHERE i.schemaname IN ('dbo', 'graph', 'provenance')
-          AND pg_relation_size(i.indexrelid) >= {{ policy.LOOP_MIN_INDEX_BYTES }}
-          AND s.avg_leaf_density < {{ policy.LOOP_LEAF_DENSITY }};
+        SELECT sp_Analyze.CycleId, 'unused_index', cur.ObjectName, (cur.Counters->>'idx_scan')::bigint,
+               (cur.Counters->>'bytes')::bigint,
+               jsonb_build_object('schema', cur.Counters->>'schema', 'name', cur.Counters->>'name',
+                                  'table', c.relname, 'since', h.oldest, 'definition', pg_get_indexdef(x.indexrelid))
+        FROM dbo.AutonomousSnapshots cur
+        JOIN pg_namespace n ON n.nspname = cur.Counters->>'schema'
+        JOIN pg_class ic ON ic.relnamespace = n.oid AND ic.relname = cur.Counters->>'name'
+        JOIN pg_index x ON x.indexrelid = ic.oid
+        JOIN pg_class c ON c.oid = x.indrelid
+        CROSS JOIN LATERAL (
+            SELECT min(s.CapturedAt) AS oldest, min((s.Counters->>'idx_scan')::bigint) AS low,
+                   max((s.Counters->>'idx_scan')::bigint) AS high
+            FROM dbo.AutonomousSnapshots s WHERE s.Kind = 'index' AND s.ObjectName = cur.ObjectName) h
+        WHERE cur.CycleId = sp_Analyze.CycleId AND cur.Kind = 'index'
+          AND h.oldest <= now() - make_interval(hours => lookback)
+          AND h.low = h.high
+          AND NOT x.indisunique AND NOT x.indisprimary AND NOT x.indisexclusion AND x.indisvalid
+          AND x.indexprs IS NULL
+          AND NOT EXISTS (SELECT 1 FROM pg_constraint k WHERE k.conindid = x.indexrelid)
+          AND NOT EXISTS (SELECT 1 FROM pg_constraint f
+                          WHERE f.contype = 'f' AND f.conrelid = x.indrelid
+                            AND (x.indkey::smallint[])[0:cardinality(f.conkey) - 1] = f.conkey)
+          AND (cur.Counters->>'bytes')::bigint >= {{ policy.LOOP_MIN_INDEX_BYTES }}
+          -- statistics do not say when an index was made: one the loop built lately is too young to judge
+          AND NOT EXISTS (SELECT 1 FROM dbo.AutonomousActions a
+                          WHERE a.TargetSchema = n.nspname AND a.TargetName = ic.relname
+                            AND a.AppliedAt >= now() - make_interval(hours => greatest(lookback, 24)));
+        GET DIAGNOSTICS added = ROW_COUNT; found_count := found_count + added;
+
+        -- B-tree indexes whose leaf pages are mostly empty (measured once a day, above)
+        INSERT INTO dbo.AutonomousObservations (CycleId, Kind, TargetObject, Metric, Baseline, Detail)
+        SELECT sp_Analyze.CycleId, 'index_bloat', s.ObjectName, (s.Counters->>'leaf_density')::double precision,
+               {{ policy.LOOP_LEAF_DENSITY }}, jsonb_build_object('schema', s.Counters->>'schema', 'name', s.Counters->>'name',
+                                                              'bytes', (s.Counters->>'bytes')::bigint)
+        FROM dbo.AutonomousSnapshots s
+        WHERE s.CycleId = sp_Analyze.CycleId AND s.Kind = 'index'
+          AND (s.Counters->>'leaf_density')::double precision < {{ policy.LOOP_LEAF_DENSITY }};
         GET DIAGNOSTICS added = ROW_COUNT; found_count := found_count + added;
 
         -- statistics the planner works from that many changed rows have outdated, and autovacuum
         -- has not refreshed for an hour (the loop's own logs are autovacuum's alone)
-        INSERT INTO dbo.AutonomousObservations (CycleId, Kind, TargetObject, Metric, Baseline)
+        INSERT INTO dbo.AutonomousObservations (CycleId, Kind, TargetObject, Metric, Baseline, Detail)
         SELECT sp_Analyze.CycleId, 'stale_statistics', format('%I.%I', t.schemaname, t.relname),
-               t.n_mod_since_analyze, t.n_live_tup
+               t.n_mod_since_analyze, t.n_live_tup, jsonb_build_object('schema', t.schemaname, 'name', t.relname)
         FROM pg_stat_user_tables t
         WHERE t.schemaname IN ('dbo', 'graph', 'provenance')
           AND t.relname NOT IN ('autonomoussnapshots', 'autonomousobservations', 'oodaloopmetrics', 'autonomousloopmessages',
@@ -169,8 +202,9 @@ BEGIN
     END IF;
 
     IF maint THEN
-        INSERT INTO dbo.AutonomousObservations (CycleId, Kind, TargetObject, Metric, Baseline)
-        SELECT sp_Analyze.CycleId, 'table_bloat', format('%I.%I', t.schemaname, t.relname), t.n_dead_tup, t.n_live_tup
+        INSERT INTO dbo.AutonomousObservations (CycleId, Kind, TargetObject, Metric, Baseline, Detail)
+        SELECT sp_Analyze.CycleId, 'table_bloat', format('%I.%I', t.schemaname, t.relname), t.n_dead_tup, t.n_live_tup,
+               jsonb_build_object('schema', t.schemaname, 'name', t.relname)
         FROM pg_stat_user_tables t
         WHERE t.schemaname IN ('dbo', 'graph', 'provenance')
           AND coalesce(greatest(t.last_vacuum, t.last_autovacuum), '-infinity') < now() - interval '1 hour'

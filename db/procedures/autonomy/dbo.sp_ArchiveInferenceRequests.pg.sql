@@ -1,11 +1,12 @@
 -- kind: function
 -- requires: dbo.InferenceRequests, dbo.InferenceRequests_Archive
 -- engine-specific: PostgreSQL only so far: the SQL Server side of the autonomous loop is not written yet (issue #12)
--- Move the InferenceRequests that started more than OlderThanDays ago (default
--- LOOP_REQUEST_RETENTION_DAYS) to dbo.InferenceRequests_Archive in one transaction, and return how
--- many moved: seed 000's "archive instead of deleting". For administrators and the system role.
+-- Move the oldest BatchRows InferenceRequests that started more than OlderThanDays ago (defaults:
+-- LOOP_REQUEST_RETENTION_DAYS, LOOP_ARCHIVE_BATCH_ROWS) to dbo.InferenceRequests_Archive in one
+-- transaction, and return how many moved (call again while it returns BatchRows): seed 000's "archive instead of deleting". For administrators and the system role.
 -- A function on PostgreSQL (it returns a row): SELECT * FROM dbo.sp_ArchiveInferenceRequests().
-CREATE OR REPLACE FUNCTION dbo.sp_ArchiveInferenceRequests(OlderThanDays integer DEFAULT {{ policy.LOOP_REQUEST_RETENTION_DAYS }})
+CREATE OR REPLACE FUNCTION dbo.sp_ArchiveInferenceRequests(OlderThanDays integer DEFAULT {{ policy.LOOP_REQUEST_RETENTION_DAYS }},
+                                                            BatchRows integer DEFAULT {{ policy.LOOP_ARCHIVE_BATCH_ROWS }})
 RETURNS TABLE (ArchivedRows bigint)
 LANGUAGE plpgsql
 SECURITY DEFINER
@@ -17,9 +18,14 @@ BEGIN
     IF OlderThanDays IS NULL OR OlderThanDays < 1 THEN
         RAISE EXCEPTION 'sp_ArchiveInferenceRequests: OlderThanDays must be 1 or more' USING ERRCODE = '22023';
     END IF;
+    IF BatchRows IS NULL OR BatchRows < 1 THEN
+        RAISE EXCEPTION 'sp_ArchiveInferenceRequests: BatchRows must be 1 or more' USING ERRCODE = '22023';
+    END IF;
     WITH archived AS (
         DELETE FROM dbo.InferenceRequests q
-        WHERE q.StartTime < now() - make_interval(days => OlderThanDays)
+        WHERE q.RequestId IN (SELECT o.RequestId FROM dbo.InferenceRequests o
+                              WHERE o.StartTime < now() - make_interval(days => OlderThanDays)
+                              ORDER BY o.StartTime LIMIT BatchRows)
         RETURNING q.*
     )
     INSERT INTO dbo.InferenceRequests_Archive

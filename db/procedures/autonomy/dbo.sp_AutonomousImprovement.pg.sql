@@ -3,8 +3,8 @@
 -- engine-specific: PostgreSQL only so far: the SQL Server side of the autonomous loop is not written yet (issue #12)
 -- One cycle of the loop on demand (seed 003), outside the queues: observe, propose, act, run the
 -- online actions, judge what is due. TargetArea performance or maintenance limits what is
--- observed and proposed (NULL or all: everything). DryRun = 1 records the observations and
--- candidates and applies nothing; RequireHumanApproval = 1 leaves every candidate waiting for
+-- observed and proposed (NULL or all: everything). DryRun = 1 reports (NOTICE) what the cycle
+-- would do and rolls it all back; RequireHumanApproval = 1 leaves every candidate waiting for
 -- sp_ApproveAction; MaxChangesPerRun caps what it applies; Debug = 1 reports (NOTICE) each
 -- observation and candidate of the cycle. CALL it outside a transaction block unless DryRun = 1
 -- (it commits before the online actions). It runs as its caller (PostgreSQL refuses COMMIT in a
@@ -32,26 +32,46 @@ BEGIN
         RAISE EXCEPTION 'sp_AutonomousImprovement: TargetArea must be performance, maintenance or all, not %', TargetArea
             USING ERRCODE = '22023';
     END IF;
+    IF DryRun = 1 THEN
+        -- everything a cycle would record, reported and then rolled back: a dry run leaves nothing
+        -- the loop could pick up and apply later
+        BEGIN
+            CALL dbo.sp_Analyze(NULL, CASE area WHEN 'all' THEN 'full' ELSE area END, NULL, CycleId, 'sp_AutonomousImprovement');
+            CALL dbo.sp_Hypothesize(NULL, CycleId, area);
+            IF Debug = 1 THEN
+                FOR item IN SELECT format('observed %s: %s = %s (baseline %s)', o.Kind, o.TargetObject, o.Metric,
+                                          coalesce(o.Baseline::text, '-')) AS line
+                            FROM dbo.AutonomousObservations o WHERE o.CycleId = sp_AutonomousImprovement.CycleId
+                            ORDER BY o.ObservationId LOOP
+                    RAISE NOTICE '%', item.line;
+                END LOOP;
+            END IF;
+            CALL dbo.sp_Act(NULL, NULL, MaxChangesPerRun, RequireHumanApproval, 1, CycleId);
+            RAISE EXCEPTION 'hartonomous dry run';
+        EXCEPTION WHEN raise_exception THEN
+            IF SQLERRM <> 'hartonomous dry run' THEN
+                RAISE;
+            END IF;
+        END;
+        CycleId := NULL;  -- rolled back with the rest
+        RETURN;
+    END IF;
     CALL dbo.sp_Analyze(NULL, CASE area WHEN 'all' THEN 'full' ELSE area END, NULL, CycleId, 'sp_AutonomousImprovement');
     CALL dbo.sp_Hypothesize(NULL, CycleId, area);
     IF Debug = 1 THEN
-        FOR item IN SELECT o.Kind, o.TargetObject, o.Metric, o.Baseline FROM dbo.AutonomousObservations o
-                    WHERE o.CycleId = sp_AutonomousImprovement.CycleId ORDER BY o.ObservationId LOOP
-            RAISE NOTICE 'observed %: % = % (baseline %)', item.Kind, item.TargetObject, item.Metric, coalesce(item.Baseline::text, '-');
-        END LOOP;
-        FOR item IN SELECT a.ActionId, a.ActionType, a.Score, a.Command FROM dbo.AutonomousActions a
-                    WHERE a.Status IN ('Proposed', 'Approved') ORDER BY a.Score DESC LOOP
-            RAISE NOTICE 'candidate %: % score % -> %', item.ActionId, item.ActionType, item.Score, item.Command;
+        FOR item IN SELECT format('observed %s: %s = %s (baseline %s)', o.Kind, o.TargetObject, o.Metric,
+                                  coalesce(o.Baseline::text, '-')) AS line
+                    FROM dbo.AutonomousObservations o WHERE o.CycleId = sp_AutonomousImprovement.CycleId
+                    ORDER BY o.ObservationId LOOP
+            RAISE NOTICE '%', item.line;
         END LOOP;
     END IF;
-    CALL dbo.sp_Act(NULL, NULL, MaxChangesPerRun, RequireHumanApproval, DryRun, CycleId);
-    IF DryRun = 0 THEN
-        COMMIT;
-        CALL dbo.sp_ExecuteOnlineActions();
-        CALL dbo.sp_Learn(NULL, CycleId);
-        COMMIT;
-        CALL dbo.sp_ExecuteOnlineActions();
-    END IF;
+    CALL dbo.sp_Act(NULL, NULL, MaxChangesPerRun, RequireHumanApproval, 0, CycleId);
+    COMMIT;
+    CALL dbo.sp_ExecuteOnlineActions();
+    CALL dbo.sp_Learn(NULL, CycleId);
+    COMMIT;
+    CALL dbo.sp_ExecuteOnlineActions();
     IF Debug = 1 THEN
         FOR item IN SELECT a.ActionId, a.ActionType, a.Status, coalesce(a.StatusReason, a.ErrorMessage, '') AS why
                     FROM dbo.AutonomousActions a WHERE greatest(a.ProposedAt, a.DecidedAt, a.AppliedAt, a.JudgedAt) >= run_started

@@ -28,8 +28,7 @@ BEGIN
         CASE WHEN settings.Enabled = 0 THEN 'switched off (dbo.AutonomousLoopSettings.Enabled = 0)'
              ELSE 'enabled; pg_cron runs dbo.sp_RunAutonomousLoop (python -m deployer loop status)' END;
     RETURN QUERY SELECT 'OODA Loop'::text,
-        CASE WHEN last_run >= now() - interval '1 hour'
-                  OR (settings.IntervalSeconds > 3600 AND last_run >= now() - 2 * make_interval(secs => settings.IntervalSeconds))
+        CASE WHEN last_run >= now() - greatest(interval '1 hour', 2 * make_interval(secs => settings.IntervalSeconds) + interval '2 minutes')
              THEN 'Healthy' ELSE 'FAILED' END,
         CASE WHEN last_run IS NULL THEN 'no phase has run in 24 hours'
              ELSE format('last phase run %s ago', date_trunc('second', now() - last_run)) END;
@@ -49,10 +48,20 @@ BEGIN
         CASE WHEN count(*) = 0 THEN 'Healthy' ELSE 'WARNING' END,
         format('%s actions wait for sp_ApproveAction or sp_RejectAction', count(*))
     FROM dbo.AutonomousActions a WHERE a.Status = 'AwaitingApproval';
+    RETURN QUERY SELECT 'Stuck actions'::text,
+        CASE WHEN count(*) = 0 THEN 'Healthy' ELSE 'WARNING' END,
+        format('%s actions Executing or Reverting for over an hour%s', count(*), coalesce('; last error: ' || left(max(a.ErrorMessage), 200), ''))
+    FROM dbo.AutonomousActions a
+    WHERE a.Status IN ('Executing', 'Reverting') AND coalesce(a.JudgedAt, a.DecidedAt, a.ProposedAt) < now() - interval '1 hour';
+    -- an index being built concurrently is invalid until it is done: not a failure
     RETURN QUERY SELECT 'Indexes'::text,
-        CASE WHEN count(*) FILTER (WHERE NOT x.indisvalid) = 0 THEN 'Healthy' ELSE 'FAILED' END,
-        format('%s indexes, %s invalid', count(*), count(*) FILTER (WHERE NOT x.indisvalid))
+        CASE WHEN count(*) FILTER (WHERE NOT x.indisvalid AND NOT building) = 0 THEN 'Healthy' ELSE 'FAILED' END,
+        format('%s indexes, %s invalid, %s being built', count(*), count(*) FILTER (WHERE NOT x.indisvalid AND NOT building),
+               count(*) FILTER (WHERE building))
     FROM pg_index x JOIN pg_class c ON c.oid = x.indexrelid JOIN pg_namespace n ON n.oid = c.relnamespace
+    CROSS JOIN LATERAL (SELECT EXISTS (SELECT 1 FROM pg_stat_progress_create_index p WHERE p.index_relid = x.indexrelid)
+                               OR c.relname ~ '_cc(new|old)[0-9]*$' AND EXISTS (SELECT 1 FROM pg_stat_progress_create_index p
+                                                                                 WHERE p.relid = x.indrelid) AS building) b
     WHERE n.nspname IN ('dbo', 'graph', 'provenance');
     RETURN QUERY SELECT 'Workers'::text,
         CASE WHEN count(*) > 0 THEN 'Healthy' ELSE 'WARNING' END,

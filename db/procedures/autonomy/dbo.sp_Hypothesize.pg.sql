@@ -17,6 +17,8 @@ CREATE OR REPLACE PROCEDURE dbo.sp_Hypothesize(
 LANGUAGE plpgsql
 SECURITY DEFINER
 SET search_path = dbo, public, pg_temp
+SET lock_timeout = '5s'                 -- never queue behind a DBA's DDL, nor make it queue
+SET pg_stat_statements.track = 'none'  -- the loop's own statements are not the workload it measures
 AS $$
 DECLARE
     started constant timestamptz := clock_timestamp();
@@ -59,13 +61,12 @@ BEGIN
         action_type := NULL;
         target_columns := NULL;
         action_params := NULL;
-        IF obs.Kind IN ('seq_scan_hotspot', 'unused_index', 'stale_statistics', 'table_bloat') THEN
-            target_schema := split_part(obs.TargetObject, '.', 1);
-            target_name := split_part(obs.TargetObject, '.', 2);
-        END IF;
+        -- the object as the catalog names it (TargetObject is quoted for people to read)
+        target_schema := obs.Detail->>'schema';
+        target_name := obs.Detail->>'name';
 
         IF obs.Kind = 'seq_scan_hotspot' THEN
-            rel := to_regclass(obs.TargetObject);
+            rel := to_regclass(format('%I.%I', target_schema, target_name));
             IF rel IS NOT NULL THEN
                 SELECT n.nspname, c.relname INTO rel_schema, rel_name
                 FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace WHERE c.oid = rel;
@@ -137,15 +138,13 @@ BEGIN
         ELSIF obs.Kind = 'unused_index' THEN
             action_type := 'drop_index';
             gain := 0.5;
-            action_params := jsonb_build_object('table', split_part(obs.Detail->>'table', '.', 2),
+            action_params := jsonb_build_object('table', obs.Detail->>'table',
                                                 'definition', obs.Detail->>'definition', 'bytes', obs.Baseline);
         ELSIF obs.Kind = 'index_bloat' THEN
             action_type := 'reindex_index';
-            target_schema := split_part(obs.TargetObject, '.', 1);
-            target_name := split_part(obs.TargetObject, '.', 2);
             gain := least(1.0, greatest(0.0, 1 - obs.Metric / 90.0));  -- a fresh B-tree's leaves are 90% full
             action_params := jsonb_build_object('table', (SELECT c.relname FROM pg_index x JOIN pg_class c ON c.oid = x.indrelid
-                                                          WHERE x.indexrelid = to_regclass(obs.TargetObject)));
+                                                          WHERE x.indexrelid = to_regclass(format('%I.%I', target_schema, target_name))));
         ELSIF obs.Kind = 'stale_statistics' THEN
             action_type := 'analyze_table';
             gain := least(1.0, obs.Metric / greatest(obs.Baseline, 1000));
@@ -179,14 +178,24 @@ BEGIN
             gain := 0.5;
         END IF;
 
+        -- another area's finding waits, New, for a cycle of its area
+        CONTINUE WHEN action_type IS NOT NULL AND TargetArea IS NOT NULL AND TargetArea <> 'all'
+                      AND TargetArea <> (SELECT c.Area FROM dbo.fn_AutonomousActionCatalog() c WHERE c.ActionType = action_type);
+        -- not again on a target soon after a person rejected it (LOOP_REJECTION_COOLDOWN_DAYS), nor
+        -- soon after it was reverted or failed there: LOOP_REVERT_COOLDOWN_HOURS, doubled each time
         IF action_type IS NOT NULL
-           AND (TargetArea IS NULL OR TargetArea = 'all'
-                OR TargetArea = (SELECT c.Area FROM dbo.fn_AutonomousActionCatalog() c WHERE c.ActionType = action_type))
            AND NOT EXISTS (SELECT 1 FROM dbo.AutonomousActions a
                            WHERE a.ActionType = action_type AND a.TargetSchema IS NOT DISTINCT FROM target_schema
-                             AND a.TargetName IS NOT DISTINCT FROM target_name
-                             AND a.Status IN ('Reverted', 'Rejected')
-                             AND coalesce(a.JudgedAt, a.DecidedAt) >= now() - interval '{{ policy.LOOP_REVERT_COOLDOWN_HOURS }} hours') THEN
+                             AND a.TargetName IS NOT DISTINCT FROM target_name AND a.Status = 'Rejected'
+                             AND a.DecidedAt >= now() - interval '{{ policy.LOOP_REJECTION_COOLDOWN_DAYS }} days')
+           AND NOT EXISTS (SELECT 1 FROM (
+                               SELECT max(coalesce(a.JudgedAt, a.DecidedAt, a.ProposedAt)) AS last_at, count(*) AS times
+                               FROM dbo.AutonomousActions a
+                               WHERE a.ActionType = action_type AND a.TargetSchema IS NOT DISTINCT FROM target_schema
+                                 AND a.TargetName IS NOT DISTINCT FROM target_name AND a.Status IN ('Reverted', 'Failed')) r
+                           WHERE r.times > 0
+                             AND r.last_at >= now() - least(interval '{{ policy.LOOP_REVERT_COOLDOWN_HOURS }} hours' * power(2, r.times - 1),
+                                                            interval '{{ policy.LOOP_REJECTION_COOLDOWN_DAYS }} days')) THEN
             SELECT c.KeptCount, c.FailedCount INTO kept, failed FROM dbo.AutonomousActionCatalog c WHERE c.ActionType = action_type;
             INSERT INTO dbo.AutonomousActions (CycleId, ObservationId, ActionType, TargetSchema, TargetName, TargetColumns,
                                                Parameters, Command, RevertCommand, ExpectedGain, Score, Reason)

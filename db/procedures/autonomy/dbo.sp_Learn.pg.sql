@@ -16,6 +16,8 @@ CREATE OR REPLACE PROCEDURE dbo.sp_Learn(
 LANGUAGE plpgsql
 SECURITY DEFINER
 SET search_path = dbo, public, pg_temp
+SET lock_timeout = '5s'                 -- never queue behind a DBA's DDL, nor make it queue
+SET pg_stat_statements.track = 'none'  -- the loop's own statements are not the workload it measures
 AS $$
 DECLARE
     started constant timestamptz := clock_timestamp();

@@ -4,7 +4,7 @@
 -- Do the work of a message dbo.fn_ClaimLoopMessage claimed (Attempts: as claimed; a message
 -- claimed again since is left alone), in the caller's transaction: run its phase, send the next
 -- phase's message and delete this one, all or nothing. A body that is not a JSON object goes to
--- dbo.AutonomousLoopDeadLetters at once; a phase that fails is retried after 2, 4, ... seconds
+-- dbo.AutonomousLoopDeadLetters at once; a phase that fails is retried after LOOP_RETRY_SECONDS, then twice that,
 -- and dead-lettered at its LOOP_MAX_ATTEMPTS-th failure, each failure a row of
 -- dbo.OODALoopMetrics. sp_Learn's message queues the next Analyze IntervalSeconds later.
 CREATE OR REPLACE PROCEDURE dbo.sp_ProcessLoopMessage(MessageId bigint, Attempts integer)
@@ -77,7 +77,8 @@ BEGIN
         DELETE FROM dbo.AutonomousLoopMessages m WHERE m.MessageId = msg.MessageId;
     ELSE
         UPDATE dbo.AutonomousLoopMessages m
-        SET LastError = failure, VisibleAt = clock_timestamp() + make_interval(secs => power(2, msg.Attempts))
+        SET LastError = failure,
+            VisibleAt = clock_timestamp() + make_interval(secs => {{ policy.LOOP_RETRY_SECONDS }} * power(2, msg.Attempts - 1))
         WHERE m.MessageId = msg.MessageId;
     END IF;
 END

@@ -28,7 +28,8 @@ BEGIN
         IF msg.MessageId IS NULL THEN
             CALL dbo.sp_ExecuteOnlineActions();
             EXIT WHEN msg.NextVisibleAt IS NULL OR msg.NextVisibleAt > deadline OR pg_catalog.clock_timestamp() >= deadline;
-            PERFORM pg_catalog.pg_sleep(least(0.25, greatest(extract(epoch FROM msg.NextVisibleAt - pg_catalog.clock_timestamp()), 0.01)));
+            -- a quarter second at least: a message visible but held by another dispatcher is not ours
+            PERFORM pg_catalog.pg_sleep(greatest(0.25, least(1.0, extract(epoch FROM msg.NextVisibleAt - pg_catalog.clock_timestamp()))));
             COMMIT;
             CONTINUE;
         END IF;

@@ -1,6 +1,6 @@
 -- kind: table
 -- requires: dbo.AutonomousCycles
--- The counters sp_Analyze reads each cycle (statements, tables), so the next cycle sees what
+-- The counters sp_Analyze reads each cycle (statements, tables, indexes), so later cycles see what
 -- happened in between: the engine's statistics are cumulative.
 IF OBJECT_ID(N'dbo.AutonomousSnapshots', N'U') IS NULL
 BEGIN
@@ -12,7 +12,7 @@ BEGIN
         CapturedAt DATETIME2(3)  NOT NULL CONSTRAINT DF_AutonomousSnapshots_CapturedAt DEFAULT (SYSUTCDATETIME()),
         CONSTRAINT PK_AutonomousSnapshots PRIMARY KEY CLUSTERED (CycleId, Kind, ObjectName),
         CONSTRAINT FK_AutonomousSnapshots_Cycles FOREIGN KEY (CycleId) REFERENCES dbo.AutonomousCycles (CycleId) ON DELETE CASCADE,
-        CONSTRAINT CK_AutonomousSnapshots_Kind CHECK (Kind IN (N'statement', N'table')),
+        CONSTRAINT CK_AutonomousSnapshots_Kind CHECK (Kind IN (N'statement', N'table', N'index')),
         CONSTRAINT CK_AutonomousSnapshots_Counters CHECK (ISJSON(Counters) = 1)
     );
 END;

@@ -1,6 +1,6 @@
 -- kind: table
 -- requires: dbo.AutonomousCycles
--- The counters sp_Analyze reads each cycle (statements, tables), so the next cycle sees what
+-- The counters sp_Analyze reads each cycle (statements, tables, indexes), so later cycles see what
 -- happened in between: the engine's statistics are cumulative.
 CREATE TABLE IF NOT EXISTS dbo.AutonomousSnapshots (
     CycleId    bigint      NOT NULL,
@@ -10,5 +10,5 @@ CREATE TABLE IF NOT EXISTS dbo.AutonomousSnapshots (
     CapturedAt timestamptz NOT NULL DEFAULT now(),
     CONSTRAINT PK_AutonomousSnapshots PRIMARY KEY (CycleId, Kind, ObjectName),
     CONSTRAINT FK_AutonomousSnapshots_Cycles FOREIGN KEY (CycleId) REFERENCES dbo.AutonomousCycles (CycleId) ON DELETE CASCADE,
-    CONSTRAINT CK_AutonomousSnapshots_Kind CHECK (Kind IN ('statement', 'table'))
+    CONSTRAINT CK_AutonomousSnapshots_Kind CHECK (Kind IN ('statement', 'table', 'index'))
 );

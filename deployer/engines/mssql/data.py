@@ -101,7 +101,7 @@ class MssqlData:
         raise TargetError("the autonomous loop runs on PostgreSQL only so far: its SQL Server side "
                           "(Service Broker queues and activation procedures) is not written yet")
 
-    def start_loop(self) -> list[tuple[str, str]]:
+    def start_loop(self, unless_stopped: bool = False) -> list[tuple[str, str]]:
         self._no_loop()
 
     def stop_loop(self) -> list[tuple[str, str]]:

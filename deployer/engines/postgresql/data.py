@@ -40,13 +40,16 @@ MODEL_JOB_FAILED = ("UPDATE dbo.IngestionJobs SET Status = 'Failed', EndTime = n
 MODEL_JOB_COMPLETED = ("UPDATE dbo.IngestionJobs SET Status = 'Completed', EndTime = now(), TotalItems = %s, "
                        "AtomsProcessed = %s, Parameters = Parameters || %s::jsonb WHERE IngestionJobId = %s")
 CHUNKS_PRESENT = "SELECT ChunkHash FROM dbo.TensorChunks WHERE ChunkHash = ANY(%s)"
-LOOP_START = "CALL dbo.sp_StartAutonomousLoop()"
+LOOP_START = "CALL dbo.sp_StartAutonomousLoop(%s)"
 LOOP_STOP = "CALL dbo.sp_StopAutonomousLoop()"
 HEALTH = "SELECT Component, Status, Detail FROM dbo.sp_HealthCheck()"
 LOOP_JOB_COMMAND = "CALL dbo.sp_RunAutonomousLoop()"
 LOOP_JOB_SCHEDULE = "* * * * *"  # pg_cron 1.4's finest; each run drains the queues for LOOP_DISPATCH_SECONDS
 CRON_SCHEDULE = "SELECT cron.schedule_in_database(%s, %s, %s, %s, %s)"
 CRON_UNSCHEDULE = "SELECT cron.unschedule(jobid) FROM cron.job WHERE jobname = %s"
+# pg_cron never empties its run history: a daily job in the cron database keeps a week of it
+CRON_HISTORY_JOB = ("SELECT cron.schedule('hartonomous-cron-history', '17 3 * * *', "
+                    "$$DELETE FROM cron.job_run_details WHERE end_time < now() - interval '7 days'$$)")
 CRON_JOB = ("SELECT j.jobid, j.active, (SELECT r.status || ' at ' || r.start_time::text || coalesce(': ' || r.return_message, '') "
             "FROM cron.job_run_details r WHERE r.jobid = j.jobid ORDER BY r.runid DESC LIMIT 1) "
             "FROM cron.job j WHERE j.jobname = %s")
@@ -111,12 +114,17 @@ class PostgresData:
             raise TargetError("this connection cannot reach the cron database")
         return psycopg.connect(self.cron_conninfo(), autocommit=True, application_name="hartonomous-deployer")
 
-    def start_loop(self) -> list[tuple[str, str]]:
-        (message,) = self._one(LOOP_START)
+    def start_loop(self, unless_stopped: bool = False) -> list[tuple[str, str]]:
+        message, started = self._one(LOOP_START, int(unless_stopped))
+        if not started:
+            return [("loop", "left switched off: an operator stopped it (python -m deployer loop start to resume)")]
         database, role = self._one("SELECT current_database(), current_user")
         with self._cron() as cron:
+            # one dispatcher per database: a job of that name another login scheduled goes
+            cron.execute(CRON_UNSCHEDULE + " AND username <> %s", (loop_job_name(database), role))
             (job,) = cron.execute(CRON_SCHEDULE, (loop_job_name(database), LOOP_JOB_SCHEDULE, LOOP_JOB_COMMAND,
                                                    database, role)).fetchone()
+            cron.execute(CRON_HISTORY_JOB)
         return [("loop", "switched on (dbo.AutonomousLoopSettings.Enabled = 1)"),
                 ("message", f"AnalyzeMessage {message} queued" if message else "an AnalyzeMessage was already queued"),
                 ("schedule", f"pg_cron job {job} ({loop_job_name(database)}) runs {LOOP_JOB_COMMAND} every minute "
