@@ -5,7 +5,8 @@
 -- them (a PREPARE's text without its PREPARE ... AS), most expensive first: what sp_Hypothesize
 -- plans with hypothetical indexes and what sp_Act measures an index change on. Statements with a
 -- semicolon inside or a data-changing keyword are left out: their text is planned, never run, and
--- only ever as one statement.
+-- only ever as one statement. Only statements a superuser or a member of the package's roles ran,
+-- and none calling a function without arguments (planning may evaluate it, as the owner).
 CREATE OR REPLACE FUNCTION dbo.fn_TableStatements(TableName text, MaxStatements integer DEFAULT 5)
 RETURNS TABLE (QueryId text, Query text, Calls bigint, TotalMs double precision)
 LANGUAGE sql
@@ -18,13 +19,22 @@ AS $$
                  regexp_replace(min(s.query), '^\s*prepare\s+\S+?\s*(\([^)]*\))?\s+as\s+', '', 'i') AS query,
                  sum(s.calls)::bigint AS calls, sum(s.total_exec_time) AS total_ms
           FROM pg_stat_statements s
+          JOIN pg_roles r ON r.oid = s.userid
           WHERE s.dbid = (SELECT d.oid FROM pg_database d WHERE d.datname = current_database())
+            -- planned as this function's owner: only what a superuser or the package's roles ran,
+            -- never another login's text, whose functions planning could evaluate
+            AND (r.rolsuper OR pg_has_role(s.userid, current_database() || '_app', 'MEMBER')
+                 OR pg_has_role(s.userid, current_database() || '_reader', 'MEMBER')
+                 OR pg_has_role(s.userid, current_database() || '_system', 'MEMBER')
+                 OR pg_has_role(s.userid, current_database() || '_admin', 'MEMBER'))
             AND s.query ~* ('\m' || TableName || '\M')
             AND s.query !~* '^\s*prepare\s+hartonomous_probe\M'  -- sp_Hypothesize's own planning
           GROUP BY s.queryid) q
     WHERE q.query ~* '^\s*(select|with)\M' AND length(q.query) < 20000
       AND position(';' IN rtrim(q.query, '; ' || chr(10))) = 0
       AND q.query !~* '\m(insert|update|delete|merge|into)\M'
+      -- a call without arguments is the one planning evaluates (constant folding, estimates)
+      AND q.query !~* '\m(?!(now|count|random|clock_timestamp|current_date|current_timestamp)\M)\w+\s*\(\s*\)'
     ORDER BY q.total_ms DESC
     LIMIT greatest(MaxStatements, 0)
 $$;
