@@ -180,7 +180,7 @@ def fmt(value, unit: str = "") -> str:
 
 def write(report: dict, at_start: dict, at_end: dict, throughput: float, cron_runs: int, args) -> None:
     lines = [
-        "# The autonomous loop for an hour (bench/ooda.py)", "",
+        f"# The autonomous loop for {args.minutes:g} minutes (bench/ooda.py)", "",
         f"Run {datetime.now(timezone.utc):%Y-%m-%d %H:%M} UTC: `.venv/bin/python bench/ooda.py --minutes {args.minutes:g} "
         f"--rows {args.rows}` on the local PostgreSQL 15 (2 cores), pg_cron running dbo.sp_RunAutonomousLoop every minute; "
         "interval 60 s, validation 60 s and 50 executions, default thresholds. "

@@ -66,6 +66,10 @@ def test_index_candidates_are_the_equality_columns_then_a_range_or_sort_column()
                                      "inferencerequests", columns) == [["tasktype"], ["tasktype", "starttime"]]
     assert autonomy.index_candidates(plan("((tenantid = $1) AND (starttime >= (now() - '00:10:00'::interval)))"),
                                      "inferencerequests", columns) == [["tenantid"], ["tenantid", "starttime"]]
+    parallel = json.dumps([{"Plan": {"Node Type": "Aggregate", "Plans": [{"Node Type": "Gather", "Plans": [
+        {"Node Type": "Parallel Seq Scan", "Relation Name": "inferencerequests",
+         "Filter": "((tenantid = $1) AND (starttime >= (now() - '00:10:00'::interval)))"}]}]}}])
+    assert autonomy.index_candidates(parallel, "inferencerequests", columns) == [["tenantid"], ["tenantid", "starttime"]]
     # another table's scan, an unknown column, no filter: nothing to propose
     assert autonomy.index_candidates(plan("(tasktype = $1)", relation="atoms"), "inferencerequests", columns) == []
     assert autonomy.index_candidates(plan("(nosuchcolumn = $1)"), "inferencerequests", columns) == []
