@@ -439,3 +439,19 @@ def test_the_second_session_ignores_a_connection_string_set_by_the_session(fresh
     with psycopg.connect(url, autocommit=True) as conn:
         conn.execute("SET hartonomous.loop_connection = 'host=/nonexistent port=1'")
         assert conn.execute("SELECT dbo.fn_OnlineActionSession('probe')").fetchone() == (None,)
+
+
+def test_statements_with_typed_literals_come_back_as_text_that_plans(fresh_published):
+    """pg_stat_statements writes interval '10 minutes' as interval $2 (bench/results/ooda.md: a
+    regression seen every cycle, never fixed, because its statement could not be planned)."""
+    url = fresh_published
+    fill_requests(url, 1000)
+    with psycopg.connect(url, autocommit=True) as conn:
+        for tenant in range(3):
+            conn.execute("SELECT count(*) FROM dbo.InferenceRequests WHERE TenantId = %s "
+                         "AND StartTime >= now() - interval '10 minutes'", (tenant,))
+    (text,), = query(url, "SELECT Query FROM dbo.fn_TableStatements('inferencerequests', 5) WHERE Query LIKE '%%TenantId%%'")
+    assert text.endswith("now() - $2::interval")
+    with psycopg.connect(url, autocommit=True) as conn:
+        conn.execute(f"PREPARE probe AS {text}")
+        assert conn.execute("SELECT parameter_types::text FROM pg_prepared_statements").fetchone() == ("{integer,interval}",)

@@ -16,7 +16,11 @@ SET search_path = dbo, public, pg_temp
 AS $$
     SELECT q.queryid, q.query, q.calls, q.total_ms
     FROM (SELECT s.queryid::text AS queryid,
-                 regexp_replace(min(s.query), '^\s*prepare\s+\S+?\s*(\([^)]*\))?\s+as\s+', '', 'i') AS query,
+                 -- pg_stat_statements writes a typed literal's constant as a parameter (interval '10
+                 -- minutes' becomes interval $2, which does not parse): a cast of the parameter instead
+                 regexp_replace(regexp_replace(min(s.query), '^\s*prepare\s+\S+?\s*(\([^)]*\))?\s+as\s+', '', 'i'),
+                                '\m(interval|timestamptz|timestamp|date|time|numeric|jsonb|json|uuid|bytea|boolean|bigint|integer|int|text)\s+\$([0-9]+)',
+                                '$\2::\1', 'gi') AS query,
                  sum(s.calls)::bigint AS calls, sum(s.total_exec_time) AS total_ms
           FROM pg_stat_statements s
           JOIN pg_roles r ON r.oid = s.userid
