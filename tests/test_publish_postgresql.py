@@ -6,6 +6,8 @@ from __future__ import annotations
 import re
 from pathlib import Path
 
+import psycopg
+
 from conftest import capture_ddl, ddl_seen, latest_log, outcomes, query
 
 from deployer.source.catalog import load_catalog
@@ -401,3 +403,27 @@ def test_a_step_that_cannot_be_rendered_refuses_the_publish_before_anything_runs
     finally:
         engine.close()
     assert query(fresh_db, "SELECT count(*) FROM pg_namespace WHERE nspname IN ('deploy', 'dbo')") == [(0,)]
+
+
+def test_the_loops_indexes_are_not_drift_and_a_publish_keeps_them(run, fresh_db, tmp_path):
+    """An index the autonomous loop built (named by hartonomous_ext.autonomy.index_name) is the
+    loop's to keep or revert: drift does not report it and publish --allow-drift leaves it, while an
+    index a DBA added by hand is still drift and is taken back."""
+    from hartonomous_ext.autonomy import index_name
+    assert run("publish", "--target", fresh_db, "--log-dir", tmp_path).code == 0
+    loop_index = index_name("inferencerequests", ["tasktype", "starttime"])
+    with psycopg.connect(fresh_db, autocommit=True) as conn:
+        conn.execute(f"CREATE INDEX {loop_index} ON dbo.InferenceRequests (TaskType, StartTime)")
+    assert run("drift", "--target", fresh_db).code == 0
+    again = run("publish", "--target", fresh_db, "--log-dir", tmp_path)
+    assert again.code == 0 and "No changes" in again.out, again
+
+    with psycopg.connect(fresh_db, autocommit=True) as conn:
+        conn.execute("CREATE INDEX ix_by_hand ON dbo.InferenceRequests (ModelId)")
+    drift = run("drift", "--target", fresh_db)
+    assert drift.code == 1 and "dbo.InferenceRequests" in drift.out, drift
+    assert run("publish", "--target", fresh_db, "--allow-drift", "--log-dir", tmp_path).code == 0
+    indexes = {name for (name,) in query(fresh_db, "SELECT indexname FROM pg_indexes WHERE schemaname = 'dbo' "
+                                                   "AND tablename = 'inferencerequests'")}
+    assert loop_index in indexes and "ix_by_hand" not in indexes
+    assert run("drift", "--target", fresh_db).code == 0

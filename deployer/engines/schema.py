@@ -24,6 +24,7 @@ from alembic.operations import Operations
 from sqlalchemy.dialects.postgresql import base as postgresql_dialect
 from sqlalchemy.ext.compiler import compiles
 from sqlalchemy.sql.functions import GenericFunction
+from hartonomous_ext.policy import LOOP_INDEX_PREFIX
 
 from deployer.engines.mssql.statements import CHECK_CONSTRAINTS_SQL, UNIQUE_CONSTRAINTS_SQL
 
@@ -109,6 +110,12 @@ def unique_constraints(inspector: sa.Inspector, schema: str, table: str) -> list
     return sorted(({"name": name, "columns": list(columns)} for name, columns in found), key=lambda u: str(u["name"]))
 
 
+def is_loop_index(name: str | None) -> bool:
+    """An index the autonomous loop created (hartonomous_ext.autonomy.index_name): the loop keeps or
+    reverts it on its own measurements, so a publish neither reports it as drift nor drops it."""
+    return bool(name) and name.lower().startswith(LOOP_INDEX_PREFIX)
+
+
 def describe_table(inspector: sa.Inspector, schema: str, table: str) -> dict:
     """A canonical description of a live table: what its fingerprint is taken over."""
     columns = [
@@ -122,7 +129,8 @@ def describe_table(inspector: sa.Inspector, schema: str, table: str) -> dict:
         ({"name": i["name"], "columns": [str(c) for c in i["column_names"]], "unique": bool(i["unique"]),
           "include": [str(c) for c in i.get("include_columns") or []],
           "options": {k: str(v) for k, v in sorted((i.get("dialect_options") or {}).items())}}
-         for i in inspector.get_indexes(table, schema=schema)), key=lambda i: str(i["name"]))
+         for i in inspector.get_indexes(table, schema=schema) if not is_loop_index(i["name"])),
+        key=lambda i: str(i["name"]))
     uniques = unique_constraints(inspector, schema, table)
     fks = sorted(({"name": f["name"], "columns": f["constrained_columns"], "references":
                    f"{f.get('referred_schema')}.{f['referred_table']}({','.join(f['referred_columns'])})",

@@ -23,7 +23,7 @@ from alembic.autogenerate import produce_migrations
 from alembic.migration import MigrationContext
 from alembic.operations import ops as alembic_ops
 
-from deployer.engines.schema import check_constraints, describe_table, sql_count_rows, sql_left, sql_length
+from deployer.engines.schema import check_constraints, describe_table, is_loop_index, sql_count_rows, sql_left, sql_length
 
 
 @dataclass
@@ -273,6 +273,8 @@ def compare_tables(live: sa.Connection, shadow: sa.Connection, tables: list[tupl
             return schema_of(name) in {s.lower() for s in schemas}
         if type_ == "table":
             return (schema_of(parent_names.get("schema_name")), name.lower()) in wanted
+        if type_ == "index":
+            return not is_loop_index(name)
         return True
 
     context = MigrationContext.configure(live, opts={

@@ -152,9 +152,10 @@ def index_candidates(plan_json: str, table: str, columns: list[str]) -> list[lis
 
 
 def index_name(table: str, columns: list[str]) -> str:
-    """ix_auto_<table>_<columns>; one longer than PostgreSQL's 63 characters is cut and ends in a
+    """LOOP_INDEX_PREFIX<table>_<columns> (ix_auto_...): a publish leaves indexes so named alone (drift
+    and schema diffs skip them). One longer than PostgreSQL's 63 characters is cut and ends in a
     hash of the whole, so two long names cannot come out the same."""
-    name = "ix_auto_" + table.lower() + "_" + "_".join(c.lower() for c in columns)
+    name = policy.LOOP_INDEX_PREFIX + table.lower() + "_" + "_".join(c.lower() for c in columns)
     if len(name) <= 63:
         return name
     return name[:54] + "_" + hashlib.sha256(name.encode()).hexdigest()[:8]

@@ -72,3 +72,4 @@ LOOP_RETRY_SECONDS = 5  # a failed phase's message comes back after 5, then 10 s
 LOOP_REJECTION_COOLDOWN_DAYS = 30  # a rejected action is not proposed again on its target for this long
 LOOP_MIN_KEEP_GAIN = 0.10  # a new index that does not cut its statements' time by this much is reverted
 LOOP_ARCHIVE_BATCH_ROWS = 50000  # rows one archive action moves (one transaction); more wait for the next cycle
+LOOP_INDEX_PREFIX = "ix_auto_"  # the names of the indexes the loop creates: a publish leaves them alone
