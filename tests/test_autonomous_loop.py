@@ -455,3 +455,26 @@ def test_statements_with_typed_literals_come_back_as_text_that_plans(fresh_publi
     with psycopg.connect(url, autocommit=True) as conn:
         conn.execute(f"PREPARE probe AS {text}")
         assert conn.execute("SELECT parameter_types::text FROM pg_prepared_statements").fetchone() == ("{integer,interval}",)
+
+
+def test_statements_are_ranked_by_their_time_since_the_previous_cycle(fresh_published):
+    """A statement that turned expensive since the previous cycle comes before one that was
+    expensive earlier (bench/results/ooda.md: a regression found ten minutes late, while its
+    statement's total since the reset overtook the others')."""
+    url = fresh_published
+    fill_requests(url, 20000)
+    earlier = "SELECT count(*) FROM dbo.InferenceRequests WHERE DurationMs > %s"
+    lately = "SELECT count(*) FROM dbo.InferenceRequests WHERE ModelId = %s"
+    with psycopg.connect(url, autocommit=True) as conn:
+        for i in range(30):
+            conn.execute(earlier, (i,))
+        conn.execute("CALL dbo.sp_Analyze(LookbackHours => 0)")
+        for i in range(10):
+            conn.execute(lately, (i,))
+        conn.execute("CALL dbo.sp_Analyze(LookbackHours => 0)")
+        totals = dict(conn.execute("SELECT Query, TotalMs FROM dbo.fn_TableStatements('inferencerequests', 5)").fetchall())
+        ranked = [q for (q,) in conn.execute("SELECT Query FROM dbo.fn_TableStatements('inferencerequests', 5)")]
+    first_earlier = next(i for i, q in enumerate(ranked) if "DurationMs" in q)
+    first_lately = next(i for i, q in enumerate(ranked) if "ModelId" in q)
+    assert totals[ranked[first_earlier]] > totals[ranked[first_lately]]  # earlier is ahead in total ...
+    assert first_lately < first_earlier  # ... and behind in what it cost since the previous cycle

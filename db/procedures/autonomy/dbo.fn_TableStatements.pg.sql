@@ -1,8 +1,8 @@
 -- kind: function
--- requires: pg_stat_statements
+-- requires: pg_stat_statements, dbo.AutonomousSnapshots
 -- engine-specific: pg_stat_statements' statement texts; SQL Server's loop reads Query Store; the SQL Server side of the autonomous loop is not written yet (issue #12)
 -- The single SELECT statements of this database that name a table, as pg_stat_statements recorded
--- them (a PREPARE's text without its PREPARE ... AS), most expensive first: what sp_Hypothesize
+-- them (a PREPARE's text without its PREPARE ... AS), most expensive since the previous cycle first: what sp_Hypothesize
 -- plans with hypothetical indexes and what sp_Act measures an index change on. Statements with a
 -- semicolon inside or a data-changing keyword are left out: their text is planned, never run, and
 -- only ever as one statement. Only statements a superuser or a member of the package's roles ran,
@@ -34,11 +34,21 @@ AS $$
             AND s.query ~* ('\m' || TableName || '\M')
             AND s.query !~* '^\s*prepare\s+hartonomous_probe\M'  -- sp_Hypothesize's own planning
           GROUP BY s.queryid) q
+    LEFT JOIN LATERAL (
+        SELECT (s.Counters->>'total_ms')::double precision AS total_ms
+        FROM dbo.AutonomousSnapshots s
+        WHERE s.Kind = 'statement' AND s.ObjectName = q.queryid
+          AND s.CycleId < (SELECT max(l.CycleId) FROM dbo.AutonomousSnapshots l WHERE l.Kind = 'statement')
+        ORDER BY s.CycleId DESC LIMIT 1) p ON true
     WHERE q.query ~* '^\s*(select|with)\M' AND length(q.query) < 20000
       AND position(';' IN rtrim(q.query, '; ' || chr(10))) = 0
       AND q.query !~* '\m(insert|update|delete|merge|into)\M'
       -- a call without arguments is the one planning evaluates (constant folding, estimates)
       AND q.query !~* '\m(?!(now|count|random|clock_timestamp|current_date|current_timestamp)\M)\w+\s*\(\s*\)'
-    ORDER BY q.total_ms DESC
+    -- ranked by the time spent since the previous cycle's snapshot, not since pg_stat_statements
+    -- was reset: a statement that turned slow just now must not wait for its total to overtake
+    -- statements that were expensive an hour ago (bench/results/ooda.md: a regression found ten
+    -- minutes late); a total below the snapshot's is a reset, and all of it is recent
+    ORDER BY CASE WHEN q.total_ms >= p.total_ms THEN q.total_ms - p.total_ms ELSE q.total_ms END DESC, q.total_ms DESC
     LIMIT greatest(MaxStatements, 0)
 $$;
