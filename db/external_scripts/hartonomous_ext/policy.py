@@ -73,3 +73,21 @@ LOOP_REJECTION_COOLDOWN_DAYS = 30  # a rejected action is not proposed again on 
 LOOP_MIN_KEEP_GAIN = 0.10  # a new index that does not cut its statements' time by this much is reverted
 LOOP_ARCHIVE_BATCH_ROWS = 50000  # rows one archive action moves (one transaction); more wait for the next cycle
 LOOP_INDEX_PREFIX = "ix_auto_"  # the names of the indexes the loop creates: a publish leaves them alone
+
+# concept discovery (hartonomous_ext.concepts; fn_DiscoverConcepts, fn_BindConcepts); bench/results/concepts.md
+CONCEPT_MIN_CLUSTER_SIZE = 10  # fn_DiscoverConcepts' default @MinClusterSize (the fewest atoms of a dense core) ...
+CONCEPT_ATOMS_PER_MIN_CLUSTER = 1500  # ... or one per this many atoms, when more (40 at 60k atoms)
+CONCEPT_COHERENCE_THRESHOLD = 0.4  # default @CoherenceThreshold: mean cosine of a concept's atoms to its centroid
+CONCEPT_MAX_CONCEPTS = 1000  # default @MaxConcepts (the largest are kept)
+CONCEPT_REDUCED_DIMENSIONS = 32  # PCA before the density clustering (0: none)
+CONCEPT_PCA_SAMPLE = 20000  # rows the PCA is fitted on
+CONCEPT_NEIGHBOURS = 15  # the k-nearest-neighbour graph HDBSCAN's tree is built from
+CONCEPT_MIN_SAMPLES = 3  # HDBSCAN's core distance: to the 3rd nearest neighbour
+CONCEPT_SELECTION = "leaf"  # HDBSCAN's cluster selection: the leaves of the condensed tree, not excess of mass
+CONCEPT_REFINE_ITERATIONS = 10  # spherical k-means rounds from the dense cores' centroids
+CONCEPT_MEMBERSHIP_SIMILARITY = 0.3  # an atom joins every concept whose centroid is at least this close (cosine) ...
+CONCEPT_MAX_PER_ATOM = 3  # ... at most this many, nearest first (default @MaxConceptsPerAtom)
+CONCEPT_KEYWORDS = 10  # c-TF-IDF words kept per concept (the label is the first three)
+CONCEPT_EVOLUTION_SHARE = 0.5  # runs: concepts are linked when this share of one's atoms is in the other
+CONCEPT_GROWTH = 0.2  # a continued concept grew (shrank) when its size changed by this share
+CONCEPT_MATCH_SIMILARITY = 0.9  # an old concept whose atoms are all gone continues in a centroid this close
