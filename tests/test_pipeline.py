@@ -239,6 +239,8 @@ def _pg_parameters(sql: str) -> list[str]:
     for char in sql[start:end - 1] + ",":
         if char == "," and depth == 0:
             words = current.split()
+            if not words:  # no parameters at all: dbo.sp_StopAutonomousLoop(), dbo.sp_HealthCheck()
+                break
             names.append((words[1] if words[0].upper() in ("IN", "OUT", "INOUT") else words[0]).lower())
             current = ""
             continue
@@ -253,7 +255,8 @@ def test_procedures_have_the_same_parameters_on_both_engines():
     assert mssql.keys() == pg.keys()
     for name in mssql:
         assert _mssql_parameters(mssql[name]) == _pg_parameters(pg[name]), name
-        assert _mssql_parameters(mssql[name])  # every procedure so far takes parameters
+        # every procedure so far takes parameters, but the loop's switch-off, its health check and its online runner
+        assert _mssql_parameters(mssql[name]) or name in ("dbo.sp_StopAutonomousLoop", "dbo.sp_HealthCheck", "dbo.sp_ExecuteOnlineActions"), name
 
 
 def test_dropping_a_system_versioned_table_alerts_for_its_history_rows_too():

@@ -371,7 +371,8 @@ def test_the_schema_is_read_from_the_table_objects():
                                   "BillingAccounts", "BillingUsagePeriods", "BillingUsageLedger", "BillingUsageLedger_InMemory",
                                   "AutonomousLoopSettings", "OODALoopMetrics", "AutonomousCycles", "AutonomousSnapshots",
                                   "AutonomousObservations", "AutonomousActionCatalog", "AutonomousActions",
-                                  "AutonomousImprovementHistory", "InferenceRequests_Archive", "AutonomousLoopDeadLetters"}
+                                  "AutonomousImprovementHistory", "InferenceRequests_Archive", "AutonomousLoopDeadLetters",
+                                  "AutonomousLoopAttempts", "AnalyzeQueue", "HypothesizeQueue", "ActQueue", "LearnQueue"}
     assert schema["dbo"]["Atoms"]["ContentHash"] == "BINARY(32)"
     assert "ReferenceCount" in schema["dbo"]["Atoms"]
 
@@ -456,6 +457,25 @@ END;
 """
     failures = check_references(list(rendered(SHARED_VARIANT)) + [procedure("dbo.sp_Allowed", body)])
     assert not failures, listing(failures)
+
+
+def test_a_service_broker_queue_reads_like_a_table_of_its_message_columns():
+    # the runbooks count a queue's rows and read its messages; a column a queue lacks fails on a server
+    body = ("SELECT COUNT(*) FROM dbo.AnalyzeQueue;\n"
+            "SELECT conversation_handle, message_type_name, message_body FROM dbo.LearnQueue;\n"
+            "SELECT message_text FROM dbo.ActQueue;\n")
+    failures = check_references(list(rendered(SHARED_VARIANT)) + [procedure("dbo.sp_Queues", body)])
+    assert [(f.object, f.name) for f in failures] == [("dbo.sp_Queues", "message_text")], listing(failures)
+
+
+def test_activation_procedures_are_compared_by_object_not_by_a_two_part_name():
+    # sys.service_queues.activation_procedure is a three-part name ([db].[dbo].[sp_X]): compared with
+    # N'[dbo].[sp_X]' it never matches, and loop start or stop would alter every queue every time
+    as_text = [r.obj.name for r in render_package("mssql")
+               if re.search(r"activation_procedure\s*=", blank_comments_and_strings(r.sql), re.IGNORECASE)]
+    assert as_text == []
+    starts = next(r.sql for r in render_package("mssql") if r.obj.name == "dbo.sp_StartAutonomousLoop")
+    assert starts.count("OBJECT_ID(q.activation_procedure) = OBJECT_ID(N'dbo.sp_") == 4
 
 
 def test_a_temp_table_created_in_the_object_is_checked_against_its_columns():
@@ -689,3 +709,395 @@ def test_a_memory_optimized_table_without_an_autocommit_header_fails_the_gate(db
     ledger.write_text(re.sub(r"^-- autocommit:.*\n", "", ledger.read_text(), flags=re.MULTILINE))
     failures = check_rules(render_package("mssql", db_root=db_copy))
     assert [(f.rule, f.object) for f in failures] == [("memory-optimized-autocommit", "dbo.BillingUsageLedger_InMemory")]
+
+
+# the autonomous loop's Service Broker plumbing (DBA review of the SQL Server loop) ------------------
+def _loop_object(name: str) -> str:
+    return next(r for r in render_package("mssql") if r.obj.name == name).sql
+
+
+def _body(sql: str) -> str:
+    """The procedure's text after its AS BEGIN, comments and strings blanked."""
+    text = blank_comments_and_strings(sql)
+    return text[re.search(r"\bAS\s+BEGIN\b", text, re.IGNORECASE).end():]
+
+
+def test_the_dispatcher_sets_what_filtered_indexes_need_before_anything_else():
+    # D6: activation runs with the database's default SET options; writes to tables with filtered
+    # indexes fail (Msg 1934) unless these are ON, and the dispatcher's SETs hold for the phases
+    statements = [s.strip() for s in _body(_loop_object("dbo.sp_ProcessLoopMessages")).split(";")][:5]
+    assert sorted(re.sub(r"\s+", " ", s).upper() for s in statements) == sorted([
+        "SET ANSI_WARNINGS ON", "SET ANSI_PADDING ON", "SET CONCAT_NULL_YIELDS_NULL ON", "SET ARITHABORT ON",
+        "SET NUMERIC_ROUNDABORT OFF"])
+
+
+def _outer_catch(sql: str) -> str:
+    text = _body(sql)
+    return text[list(re.finditer(r"^    END TRY\s*\n    BEGIN CATCH", text, re.MULTILINE))[-1].end():]
+
+
+def test_the_dispatchers_outer_catch_counts_the_attempt_it_rolls_back():
+    # D5: an error outside the phase's TRY rolls the RECEIVE back; without a count the same message
+    # comes back at once, forever
+    catch = _outer_catch(_loop_object("dbo.sp_ProcessLoopMessages"))
+    rollback = re.search(r"ROLLBACK\s+TRANSACTION", catch)
+    count = re.search(r"UPDATE\s+dbo\.AutonomousLoopAttempts\s+SET\s+Attempts\s*=\s*Attempts\s*\+\s*1", catch)
+    assert rollback and count and rollback.start() < count.start()
+    assert re.search(r"INSERT\s+INTO\s+dbo\.AutonomousLoopAttempts", catch[count.end():])
+    assert re.search(r"BEGIN\s+TRANSACTION", catch[rollback.end():count.start()])  # one of its own
+
+
+def test_lock_conflicts_of_the_phases_are_retried_without_counting_an_attempt():
+    # suggestion 2: every number a phase throws when sp_getapplock refuses it, and 1222, is a lock
+    # conflict to the dispatcher (the phases' own files say which numbers those are)
+    applock_refusals = set()
+    for path in (DB_ROOT / "procedures" / "autonomy").glob("dbo.sp_*.mssql.sql"):
+        text = path.read_text(encoding="utf-8")
+        if "sp_getapplock @Resource = N'hartonomous.autonomous_loop'," in text:
+            after = text[text.index("sp_getapplock @Resource = N'hartonomous.autonomous_loop',"):]
+            applock_refusals.add(int(re.search(r"THROW (\d+),", after).group(1)))
+    assert applock_refusals >= {51302, 51311, 51403, 51410}
+    dispatcher = _body(_loop_object("dbo.sp_ProcessLoopMessages"))
+    listed = re.search(r"IF\s+ERROR_NUMBER\(\)\s+IN\s+\(([\d,\s]+)\)", dispatcher)
+    assert listed, "the phase's CATCH does not tell lock conflicts apart"
+    # suggestion 6 (second review): a deadlock victim (1205) is rolled back whole for no fault of its
+    # message: retried without counting an attempt, not dead-lettered after three deadlocks
+    assert {int(n) for n in listed.group(1).split(",")} == applock_refusals | {1222, 1205}
+    # and sp_Act re-throws it before naming the action as the one that doomed the transaction
+    act = _autonomy_code("mssql2022", "dbo.sp_Act")
+    inner = re.search(r"IF XACT_STATE\(\) = 1\s+ROLLBACK TRANSACTION sp_Act_action;\s+ELSE\s+BEGIN(.*?)END;", act, re.DOTALL)
+    assert inner, "sp_Act's action CATCH changed shape"
+    rethrow = re.search(r"IF ERROR_NUMBER\(\) = 1205\s+THROW;", inner.group(1))
+    assert rethrow and rethrow.end() < inner.group(1).index("SET @DoomedAction = @ActionId;")
+
+
+@pytest.mark.parametrize("name", ["dbo.sp_StartAutonomousLoop", "dbo.sp_StopAutonomousLoop"])
+def test_loop_start_and_stop_alter_the_queues_before_locking_the_settings(name):
+    # suggestion 3: an X lock on the settings row held while ALTER QUEUE waits for a reader's whole
+    # Act blocks every reader of the settings, or deadlocks with one
+    text = _body(_loop_object(name))
+    timeout = re.search(r"SET\s+LOCK_TIMEOUT\s+\d+", text)
+    alters = [m.start() for m in re.finditer(r"\bALTER\s+QUEUE\b", text)]
+    settings = re.search(r"UPDATE\s+dbo\.AutonomousLoopSettings", text)
+    assert timeout and len(alters) == 4 and settings
+    assert timeout.start() < alters[0] and alters[-1] < settings.start()
+    # each only when the queue differs
+    assert len(re.findall(r"IF\s+NOT\s+EXISTS\s*\(\s*SELECT\s+1\s+FROM\s+sys\.service_queues", text)) == 4
+
+
+def test_zero_delay_dialogs_have_no_lifetime_to_expire():
+    # D2: the reader ends every zero-delay dialog; a LIFETIME only destroys a phase message that waits
+    text = blank_comments_and_strings(_loop_object("dbo.sp_SendLoopMessage"))
+    zero = text[:text.index("a delayed message") if "a delayed message" in text else text.index("ELSE\n        BEGIN")]
+    dialogs = re.findall(r"BEGIN\s+DIALOG\s+CONVERSATION.*?;", zero, re.DOTALL)
+    assert len(dialogs) == 4 and not any("LIFETIME" in d for d in dialogs)
+
+
+def _mssql_system_executes() -> set[str]:
+    text = (DB_ROOT / "procedures" / "security" / "RolePermissions.mssql.sql").read_text(encoding="utf-8")
+    return {m.group(1) for m in re.finditer(
+        r"^GRANT EXECUTE ON (dbo\.\w+) TO \{\{ \(database_name ~ '_system'\) \| tsql_identifier \}\};$", text, re.MULTILINE)}
+
+
+def _pg_system_executes() -> set[str]:
+    text = (DB_ROOT / "procedures" / "security" / "RolePermissions.pg.sql").read_text(encoding="utf-8")
+    routines = set()
+    for array in re.finditer(r"FOREACH routine IN ARRAY ARRAY\[(.*?)\] LOOP\s*EXECUTE format\('GRANT EXECUTE ON ROUTINE %s TO ([^']*)',"
+                             r"\s*routine,\s*([^)]*)\)", text, re.DOTALL):
+        # the arrays granted to the system role alone: the loop's (the row-level security helpers
+        # every role executes are no loop procedure)
+        if [g.strip() for g in array.group(3).split(",")] == ["system"]:
+            routines |= {re.sub(r"\(.*\)$", "", r) for r in re.findall(r"'([^']+)'", array.group(1))}
+    return routines
+
+
+def _engine_specific(name: str, engine: str) -> bool:
+    """An object of one engine only: the other has no file of it, or its header says why."""
+    other = "pg" if engine == "mssql" else "mssql"
+    files = list(DB_ROOT.rglob(f"{name}.{engine}.sql"))
+    twins = list(DB_ROOT.rglob(f"{name}.{other}.sql"))
+    return not twins or any(re.search(r"^-- engine-specific:", f.read_text(encoding="utf-8"), re.MULTILINE) for f in files)
+
+
+def test_the_system_role_executes_the_same_loop_procedures_on_both_engines():
+    # D4: the loop's own principal must not approve, reject or purge (a human's decisions); what it
+    # runs is the same on both engines, less each engine's own dispatcher and helpers
+    mssql = {n for n in _mssql_system_executes() if not _engine_specific(n, "mssql")}
+    pg = {n for n in _pg_system_executes() if not _engine_specific(n, "pg")}
+    assert mssql and "dbo.sp_Analyze" in mssql and "dbo.sp_Analyze" in pg
+    assert mssql == pg, {"mssql only": sorted(mssql - pg), "pg only": sorted(pg - mssql)}
+    assert not {"dbo.sp_ApproveAction", "dbo.sp_RejectAction", "dbo.sp_PurgeAutonomousHistory"} & _mssql_system_executes()
+
+
+# the autonomous loop's acting half (DBA review: suggestion 1, D3, suggestions 5 and 6) ------------
+def _autonomy_sql(variant: str, name: str) -> str:
+    return next(r.sql for r in rendered(variant) if r.obj.name == name)
+
+
+def _autonomy_code(variant: str, name: str) -> str:
+    return blank_comments_and_strings(_autonomy_sql(variant, name))
+
+
+@pytest.mark.parametrize("variant", list(RENDER_VARIANTS))
+def test_index_ddl_runs_only_in_the_online_runner_each_in_a_transaction_of_its_own(variant):
+    # suggestion 1: index DDL inside a phase's transaction holds the online build's final Sch-M lock
+    # until the phase commits, pins the log, and LOCK_TIMEOUT 5000 can throw a long build away
+    act = _autonomy_sql(variant, "dbo.sp_Act")
+    executing = re.search(r"IF @ActionType IN \(([^)]*)\)\s*-- decided and recorded only", act)
+    assert executing, "sp_Act no longer decides which actions the runner executes"
+    assert {"create_index", "drop_index", "reindex_index", "refit_projections", "rebuild_vector_index",
+            "archive_billing_usage"} == set(re.findall(r"N'(\w+)'", executing.group(1)))
+    # a phase that runs no index statement: Learn and the monthly rebuild execute nothing themselves
+    for name in ("dbo.sp_Learn", "dbo.sp_RebuildFragmentedIndexes"):
+        assert "sp_executesql" not in _autonomy_code(variant, name), name
+    for name, guard in (("dbo.sp_Act", "@OwnTransaction = 1 AND @DryRun = 0"), ("dbo.sp_Learn", "@OwnTransaction = 1"),
+                        ("dbo.sp_RebuildFragmentedIndexes", "@Outer = 0 AND @DryRun = 0")):
+        code = _autonomy_code(variant, name)
+        tail = code[code.rindex("END CATCH;") if "END CATCH;" in code else 0:]
+        assert re.search(rf"IF {re.escape(guard)}[^;]*?\s+EXEC dbo\.sp_ExecuteOnlineActions;\s*END;\s*$", tail), name
+    runner = _autonomy_code(variant, "dbo.sp_ExecuteOnlineActions")
+    from deployer.source.render import read_policy
+    timeout = read_policy(DB_ROOT)["LOOP_ONLINE_LOCK_TIMEOUT_SECONDS"] * 1000
+    assert re.search(rf"SET LOCK_TIMEOUT {timeout};", runner) and "SET LOCK_TIMEOUT 5000" not in runner
+    # every Executing action and every Reverting revert, not only the batch procedures
+    pick = re.search(r"SELECT TOP \(1\) @ActionId.*?ORDER BY a\.ActionId;", _autonomy_sql(variant, "dbo.sp_ExecuteOnlineActions"),
+                     re.DOTALL).group(0)
+    assert "a.Status IN (N'Executing', N'Reverting')" in pick and "ActionType IN" not in pick
+    # an index statement commits with the record of its outcome, in a transaction the runner opens
+    assert re.search(r"BEGIN TRANSACTION;\s*IF @CommitsItself = 0\s+EXEC sys\.sp_executesql @Statement.*?"
+                     r"UPDATE dbo\.AutonomousActions.*?COMMIT TRANSACTION;", runner, re.DOTALL)
+    assert re.search(r"UPDATE dbo\.AutonomousActionCatalog SET FailedCount = FailedCount \+ 1", runner)
+
+
+@pytest.mark.parametrize("variant", list(RENDER_VARIANTS))
+def test_an_action_the_statement_function_cannot_build_is_a_user_error_not_a_doomed_transaction(variant):
+    # D3: the function raised conversion error 245 on purpose, which dooms the transaction inside TRY
+    function = _autonomy_code(variant, "dbo.fn_AutonomousActionStatement")
+    assert not re.search(r"\bRETURN\s+CAST\s*\(", function, re.IGNORECASE)  # no error on purpose
+    assert re.search(r"IF @ActionType IS NULL\s+OR @ActionType NOT IN \([^)]*\)\s+RETURN NULL;", function)
+    assert re.search(r"RETURNS NVARCHAR\(MAX\)\s+WITH INLINE = OFF\s+AS\s+BEGIN", function)  # suggestion 6
+    act = _autonomy_code(variant, "dbo.sp_Act")
+    assert re.search(r"IF @Statement IS NULL\s+BEGIN\s+SET @Message = [^;]*;\s+THROW 51405, @Message, 1;", act)
+    runner = _autonomy_code(variant, "dbo.sp_ExecuteOnlineActions")
+    assert re.search(r"IF @Statement IS NULL\s+BEGIN\s+SET @Message = [^;]*;\s+THROW 51462, @Message, 1;", runner)
+
+
+def test_an_action_whose_error_dooms_the_phase_is_recorded_failed_before_the_error_goes_on():
+    # D3: one action that dooms the transaction must not fail every cycle, Proposed forever
+    act = _autonomy_sql("mssql2022", "dbo.sp_Act")
+    inner = re.search(r"IF XACT_STATE\(\) = 1\s+ROLLBACK TRANSACTION sp_Act_action;\s+ELSE\s+BEGIN(.*?)END;", act, re.DOTALL)
+    assert inner and "SET @DoomedAction = @ActionId;" in inner.group(1) and "THROW;" in inner.group(1)
+    outer = act[act.index("IF @DoomedAction IS NOT NULL AND @DryRun = 0"):]
+    own, caller = outer.split("ELSE\n", 1) if "ELSE\n" in outer else (outer, "")
+    # owned: rolled back, then recorded Failed (history, catalog count) in a transaction of its own, then re-thrown
+    assert re.search(r"BEGIN TRANSACTION;\s+UPDATE dbo\.AutonomousActions SET Status = N'Failed'.*?"
+                     r"FailedCount = c\.FailedCount \+ 1.*?COMMIT TRANSACTION;", own, re.DOTALL)
+    assert act.index("ROLLBACK TRANSACTION;", act.index("END TRY\n    BEGIN CATCH")) < act.index("IF @DoomedAction IS NOT NULL")
+    # inside the activation loop's transaction: named in the session context, which a rollback leaves
+    # alone, and recorded Failed by the next sp_Act of the session before it decides anything
+    assert re.search(r"SET @Doomed = \(SELECT @DoomedAction AS action.*?EXEC sys\.sp_set_session_context "
+                     r"@key = N'hartonomous\.doomed_action', @value = @Doomed;", caller, re.DOTALL)
+    assert outer.index("THROW;") > outer.index("sp_set_session_context")
+    recorded = re.search(r"SET @Doomed = CAST\(SESSION_CONTEXT\(N'hartonomous\.doomed_action'\) AS NVARCHAR\(4000\)\);"
+                         r"\s+IF @Doomed IS NOT NULL AND @DryRun = 0.*?Status = N'Failed'.*?"
+                         r"EXEC sys\.sp_set_session_context @key = N'hartonomous\.doomed_action', @value = NULL;", act, re.DOTALL)
+    assert recorded and recorded.end() < act.index("INSERT INTO @Candidates")
+
+
+@pytest.mark.parametrize("variant", list(RENDER_VARIANTS))
+def test_the_drop_index_revert_reads_its_filter_whole_and_refuses_a_spliced_statement(variant):
+    # suggestion 5: JSON_VALUE reads NULL past 4000 characters: the index came back without its filter
+    raw = _autonomy_sql(variant, "dbo.fn_AutonomousActionStatement")
+    assert "JSON_VALUE(@Definition, N'$.filter')" not in raw
+    assert re.search(r"FROM OPENJSON\(@Definition\) WITH \(FilterText NVARCHAR\(MAX\) '\$\.filter'\)", raw)
+    refusal = re.search(r"IF (CHARINDEX[^\n]*)\n\s+RETURN NULL;", raw)
+    assert refusal and all(f"CHARINDEX(N'{mark}', @Filter) > 0" in refusal.group(1) for mark in (";", "--", "/*"))
+    header = raw[:raw.index("CREATE OR ALTER FUNCTION")]
+    assert all(word in header for word in ("compression", "fill factor", "partitioning", "filegroup"))
+
+
+@pytest.mark.parametrize("variant", list(RENDER_VARIANTS))
+def test_wait_at_low_priority_only_where_the_statement_has_it_on_the_version(variant):
+    # CREATE INDEX has WAIT_AT_LOW_PRIORITY from SQL Server 2022 (16.x); ALTER INDEX ... REBUILD on
+    # every supported version; DROP INDEX on none
+    from deployer.source.render import read_policy
+    minutes = -(-read_policy(DB_ROOT)["LOOP_ONLINE_LOCK_TIMEOUT_SECONDS"] // 60)
+    low = f"(WAIT_AT_LOW_PRIORITY (MAX_DURATION = {minutes} MINUTES, ABORT_AFTER_WAIT = SELF))"
+    raw = _autonomy_sql(variant, "dbo.fn_AutonomousActionStatement")
+    build = re.search(r"DECLARE @OnlineBuild NVARCHAR\(200\) = CASE WHEN @Online = 1 THEN\s+N'([^']*)'\s+END;", raw)
+    assert build, "the online CREATE INDEX clause is not one literal per rendering"
+    if RENDER_VARIANTS[variant]["mssql_version"] >= 2022:
+        assert build.group(1) == f" WITH (ONLINE = ON {low})"
+    else:
+        assert build.group(1) == " WITH (ONLINE = ON)"
+    assert f"REBUILD WITH (ONLINE = ON {low})" in raw
+    drops = re.findall(r"N'DROP INDEX IF EXISTS '[^;]*;", raw)
+    assert drops and not any("LOW_PRIORITY" in d for d in drops)
+
+
+# second DBA review of the SQL Server loop: D2, suggestion 1 ------------------------------------------
+@pytest.mark.parametrize("variant", list(RENDER_VARIANTS))
+def test_the_online_runner_runs_with_xact_abort_on_after_its_refusal(variant):
+    # D2: with XACT_ABORT OFF a client's timeout or cancel (an attention, which reaches no CATCH) left
+    # the action's transaction open with the build's locks, and the session app lock blocked every
+    # later runner; ON, the attention rolls the transaction back
+    raw = _autonomy_sql(variant, "dbo.sp_ExecuteOnlineActions")
+    runner = _body(raw)
+    refusal = re.search(r"IF @@TRANCOUNT > 0\s+BEGIN\s+RAISERROR\(.*?RETURN 51461;\s+END;", runner, re.DOTALL)
+    abort = re.search(r"SET XACT_ABORT ON;", runner)
+    assert refusal and abort and refusal.end() < abort.start()
+    assert not re.search(r"SET\s+XACT_ABORT\s+OFF", runner, re.IGNORECASE)
+    assert refusal_problems(raw) == []
+    # every CATCH rolls back before anything else runs in it (XACT_STATE() is -1 after any error)
+    catches = re.findall(r"BEGIN CATCH(.*?)END CATCH;", runner, re.DOTALL)
+    assert len(catches) == 2 and all(re.search(r"IF XACT_STATE\(\) <> 0\s+ROLLBACK TRANSACTION;", c) for c in catches)
+    assert "no command timeout" in raw[:raw.index("CREATE OR ALTER PROCEDURE")]
+
+
+@pytest.mark.parametrize("variant", list(RENDER_VARIANTS))
+def test_a_reorganize_runs_outside_any_transaction_and_is_recorded_afterwards(variant):
+    # suggestion 1: ALTER INDEX ... REORGANIZE (reindex_index where the edition has no online index
+    # operations) commits in short internal transactions; inside the runner's it held its locks and
+    # the log to the end
+    runner = _autonomy_sql(variant, "dbo.sp_ExecuteOnlineActions")
+    decided = re.search(r"SET @CommitsItself = CASE WHEN @Reverting = 0\s+AND \((.*?)\)\s+THEN 1 ELSE 0 END;", runner, re.DOTALL)
+    assert decided, "the runner no longer decides what runs outside its transaction"
+    assert "@ActionType = N'reindex_index' AND @Statement LIKE N'% REORGANIZE'" in decided.group(1)
+    assert "refit_projections" in decided.group(1) and "archive_billing_usage" in decided.group(1)
+    # decided once the statement is built, and run before the transaction that records it
+    assert runner.index("SET @Statement = dbo.fn_AutonomousActionStatement") < decided.start()
+    outside = re.search(r"IF @CommitsItself = 1\s+EXEC sys\.sp_executesql @Statement", runner[decided.end():])
+    opened = re.search(r"BEGIN TRANSACTION;", runner[decided.end():])
+    assert outside and opened and outside.start() < opened.start()
+    function = _autonomy_sql(variant, "dbo.fn_AutonomousActionStatement")
+    assert re.search(r"ELSE N' REORGANIZE' END\);", function)  # what the runner recognises
+
+
+@pytest.mark.parametrize("variant", list(RENDER_VARIANTS))
+def test_the_runner_records_nothing_and_rolls_back_when_the_applied_update_matches_no_row(variant):
+    # suggestion 8 (also a tSQLt test: a lost race rolls the statement back)
+    runner = _autonomy_code(variant, "dbo.sp_ExecuteOnlineActions")
+    assert re.search(r"WHERE ActionId = @ActionId AND Status = @Status;\s+IF @@ROWCOUNT = 0\s+BEGIN\s+ROLLBACK TRANSACTION;"
+                     r"\s+CONTINUE;\s+END;\s+INSERT INTO dbo\.OODALoopMetrics", runner)
+
+
+def test_the_dispatcher_records_the_doomed_action_with_the_attempt_in_its_own_session():
+    # D4: sp_Act names a doomed action in the session context; the retry usually runs in another
+    # activation session, so only the dispatcher's doomed branch, right after its rollback, can record it
+    dispatcher = _body(_loop_object("dbo.sp_ProcessLoopMessages"))
+    raw = _loop_object("dbo.sp_ProcessLoopMessages")
+    branch = re.search(r"IF XACT_STATE\(\) <> 0\s+ROLLBACK TRANSACTION;(.*?)SET @Handle = NULL;", dispatcher, re.DOTALL)
+    assert branch, "the doomed branch changed shape"
+    doomed = branch.group(1)
+    counted = re.search(r"BEGIN TRANSACTION;.*?UPDATE dbo\.AutonomousLoopAttempts.*?(IF @DoomedAction IS NOT NULL.*?)COMMIT TRANSACTION;",
+                        doomed, re.DOTALL)
+    assert counted, "the doomed action is not recorded in the transaction that counts the attempt"
+    assert re.search(r"UPDATE dbo\.AutonomousActions SET Status = N'Failed', ErrorMessage = @DoomedError, JudgedAt = SYSUTCDATETIME\(\)"
+                     r"\s+WHERE ActionId = @DoomedAction AND Status IN \(N'Proposed', N'Approved', N'Executing'\);", raw)
+    assert "INSERT INTO dbo.AutonomousImprovementHistory" in counted.group(1)
+    assert "FailedCount = c.FailedCount + 1" in counted.group(1)
+    assert re.search(r"SET @Doomed = CAST\(SESSION_CONTEXT\(N'hartonomous\.doomed_action'\)", raw)
+    # cleared once recorded (the key is read from the raw text: _body blanks strings)
+    assert re.search(r"COMMIT TRANSACTION;\s+IF @Doomed IS NOT NULL\s+EXEC sys\.sp_set_session_context", doomed)
+    assert re.search(r"IF @Doomed IS NOT NULL[^\n]*\n\s+EXEC sys\.sp_set_session_context "
+                     r"@key = N'hartonomous\.doomed_action', @value = NULL;", raw)
+
+
+# concept discovery and binding on SQL Server (DBA review: D3, suggestions 2-5 and 10) --------------
+def _concepts_sql(name: str) -> str:
+    return next(r.sql for r in rendered(SHARED_VARIANT) if r.obj.name == name)
+
+
+def test_discovery_runs_python_outside_any_transaction_of_its_own():
+    # suggestion 4: one transaction across the Python run held an uncommitted IngestionJobs row that
+    # the loop's sp_Analyze waited on; the job row now commits first, Python runs outside any, the
+    # writes commit in one transaction, and a failure marks the row Failed with the error
+    raw = _concepts_sql("dbo.fn_DiscoverConcepts")
+    code = blank_comments_and_strings(raw)
+    assert re.search(r"DECLARE @Own BIT = CASE WHEN @@TRANCOUNT = 0 THEN 1 ELSE 0 END;", code)
+    job = code.index("INSERT INTO dbo.IngestionJobs")
+    python = code.index("EXEC sys.sp_execute_external_script")
+    begins = [m.start() for m in re.finditer(r"BEGIN TRANSACTION", code)]
+    assert len(begins) == 1 and job < python < begins[0], "a transaction is open across the Python run"
+    assert re.search(r"IF @Own = 1\s+BEGIN TRANSACTION;", code)
+    assert re.search(r"IF @Own = 1\s+COMMIT TRANSACTION;\s+END TRY", code)
+    catch = raw[raw.rindex("BEGIN CATCH"):raw.rindex("END CATCH")]
+    assert re.search(r"IF XACT_STATE\(\) <> 0\s+ROLLBACK TRANSACTION;.*UPDATE dbo\.IngestionJobs SET Status = N'Failed'[^;]*"
+                     r"ErrorMessage = ERROR_MESSAGE\(\)\s+WHERE IngestionJobId = @Run;.*THROW;", catch, re.DOTALL)
+    # the session's lock is released whether the run failed or not
+    assert code.count("EXEC sys.sp_releaseapplock @Resource = @Resource, @LockOwner =") == 2
+    # an atom deleted while Python ran is left out, not a foreign key error (547)
+    memberships = re.search(r"INSERT INTO provenance\.AtomConcepts.*?;", code, re.DOTALL).group(0)
+    assert re.search(r"WHERE EXISTS \(SELECT 1 FROM dbo\.Atoms AS a WITH \(REPEATABLEREAD\) WHERE a\.AtomId = m\.AtomId\)",
+                     memberships)
+    header = raw[:raw.index("CREATE OR ALTER PROCEDURE")]
+    assert "Inside a caller's" in header and "transaction everything is in that transaction" in header
+
+
+def test_discovery_sets_xact_abort_only_after_its_checks():
+    # suggestion 2: SET XACT_ABORT ON before the argument THROWs doomed a caller's transaction
+    code = blank_comments_and_strings(_concepts_sql("dbo.fn_DiscoverConcepts"))
+    abort = [m.start() for m in re.finditer(r"SET XACT_ABORT ON", code)]
+    assert len(abort) == 1
+    for number in (50030, 50620, 50621, 50622, 50623, 50625):
+        assert code.index(f"THROW {number},") < abort[0], number
+    assert "XACT_ABORT" not in blank_comments_and_strings(_concepts_sql("dbo.fn_BindConcepts"))
+
+
+def test_every_concepts_app_lock_result_is_checked_and_binding_waits_briefly():
+    # suggestion 3: a refused sp_getapplock (-3, a deadlock victim) carried on without the lock;
+    # D3: the bind waited (-1) for a whole discovery run, and now skips the type after 5 s
+    discover = blank_comments_and_strings(_concepts_sql("dbo.fn_DiscoverConcepts"))
+    locks = list(re.finditer(r"EXEC @Lock = sys\.sp_getapplock", discover))
+    assert len(locks) == 2
+    assert re.match(r"[^;]*;\s+IF @Lock < 0\s+BEGIN\s+SET @Message = [^;]*;\s+THROW 50626, @Message, 1;",
+                    discover[locks[-1].end():])
+    bind = blank_comments_and_strings(_concepts_sql("dbo.sp_BindAtomConcepts"))
+    lock = re.search(r"EXEC @Lock = sys\.sp_getapplock [^;]*@LockTimeout = (-?\d+);", bind)
+    assert lock and int(lock.group(1)) == 5000
+    skip = re.search(r"IF @Lock < 0\s+BEGIN\s+(.*?)\s+END;", bind[lock.end():], re.DOTALL)
+    assert skip and "CONTINUE;" in skip.group(1) and "PRINT @Message;" in skip.group(1) and "THROW" not in skip.group(1)
+
+
+def test_a_failing_bind_never_fails_the_ingest():
+    # D3: the bind ran with XACT_ABORT ON in a transaction of its own after sp_StoreAtom committed:
+    # its error failed the ingest (no AtomId) and rolled a caller's transaction back
+    ingest = blank_comments_and_strings(_concepts_sql("dbo.sp_IngestAtom"))
+    assert re.search(r"SET XACT_ABORT OFF;", ingest)
+    call = re.search(r"IF @Outer > 0\s+SAVE TRANSACTION sp_IngestAtom_bind;\s+BEGIN TRY\s+EXEC dbo\.sp_BindAtomConcepts[^;]*;"
+                     r"\s+END TRY\s+BEGIN CATCH(.*?)END CATCH;", ingest, re.DOTALL)
+    assert call, "the bind is not called in a TRY with a savepoint before it"
+    catch = call.group(1)
+    doomed = re.search(r"IF @Outer > 0 AND XACT_STATE\(\) <> 1\s+BEGIN(.*?)END;", catch, re.DOTALL)
+    assert doomed and "THROW 50638, @Message, 1;" in doomed.group(1)
+    rest = catch[doomed.end():]
+    assert re.search(r"IF @Outer > 0\s+ROLLBACK TRANSACTION sp_IngestAtom_bind;\s+ELSE IF XACT_STATE\(\) <> 0\s+"
+                     r"ROLLBACK TRANSACTION;", rest)
+    assert "PRINT @Message;" in rest and "THROW" not in rest
+    # the bind opens (and rolls back) a transaction only when it has none, and only then aborts on error
+    bind = blank_comments_and_strings(_concepts_sql("dbo.sp_BindAtomConcepts"))
+    assert re.search(r"IF @Own = 1\s+BEGIN\s+SET IMPLICIT_TRANSACTIONS OFF;\s+SET XACT_ABORT ON;\s+BEGIN TRANSACTION;\s+END;", bind)
+    assert len(re.findall(r"SET XACT_ABORT ON", bind)) == 1
+    assert re.search(r"BEGIN CATCH\s+IF @Own = 1 AND XACT_STATE\(\) <> 0\s+ROLLBACK TRANSACTION;\s+THROW;\s+END CATCH;", bind)
+
+
+def test_discoverys_script_takes_a_null_int_as_none_or_nan():
+    # suggestion 5: a NULL INT parameter (@MinClusterSize's default) may reach Python as float NaN,
+    # and int(nan) raised ValueError, refused as 50624; run the script itself with both
+    import json
+    import math
+
+    import numpy as np
+
+    script = _external_scripts(_concepts_sql("dbo.fn_DiscoverConcepts"))[0][0].replace("''", "'")
+    angles = [(0 if i < 8 else math.pi / 2) + (i % 8) * 0.01 for i in range(16)]
+    rows = [np.array([math.cos(a), math.sin(a)], dtype="<f4").tobytes() for a in angles]
+    for null in (None, float("nan")):
+        names = {"InputDataSet": {"AtomId": [str(1000 + i) for i in range(16)], "EmbeddingVector": rows,
+                                  "Head": [f"tsqlt concept atom {i}".encode() for i in range(16)]},
+                 "previous": None, "parameters": json.dumps({"embedding_type": "tsqlt-2d"}),
+                 "min_cluster_size": null, "coherence": 0.4, "max_concepts": 1000}
+        exec(compile(script, "fn_DiscoverConcepts", "exec"), names)
+        assert names["problem"] == "", (null, names["problem"])
+        from deployer.source.render import read_policy
+        assert json.loads(names["summary_json"])["min_cluster_size_used"] == read_policy(DB_ROOT)["CONCEPT_MIN_CLUSTER_SIZE"]

@@ -1,6 +1,7 @@
 -- kind: view
 -- requires: dbo.AutonomousLoopMessages
--- engine-specific: on SQL Server dbo.ActQueue is a Service Broker queue; here it is the Act messages of dbo.AutonomousLoopMessages, so the runbook's SELECT COUNT(*) FROM dbo.ActQueue reads the same; the SQL Server side of the autonomous loop is not written yet (issue #12)
+-- On SQL Server dbo.ActQueue is a Service Broker queue; here it is the Act messages of
+-- dbo.AutonomousLoopMessages, so the runbook's SELECT COUNT(*) FROM dbo.ActQueue reads the same.
 CREATE OR REPLACE VIEW dbo.ActQueue AS
 SELECT m.MessageId, m.MessageType, m.Body, m.EnqueuedAt, m.VisibleAt, m.Attempts, m.LastError
 FROM dbo.AutonomousLoopMessages m

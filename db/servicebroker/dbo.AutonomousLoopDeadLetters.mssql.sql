@@ -1,7 +1,7 @@
 -- kind: table
 -- Messages the loop gave up on, with why: a malformed body, or a phase that failed every attempt.
--- On SQL Server the activation procedures are to move a poison message here instead of rolling back
--- its RECEIVE, so Service Broker never disables the queue (not written yet: issue #12).
+-- On SQL Server the activation loop (dbo.sp_ProcessLoopMessages) moves a poison message here instead
+-- of rolling back its RECEIVE again and again, so Service Broker never disables the queue.
 IF OBJECT_ID(N'dbo.AutonomousLoopDeadLetters', N'U') IS NULL
 BEGIN
     CREATE TABLE dbo.AutonomousLoopDeadLetters (

@@ -1,5 +1,5 @@
 -- kind: table
--- engine-specific: PostgreSQL's four queues of the autonomous loop as one table (pgmq's design: a visibility timeout, a read count, a dead-letter table); SQL Server has Service Broker queues; the SQL Server side of the autonomous loop is not written yet (issue #12)
+-- engine-specific: PostgreSQL's four queues of the autonomous loop as one table (pgmq's design: a visibility timeout, a read count, a dead-letter table); SQL Server has Service Broker queues (db/servicebroker/dbo.<Phase>Queue.mssql.sql), their delayed and retried messages in dbo.AutonomousLoopAttempts
 -- A message waits until VisibleAt. A reader claims it by setting VisibleAt ahead (the visibility
 -- timeout) and counting the attempt in a transaction of its own, then does the work and deletes the
 -- message in one transaction: a reader that dies loses no message and commits no work twice; a

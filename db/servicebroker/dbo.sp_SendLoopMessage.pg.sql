@@ -1,6 +1,5 @@
 -- kind: procedure
 -- requires: dbo.AutonomousLoopMessages
--- engine-specific: PostgreSQL's SEND: SQL Server's runbook restart is BEGIN DIALOG and SEND ON CONVERSATION; the SQL Server side of the autonomous loop is not written yet (issue #12)
 -- Put a message on one of the loop's queues (AnalyzeQueue, HypothesizeQueue, ActQueue, LearnQueue),
 -- visible after DelaySeconds. The runbook's restart on PostgreSQL:
 --   CALL dbo.sp_SendLoopMessage('AnalyzeQueue', '{"trigger": "manual"}');

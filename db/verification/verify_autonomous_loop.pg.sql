@@ -1,6 +1,5 @@
 -- kind: check
 -- requires: pg_stat_statements, hypopg, dblink, pgstattuple, dbo.fn_OnlineActionSession
--- engine-specific: what PostgreSQL's autonomous loop needs from the server; SQL Server's is verify_service_broker; the SQL Server side of the autonomous loop is not written yet (issue #12)
 SELECT 'pg_stat_statements preloaded', current_setting('shared_preload_libraries') LIKE '%pg_stat_statements%',
        format('shared_preload_libraries = %s, pg_stat_statements.track = %s', current_setting('shared_preload_libraries'),
               coalesce(current_setting('pg_stat_statements.track', true), '(unset)'))

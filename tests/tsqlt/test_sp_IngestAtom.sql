@@ -248,3 +248,81 @@ BEGIN
     EXEC tSQLt.AssertEquals @Expected = 8, @Actual = @Charged;
 END;
 GO
+
+-- DBA review, D3: binding a new atom to its concepts never fails the ingest. Inside a caller's
+-- transaction (tSQLt's) a bind error rolls back to sp_IngestAtom's savepoint: the bind's writes go,
+-- the atom stays, the AtomId comes back and the transaction is still committable.
+CREATE PROCEDURE test_sp_IngestAtom.[test a failing bind leaves the atom stored, unbound, and the caller's transaction committable]
+AS
+BEGIN
+    DECLARE @Run BIGINT, @AtomId BIGINT, @Stored INT, @Memberships INT, @State INT;
+    INSERT INTO dbo.IngestionJobs (TenantId, JobType, Status) VALUES (424242, N'concept-discovery', N'Completed');
+    SET @Run = SCOPE_IDENTITY();
+    INSERT INTO provenance.Concepts (TenantId, EmbeddingType, Label, Dimension, Centroid, Size, PrimarySize, Coherence, DiscoveryRunId)
+    VALUES (424242, N'all-MiniLM-L6-v2', N'tsqlt concept', 1, 0x0000803F, 1, 1, 0.9, @Run);
+    -- the bind writes a membership, then fails (its spy log goes with the savepoint: the test below
+    -- shows a new atom is bound)
+    EXEC tSQLt.SpyProcedure @ProcedureName = N'dbo.sp_BindAtomConcepts', @CommandToExecute = N'
+        INSERT INTO provenance.AtomConcepts (AtomId, ConceptId, Similarity, IsPrimary, BoundBy)
+        SELECT @AtomId, c.ConceptId, 0.5, 1, N''ingest'' FROM provenance.Concepts AS c WHERE c.TenantId = 424242;
+        RAISERROR(N''tsqlt: the bind fails'', 16, 1);';
+    EXEC dbo.sp_IngestAtom @Content = 0x7473716C742062696E64206661696C73, -- 'tsqlt bind fails'
+        @ContentType = N'text/plain', @TenantId = 424242, @GenerateEmbedding = 1, @AtomId = @AtomId OUTPUT;
+    SET @State = XACT_STATE();
+    SELECT @Stored = COUNT(*) FROM dbo.Atoms WHERE AtomId = @AtomId AND TenantId = 424242;
+    SELECT @Memberships = COUNT(*) FROM provenance.AtomConcepts WHERE AtomId = @AtomId;
+    EXEC tSQLt.AssertEquals @Expected = 1, @Actual = @State;
+    EXEC tSQLt.AssertEquals @Expected = 1, @Actual = @Stored;
+    EXEC tSQLt.AssertEquals @Expected = 0, @Actual = @Memberships;
+END;
+GO
+
+-- DBA review, suggestion 10: only what this call embedded is bound. An atom a discovery run left as
+-- an outlier has no memberships; ingesting its content again must not start Python again.
+CREATE PROCEDURE test_sp_IngestAtom.[test stored content ingested again is not bound again]
+AS
+BEGIN
+    DECLARE @Run BIGINT, @First BIGINT, @Again BIGINT, @Binds INT;
+    INSERT INTO dbo.IngestionJobs (TenantId, JobType, Status) VALUES (424242, N'concept-discovery', N'Completed');
+    SET @Run = SCOPE_IDENTITY();
+    INSERT INTO provenance.Concepts (TenantId, EmbeddingType, Label, Dimension, Centroid, Size, PrimarySize, Coherence, DiscoveryRunId)
+    VALUES (424242, N'tsqlt-2d', N'tsqlt concept', 2, 0x0000803F00000000, 1, 1, 0.9, @Run);
+    EXEC tSQLt.SpyProcedure @ProcedureName = N'dbo.sp_BindAtomConcepts';
+    EXEC dbo.sp_IngestAtom @Content = 0x7473716C74206F75746C696572, -- 'tsqlt outlier'
+        @ContentType = N'text/plain', @TenantId = 424242, @AtomId = @First OUTPUT;
+    -- embedded by an earlier call (as a discovery run's outlier is), without memberships
+    INSERT INTO dbo.AtomEmbeddings (AtomId, EmbeddingType, Dimension, EmbeddingVector)
+    VALUES (@First, N'tsqlt-2d', 2, 0x000000000000803F);
+    EXEC dbo.sp_IngestAtom @Content = 0x7473716C74206F75746C696572,
+        @ContentType = N'text/plain', @TenantId = 424242, @AtomId = @Again OUTPUT;
+    SELECT @Binds = COUNT(*) FROM dbo.sp_BindAtomConcepts_SpyProcedureLog;
+    EXEC tSQLt.AssertEquals @Expected = @First, @Actual = @Again;
+    EXEC tSQLt.AssertEquals @Expected = 0, @Actual = @Binds;
+END;
+GO
+
+-- ... and what it embedded is bound once: a new atom, and a stored one that gets its embedding now
+CREATE PROCEDURE test_sp_IngestAtom.[test an atom embedded by the call is bound, once]
+AS
+BEGIN
+    DECLARE @Run BIGINT, @New BIGINT, @Again BIGINT, @Late BIGINT, @Binds INT, @LateBinds INT;
+    INSERT INTO dbo.IngestionJobs (TenantId, JobType, Status) VALUES (424242, N'concept-discovery', N'Completed');
+    SET @Run = SCOPE_IDENTITY();
+    INSERT INTO provenance.Concepts (TenantId, EmbeddingType, Label, Dimension, Centroid, Size, PrimarySize, Coherence, DiscoveryRunId)
+    VALUES (424242, N'all-MiniLM-L6-v2', N'tsqlt concept', 1, 0x0000803F, 1, 1, 0.9, @Run);
+    EXEC tSQLt.SpyProcedure @ProcedureName = N'dbo.sp_BindAtomConcepts';
+    EXEC dbo.sp_IngestAtom @Content = 0x7473716C74206E6577, -- 'tsqlt new'
+        @ContentType = N'text/plain', @TenantId = 424242, @GenerateEmbedding = 1, @AtomId = @New OUTPUT;
+    EXEC dbo.sp_IngestAtom @Content = 0x7473716C74206E6577,
+        @ContentType = N'text/plain', @TenantId = 424242, @GenerateEmbedding = 1, @AtomId = @Again OUTPUT;
+    EXEC dbo.sp_IngestAtom @Content = 0x7473716C74206C617465, -- 'tsqlt late': stored, then embedded
+        @ContentType = N'text/plain', @TenantId = 424242, @AtomId = @Late OUTPUT;
+    EXEC dbo.sp_IngestAtom @Content = 0x7473716C74206C617465,
+        @ContentType = N'text/plain', @TenantId = 424242, @GenerateEmbedding = 1, @AtomId = @Late OUTPUT;
+    SELECT @Binds = COUNT(*) FROM dbo.sp_BindAtomConcepts_SpyProcedureLog WHERE AtomId = @New;
+    SELECT @LateBinds = COUNT(*) FROM dbo.sp_BindAtomConcepts_SpyProcedureLog WHERE AtomId = @Late;
+    EXEC tSQLt.AssertEquals @Expected = @New, @Actual = @Again;
+    EXEC tSQLt.AssertEquals @Expected = 1, @Actual = @Binds;
+    EXEC tSQLt.AssertEquals @Expected = 1, @Actual = @LateBinds;
+END;
+GO

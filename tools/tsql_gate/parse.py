@@ -120,6 +120,13 @@ EXEMPTIONS: tuple[Exemption, ...] = (
         ),
     ),
     Exemption(
+        kind="Service Broker BEGIN CONVERSATION TIMER",
+        pattern=_statement(r"\bBEGIN\s+CONVERSATION\s+TIMER\b"),
+        reason="Service Broker conversation statements are not in sqlfluff's tsql grammar; the loop "
+        "delays a message with a conversation timer (dbo.sp_SendLoopMessage).",
+        samples=("BEGIN CONVERSATION TIMER (@handle) TIMEOUT = 60;\n",),
+    ),
+    Exemption(
         kind="Service Broker SEND",
         pattern=_statement(r"\bSEND\s+ON\s+CONVERSATION\b"),
         reason="Service Broker conversation statements are not in sqlfluff's tsql grammar.",

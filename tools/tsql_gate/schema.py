@@ -101,11 +101,26 @@ def table_definitions(sql: str) -> list[tuple[str, str, dict[str, str]]]:
     return found
 
 
+# What a SELECT from a Service Broker queue returns (Microsoft, "CREATE QUEUE": "Queue columns"):
+# the package's `queue` objects read like tables with these columns (the runbook counts their rows).
+QUEUE_COLUMNS = {
+    "status": "TINYINT", "priority": "TINYINT", "queuing_order": "BIGINT", "conversation_group_id": "UNIQUEIDENTIFIER",
+    "conversation_handle": "UNIQUEIDENTIFIER", "message_sequence_number": "BIGINT", "service_name": "NVARCHAR(512)",
+    "service_id": "INT", "service_contract_name": "NVARCHAR(256)", "service_contract_id": "INT",
+    "message_type_name": "NVARCHAR(256)", "message_type_id": "INT", "validation": "NCHAR(2)",
+    "message_body": "VARBINARY(MAX)", "message_enqueue_time": "DATETIMEOFFSET",
+}
+
+
 def build_schema(rendered: Iterable[RenderedObject]) -> tuple[Schema, list[RefFailure]]:
-    """The package's tables, from its rendered SQL Server `table` objects."""
+    """The package's tables, from its rendered SQL Server `table` objects, and its queues."""
     schema: Schema = {}
     failures = []
     for item in rendered:
+        if item.obj.engine_name == "mssql" and item.obj.kind == "queue":
+            db, _, table = item.obj.name.rpartition(".")
+            schema.setdefault(db or DEFAULT_SCHEMA, {})[table] = dict(QUEUE_COLUMNS)
+            continue
         if item.obj.engine_name != "mssql" or item.obj.kind != "table":
             continue
         found = False

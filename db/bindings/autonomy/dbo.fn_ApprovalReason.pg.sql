@@ -1,6 +1,6 @@
 -- kind: function
 -- requires: dbo.fn_LoadExternalLibrary, hartonomous_ext
--- engine-specific: SQL Server's sp_Act decides inside its external script; the SQL Server side of the autonomous loop is not written yet (issue #12)
+-- engine-specific: SQL Server's sp_Act decides inside its one external script per run (hartonomous_ext.autonomy.score_candidates)
 -- Why a candidate must wait for a person, or NULL when sp_Act may apply it (hartonomous_ext.autonomy.needs_approval).
 CREATE OR REPLACE FUNCTION dbo.fn_ApprovalReason(ActionType text, Score double precision, Threshold double precision,
                                                  RequireHumanApproval integer, IsAllowlisted integer)

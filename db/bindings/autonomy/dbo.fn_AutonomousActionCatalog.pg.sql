@@ -1,6 +1,6 @@
 -- kind: function
 -- requires: dbo.fn_LoadExternalLibrary, hartonomous_ext
--- engine-specific: SQL Server's loop reads the catalog inside its external scripts; the SQL Server side of the autonomous loop is not written yet (issue #12)
+-- engine-specific: SQL Server's loop reads the catalog inside its external scripts (hartonomous_ext.autonomy.catalog)
 -- The autonomous loop's action catalog as rows (hartonomous_ext.autonomy.ACTIONS): the allowlist.
 CREATE OR REPLACE FUNCTION dbo.fn_AutonomousActionCatalog()
 RETURNS TABLE (ActionType text, Area text, IsDestructive smallint, IsOnline smallint, IsRevertable smallint,

@@ -1,6 +1,6 @@
 -- kind: function
 -- requires: dbo.fn_LoadExternalLibrary, hartonomous_ext
--- engine-specific: PostgreSQL's plans name the columns a sequential scan filters on; SQL Server's loop reads sys.dm_db_missing_index_details; the SQL Server side of the autonomous loop is not written yet (issue #12)
+-- engine-specific: PostgreSQL's plans name the columns a sequential scan filters on; SQL Server's sp_Hypothesize reads the missing-index groups of its Query Store plans (autonomy.showplan_index_candidates, in its one external script)
 -- The column lists worth costing as an index on a table for one statement's plan
 -- (EXPLAIN (FORMAT JSON)), with the index name each would get (hartonomous_ext.autonomy).
 CREATE OR REPLACE FUNCTION dbo.fn_IndexCandidates(PlanJson jsonb, TableName text, TableColumns text[])

@@ -1,6 +1,6 @@
 -- kind: function
 -- requires: dbo.fn_LoadExternalLibrary, hartonomous_ext
--- engine-specific: SQL Server's sp_Learn judges inside its external script; the SQL Server side of the autonomous loop is not written yet (issue #12)
+-- engine-specific: SQL Server's sp_Learn judges inside its one external script per run (hartonomous_ext.autonomy.judge_actions)
 -- The verdict on an applied action from its metric before and after (hartonomous_ext.autonomy.judge).
 CREATE OR REPLACE FUNCTION dbo.fn_JudgeAction(ActionType text, MetricBefore double precision,
                                               MetricAfter double precision, Tolerance double precision)

@@ -1,6 +1,6 @@
 -- kind: function
 -- requires: dbo.fn_LoadExternalLibrary, hartonomous_ext
--- engine-specific: SQL Server's sp_Hypothesize scores inside its external script; the SQL Server side of the autonomous loop is not written yet (issue #12)
+-- engine-specific: SQL Server's sp_Hypothesize scores all its candidates in one external script (autonomy.score_candidates)
 -- A candidate's score (0-10) from its expected gain and its type's record (hartonomous_ext.autonomy.score).
 CREATE OR REPLACE FUNCTION dbo.fn_ScoreAction(ActionType text, ExpectedGain double precision, KeptCount integer, FailedCount integer)
 RETURNS double precision

@@ -113,6 +113,21 @@ def counts_as_kept(verdict: str, improvement: float | None) -> bool:
     return verdict == "kept" and improvement is not None and improvement > 0.05
 
 
+def judge_actions(rows_json: str) -> str:
+    """SQL Server's sp_Learn judges a run's actions in one external script (each call starts a
+    Python): for each {ActionId, ActionType, MetricBefore, MetricAfter, Tolerance} the verdict of
+    judge() and whether it counts as kept, as JSON [{ActionId, Verdict, Improvement, CountsAsKept}]
+    in the same order. ActionId is handed back as it came (a BIGINT stays exact in JSON)."""
+    rows = json.loads(rows_json) if rows_json else []
+    judged = []
+    for row in rows:
+        verdict, improvement = judge(row["ActionType"], row.get("MetricBefore"), row.get("MetricAfter"),
+                                     float(row["Tolerance"]))
+        judged.append({"ActionId": row["ActionId"], "Verdict": verdict, "Improvement": improvement,
+                       "CountsAsKept": int(counts_as_kept(verdict, improvement))})
+    return json.dumps(judged)
+
+
 # Plan filters as PostgreSQL prints them: "((tasktype)::text = $1)", "(starttime >= $2)"
 _COMPARISON = re.compile(r"\(*\b([a-z_][a-z0-9_]*)\b\)*(?:::[a-z ]+(?:\[\])?\)*)?\s*(=|<=|>=|<|>|~~)\s")
 
@@ -160,3 +175,143 @@ def index_name(table: str, columns: list[str]) -> str:
         return name
     return name[:54] + "_" + hashlib.sha256(name.encode()).hexdigest()[:8]
 
+
+_SHOWPLAN = "{http://schemas.microsoft.com/sqlserver/2004/07/showplan}"
+
+
+def _unbracket(name: str | None) -> str:
+    """A showplan name as SQL Server writes it ("[dbo]", "[a]]b]") back to the name itself."""
+    name = name or ""
+    if name.startswith("[") and name.endswith("]"):
+        return name[1:-1].replace("]]", "]")
+    return name
+
+
+def showplan_index_candidates(showplan_xml: str, table: str, columns: list[str],
+                              schema: str | None = None) -> list[dict]:
+    """The indexes SQL Server's optimizer asked for on `table` (and `schema`, when given) in one
+    showplan (Query Store's query_plan): for each MissingIndexGroup, its equality columns, then its
+    first inequality column, as the table spells them; INCLUDE columns are not key columns. Each
+    {"columns", "impact" (the group's Impact as a share, 0-1), "name"}; a key longer than three
+    columns is left out, as on PostgreSQL, and so are columns the table does not have."""
+    import xml.etree.ElementTree as ElementTree  # only SQL Server's phases need it
+
+    known = {c.lower(): c for c in columns}
+    root = ElementTree.fromstring(showplan_xml)
+    found: dict[tuple[str, ...], dict] = {}
+    for group in root.iter(_SHOWPLAN + "MissingIndexGroup"):
+        impact = float(group.get("Impact") or 0.0) / 100.0
+        for index in group.iter(_SHOWPLAN + "MissingIndex"):
+            if _unbracket(index.get("Table")).lower() != table.lower():
+                continue
+            if schema is not None and _unbracket(index.get("Schema")).lower() != schema.lower():
+                continue
+            usage: dict[str, list[str]] = {"EQUALITY": [], "INEQUALITY": []}
+            for column_group in index.iter(_SHOWPLAN + "ColumnGroup"):
+                if column_group.get("Usage") not in usage:
+                    continue  # INCLUDE: carried at the leaf, not a key
+                for column in column_group.iter(_SHOWPLAN + "Column"):
+                    name = known.get(_unbracket(column.get("Name")).lower())
+                    if name is not None and name not in usage[column_group.get("Usage")]:
+                        usage[column_group.get("Usage")].append(name)
+            key = tuple(usage["EQUALITY"] + usage["INEQUALITY"][:1])
+            if not key or len(key) > 3:
+                continue
+            if key not in found or found[key]["impact"] < impact:
+                found[key] = {"columns": list(key), "impact": round(impact, 6), "name": index_name(table, list(key))}
+    return list(found.values())
+
+
+def best_index_candidate(table: str, columns: list[str], plans: list[dict], schema: str | None = None,
+                         problems: list | None = None) -> dict | None:
+    """The one index to propose for a table from its statements' plans ({"showplan", "query_id",
+    "plan_id", "total_ms"}): the candidate whose Impact, weighted by each plan's time, saves the
+    most of the plans' time (PostgreSQL weighs its hypothetical costs the same way), fewer columns
+    first on a tie. None when nothing reaches LOOP_MIN_INDEX_GAIN.
+
+    A plan that cannot be read (no showplan: Query Store no longer holds it; XML that does not
+    parse; a time that is not a number) is left out, its time too, as PostgreSQL's sp_Hypothesize
+    leaves out a statement it cannot plan: given a list as `problems`, each such plan is appended
+    there as {"plan_id", "query_id", "problem"} and the others decide; without one, it raises."""
+    import math
+
+    trials: dict[tuple[str, ...], dict] = {}
+    total = 0.0
+    for number, plan in enumerate(plans, start=1):
+        try:
+            if not isinstance(plan, dict):
+                raise TypeError(f"plan {number} is not a JSON object")
+            if plan.get("showplan") is None:
+                raise ValueError("no showplan (Query Store no longer holds the plan, or its query_plan is NULL)")
+            weight = max(float(plan.get("total_ms") or 0.0), 0.0)
+            if not math.isfinite(weight):
+                raise ValueError(f"total_ms {plan.get('total_ms')!r} is not a finite number")
+            found = showplan_index_candidates(plan["showplan"], table, columns, schema)
+        except Exception as exc:  # any reason at all: this plan's, not the table's
+            if problems is None:
+                raise
+            problems.append({"plan_id": plan.get("plan_id") if isinstance(plan, dict) else None,
+                             "query_id": plan.get("query_id") if isinstance(plan, dict) else None,
+                             "problem": f"{type(exc).__name__}: {exc}"[:400]})
+            continue
+        total += weight
+        for candidate in found:
+            trial = trials.setdefault(tuple(candidate["columns"]), {
+                "columns": candidate["columns"], "name": candidate["name"], "saved": 0.0, "plans": []})
+            trial["saved"] += weight * candidate["impact"]
+            trial["plans"].append({"query_id": plan.get("query_id"), "plan_id": plan.get("plan_id"),
+                                   "impact": candidate["impact"], "total_ms": weight})
+    if not trials or total <= 0:
+        return None
+    best = max(trials.values(), key=lambda t: (t["saved"], -len(t["columns"])))
+    gain = round(best["saved"] / total, 4)
+    if gain < policy.LOOP_MIN_INDEX_GAIN:
+        return None
+    return {"columns": best["columns"], "name": best["name"], "gain": gain, "plans": best["plans"]}
+
+
+_SCORE_FIELDS = ("ActionType", "ExpectedGain", "KeptCount", "FailedCount", "Threshold", "RequireHumanApproval",
+                 "IsAllowlisted")
+
+
+def score_candidates(rows_json: str, problems: list | None = None) -> str:
+    """SQL Server's batch of score() and needs_approval(): a JSON array of {ActionType, ExpectedGain,
+    KeptCount, FailedCount, Threshold, RequireHumanApproval, IsAllowlisted} in, the same rows with
+    Score and ApprovalReason (null: sp_Act may apply it) out, in order, every other field kept (an
+    ActionId or ObservationId to join back on). A row that already has a Score (sp_Act, deciding on
+    the score sp_Hypothesize stored, as PostgreSQL's sp_Act does) keeps it and is judged on it.
+
+    A row that cannot be scored (a field missing, an action type not in the catalog, a count that
+    is not a number) raises; given a list as `problems`, it is left out of the result instead and
+    appended there as {ObservationId and/or ActionId as the row has them, Row (1-based), Problem},
+    so one bad row does not cost the others theirs. Input that is not a JSON array always raises."""
+    import math
+
+    rows = json.loads(rows_json)
+    if not isinstance(rows, list):
+        raise ValueError("score_candidates: expected a JSON array of candidate rows")
+    scored = []
+    for number, row in enumerate(rows, start=1):
+        try:
+            if not isinstance(row, dict):
+                raise ValueError(f"score_candidates: row {number} is not a JSON object")
+            missing = [f for f in _SCORE_FIELDS if f not in row]
+            if missing:
+                raise ValueError(f"score_candidates: row {number} has no {', '.join(missing)}")
+            value = row.get("Score")
+            if value is None:
+                value = score(row["ActionType"], row["ExpectedGain"] or 0.0, int(row["KeptCount"] or 0),
+                              int(row["FailedCount"] or 0))
+            value = float(value)
+            if not math.isfinite(value):
+                raise ValueError(f"score_candidates: row {number}'s score {value!r} is not a finite number")
+            reason = needs_approval(row["ActionType"], value, float(row["Threshold"]),
+                                    bool(row["RequireHumanApproval"]), bool(row["IsAllowlisted"]))
+        except Exception as exc:  # any reason at all (Msg 39004 would hide it): this row's, not the batch's
+            if problems is None:
+                raise
+            keys = {k: row[k] for k in ("ObservationId", "ActionId") if isinstance(row, dict) and k in row}
+            problems.append({**keys, "Row": number, "Problem": f"{type(exc).__name__}: {exc}"[:400]})
+            continue
+        scored.append({**row, "Score": value, "ApprovalReason": reason})
+    return json.dumps(scored)

@@ -386,7 +386,9 @@ def evolve(previous: dict, members: list[np.ndarray], atom_ids: np.ndarray, cent
 
     The atoms both runs hold are the common ground. Old concept i and new concept j are linked when
     at least `share` of i's common atoms went to j, or at least `share` of j's common atoms came
-    from i (a small concept absorbed whole into a large one is linked both ways). An old concept
+    from i (a small concept absorbed whole into a large one is linked both ways) while at least
+    `share` of j's atoms are common ones (a concept of mostly new atoms is born, whatever few old
+    atoms it took). An old concept
     whose atoms are all gone is linked by its centroid instead: to the nearest new centroid at least
     match_similarity close. Then, for each new concept: no link -> born; two or more old concepts ->
     merged; its one old concept linked to two or more new ones -> split; otherwise grown, shrunk or
@@ -419,6 +421,10 @@ def evolve(previous: dict, members: list[np.ndarray], atom_ids: np.ndarray, cent
     new_common = np.array([common_mask[m].sum() for m in members], dtype=np.float64)
     out_share = flow / np.maximum(old_common, 1)[:, None]
     in_share = flow / np.maximum(new_common, 1)[None, :]
+    # a concept made mostly of atoms the previous run did not hold is new: the few old atoms it took
+    # (outliers or strays of older concepts) do not make it their continuation or merge
+    new_sizes = np.array([len(m) for m in members], dtype=np.float64)
+    in_share[:, new_common < share * np.maximum(new_sizes, 1)] = 0.0
     link = (flow > 0) & ((out_share >= share) | (in_share >= share))
     old_centroids = previous.get("centroids")
     if old_centroids is not None and new_count and len(old_ids):

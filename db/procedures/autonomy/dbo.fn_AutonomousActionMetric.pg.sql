@@ -1,6 +1,5 @@
 -- kind: function
 -- requires: pgstattuple, dbo.AtomEmbeddings, dbo.Atoms, dbo.InferenceRequests, dbo.BillingUsageLedger_InMemory, dbo.OODALoopMetrics
--- engine-specific: PostgreSQL's statistics views; SQL Server's sp_Learn reads its DMVs; the SQL Server side of the autonomous loop is not written yet (issue #12)
 -- What a maintenance action should bring down, measured now (lower is better): rows changed since
 -- ANALYZE, the empty share of an index's leaf pages, dead rows, embeddings without projection, embeddings outside the vector index, rows
 -- past retention. Creating and dropping an index are measured on their statements' mean time instead (sp_Act,

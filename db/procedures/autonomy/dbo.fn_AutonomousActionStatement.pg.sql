@@ -1,5 +1,4 @@
 -- kind: function
--- engine-specific: PostgreSQL's statements for the catalog's actions; SQL Server's sp_Act builds its own (ONLINE = ON, QUOTENAME); the SQL Server side of the autonomous loop is not written yet (issue #12)
 -- The statement an action runs (Revert = 1: the one that undoes it), built from its typed columns
 -- with quoted identifiers and literals: what sp_Act and sp_Learn execute and what
 -- dbo.AutonomousActions.Command shows are the same text, and no stored text is ever executed.

@@ -1,6 +1,5 @@
 -- kind: function
 -- requires: dbo.AutonomousLoopSettings
--- engine-specific: SQL Server's phases read dbo.AutonomousLoopSettings through an inline query of their own; the SQL Server side of the autonomous loop is not written yet (issue #12)
 -- The loop's settings in effect: dbo.AutonomousLoopSettings where a DBA set them, the package's
 -- defaults (hartonomous_ext.policy) where not.
 CREATE OR REPLACE FUNCTION dbo.fn_AutonomousLoopSettings()

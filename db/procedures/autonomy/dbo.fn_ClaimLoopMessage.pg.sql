@@ -1,6 +1,6 @@
 -- kind: function
 -- requires: dbo.AutonomousLoopMessages, dbo.AutonomousLoopDeadLetters, dbo.AutonomousCycles, dbo.fn_AutonomousLoopSettings, dbo.sp_SendLoopMessage
--- engine-specific: PostgreSQL's RECEIVE for the loop's queue table (pgmq's read with a visibility timeout); SQL Server's activation procedures RECEIVE from Service Broker queues; the SQL Server side of the autonomous loop is not written yet (issue #12)
+-- engine-specific: PostgreSQL's RECEIVE for the loop's queue table (pgmq's read with a visibility timeout); SQL Server uses Service Broker activation instead, and its RECEIVE is dbo.sp_ReceiveLoopMessage
 -- Claim the next visible message of the loop's queues: count the attempt and hide it for
 -- VisibilitySeconds, so it comes back if its reader dies. The caller commits before it works on
 -- it. No message visible: a row with MessageId NULL and NextVisibleAt, the time the next one

@@ -1,6 +1,6 @@
 -- kind: function
 -- requires: dbo.AutonomousActions, dbo.fn_AutonomousActionStatement, dbo.fn_RecordOnlineAction, dblink
--- engine-specific: PostgreSQL's second session for online actions (dblink); SQL Server runs ONLINE operations in the procedure itself; the SQL Server side of the autonomous loop is not written yet (issue #12)
+-- engine-specific: PostgreSQL's second session for online actions (dblink); SQL Server runs online actions in the phase's own session, inside its transaction, with ONLINE = ON
 -- The second session dbo.sp_ExecuteOnlineActions runs an action in, one step per call; the calling
 -- session commits between calls, so no snapshot of its own holds up a concurrent build:
 --   'cleanup' ActionId  send DROP INDEX CONCURRENTLY for an invalid index a failed build of the

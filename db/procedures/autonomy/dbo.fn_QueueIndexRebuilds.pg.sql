@@ -1,6 +1,6 @@
 -- kind: function
 -- requires: dbo.AutonomousActions, dbo.AutonomousActionCatalog, dbo.fn_AutonomousActionCatalog, dbo.fn_AutonomousActionStatement, pgstattuple
--- engine-specific: PostgreSQL's part of sp_RebuildFragmentedIndexes (leaf density from pgstatindex); SQL Server's reads sys.dm_db_index_physical_stats; the SQL Server side of the autonomous loop is not written yet (issue #12)
+-- engine-specific: PostgreSQL's part of sp_RebuildFragmentedIndexes (leaf density from pgstatindex); SQL Server's sp_RebuildFragmentedIndexes reads sys.dm_db_index_physical_stats and rebuilds in its own session
 -- Record a reindex_index action, Executing (decided by the caller), for each B-tree index of the
 -- package's schemas of at least MinIndexBytes with leaf pages less than MinLeafDensity percent
 -- full and no open action of its own; return how many (DryRun = 1: count and report them only).

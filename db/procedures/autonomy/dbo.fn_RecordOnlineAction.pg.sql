@@ -1,6 +1,6 @@
 -- kind: function
 -- requires: dbo.AutonomousActions, dbo.AutonomousActionCatalog, dbo.AutonomousImprovementHistory, dbo.OODALoopMetrics, dbo.fn_AutonomousLoopSettings, dbo.fn_StatementCounters
--- engine-specific: the bookkeeping of PostgreSQL's online actions, which run in a second session; SQL Server's sp_Act records its own; the SQL Server side of the autonomous loop is not written yet (issue #12)
+-- engine-specific: the bookkeeping of PostgreSQL's online actions, which run in a second session; SQL Server's sp_Act and sp_Learn record their own, in the session that ran the action
 -- Record how an online action ended (Failure NULL: it succeeded). An action Executing becomes
 -- Applied, its validation window starting now and its statements' counters read again (the
 -- window measures only time with the change in place), or Failed; one Reverting becomes Reverted,

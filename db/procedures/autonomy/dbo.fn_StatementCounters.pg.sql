@@ -1,6 +1,6 @@
 -- kind: function
 -- requires: pg_stat_statements
--- engine-specific: pg_stat_statements' counters; SQL Server's loop reads Query Store; the SQL Server side of the autonomous loop is not written yet (issue #12)
+-- engine-specific: pg_stat_statements' counters; SQL Server measures an index change with dbo.fn_TableStatementMs over Query Store
 -- The cumulative calls and execution time (ms) of the given statements (pg_stat_statements query
 -- ids, as text) in this database, as {"<queryid>": {"calls": n, "total_ms": t}}: two readings give
 -- the mean time per call in between.

@@ -1,6 +1,6 @@
 -- kind: function
 -- requires: pg_stat_statements, dbo.AutonomousSnapshots
--- engine-specific: pg_stat_statements' statement texts; SQL Server's loop reads Query Store; the SQL Server side of the autonomous loop is not written yet (issue #12)
+-- engine-specific: pg_stat_statements' statement texts; SQL Server measures an index change with dbo.fn_TableStatementMs over Query Store
 -- The single SELECT statements of this database that name a table, as pg_stat_statements recorded
 -- them (a PREPARE's text without its PREPARE ... AS), most expensive since the previous cycle first: what sp_Hypothesize
 -- plans with hypothetical indexes and what sp_Act measures an index change on. Statements with a

@@ -1,6 +1,5 @@
 -- kind: procedure
 -- requires: dbo.AutonomousActions, dbo.AutonomousActionCatalog, dbo.OODALoopMetrics, dbo.fn_AutonomousLoopSettings, dbo.fn_AutonomousActionCatalog, dbo.fn_ApprovalReason, dbo.fn_AutonomousActionStatement, dbo.fn_AutonomousActionMetric, dbo.fn_StatementCounters, dbo.fn_MeanStatementMs, dbo.fn_TableStatements, dbo.AutonomousSnapshots
--- engine-specific: PostgreSQL only so far: the SQL Server side of the autonomous loop is not written yet (issue #12)
 -- Decide and act (seed 003's phase 3). Approved actions run first, then Proposed ones by score:
 -- each that is allowlisted, not destructive and scores at least AutoApproveThreshold runs, up to
 -- MaxChangesPerRun in all; the others wait in AwaitingApproval (sp_ApproveAction, sp_RejectAction)

@@ -1,6 +1,5 @@
 -- kind: procedure
 -- requires: dbo.fn_AutonomousLoopSettings, dbo.AutonomousCycles, dbo.AutonomousSnapshots, dbo.AutonomousObservations, dbo.OODALoopMetrics, dbo.AutonomousLoopMessages, dbo.AutonomousLoopDeadLetters, dbo.InferenceRequests, dbo.IngestionJobs, dbo.AtomEmbeddings, dbo.BillingUsageLedger_InMemory, dbo.AutonomousActions, pg_stat_statements, pgstattuple
--- engine-specific: PostgreSQL only so far: the SQL Server side of the autonomous loop is not written yet (issue #12)
 -- Observe (seed 003's phase 1): start a cycle, snapshot the statements' and tables' counters, and
 -- record what needs attention as rows of dbo.AutonomousObservations, comparing with the previous
 -- cycle's snapshot and with each request type's own history:

@@ -1,6 +1,5 @@
 -- kind: procedure
 -- requires: dbo.AutonomousActions
--- engine-specific: PostgreSQL only so far: the SQL Server side of the autonomous loop is not written yet (issue #12)
 -- A person approves an action waiting for approval (or still Proposed): the next sp_Act runs it
 -- before any other, whatever its score. Administrators only. Refused: an action that does not
 -- exist or is past deciding.

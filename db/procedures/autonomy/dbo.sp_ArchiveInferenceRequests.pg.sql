@@ -1,6 +1,5 @@
 -- kind: function
 -- requires: dbo.InferenceRequests, dbo.InferenceRequests_Archive
--- engine-specific: PostgreSQL only so far: the SQL Server side of the autonomous loop is not written yet (issue #12)
 -- Move the oldest BatchRows InferenceRequests that started more than OlderThanDays ago (defaults:
 -- LOOP_REQUEST_RETENTION_DAYS, LOOP_ARCHIVE_BATCH_ROWS) to dbo.InferenceRequests_Archive in one
 -- transaction, and return how many moved (call again while it returns BatchRows): seed 000's "archive instead of deleting". For administrators and the system role.

@@ -1,6 +1,5 @@
 -- kind: procedure
 -- requires: dbo.sp_Analyze, dbo.sp_Hypothesize, dbo.sp_Act, dbo.sp_Learn, dbo.sp_ExecuteOnlineActions, dbo.AutonomousObservations, dbo.AutonomousActions
--- engine-specific: PostgreSQL only so far: the SQL Server side of the autonomous loop is not written yet (issue #12)
 -- One cycle of the loop on demand (seed 003), outside the queues: observe, propose, act, run the
 -- online actions, judge what is due. TargetArea performance or maintenance limits what is
 -- observed and proposed (NULL or all: everything). DryRun = 1 reports (NOTICE) what the cycle

@@ -1,13 +1,13 @@
 -- kind: procedure
 -- requires: dbo.fn_NextOnlineAction, dbo.fn_OnlineActionSession, dbo.fn_OnlineRunner
--- engine-specific: PostgreSQL runs CONCURRENTLY, VACUUM and the batch procedures only as a session's top-level statement, never inside a procedure's transaction; SQL Server's sp_Act runs ONLINE index operations itself; the SQL Server side of the autonomous loop is not written yet (issue #12)
 -- Run the actions sp_Act marked Executing, and the reverts sp_Learn marked Reverting, one at a
 -- time in a second session (dbo.fn_OnlineActionSession): first drop what a failed build of the
 -- same index left, then the statement, waiting while it runs (at most LOOP_ONLINE_MAX_SECONDS,
 -- then cancelled), then check and record the outcome, cleaning up again after a failed build.
 -- This session commits between steps: CREATE INDEX CONCURRENTLY waits for every older snapshot,
 -- this session's too. One runner at a time (dbo.fn_OnlineRunner); a second returns at once.
--- A revert that failed stays Reverting and is tried again by the next run. CALL it outside a
+-- A revert that failed stays Reverting and is tried again by the next run. (SQL Server's twin runs
+-- only the batch procedures this way; its index actions run ONLINE inside sp_Act.) CALL it outside a
 -- transaction block. It runs as its caller (PostgreSQL refuses COMMIT in a SECURITY DEFINER
 -- procedure); the functions it calls run as their owner.
 CREATE OR REPLACE PROCEDURE dbo.sp_ExecuteOnlineActions()

@@ -1,6 +1,5 @@
 -- kind: function
 -- requires: dbo.OODALoopMetrics, dbo.AutonomousLoopMessages, dbo.AutonomousLoopDeadLetters, dbo.AutonomousActions, dbo.Atoms, dbo.fn_AutonomousLoopSettings
--- engine-specific: PostgreSQL only so far: the SQL Server side of the autonomous loop is not written yet (issue #12)
 -- The runbook's quick health check (seed 001) as rows of Component, Status (Healthy, WARNING,
 -- FAILED) and Detail: the loop's queues (PostgreSQL's stand-in for the broker), the loop's runs in
 -- the last hour and their success rate over 24 hours, queue depths, dead letters, actions waiting

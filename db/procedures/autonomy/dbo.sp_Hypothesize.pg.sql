@@ -1,6 +1,5 @@
 -- kind: procedure
 -- requires: dbo.AutonomousObservations, dbo.AutonomousActions, dbo.AutonomousActionCatalog, dbo.OODALoopMetrics, dbo.fn_AutonomousActionCatalog, dbo.fn_ScoreAction, dbo.fn_IndexCandidates, dbo.fn_AutonomousActionStatement, dbo.fn_TableStatements, hypopg
--- engine-specific: PostgreSQL only so far: the SQL Server side of the autonomous loop is not written yet (issue #12)
 -- Orient (seed 003's phase 2): turn each New observation into candidate actions of the catalog,
 -- with an expected gain (0-1) and a score that weighs it by the action's risk and its type's
 -- record of kept and reverted actions. A table scanned whole gets the index its most expensive

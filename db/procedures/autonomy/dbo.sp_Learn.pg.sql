@@ -1,6 +1,5 @@
 -- kind: procedure
 -- requires: dbo.AutonomousActions, dbo.AutonomousActionCatalog, dbo.AutonomousImprovementHistory, dbo.AutonomousCycles, dbo.OODALoopMetrics, dbo.fn_AutonomousLoopSettings, dbo.fn_AutonomousActionCatalog, dbo.fn_JudgeAction, dbo.fn_AutonomousActionMetric, dbo.fn_StatementCounters, dbo.fn_MeanStatementMs
--- engine-specific: PostgreSQL only so far: the SQL Server side of the autonomous loop is not written yet (issue #12)
 -- Learn (seed 003's phase 4): judge each Applied action once its validation window has passed.
 -- Creating or dropping an index is measured on the mean time of its statements since it was applied, against
 -- the mean before, once they ran MinValidationCalls times (or LOOP_MAX_VALIDATION_SECONDS passed);

@@ -1,6 +1,6 @@
 -- kind: procedure
 -- requires: dbo.AutonomousLoopMessages, dbo.AutonomousLoopDeadLetters, dbo.OODALoopMetrics, dbo.fn_AutonomousLoopSettings, dbo.sp_Analyze, dbo.sp_Hypothesize, dbo.sp_Act, dbo.sp_Learn, dbo.sp_SendLoopMessage
--- engine-specific: the work of PostgreSQL's dispatcher for one claimed message; on SQL Server each activation procedure does its own; the SQL Server side of the autonomous loop is not written yet (issue #12)
+-- engine-specific: the work of PostgreSQL's dispatcher for one claimed message; SQL Server uses Service Broker activation instead, and its activation loop (dbo.sp_ProcessLoopMessages) does this work for each message it receives
 -- Do the work of a message dbo.fn_ClaimLoopMessage claimed (Attempts: as claimed; a message
 -- claimed again since is left alone), in the caller's transaction: run its phase, send the next
 -- phase's message and delete this one, all or nothing. A body that is not a JSON object goes to

@@ -1,10 +1,11 @@
 -- kind: function
 -- requires: dbo.OODALoopMetrics, dbo.AutonomousCycles, dbo.AutonomousActions, dbo.AutonomousLoopDeadLetters
--- engine-specific: PostgreSQL only so far: the SQL Server side of the autonomous loop is not written yet (issue #12)
 -- Delete the loop's own rows older than OlderThanDays (default LOOP_HISTORY_RETENTION_DAYS):
 -- phase metrics, dead letters, and finished cycles with their snapshots and observations. Actions
 -- and dbo.AutonomousImprovementHistory stay (they are the record of what the loop changed).
--- Returns the rows deleted. A destructive action of the catalog: the loop only proposes it.
+-- Returns the rows deleted. Not destructive in the catalog (purge_loop_history): it deletes only the
+-- loop's own telemetry past retention, never what the loop changed nor its record of it, so the loop
+-- applies it like its other maintenance.
 CREATE OR REPLACE FUNCTION dbo.sp_PurgeAutonomousHistory(OlderThanDays integer DEFAULT {{ policy.LOOP_HISTORY_RETENTION_DAYS }})
 RETURNS TABLE (DeletedRows bigint)
 LANGUAGE plpgsql

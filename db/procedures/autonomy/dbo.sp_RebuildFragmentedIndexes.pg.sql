@@ -1,6 +1,5 @@
 -- kind: procedure
 -- requires: dbo.fn_QueueIndexRebuilds, dbo.sp_ExecuteOnlineActions
--- engine-specific: PostgreSQL only so far: the SQL Server side of the autonomous loop is not written yet (issue #12)
 -- Seed 003's monthly task, as an action of the loop's catalog run by hand: rebuild online
 -- (REINDEX INDEX CONCURRENTLY) every B-tree index of the package's schemas of at least
 -- MinIndexBytes whose leaf pages are less than MinLeafDensity percent full, each recorded in

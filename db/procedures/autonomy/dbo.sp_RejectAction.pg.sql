@@ -1,6 +1,5 @@
 -- kind: procedure
 -- requires: dbo.AutonomousActions
--- engine-specific: PostgreSQL only so far: the SQL Server side of the autonomous loop is not written yet (issue #12)
 -- A person rejects an action waiting for approval (or still Proposed, or Approved and not yet run):
 -- it never runs, and the same action on the same target is not proposed again for
 -- LOOP_REVERT_COOLDOWN_HOURS. Administrators only.

@@ -1,6 +1,6 @@
 -- kind: procedure
 -- requires: dbo.fn_ClaimLoopMessage, dbo.sp_ProcessLoopMessage, dbo.sp_ExecuteOnlineActions
--- engine-specific: PostgreSQL's activation, which pg_cron runs every minute; SQL Server activates sp_Analyze, sp_Hypothesize, sp_Act and sp_Learn on their Service Broker queues; the SQL Server side of the autonomous loop is not written yet (issue #12)
+-- engine-specific: PostgreSQL's activation, which pg_cron runs every minute; SQL Server uses Service Broker activation instead: each queue starts its phase procedure, which reads the queue through dbo.sp_ProcessLoopMessages
 -- The loop's dispatcher: for at most BudgetSeconds, claim the next visible message of the four
 -- queues (committed: the attempt counts even if this session dies), do its work in a transaction
 -- of its own (dbo.sp_ProcessLoopMessage), and run the online actions sp_Act and sp_Learn left

@@ -1,6 +1,5 @@
 -- kind: procedure
 -- requires: dbo.AutonomousLoopSettings, dbo.AutonomousLoopMessages, dbo.sp_SendLoopMessage
--- engine-specific: PostgreSQL only so far: the SQL Server side of the autonomous loop is not written yet (issue #12)
 -- Switch the autonomous loop on (dbo.AutonomousLoopSettings.Enabled = 1) and queue an Analyze
 -- when none is queued, so a cycle starts at the dispatcher's next run; returns the message queued
 -- (NULL: one was already waiting) and Started 1. UnlessStopped = 1 leaves a loop an operator

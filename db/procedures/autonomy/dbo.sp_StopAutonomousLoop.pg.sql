@@ -1,6 +1,5 @@
 -- kind: procedure
 -- requires: dbo.AutonomousLoopSettings
--- engine-specific: PostgreSQL only so far: the SQL Server side of the autonomous loop is not written yet (issue #12)
 -- Switch the autonomous loop off (dbo.AutonomousLoopSettings.Enabled = 0): queued messages wait,
 -- no phase runs, until dbo.sp_StartAutonomousLoop. `python -m deployer loop stop` calls it and,
 -- on PostgreSQL, removes the dispatcher's pg_cron job.

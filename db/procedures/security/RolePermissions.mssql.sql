@@ -1,5 +1,5 @@
 -- kind: grant
--- requires: role_admin, role_app, role_reader, role_system, dbo.TenantAccessPolicy, dbo.sp_SetSessionTenant, dbo.fn_ResolveTenant, dbo.sp_IngestAtom, dbo.sp_IngestAtoms, dbo.sp_SemanticSearch, dbo.sp_GenerateText, dbo.sp_GenerateEmbedding, dbo.sp_StoreModel, dbo.sp_IngestModel, dbo.sp_UpdateTensor, dbo.sp_CreateWeightSnapshot, dbo.sp_RestoreWeightSnapshot, dbo.sp_RollbackWeightsToTimestamp, dbo.sp_VectorCosineSimilarity, dbo.sp_VectorDotProduct, dbo.sp_VectorL2Distance, dbo.sp_VectorNormalize, dbo.sp_VectorSoftmax, dbo.fn_StoredModel, dbo.fn_StoredModelTensors, dbo.fn_TensorChunk, dbo.sp_PythonEnvironment, dbo.sp_BuildVectorIndex, dbo.sp_RecomputeAllSpatialProjections, dbo.vw_EmbeddingCountsByType, dbo.vw_SpatialProjectionCoverage, dbo.vw_BillingUsage, dbo.sp_ArchiveBillingUsage
+-- requires: role_admin, role_app, role_reader, role_system, dbo.TenantAccessPolicy, dbo.sp_SetSessionTenant, dbo.fn_ResolveTenant, dbo.sp_IngestAtom, dbo.sp_IngestAtoms, dbo.sp_SemanticSearch, dbo.sp_GenerateText, dbo.sp_GenerateEmbedding, dbo.sp_StoreModel, dbo.sp_IngestModel, dbo.sp_UpdateTensor, dbo.sp_CreateWeightSnapshot, dbo.sp_RestoreWeightSnapshot, dbo.sp_RollbackWeightsToTimestamp, dbo.sp_VectorCosineSimilarity, dbo.sp_VectorDotProduct, dbo.sp_VectorL2Distance, dbo.sp_VectorNormalize, dbo.sp_VectorSoftmax, dbo.fn_StoredModel, dbo.fn_StoredModelTensors, dbo.fn_TensorChunk, dbo.sp_PythonEnvironment, dbo.sp_BuildVectorIndex, dbo.sp_RecomputeAllSpatialProjections, dbo.vw_EmbeddingCountsByType, dbo.vw_SpatialProjectionCoverage, dbo.vw_BillingUsage, dbo.sp_ArchiveBillingUsage, dbo.sp_Analyze, dbo.sp_Hypothesize, dbo.sp_Act, dbo.sp_Learn, dbo.sp_AutonomousImprovement, dbo.sp_HealthCheck, dbo.sp_RebuildFragmentedIndexes, dbo.sp_ArchiveInferenceRequests, dbo.sp_StartAutonomousLoop, dbo.sp_StopAutonomousLoop, dbo.sp_ProcessLoopMessages, dbo.sp_ExecuteOnlineActions, dbo.sp_SendLoopMessage, dbo.AutonomousActions, dbo.AutonomousObservations, dbo.AutonomousCycles, dbo.AutonomousImprovementHistory, dbo.AutonomousLoopAttempts, dbo.AutonomousLoopDeadLetters, dbo.OODALoopMetrics, dbo.AutonomousLoopSettings, dbo.AutonomousActionCatalog, dbo.AnalyzeQueue, dbo.HypothesizeQueue, dbo.ActQueue, dbo.LearnQueue, dbo.AutonomousSnapshots
 -- What each role may do (README, "Security model"), granted from nothing on every publish, so a
 -- permission granted by hand to one of the roles does not survive it (and shows as drift before).
 -- <database>_admin  every table and routine of dbo (operations: sp_BuildVectorIndex, sp_IngestModel,
@@ -9,8 +9,15 @@
 --                   EXTERNAL SCRIPT, which sp_execute_external_script checks against the caller
 -- <database>_reader SELECT on the tenant-owned tables and views, the security policy filtering them,
 --                   and its tenant's usage (dbo.vw_BillingUsage only: not the rate plans of others)
--- <database>_system EXECUTE on the monthly billing archive (dbo.sp_ArchiveBillingUsage); the autonomous
---                   loop's permissions come with it
+-- <database>_system the autonomous loop's principal: EXECUTE on its phases, activation loop, start and
+--                   stop, health check, and the maintenance the catalog runs (the billing and request
+--                   archives, index rebuilds); never approvals (a human's) nor purges; SELECT on its own
+--                   tables and queues (the runbook counts the queues); no tenant content
+-- The loop's record (actions, observations, snapshots, cycles, history, attempts, dead letters,
+-- metrics) is read-only for administrators too (DENY beats their schema-wide grant): the loop builds
+-- the statements it runs as the owner from those rows, so only its procedures, which reach them by
+-- ownership chaining, write them. Administrators decide with sp_ApproveAction and sp_RejectAction,
+-- restart it with sp_SendLoopMessage, and change dbo.AutonomousLoopSettings and the allowlist.
 -- The roles hold no other permission: everything granted or denied to them on the database, its
 -- objects (columns too) and schemas is revoked first.
 DECLARE @Revoke NVARCHAR(MAX);
@@ -59,3 +66,43 @@ GRANT SELECT ON dbo.vw_EmbeddingCountsByType TO {{ (database_name ~ '_reader') |
 GRANT SELECT ON dbo.vw_SpatialProjectionCoverage TO {{ (database_name ~ '_reader') | tsql_identifier }};
 GRANT SELECT ON dbo.vw_BillingUsage TO {{ (database_name ~ '_reader') | tsql_identifier }};
 GRANT EXECUTE ON dbo.sp_ArchiveBillingUsage TO {{ (database_name ~ '_system') | tsql_identifier }};
+GRANT EXECUTE ON dbo.sp_Analyze TO {{ (database_name ~ '_system') | tsql_identifier }};
+GRANT EXECUTE ON dbo.sp_Hypothesize TO {{ (database_name ~ '_system') | tsql_identifier }};
+GRANT EXECUTE ON dbo.sp_Act TO {{ (database_name ~ '_system') | tsql_identifier }};
+GRANT EXECUTE ON dbo.sp_Learn TO {{ (database_name ~ '_system') | tsql_identifier }};
+GRANT EXECUTE ON dbo.sp_AutonomousImprovement TO {{ (database_name ~ '_system') | tsql_identifier }};
+GRANT EXECUTE ON dbo.sp_HealthCheck TO {{ (database_name ~ '_system') | tsql_identifier }};
+GRANT EXECUTE ON dbo.sp_RebuildFragmentedIndexes TO {{ (database_name ~ '_system') | tsql_identifier }};
+GRANT EXECUTE ON dbo.sp_ArchiveInferenceRequests TO {{ (database_name ~ '_system') | tsql_identifier }};
+GRANT EXECUTE ON dbo.sp_StartAutonomousLoop TO {{ (database_name ~ '_system') | tsql_identifier }};
+GRANT EXECUTE ON dbo.sp_StopAutonomousLoop TO {{ (database_name ~ '_system') | tsql_identifier }};
+GRANT EXECUTE ON dbo.sp_ProcessLoopMessages TO {{ (database_name ~ '_system') | tsql_identifier }};
+GRANT EXECUTE ON dbo.sp_ExecuteOnlineActions TO {{ (database_name ~ '_system') | tsql_identifier }};
+GRANT EXECUTE ON dbo.sp_SendLoopMessage TO {{ (database_name ~ '_system') | tsql_identifier }};
+GRANT SELECT ON dbo.AutonomousActions TO {{ (database_name ~ '_system') | tsql_identifier }};
+GRANT SELECT ON dbo.AutonomousObservations TO {{ (database_name ~ '_system') | tsql_identifier }};
+GRANT SELECT ON dbo.AutonomousCycles TO {{ (database_name ~ '_system') | tsql_identifier }};
+GRANT SELECT ON dbo.AutonomousImprovementHistory TO {{ (database_name ~ '_system') | tsql_identifier }};
+GRANT SELECT ON dbo.AutonomousLoopAttempts TO {{ (database_name ~ '_system') | tsql_identifier }};
+GRANT SELECT ON dbo.AutonomousLoopDeadLetters TO {{ (database_name ~ '_system') | tsql_identifier }};
+GRANT SELECT ON dbo.OODALoopMetrics TO {{ (database_name ~ '_system') | tsql_identifier }};
+GRANT SELECT ON dbo.AutonomousLoopSettings TO {{ (database_name ~ '_system') | tsql_identifier }};
+GRANT SELECT ON dbo.AutonomousActionCatalog TO {{ (database_name ~ '_system') | tsql_identifier }};
+GRANT SELECT ON dbo.AnalyzeQueue TO {{ (database_name ~ '_system') | tsql_identifier }};
+GRANT SELECT ON dbo.HypothesizeQueue TO {{ (database_name ~ '_system') | tsql_identifier }};
+GRANT SELECT ON dbo.ActQueue TO {{ (database_name ~ '_system') | tsql_identifier }};
+GRANT SELECT ON dbo.LearnQueue TO {{ (database_name ~ '_system') | tsql_identifier }};
+DENY INSERT, UPDATE, DELETE ON dbo.AutonomousActions TO {{ (database_name ~ '_admin') | tsql_identifier }};
+DENY INSERT, UPDATE, DELETE ON dbo.AutonomousObservations TO {{ (database_name ~ '_admin') | tsql_identifier }};
+DENY INSERT, UPDATE, DELETE ON dbo.AutonomousSnapshots TO {{ (database_name ~ '_admin') | tsql_identifier }};
+DENY INSERT, UPDATE, DELETE ON dbo.AutonomousCycles TO {{ (database_name ~ '_admin') | tsql_identifier }};
+DENY INSERT, UPDATE, DELETE ON dbo.AutonomousImprovementHistory TO {{ (database_name ~ '_admin') | tsql_identifier }};
+DENY INSERT, UPDATE, DELETE ON dbo.AutonomousLoopAttempts TO {{ (database_name ~ '_admin') | tsql_identifier }};
+DENY INSERT, UPDATE, DELETE ON dbo.AutonomousLoopDeadLetters TO {{ (database_name ~ '_admin') | tsql_identifier }};
+DENY INSERT, UPDATE, DELETE ON dbo.OODALoopMetrics TO {{ (database_name ~ '_admin') | tsql_identifier }};
+GRANT SELECT, INSERT, UPDATE, DELETE ON SCHEMA::provenance TO {{ (database_name ~ '_admin') | tsql_identifier }};
+GRANT EXECUTE ON dbo.fn_DiscoverConcepts TO {{ (database_name ~ '_app') | tsql_identifier }};
+GRANT EXECUTE ON dbo.fn_BindConcepts TO {{ (database_name ~ '_app') | tsql_identifier }};
+GRANT SELECT ON provenance.Concepts TO {{ (database_name ~ '_reader') | tsql_identifier }};
+GRANT SELECT ON provenance.AtomConcepts TO {{ (database_name ~ '_reader') | tsql_identifier }};
+GRANT SELECT ON provenance.ConceptEvolution TO {{ (database_name ~ '_reader') | tsql_identifier }};

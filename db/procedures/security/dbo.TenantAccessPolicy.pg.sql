@@ -1,11 +1,13 @@
 -- kind: policy
--- requires: dbo.Atoms, dbo.Models, dbo.InferenceRequests, dbo.IngestionJobs, dbo.GenerationStreams, dbo.VectorIndexSegments, dbo.WeightSnapshots, dbo.AtomEmbeddings, dbo.ModelLayers, dbo.ModelTensors, dbo.VectorIndexChunks, dbo.WeightSnapshotChunks, dbo.ModelTensorChunks, dbo.ModelTensorChunksHistory, dbo.BillingAccounts, dbo.BillingUsagePeriods, dbo.fn_TenantAccessPredicate
+-- requires: dbo.Atoms, dbo.Models, dbo.InferenceRequests, dbo.IngestionJobs, dbo.GenerationStreams, dbo.VectorIndexSegments, dbo.WeightSnapshots, dbo.AtomEmbeddings, dbo.ModelLayers, dbo.ModelTensors, dbo.VectorIndexChunks, dbo.WeightSnapshotChunks, dbo.ModelTensorChunks, dbo.ModelTensorChunksHistory, dbo.BillingAccounts, dbo.BillingUsagePeriods, provenance.Concepts, provenance.AtomConcepts, provenance.ConceptEvolution, dbo.fn_TenantAccessPredicate
 -- Row-level security on every tenant-owned table (seed 003's TenantSecurityPolicy; the table of
 -- that name holds each tenant's limits). A table with a TenantId column shows and accepts the rows
 -- dbo.fn_TenantAccessPredicate allows; a table owned through a parent (an atom's embeddings, a
 -- model's tensors and their chunk maps, a segment's chunks, a snapshot's chunks) those whose
 -- parent it allows. FORCE: the tables' owner is held to the policies too (superusers, and the
 -- SECURITY DEFINER procedures they own, are not: the procedures resolve the tenant themselves).
+-- The concepts (provenance.Concepts, ConceptEvolution) carry their tenant; an atom's concept
+-- memberships (provenance.AtomConcepts) follow the atom's.
 -- dbo.TensorChunks is not here: its chunks are shared by content hash across tenants, so no
 -- tenant role is granted it at all; procedures reach it and never say whether a chunk existed. Nor
 -- is dbo.AtomPayloadStore, as on SQL Server (which refuses predicates on its FILESTREAM table): no
@@ -103,3 +105,19 @@ ALTER TABLE dbo.BillingUsagePeriods FORCE ROW LEVEL SECURITY;
 DROP POLICY IF EXISTS tenant_access ON dbo.BillingUsagePeriods;
 CREATE POLICY tenant_access ON dbo.BillingUsagePeriods
     USING (dbo.fn_TenantAccessPredicate(TenantId)) WITH CHECK (dbo.fn_TenantAccessPredicate(TenantId));
+ALTER TABLE provenance.Concepts ENABLE ROW LEVEL SECURITY;
+ALTER TABLE provenance.Concepts FORCE ROW LEVEL SECURITY;
+DROP POLICY IF EXISTS tenant_access ON provenance.Concepts;
+CREATE POLICY tenant_access ON provenance.Concepts
+    USING (dbo.fn_TenantAccessPredicate(TenantId)) WITH CHECK (dbo.fn_TenantAccessPredicate(TenantId));
+ALTER TABLE provenance.ConceptEvolution ENABLE ROW LEVEL SECURITY;
+ALTER TABLE provenance.ConceptEvolution FORCE ROW LEVEL SECURITY;
+DROP POLICY IF EXISTS tenant_access ON provenance.ConceptEvolution;
+CREATE POLICY tenant_access ON provenance.ConceptEvolution
+    USING (dbo.fn_TenantAccessPredicate(TenantId)) WITH CHECK (dbo.fn_TenantAccessPredicate(TenantId));
+ALTER TABLE provenance.AtomConcepts ENABLE ROW LEVEL SECURITY;
+ALTER TABLE provenance.AtomConcepts FORCE ROW LEVEL SECURITY;
+DROP POLICY IF EXISTS tenant_access ON provenance.AtomConcepts;
+CREATE POLICY tenant_access ON provenance.AtomConcepts
+    USING (EXISTS (SELECT FROM dbo.Atoms p WHERE p.AtomId = AtomConcepts.AtomId AND dbo.fn_TenantAccessPredicate(p.TenantId)))
+    WITH CHECK (EXISTS (SELECT FROM dbo.Atoms p WHERE p.AtomId = AtomConcepts.AtomId AND dbo.fn_TenantAccessPredicate(p.TenantId)));

@@ -12,13 +12,11 @@ import json
 from contextlib import contextmanager
 from typing import Iterator
 
-from deployer.engines.base import TargetError
-
 from deployer.engines.mssql.statements import (
     CHUNK_ROUND, CHUNK_SQL, CHUNKS_PRESENT_SQL, CHUNKS_TABLE_SQL, DROP_CHUNKS_TABLE_SQL, EMBEDDING_JOB_RESTART_SQL, EMBEDDING_JOB_RESUME_SQL,
-    EMBEDDING_JOB_START_SQL, INGEST_ATOM_SQL, INGEST_ATOMS_SQL, JOB_FINISH_SQL, JOB_PROGRESS_SQL, MODEL_BY_SOURCE_SQL,
-    MODEL_JOB_COMPLETED_SQL, MODEL_JOB_FAILED_SQL, MODEL_JOB_START_SQL, MODEL_SQL, MODEL_TENSORS_SQL, PUT_CHUNK_SQL,
-    SEMANTIC_SEARCH_SQL, STORE_MODEL_SQL,
+    EMBEDDING_JOB_START_SQL, HEALTH_SQL, INGEST_ATOM_SQL, INGEST_ATOMS_SQL, JOB_FINISH_SQL, JOB_PROGRESS_SQL, LOOP_START_SQL,
+    LOOP_STOP_SQL, MODEL_BY_SOURCE_SQL, MODEL_JOB_COMPLETED_SQL, MODEL_JOB_FAILED_SQL, MODEL_JOB_START_SQL, MODEL_SQL,
+    MODEL_TENSORS_SQL, PUT_CHUNK_SQL, SEMANTIC_SEARCH_SQL, STORE_MODEL_SQL,
 )
 
 
@@ -95,21 +93,28 @@ class MssqlData:
     def semantic_search(self, text: str, top: int, hybrid: bool, tenant: int) -> list[tuple]:
         return _results(self.conn.execute(SEMANTIC_SEARCH_SQL, text, top, hybrid, tenant))
 
-    # models ----------------------------------------------------------------------------------
-    # the autonomous loop: its SQL Server side (Service Broker activation) is not written yet (issue #12)
-    def _no_loop(self):
-        raise TargetError("the autonomous loop runs on PostgreSQL only so far: its SQL Server side "
-                          "(Service Broker queues and activation procedures) is not written yet")
-
+    # the autonomous loop ----------------------------------------------------------------------
+    # Service Broker activation runs the phases (dbo.sp_<Phase> on its queue), switched on and off
+    # with the loop by the procedures themselves: nothing to schedule outside the database
     def start_loop(self, unless_stopped: bool = False) -> list[tuple[str, str]]:
-        self._no_loop()
+        message, started = _results(self.conn.execute(LOOP_START_SQL, int(unless_stopped)))[0]
+        if not started:
+            return [("loop", "left switched off: an operator stopped it (python -m deployer loop start to resume)")]
+        return [("loop", "switched on (dbo.AutonomousLoopSettings.Enabled = 1)"),
+                ("message", f"AnalyzeMessage {message} queued" if message is not None
+                 else "an AnalyzeMessage was already queued"),
+                ("activation", "Service Broker activation on: AnalyzeQueue runs dbo.sp_Analyze, HypothesizeQueue "
+                               "dbo.sp_Hypothesize, ActQueue dbo.sp_Act, LearnQueue dbo.sp_Learn")]
 
     def stop_loop(self) -> list[tuple[str, str]]:
-        self._no_loop()
+        _results(self.conn.execute(LOOP_STOP_SQL))
+        return [("loop", "switched off (dbo.AutonomousLoopSettings.Enabled = 0)"),
+                ("activation", "Service Broker activation off on the four queues; their messages wait")]
 
     def health(self) -> list[tuple[str, str, str]]:
-        self._no_loop()
+        return [(str(c), str(s), str(d)) for c, s, d in _results(self.conn.execute(HEALTH_SQL))]
 
+    # models ----------------------------------------------------------------------------------
     def model_by_source(self, tenant: int, source_hash: str) -> int | None:
         row = self._one(MODEL_BY_SOURCE_SQL, tenant, source_hash)
         return row[0] if row else None

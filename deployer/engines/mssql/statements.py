@@ -259,6 +259,13 @@ CHUNK_ROUND = 64
 CHUNKS_PRESENT_SQL = ("SELECT ChunkHash FROM dbo.TensorChunks WHERE ChunkHash IN ("
                       + ", ".join(["?"] * CHUNK_ROUND) + ");")
 
+# the autonomous loop (dbo.sp_StartAutonomousLoop, dbo.sp_StopAutonomousLoop, dbo.sp_HealthCheck):
+# Service Broker activation runs the phases, so there is no schedule to add or remove
+LOOP_START_SQL = ("SET NOCOUNT ON; DECLARE @MessageId BIGINT, @Started INT; "
+                  "EXEC dbo.sp_StartAutonomousLoop @UnlessStopped = ?, @MessageId = @MessageId OUTPUT, "
+                  "@Started = @Started OUTPUT; SELECT @MessageId, @Started;")
+LOOP_STOP_SQL = "EXEC dbo.sp_StopAutonomousLoop;"
+HEALTH_SQL = "EXEC dbo.sp_HealthCheck;"
 
 # the state of a role, of the security policy and of the roles' permissions, as text to hash:
 # what drift compares (NULL: missing)
@@ -318,7 +325,7 @@ def _registry() -> dict[str, str]:
         "EMBEDDING_JOB_RESUME_SQL", "EMBEDDING_JOB_START_SQL", "EMBEDDING_JOB_RESTART_SQL", "INGEST_ATOM_SQL", "INGEST_ATOMS_SQL",
         "JOB_PROGRESS_SQL", "JOB_FINISH_SQL", "SEMANTIC_SEARCH_SQL", "MODEL_JOB_START_SQL", "MODEL_BY_SOURCE_SQL",
         "MODEL_JOB_FAILED_SQL", "MODEL_JOB_COMPLETED_SQL", "CHUNKS_TABLE_SQL", "DROP_CHUNKS_TABLE_SQL", "PUT_CHUNK_SQL", "STORE_MODEL_SQL",
-        "MODEL_SQL", "MODEL_TENSORS_SQL", "CHUNK_SQL", "CHUNKS_PRESENT_SQL",
+        "MODEL_SQL", "MODEL_TENSORS_SQL", "CHUNK_SQL", "CHUNKS_PRESENT_SQL", "LOOP_START_SQL", "LOOP_STOP_SQL", "HEALTH_SQL",
         "ROLE_STATE_SQL", "POLICY_STATE_SQL", "GRANT_STATE_SQL", "LOGIN_TYPE_SQL", "LOGIN_USER_SQL",
         "CREATE_LOGIN_USER_SQL", "ROLE_EXISTS_SQL", "ROLE_ADD_MEMBER_SQL", "ROLE_DROP_MEMBER_SQL", "MAP_TENANT_SQL", "UNMAP_TENANT_SQL", "UNMAP_ALL_SQL",
         "CHECKSUM_TABLES_SQL",

@@ -1,0 +1,83 @@
+-- dbo.sp_Learn: an action whose count came down is kept and counts in its type's record; one that
+-- made things worse and has no revert is kept as regressed and counts as failed; a revert left
+-- Reverting is not run by the phase (dbo.sp_ExecuteOnlineActions runs it, in a transaction of its own,
+-- after the phase commits: never inside tSQLt's transaction); an action not yet due is left alone. The loop's record
+-- is faked empty (test_autonomy_fixtures.IsolateLoop).
+EXEC tSQLt.NewTestClass 'test_sp_Learn';
+GO
+
+CREATE PROCEDURE test_sp_Learn.[test an action whose count came down is kept and counted]
+AS
+BEGIN
+    DECLARE @ActionId BIGINT, @Applied DATETIME2(3) = DATEADD(MINUTE, -10, SYSUTCDATETIME());
+    DECLARE @Status NVARCHAR(16), @Verdict NVARCHAR(16), @Kept INT, @After FLOAT;
+    EXEC test_autonomy_fixtures.IsolateLoop;
+    -- nothing in the faked dbo.OODALoopMetrics is past retention: the count is 0 after
+    EXEC test_autonomy_fixtures.AddAction @ActionType = N'purge_loop_history', @Status = N'Applied',
+        @TargetSchema = N'dbo', @TargetName = N'OODALoopMetrics', @MetricBefore = 40,
+        @AppliedAt = @Applied, @ValidateAfter = @Applied, @ActionId = @ActionId OUTPUT;
+    EXEC dbo.sp_Learn @CycleId = 1;
+    SELECT @Status = Status, @After = MetricAfter FROM dbo.AutonomousActions WHERE ActionId = @ActionId;
+    SELECT @Verdict = Verdict FROM dbo.AutonomousImprovementHistory WHERE ActionId = @ActionId;
+    SELECT @Kept = KeptCount FROM dbo.AutonomousActionCatalog WHERE ActionType = N'purge_loop_history';
+    EXEC tSQLt.AssertEqualsString @Expected = N'Kept', @Actual = @Status;
+    EXEC tSQLt.AssertEqualsString @Expected = N'kept', @Actual = @Verdict;
+    EXEC tSQLt.AssertEquals @Expected = 0e0, @Actual = @After;
+    EXEC tSQLt.AssertEquals @Expected = 1, @Actual = @Kept;
+END;
+GO
+
+CREATE PROCEDURE test_sp_Learn.[test an action that made things worse without a revert is kept as regressed]
+AS
+BEGIN
+    DECLARE @ActionId BIGINT, @Applied DATETIME2(3) = DATEADD(MINUTE, -10, SYSUTCDATETIME());
+    DECLARE @Status NVARCHAR(16), @Reason NVARCHAR(4000), @Verdict NVARCHAR(16), @Failed INT;
+    EXEC test_autonomy_fixtures.IsolateLoop;
+    INSERT INTO dbo.OODALoopMetrics (CycleId, Phase, ExecutedAt, DurationMs, Success, ItemsProcessed)
+    VALUES (NULL, N'Act', DATEADD(DAY, -400, SYSUTCDATETIME()), 1, 1, 0);
+    EXEC test_autonomy_fixtures.AddAction @ActionType = N'purge_loop_history', @Status = N'Applied',
+        @TargetSchema = N'dbo', @TargetName = N'OODALoopMetrics', @MetricBefore = 0,
+        @AppliedAt = @Applied, @ValidateAfter = @Applied, @ActionId = @ActionId OUTPUT;
+    EXEC dbo.sp_Learn @CycleId = 1;
+    SELECT @Status = Status, @Reason = StatusReason FROM dbo.AutonomousActions WHERE ActionId = @ActionId;
+    SELECT @Verdict = Verdict FROM dbo.AutonomousImprovementHistory WHERE ActionId = @ActionId;
+    SELECT @Failed = FailedCount FROM dbo.AutonomousActionCatalog WHERE ActionType = N'purge_loop_history';
+    EXEC tSQLt.AssertEqualsString @Expected = N'Kept', @Actual = @Status;
+    EXEC tSQLt.AssertEqualsString @Expected = N'worse after it ran, and the catalog has no revert for it', @Actual = @Reason;
+    EXEC tSQLt.AssertEqualsString @Expected = N'regressed', @Actual = @Verdict;
+    EXEC tSQLt.AssertEquals @Expected = 1, @Actual = @Failed;
+END;
+GO
+
+CREATE PROCEDURE test_sp_Learn.[test a revert is left Reverting for the online runner, not run in the phase]
+AS
+BEGIN
+    DECLARE @ActionId BIGINT, @Status NVARCHAR(16), @Online INT;
+    EXEC test_autonomy_fixtures.IsolateLoop;
+    -- its revert (DROP INDEX IF EXISTS of an absent index) would succeed if the phase ran it
+    EXEC test_autonomy_fixtures.AddAction @ActionType = N'create_index', @Status = N'Reverting',
+        @TargetSchema = N'dbo', @TargetName = N'ix_auto_tsqlt_absent', @TargetColumns = N'["StartTime"]',
+        @Parameters = N'{"table": "InferenceRequests", "statements": []}', @ActionId = @ActionId OUTPUT;
+    EXEC dbo.sp_Learn @CycleId = 1;
+    SELECT @Status = Status FROM dbo.AutonomousActions WHERE ActionId = @ActionId;
+    SELECT @Online = COUNT(*) FROM dbo.OODALoopMetrics WHERE Phase = N'Online';
+    EXEC tSQLt.AssertEqualsString @Expected = N'Reverting', @Actual = @Status;
+    EXEC tSQLt.AssertEquals @Expected = 0, @Actual = @Online;
+END;
+GO
+
+CREATE PROCEDURE test_sp_Learn.[test an action not yet due is left alone]
+AS
+BEGIN
+    DECLARE @ActionId BIGINT, @Later DATETIME2(3) = DATEADD(HOUR, 1, SYSUTCDATETIME()), @Status NVARCHAR(16), @History INT;
+    EXEC test_autonomy_fixtures.IsolateLoop;
+    EXEC test_autonomy_fixtures.AddAction @ActionType = N'purge_loop_history', @Status = N'Applied',
+        @TargetSchema = N'dbo', @TargetName = N'OODALoopMetrics', @MetricBefore = 40,
+        @ValidateAfter = @Later, @ActionId = @ActionId OUTPUT;
+    EXEC dbo.sp_Learn @CycleId = 1;
+    SELECT @Status = Status FROM dbo.AutonomousActions WHERE ActionId = @ActionId;
+    SELECT @History = COUNT(*) FROM dbo.AutonomousImprovementHistory;
+    EXEC tSQLt.AssertEqualsString @Expected = N'Applied', @Actual = @Status;
+    EXEC tSQLt.AssertEquals @Expected = 0, @Actual = @History;
+END;
+GO
