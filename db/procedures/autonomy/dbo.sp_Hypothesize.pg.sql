@@ -160,6 +160,13 @@ BEGIN
             target_schema := NULL;
             target_name := obs.TargetObject;
             gain := 0.5;
+        ELSIF obs.Kind = 'search_recall' THEN
+            -- a rebuild calibrates the new graph's ef_search to TARGET_RECALL again: what it gains
+            -- is the recall missing (the same action and target as a delta: one rebuild answers both)
+            action_type := 'rebuild_vector_index';
+            target_schema := NULL;
+            target_name := obs.TargetObject;
+            gain := least(1.0, greatest(0.0, obs.Baseline - obs.Metric));
         ELSIF obs.Kind = 'old_inference_requests' THEN
             action_type := 'archive_inference_requests';
             target_schema := 'dbo';
