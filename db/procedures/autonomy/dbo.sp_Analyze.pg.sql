@@ -211,8 +211,9 @@ BEGIN
         -- graphs are calibrated to (TARGET_RECALL) minus LOOP_RECALL_TOLERANCE. Its cost: loading the
         -- type's segments into this session (unless a search here has) and one exact scan of them, a
         -- matrix product of the sample with every vector: about 0.1 s per 100,000 384-d vectors on one
-        -- core. At most LOOP_RECALL_MAX_EMBEDDINGS vectors per cycle: the graphs past it wait for the
-        -- next cycle, and a type larger on its own is not measured (its snapshot says so). Every
+        -- core. At most LOOP_RECALL_MAX_EMBEDDINGS vectors per cycle, in order of tenant and type: the
+        -- graphs past it wait for the next cycle, and a type larger on its own is not measured (its
+        -- snapshot says so). Every
         -- measure is a snapshot (Kind 'vector_index', one per graph segment), the day's gate; a
         -- measure that fails is recorded there with its error, and the phase goes on.
         FOR graph IN
@@ -235,7 +236,10 @@ BEGIN
                 problem := format('not measured: %s embeddings, more than LOOP_RECALL_MAX_EMBEDDINGS (%s)',
                                   graph.Embeddings, {{ policy.LOOP_RECALL_MAX_EMBEDDINGS }});
             ELSIF graph.Embeddings > recall_budget THEN
-                CONTINUE;  -- this cycle's share is spent: the next cycle measures it
+                -- this cycle's share is spent: this graph and the ones after it wait for the next cycle
+                -- (SQL Server's running total decides the same)
+                recall_budget := 0;
+                CONTINUE;
             ELSE
                 recall_budget := recall_budget - graph.Embeddings;
                 BEGIN
@@ -243,7 +247,10 @@ BEGIN
                     FROM dbo.fn_MeasureSearchRecall(graph.TenantId, graph.EmbeddingType, {{ policy.LOOP_RECALL_SAMPLE }},
                                                     {{ policy.LOOP_RECALL_K }},
                                                     -- another sample each day, the same one within a day
-                                                    (extract(epoch FROM now()) / 86400)::integer, graph.Dimension);
+                                                    floor(extract(epoch FROM now()) / 86400)::integer, graph.Dimension);
+                    IF NOT FOUND THEN
+                        problem := 'the graph was retired while it was measured';
+                    END IF;
                 EXCEPTION WHEN OTHERS THEN
                     GET STACKED DIAGNOSTICS problem = MESSAGE_TEXT;
                     problem := left(problem, 2000);
