@@ -10,7 +10,8 @@
 --                requests and billing months past retention, the loop's own old rows, its queues
 --                and its failures
 -- TenantId limits the latency comparison to one tenant's requests (NULL: all); the loop reads every
--- tenant's counters and never their content. It runs as its owner, for the system role.
+-- tenant's counters and never their content (the recall measure compares their vector index's
+-- embeddings inside the database and records only the recall). It runs as its owner, for the system role.
 CREATE OR REPLACE PROCEDURE dbo.sp_Analyze(
     TenantId integer DEFAULT NULL,
     AnalysisScope text DEFAULT 'full',
