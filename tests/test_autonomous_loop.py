@@ -555,10 +555,11 @@ def test_a_vector_index_of_low_search_recall_is_observed_rebuilt_and_measured_ag
     assert (detail["tenant"], detail["type"], detail["segment"], detail["k"], detail["queries"], detail["embeddings"]) == (
         0, "test-32", weak, 10, 20, GRAPH_VECTORS)
     print(f"search_recall: {metric} measured in {detail['seconds']} s")
-    # proposed as a rebuild of the tenant's index, gaining the recall missing, applied and kept
+    # proposed as a rebuild of the tenant's index, applied and kept
     (gain, status, reason), = query(url, "SELECT ExpectedGain, Status, StatusReason FROM dbo.AutonomousActions "
                                          "WHERE ActionType = 'rebuild_vector_index' AND TargetName = '0'")
-    assert float(gain) == pytest.approx(policy.TARGET_RECALL - metric, abs=1e-4)
+    # the shortfall in units of the tolerance, at most 1: well past it here, so the whole gain
+    assert float(gain) == pytest.approx(min(1.0, (policy.TARGET_RECALL - metric) / policy.LOOP_RECALL_TOLERANCE), abs=1e-4)
     print(f"rebuild_vector_index: gain {gain}, {status}")
     assert status in ("Applied", "Kept"), (status, reason)  # Kept once sp_Learn has judged it
     # the rebuilt graph, calibrated again, measured by the loop's next Analyze at the target

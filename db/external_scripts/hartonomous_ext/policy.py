@@ -76,7 +76,8 @@ LOOP_RECALL_SAMPLE = 20  # stored embeddings sp_Analyze asks the vector index fo
 LOOP_RECALL_K = 10  # ... their top 10 against the exact top 10: recall@10, as calibration measures it (TARGET_RECALL) ...
 LOOP_RECALL_TOLERANCE = 0.05  # ... recorded as search_recall below TARGET_RECALL minus this (0.92): 200 answers measure
 # a recall of 0.97 to about +-0.025 (two standard errors), so a sound index is not flagged by chance
-LOOP_RECALL_MAX_EMBEDDINGS = 1000000  # embeddings one Analyze measures (each exact scan reads them all); a type larger alone is skipped
+LOOP_RECALL_MAX_EMBEDDINGS = 200000  # embeddings one Analyze measures (their segments are read and each exact scan reads them all:
+# about 300 MB at 384 dimensions, a few seconds); a type larger alone is skipped, with a snapshot saying so
 LOOP_INDEX_PREFIX = "ix_auto_"  # the names of the indexes the loop creates: a publish leaves them alone
 
 # concept discovery (hartonomous_ext.concepts; fn_DiscoverConcepts, fn_BindConcepts); bench/results/concepts.md

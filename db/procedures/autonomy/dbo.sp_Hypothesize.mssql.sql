@@ -120,8 +120,8 @@ BEGIN
                                 THEN o.Metric / (SELECT CASE WHEN COUNT_BIG(*) > 1 THEN COUNT_BIG(*) ELSE 1 END
                                                  FROM dbo.InferenceRequests AS q)
                                 WHEN N'unarchived_billing' THEN 1.0
-                                -- a rebuild calibrates the new graph to TARGET_RECALL again: it gains the recall missing
-                                WHEN N'search_recall' THEN o.Baseline - o.Metric
+                                -- a rebuild calibrates the new graph to TARGET_RECALL again: the shortfall in units of the tolerance, at most 1 (PostgreSQL's twin says why)
+                                WHEN N'search_recall' THEN (o.Baseline - o.Metric) / {{ policy.LOOP_RECALL_TOLERANCE }}
                                 ELSE 0.5 END AS Raw) AS g
         WHERE m.ActionType IS NOT NULL;
 
