@@ -158,3 +158,42 @@ def test_a_search_through_a_memory_reader_drops_deleted_ids_and_other_categories
     assert scores == sorted(scores, reverse=True) and len(scores) == 10
     with pytest.raises(vector_index.SearchError, match="top_k must be between 1 and 1000"):
         vector_index.search_index(reader, cache, 0, None, query.astype("<f4").tobytes(), 0)
+
+
+def test_the_recall_of_an_exact_index_is_measured_as_one(graph_and_data):
+    _, vectors, ids, _ = graph_and_data
+    flats = [vector_index.build_flat(ids[:4000], vectors[:4000]), vector_index.build_flat(ids[4000:], vectors[4000:])]
+    measured = vector_index.measure_recall(flats, sample_size=20, k=10, seed=3)
+    assert (measured.recall, measured.queries, measured.k, measured.embeddings) == (1.0, 20, 10, 6000)
+    # the same seed picks the same embeddings whatever order the segments hold them in
+    assert vector_index.recall_sample(ids[::-1], 20, 3).tolist() == vector_index.recall_sample(ids, 20, 3).tolist()
+
+
+def test_a_weak_graph_measures_the_recall_a_brute_force_count_finds(graph_and_data):
+    _, vectors, ids, _ = graph_and_data
+    # a graph built with few links and searched at the smallest ef_search: it misses many neighbours
+    weak = vector_index.build_graph(ids, vectors, m=4, ef_construction=8, seed=1)
+    weak.ef_search = policy.HNSW_MIN_EF
+    flat = vector_index.build_flat(np.arange(90_000, 90_100), clustered(100, seed=30))
+    measured = vector_index.measure_recall([weak, flat], sample_size=20, k=10, seed=5)
+    # brute force: each sampled embedding's exact 10 nearest others among all 6,100, against what the
+    # graph (asked for search_index's candidates) and the flat segment give, merged by score
+    every_id = np.concatenate([ids, flat.ids])
+    every = vector_index.unit_rows(np.vstack([vectors, clustered(100, seed=30)]))
+    picked = vector_index.recall_sample(every_id, 20, 5)
+    hits = 0
+    for own in picked.tolist():
+        query = every[np.flatnonzero(every_id == own)[0]]
+        exact = [i for i in every_id[np.argsort(-(every @ query), kind="stable")].tolist() if i != own][:10]
+        asked = vector_index.search_candidates(10) + 1
+        found = [weak.search(query, asked), flat.search(query, asked)]
+        merged = sorted(zip(np.concatenate([f[1] for f in found]).tolist(), np.concatenate([f[0] for f in found]).tolist()),
+                        reverse=True)
+        answer = [i for _, i in merged if i != own][:10]
+        hits += len(set(answer) & set(exact))
+    assert measured.queries == 20 and measured.embeddings == 6100
+    assert measured.recall == round(hits / 200, 4)
+    assert measured.recall < policy.TARGET_RECALL - policy.LOOP_RECALL_TOLERANCE
+    # the same graph at the ef_search its calibration chose is back at the target
+    weak.ef_search = weak.info["ef_search"]
+    assert vector_index.measure_recall([weak, flat], sample_size=20, k=10, seed=5).recall > measured.recall

@@ -1,6 +1,7 @@
 -- dbo.sp_Analyze: a bad scope or lookback refuses before any cycle starts (51300, 51301); a run starts
 -- a new cycle whatever @CycleId held, returns it, snapshots the tables and records what it found
--- (requests past retention, a request type slower than its own history) with its metrics row;
+-- (requests past retention, a request type slower than its own history) with its metrics row; a
+-- vector index graph too large to measure the search recall of is recorded once a day, unmeasured;
 -- called with every parameter at its default it reads its queue when the queue holds messages.
 -- The loop's record is not faked: each test reads only the rows of the cycle it started.
 EXEC tSQLt.NewTestClass 'test_sp_Analyze';
@@ -112,8 +113,34 @@ BEGIN
         @TriggeredBy = N'tsqlt';
     SET @Performance = (SELECT COUNT(*) FROM dbo.AutonomousObservations
                         WHERE CycleId = @Cycle AND Kind IN (N'latency_regression', N'seq_scan_hotspot', N'unused_index',
-                                                           N'index_bloat', N'stale_statistics', N'vector_index_delta'));
+                                                           N'index_bloat', N'stale_statistics', N'vector_index_delta',
+                                                           N'search_recall'));
     EXEC tSQLt.AssertEquals @Expected = 0, @Actual = @Performance;
+END;
+GO
+
+CREATE PROCEDURE test_sp_Analyze.[test a vector index graph too large to measure is recorded as not measured once a day]
+AS
+BEGIN
+    DECLARE @First BIGINT, @Second BIGINT, @Snapshots INT, @Problem NVARCHAR(2000), @Recall NVARCHAR(40), @Observations INT;
+    DECLARE @Again INT;
+    -- one graph of more embeddings than LOOP_RECALL_MAX_EMBEDDINGS (1,000,000): no segment bytes are
+    -- read, no Python runs; its snapshot says why, and is the day's gate
+    EXEC tSQLt.FakeTable @TableName = N'dbo.VectorIndexSegments';
+    INSERT INTO dbo.VectorIndexSegments (SegmentId, TenantId, EmbeddingType, Dimension, Kind, VectorCount, ByteSize, EfSearch, IsActive)
+    VALUES (900001, 424242, N'tsqlt-recall', 4, N'hnsw', 1000001, 0, 16, 1);
+    EXEC dbo.sp_Analyze @AnalysisScope = N'performance', @CycleId = @First OUTPUT, @TriggeredBy = N'tsqlt';
+    SELECT @Snapshots = COUNT(*), @Problem = MAX(JSON_VALUE(Counters, '$.problem')), @Recall = MAX(JSON_VALUE(Counters, '$.recall'))
+    FROM dbo.AutonomousSnapshots WHERE CycleId = @First AND Kind = N'vector_index' AND ObjectName = N'424242/tsqlt-recall/900001';
+    SET @Observations = (SELECT COUNT(*) FROM dbo.AutonomousObservations WHERE CycleId = @First AND Kind = N'search_recall');
+    EXEC dbo.sp_Analyze @AnalysisScope = N'performance', @CycleId = @Second OUTPUT, @TriggeredBy = N'tsqlt';
+    SET @Again = (SELECT COUNT(*) FROM dbo.AutonomousSnapshots WHERE CycleId = @Second AND Kind = N'vector_index');
+    EXEC tSQLt.AssertEquals @Expected = 1, @Actual = @Snapshots;
+    EXEC tSQLt.AssertEqualsString @Expected = N'not measured: 1000001 embeddings, more than LOOP_RECALL_MAX_EMBEDDINGS (1000000)',
+        @Actual = @Problem;
+    EXEC tSQLt.AssertEqualsString @Expected = NULL, @Actual = @Recall;
+    EXEC tSQLt.AssertEquals @Expected = 0, @Actual = @Observations;
+    EXEC tSQLt.AssertEquals @Expected = 0, @Actual = @Again;
 END;
 GO
 

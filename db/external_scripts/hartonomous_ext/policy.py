@@ -72,6 +72,12 @@ LOOP_RETRY_SECONDS = 5  # a failed phase's message comes back after 5, then 10 s
 LOOP_REJECTION_COOLDOWN_DAYS = 30  # a rejected action is not proposed again on its target for this long
 LOOP_MIN_KEEP_GAIN = 0.10  # a new index that does not cut its statements' time by this much is reverted
 LOOP_ARCHIVE_BATCH_ROWS = 50000  # rows one archive action moves (one transaction); more wait for the next cycle
+LOOP_RECALL_SAMPLE = 20  # stored embeddings sp_Analyze asks the vector index for, once a day per graph (vector_index.measure_recall) ...
+LOOP_RECALL_K = 10  # ... their top 10 against the exact top 10: recall@10, as calibration measures it (TARGET_RECALL) ...
+LOOP_RECALL_TOLERANCE = 0.05  # ... recorded as search_recall below TARGET_RECALL minus this (0.92): 200 answers measure
+# a recall of 0.97 to about +-0.025 (two standard errors), so a sound index is not flagged by chance
+LOOP_RECALL_MAX_EMBEDDINGS = 200000  # embeddings one Analyze measures (their segments are read and each exact scan reads them all:
+# about 300 MB at 384 dimensions, a few seconds); a type larger alone is skipped, with a snapshot saying so
 LOOP_INDEX_PREFIX = "ix_auto_"  # the names of the indexes the loop creates: a publish leaves them alone
 
 # concept discovery (hartonomous_ext.concepts; fn_DiscoverConcepts, fn_BindConcepts); bench/results/concepts.md

@@ -29,6 +29,7 @@ from __future__ import annotations
 import json
 import os
 import struct
+import time
 from dataclasses import dataclass, field
 from typing import Protocol
 
@@ -404,6 +405,11 @@ class SegmentCache:
 
 # ---- one search, whatever the engine: the engine reads, this decides -----------------------------
 
+def search_candidates(top_k: int) -> int:
+    """Candidates a search of top_k asks each segment for (search_index; measure_recall asks the same)."""
+    return max(top_k * policy.OVERFETCH, 40)
+
+
 class SearchError(ValueError):
     """A search the caller asked wrongly (dimension, type): a clear message, SQLSTATE 22023."""
 
@@ -480,7 +486,7 @@ def search_index(reader: IndexReader, cache: SegmentCache, tenant: int, requeste
     if searched is None:
         return SearchResult([], None, 0, "index: nothing stored")
     live_ids = [s for s, t, d in active if t == searched and d == dimension]
-    k = max(top_k * policy.OVERFETCH, 40)
+    k = search_candidates(top_k)
     scan_exact = exact
     for attempt in range(3):
         try:
@@ -560,3 +566,84 @@ class MemoryIndexReader:
 
     def live(self, ids, embedding_type, dimension):
         return self._live.intersection(ids)
+
+
+# ---- the search recall of the index path, measured (the autonomous loop's search_recall) ---------
+
+@dataclass
+class RecallMeasure:
+    recall: float  # recall@k of the index path against exact, over the sample
+    queries: int  # stored embeddings used as queries
+    k: int
+    embeddings: int  # vectors in the segments measured
+    seconds: float
+
+
+def recall_sample(ids: np.ndarray, size: int, seed: int) -> np.ndarray:
+    """`size` of these ids (or all of them when fewer), picked at random by `seed` among the ids in
+    order: the same seed picks the same embeddings whatever order the segments hold them in."""
+    ordered = np.unique(np.asarray(ids, np.int64))
+    if size >= len(ordered):
+        return ordered
+    return np.sort(np.random.default_rng(seed).choice(ordered, size=size, replace=False))
+
+
+def measure_recall(segments: list[Segment], sample_size: int = policy.LOOP_RECALL_SAMPLE, k: int = 10,
+                   seed: int = 0) -> RecallMeasure:
+    """Recall@k of the index path (search: each graph at its calibrated ef_search asked for the
+    candidates search_index asks, flat segments exactly) against the exact top k over the same
+    segments, for a sample of the segments' own embeddings used as queries (recall_sample).
+    Each query is left out of both answers: a stored vector is its own nearest neighbour, and
+    counting it would only say the graph finds itself. The raw delta is not measured: it is
+    scanned exactly on both paths. Cost: the sample's graph walks plus one exact scan of every
+    segment (sample x embeddings x dimension multiply-adds, in one matrix product per segment)."""
+    started = time.perf_counter()
+    segments = [s for s in segments if s.count]
+    total = sum(s.count for s in segments)
+    if k < 1:
+        raise VectorIndexError(f"k must be at least 1, not {k}")
+    if not segments or total < 2:
+        return RecallMeasure(1.0, 0, k, total, time.perf_counter() - started)
+    dimensions = {s.dimension for s in segments}
+    if len(dimensions) > 1:
+        raise VectorIndexError(f"segments of several dimensions ({sorted(dimensions)}) cannot be measured together")
+    where = {}  # id -> (segment, row): the stored vector each query is
+    for index, segment in enumerate(segments):
+        for row, found in enumerate(segment.ids.tolist()):
+            where.setdefault(found, (index, row))
+    picked = recall_sample(np.fromiter(where, np.int64, len(where)), sample_size, seed)
+    queries = np.stack([segments[where[i][0]].matrix()[where[i][1]] for i in picked.tolist()]).astype(np.float32)
+    k = min(k, len(where) - 1)
+    with _one_blas_thread():
+        truth = _exact_top_ids(segments, queries, picked, k)
+        hits = 0
+        for query, own, expected in zip(queries, picked.tolist(), truth):
+            found, _, _ = search(segments, query, search_candidates(k) + 1)
+            answer = [i for i in found.tolist() if i != own][:k]
+            hits += len(set(answer) & expected)
+    return RecallMeasure(round(hits / (len(picked) * k), 4), len(picked), k, total, time.perf_counter() - started)
+
+
+def _exact_top_ids(segments: list[Segment], queries: np.ndarray, own: np.ndarray, k: int) -> list[set[int]]:
+    """Each query's exact top k ids over every segment, its own id left out (ties: any of them)."""
+    best_ids, best_scores = [], []
+    for segment in segments:
+        scores = segment.matrix() @ queries.T  # rows: the segment's vectors; columns: the queries
+        scores[segment.ids[:, None] == own[None, :]] = -np.inf
+        take = min(k, segment.count)
+        rows = np.argpartition(-scores, take - 1, axis=0)[:take] if take < segment.count else \
+            np.repeat(np.arange(segment.count)[:, None], len(queries), axis=1)
+        best_ids.append(segment.ids[rows])
+        best_scores.append(np.take_along_axis(scores, rows, axis=0))
+    ids, scores = np.concatenate(best_ids), np.concatenate(best_scores)
+    truth = []
+    for column in range(len(queries)):
+        order = np.argsort(-scores[:, column], kind="stable")
+        chosen: list[int] = []
+        for i in ids[order, column].tolist():  # an id in two segments (a merge in flight) counts once
+            if i not in chosen and i != own[column]:
+                chosen.append(i)
+            if len(chosen) == k:
+                break
+        truth.append(set(chosen))
+    return truth

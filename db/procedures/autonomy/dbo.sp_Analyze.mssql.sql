@@ -1,5 +1,5 @@
 -- kind: procedure
--- requires: QueryStore, dbo.fn_AutonomousLoopSettings, dbo.AutonomousCycles, dbo.AutonomousSnapshots, dbo.AutonomousObservations, dbo.OODALoopMetrics, dbo.AutonomousActions, dbo.AutonomousLoopDeadLetters, dbo.InferenceRequests, dbo.IngestionJobs, dbo.Atoms, dbo.AtomEmbeddings, dbo.BillingUsagePeriods, dbo.BillingUsageLedger, dbo.AnalyzeQueue, dbo.HypothesizeQueue, dbo.ActQueue, dbo.LearnQueue
+-- requires: QueryStore, dbo.fn_AutonomousLoopSettings, dbo.AutonomousCycles, dbo.AutonomousSnapshots, dbo.AutonomousObservations, dbo.OODALoopMetrics, dbo.AutonomousActions, dbo.AutonomousLoopDeadLetters, dbo.InferenceRequests, dbo.IngestionJobs, dbo.Atoms, dbo.AtomEmbeddings, dbo.VectorIndexSegments, dbo.VectorIndexChunks, hartonomous_ext, dbo.BillingUsagePeriods, dbo.BillingUsageLedger, dbo.AnalyzeQueue, dbo.HypothesizeQueue, dbo.ActQueue, dbo.LearnQueue
 -- Observe (seed 003's phase 1), as dbo.sp_Analyze on PostgreSQL: start a cycle, snapshot the
 -- statements' (Query Store), tables' and indexes' counters, and record what needs attention as rows
 -- of dbo.AutonomousObservations, comparing with the previous cycle and each request type's history.
@@ -12,6 +12,9 @@
 --                     the lookback; not unique, not clustered, not supporting a foreign key
 --   index_bloat       leaf pages (dm_db_index_physical_stats, SAMPLED, once a day) emptier than LOOP_LEAF_DENSITY
 --   stale_statistics  dm_db_stats_properties' modification counter against the table's rows
+--   search_recall     a vector index graph's recall@10 against exact, measured once a day per graph
+--                     (hartonomous_ext.vector_index.measure_recall, in one sp_execute_external_script:
+--                     the measured types' segments cross into Python, as in sp_SemanticSearch)
 -- table_bloat is PostgreSQL's (SQL Server's ghost cleanup removes deleted rows). Unarchived billing
 -- is counted from dbo.BillingUsagePeriods and the archive, not from the memory-optimized ledger: a
 -- transaction that touched a memory-optimized table cannot roll back to the activation's savepoint.
@@ -48,6 +51,7 @@ BEGIN
     DECLARE @OwnTransaction BIT = CASE WHEN @@TRANCOUNT = 0 THEN 1 ELSE 0 END;
     DECLARE @MonthStart DATE = DATEFROMPARTS(YEAR(@Now), MONTH(@Now), 1);
     DECLARE @ArchivedThrough DATETIME2(3);
+    DECLARE @RecallState NVARCHAR(MAX), @Recalls NVARCHAR(MAX), @RecallProblem NVARCHAR(2048), @RecallSeed INT;
     IF @Scope NOT IN (N'full', N'performance', N'maintenance')
     BEGIN
         SET @Message = CONCAT(N'sp_Analyze: AnalysisScope must be full, performance or maintenance, not ', @Scope);
@@ -75,6 +79,12 @@ BEGIN
                                TotalMs FLOAT NOT NULL, Suggestion NVARCHAR(MAX) NOT NULL);
     CREATE TABLE #hotspots (SchemaName SYSNAME NOT NULL, TableName SYSNAME NOT NULL, Pattern NVARCHAR(600) NOT NULL,
                             LiveRows BIGINT NOT NULL, Executions BIGINT NOT NULL, TotalMs FLOAT NOT NULL);
+    CREATE TABLE #recall_graphs (SegmentId BIGINT NOT NULL PRIMARY KEY, TenantId INT NOT NULL, EmbeddingType NVARCHAR(64) NOT NULL,
+                                 Dimension INT NOT NULL, ObjectName NVARCHAR(256) NOT NULL, Embeddings BIGINT NOT NULL,
+                                 Measure BIT NOT NULL);
+    CREATE TABLE #recall_chunks (Id VARCHAR(20) NOT NULL, Ordinal INT NOT NULL, Data VARBINARY(MAX) NOT NULL);
+    CREATE TABLE #recalls (SegmentId BIGINT NOT NULL PRIMARY KEY, Recall FLOAT NULL, Queries INT NULL, Embeddings BIGINT NULL,
+                           Seconds FLOAT NULL, Problem NVARCHAR(2000) NULL);
 
     BEGIN TRY
         IF @OwnTransaction = 1
@@ -169,7 +179,7 @@ BEGIN
         -- what later cycles compare with: the previous cycle's counters, and index use over the lookback
         DELETE FROM dbo.AutonomousSnapshots
         WHERE (Kind IN (N'statement', N'table') AND CycleId < @Previous)
-           OR (Kind = N'index' AND CapturedAt < DATEADD(HOUR, -24, DATEADD(HOUR, -@Lookback, @Now)));
+           OR (Kind IN (N'index', N'vector_index') AND CapturedAt < DATEADD(HOUR, -24, DATEADD(HOUR, -@Lookback, @Now)));
 
         IF @Perf = 1
         BEGIN
@@ -335,6 +345,123 @@ BEGIN
                   WHERE e.Indexed = 0
                   GROUP BY a.TenantId
                   HAVING COUNT_BIG(*) >= {{ policy.DELTA_MERGE_ROWS }}) AS d;
+            SET @Found += @@ROWCOUNT;
+
+            -- the search recall of each active vector index graph, once a day per graph (a rebuilt graph
+            -- is a new segment: measured at the next cycle), as on PostgreSQL: LOOP_RECALL_SAMPLE of the
+            -- type's own embeddings asked of the index path and of an exact scan of the same segments
+            -- (hartonomous_ext.vector_index.measure_recall); recorded as search_recall below the recall the
+            -- graphs are calibrated to (TARGET_RECALL) minus LOOP_RECALL_TOLERANCE. Its cost: the measured
+            -- types' segments cross into one Python (dbo.VectorIndexSegments.ByteSize, as a search's do)
+            -- and one exact scan of them, about 0.1 s per 100,000 384-d vectors. At most
+            -- LOOP_RECALL_MAX_EMBEDDINGS vectors per cycle, in order of tenant and type (a running total):
+            -- the graphs past it wait for the next cycle, and a type larger on its own is not measured (its
+            -- snapshot says so). Every measure is a snapshot (Kind 'vector_index', one per graph segment),
+            -- the day's gate; a measure that fails is recorded there with its error, and the phase goes on.
+            INSERT INTO #recall_graphs (SegmentId, TenantId, EmbeddingType, Dimension, ObjectName, Embeddings, Measure)
+            SELECT x.SegmentId, x.TenantId, x.EmbeddingType, x.Dimension, x.ObjectName, x.Embeddings,
+                   CASE WHEN x.Embeddings <= {{ policy.LOOP_RECALL_MAX_EMBEDDINGS }}
+                             AND SUM(CASE WHEN x.Embeddings <= {{ policy.LOOP_RECALL_MAX_EMBEDDINGS }} THEN x.Embeddings ELSE 0 END)
+                                 OVER (ORDER BY x.TenantId, x.EmbeddingType, x.SegmentId ROWS UNBOUNDED PRECEDING)
+                                 <= {{ policy.LOOP_RECALL_MAX_EMBEDDINGS }}
+                        THEN 1 ELSE 0 END
+            FROM (SELECT g.SegmentId, g.TenantId, g.EmbeddingType, g.Dimension,
+                         CONCAT(g.TenantId, N'/', g.EmbeddingType, N'/', g.SegmentId) AS ObjectName,
+                         (SELECT SUM(s.VectorCount) FROM dbo.VectorIndexSegments AS s
+                          WHERE s.TenantId = g.TenantId AND s.EmbeddingType = g.EmbeddingType AND s.Dimension = g.Dimension
+                            AND s.IsActive = 1) AS Embeddings
+                  FROM dbo.VectorIndexSegments AS g
+                  WHERE g.IsActive = 1 AND g.Kind = N'hnsw') AS x
+            WHERE NOT EXISTS (SELECT 1 FROM dbo.AutonomousSnapshots AS p
+                              WHERE p.Kind = N'vector_index' AND p.ObjectName = x.ObjectName
+                                AND p.CapturedAt > DATEADD(HOUR, -24, @Now));
+            IF EXISTS (SELECT 1 FROM #recall_graphs WHERE Measure = 1)
+            BEGIN
+                -- what the script reads (it cannot query back): each measured graph's type's segments, ids as text
+                SET @RecallState = (SELECT CONVERT(VARCHAR(20), g.SegmentId) AS graph, g.EmbeddingType AS [type],
+                                           (SELECT CONVERT(VARCHAR(20), s.SegmentId) AS id
+                                            FROM dbo.VectorIndexSegments AS s
+                                            WHERE s.TenantId = g.TenantId AND s.EmbeddingType = g.EmbeddingType
+                                              AND s.Dimension = g.Dimension AND s.IsActive = 1
+                                            ORDER BY s.SegmentId FOR JSON PATH) AS segments
+                                    FROM #recall_graphs AS g WHERE g.Measure = 1 FOR JSON PATH);
+                INSERT INTO #recall_chunks (Id, Ordinal, Data)
+                SELECT CONVERT(VARCHAR(20), c.SegmentId), c.ChunkIndex, c.Data
+                FROM dbo.VectorIndexChunks AS c
+                WHERE c.SegmentId IN (SELECT s.SegmentId FROM dbo.VectorIndexSegments AS s
+                                      INNER JOIN #recall_graphs AS g
+                                          ON g.TenantId = s.TenantId AND g.EmbeddingType = s.EmbeddingType
+                                         AND g.Dimension = s.Dimension
+                                      WHERE g.Measure = 1 AND s.IsActive = 1);
+                -- another sample each day, the same one within a day (PostgreSQL: the same day number)
+                SELECT @Recalls = NULL, @RecallProblem = NULL, @RecallSeed = DATEDIFF(DAY, '19700101', @Now);
+                EXEC sys.sp_execute_external_script
+                    @language = N'Python',
+                    @script = N'
+import json
+from hartonomous_ext import vector_index
+# every OUTPUT parameter gets a value: one left unset (or None) stops BxlServer; empty reads back as NULL
+recalls, problem = "", ""
+try:
+    stored = {}
+    if len(InputDataSet):  # no rows may come as a frame without columns
+        for segment, chunks in InputDataSet.sort_values(["Id", "Ordinal"]).groupby("Id"):
+            stored[int(segment)] = b"".join(chunks["Data"])
+    measured = []
+    for graph in json.loads(state):  # one graph at a time: its failure is its own
+        try:
+            missing = [int(s["id"]) for s in graph["segments"] if int(s["id"]) not in stored]
+            if missing:
+                raise LookupError("segments %s were retired while they were read" % missing)
+            found = vector_index.measure_recall([vector_index.deserialize(stored[int(s["id"])]) for s in graph["segments"]],
+                                                sample, k, seed)
+            measured.append({"segment": graph["graph"], "recall": found.recall, "queries": found.queries,
+                             "embeddings": found.embeddings, "seconds": round(found.seconds, 3)})
+        except Exception as exc:
+            measured.append({"segment": graph["graph"], "problem": ("%s: %s" % (type(exc).__name__, exc))[:2000]})
+    recalls = json.dumps(measured)
+except Exception as exc:  # the request as a whole: recorded on every graph measured, the phase goes on
+    problem = ("%s: %s" % (type(exc).__name__, exc))[:2000]
+',
+                    @input_data_1 = N'SELECT Id, Ordinal, Data FROM #recall_chunks',
+                    @params = N'@state NVARCHAR(MAX), @sample INT, @k INT, @seed INT, @recalls NVARCHAR(MAX) OUTPUT,
+                                @problem NVARCHAR(2048) OUTPUT',
+                    @state = @RecallState, @sample = {{ policy.LOOP_RECALL_SAMPLE }}, @k = {{ policy.LOOP_RECALL_K }},
+                    @seed = @RecallSeed,
+                    @recalls = @Recalls OUTPUT, @problem = @RecallProblem OUTPUT
+                WITH RESULT SETS NONE;
+                SELECT @Recalls = NULLIF(@Recalls, N''), @RecallProblem = NULLIF(@RecallProblem, N'');
+                INSERT INTO #recalls (SegmentId, Recall, Queries, Embeddings, Seconds, Problem)
+                SELECT j.SegmentId, j.Recall, j.Queries, j.Embeddings, j.Seconds, j.Problem
+                FROM OPENJSON(COALESCE(@Recalls, N'[]'))
+                     WITH (SegmentId BIGINT '$.segment', Recall FLOAT '$.recall', Queries INT '$.queries',
+                           Embeddings BIGINT '$.embeddings', Seconds FLOAT '$.seconds', Problem NVARCHAR(2000) '$.problem') AS j
+                WHERE j.SegmentId IN (SELECT g.SegmentId FROM #recall_graphs AS g);
+            END;
+            INSERT INTO dbo.AutonomousSnapshots (CycleId, Kind, ObjectName, Counters)
+            SELECT @CycleId, N'vector_index', g.ObjectName,
+                   (SELECT g.TenantId AS tenant, g.EmbeddingType AS [type], g.Dimension AS dimension, g.SegmentId AS segment,
+                           g.Embeddings AS embeddings, {{ policy.LOOP_RECALL_K }} AS k, r.Recall AS recall, r.Queries AS queries,
+                           r.Seconds AS seconds,
+                           CASE WHEN g.Measure = 0
+                                THEN CONCAT(N'not measured: ', g.Embeddings, N' embeddings, more than LOOP_RECALL_MAX_EMBEDDINGS (',
+                                            {{ policy.LOOP_RECALL_MAX_EMBEDDINGS }}, N')')
+                                WHEN r.SegmentId IS NULL
+                                THEN COALESCE(@RecallProblem, N'the recall script returned nothing for this graph')
+                                ELSE r.Problem END AS problem
+                    FOR JSON PATH, WITHOUT_ARRAY_WRAPPER)
+            FROM #recall_graphs AS g
+            LEFT JOIN #recalls AS r ON r.SegmentId = g.SegmentId
+            -- one too large on its own is recorded (skipped for a day); one past this cycle's share waits
+            WHERE g.Measure = 1 OR g.Embeddings > {{ policy.LOOP_RECALL_MAX_EMBEDDINGS }};
+            INSERT INTO dbo.AutonomousObservations (CycleId, Kind, TargetObject, Metric, Baseline, Detail)
+            SELECT @CycleId, N'search_recall', CONVERT(NVARCHAR(20), g.TenantId), r.Recall, {{ policy.TARGET_RECALL }},
+                   (SELECT g.TenantId AS tenant, g.EmbeddingType AS [type], g.Dimension AS dimension, g.SegmentId AS segment,
+                           {{ policy.LOOP_RECALL_K }} AS k, r.Queries AS queries, r.Embeddings AS embeddings, r.Seconds AS seconds
+                    FOR JSON PATH, WITHOUT_ARRAY_WRAPPER)
+            FROM #recall_graphs AS g
+            INNER JOIN #recalls AS r ON r.SegmentId = g.SegmentId
+            WHERE r.Recall < {{ policy.TARGET_RECALL }} - {{ policy.LOOP_RECALL_TOLERANCE }};
             SET @Found += @@ROWCOUNT;
         END;
 

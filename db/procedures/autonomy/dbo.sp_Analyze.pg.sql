@@ -1,15 +1,17 @@
 -- kind: procedure
--- requires: dbo.fn_AutonomousLoopSettings, dbo.AutonomousCycles, dbo.AutonomousSnapshots, dbo.AutonomousObservations, dbo.OODALoopMetrics, dbo.AutonomousLoopMessages, dbo.AutonomousLoopDeadLetters, dbo.InferenceRequests, dbo.IngestionJobs, dbo.AtomEmbeddings, dbo.BillingUsageLedger_InMemory, dbo.AutonomousActions, pg_stat_statements, pgstattuple
+-- requires: dbo.fn_AutonomousLoopSettings, dbo.AutonomousCycles, dbo.AutonomousSnapshots, dbo.AutonomousObservations, dbo.OODALoopMetrics, dbo.AutonomousLoopMessages, dbo.AutonomousLoopDeadLetters, dbo.InferenceRequests, dbo.IngestionJobs, dbo.AtomEmbeddings, dbo.BillingUsageLedger_InMemory, dbo.AutonomousActions, dbo.VectorIndexSegments, dbo.fn_MeasureSearchRecall, pg_stat_statements, pgstattuple
 -- Observe (seed 003's phase 1): start a cycle, snapshot the statements' and tables' counters, and
 -- record what needs attention as rows of dbo.AutonomousObservations, comparing with the previous
 -- cycle's snapshot and with each request type's own history:
 --   performance  latency against its baseline, tables scanned whole again and again, indexes no
---                statement used, stale statistics, vector index deltas waiting to be merged
+--                statement used, stale statistics, vector index deltas waiting to be merged, the
+--                search recall of each vector index graph against exact (once a day per graph)
 --   maintenance  dead rows, embeddings without a 3-D point or bucket, failed ingestion jobs,
 --                requests and billing months past retention, the loop's own old rows, its queues
 --                and its failures
 -- TenantId limits the latency comparison to one tenant's requests (NULL: all); the loop reads every
--- tenant's counters and never their content. It runs as its owner, for the system role.
+-- tenant's counters and never their content (the recall measure compares their vector index's
+-- embeddings inside the database and records only the recall). It runs as its owner, for the system role.
 CREATE OR REPLACE PROCEDURE dbo.sp_Analyze(
     TenantId integer DEFAULT NULL,
     AnalysisScope text DEFAULT 'full',
@@ -31,6 +33,10 @@ DECLARE
     found_count integer := 0;
     added integer;
     measure_density boolean;
+    graph record;
+    measured record;
+    problem text;
+    recall_budget bigint := {{ policy.LOOP_RECALL_MAX_EMBEDDINGS }};
     perf boolean;
     maint boolean;
 BEGIN
@@ -88,7 +94,7 @@ BEGIN
     -- what later cycles compare with: the previous cycle's counters, and index scans over the lookback
     DELETE FROM dbo.AutonomousSnapshots s
     WHERE (s.Kind IN ('statement', 'table') AND s.CycleId < previous)
-       OR (s.Kind = 'index' AND s.CapturedAt < now() - make_interval(hours => lookback) - interval '24 hours');
+       OR (s.Kind IN ('index', 'vector_index') AND s.CapturedAt < now() - make_interval(hours => lookback) - interval '24 hours');
 
     IF perf THEN
         -- tables read whole, again and again, since the previous cycle
@@ -198,6 +204,77 @@ BEGIN
         GROUP BY a.TenantId
         HAVING count(*) >= {{ policy.DELTA_MERGE_ROWS }};
         GET DIAGNOSTICS added = ROW_COUNT; found_count := found_count + added;
+
+        -- the search recall of each active vector index graph, once a day per graph (a rebuilt graph
+        -- is a new segment: measured at the next cycle): LOOP_RECALL_SAMPLE of the type's own embeddings
+        -- asked of the index path and of an exact scan of the same segments (dbo.fn_MeasureSearchRecall,
+        -- hartonomous_ext.vector_index.measure_recall); recorded as search_recall below the recall the
+        -- graphs are calibrated to (TARGET_RECALL) minus LOOP_RECALL_TOLERANCE. Its cost: loading the
+        -- type's segments into this session (unless a search here has) and one exact scan of them, a
+        -- matrix product of the sample with every vector: about 0.1 s per 100,000 384-d vectors on one
+        -- core. At most LOOP_RECALL_MAX_EMBEDDINGS vectors per cycle, in order of tenant and type: the
+        -- graphs past it wait for the next cycle, and a type larger on its own is not measured (its
+        -- snapshot says so). Every
+        -- measure is a snapshot (Kind 'vector_index', one per graph segment), the day's gate; a
+        -- measure that fails is recorded there with its error, and the phase goes on.
+        FOR graph IN
+            SELECT g.SegmentId, g.TenantId, g.EmbeddingType, g.Dimension,
+                   format('%s/%s/%s', g.TenantId, g.EmbeddingType, g.SegmentId) AS ObjectName,
+                   (SELECT sum(s.VectorCount) FROM dbo.VectorIndexSegments s
+                    WHERE s.TenantId = g.TenantId AND s.EmbeddingType = g.EmbeddingType AND s.Dimension = g.Dimension
+                      AND s.IsActive) AS Embeddings
+            FROM dbo.VectorIndexSegments g
+            WHERE g.IsActive AND g.Kind = 'hnsw'
+              AND NOT EXISTS (SELECT 1 FROM dbo.AutonomousSnapshots p
+                              WHERE p.Kind = 'vector_index'
+                                AND p.ObjectName = format('%s/%s/%s', g.TenantId, g.EmbeddingType, g.SegmentId)
+                                AND p.CapturedAt > now() - interval '24 hours')
+            ORDER BY g.TenantId, g.EmbeddingType, g.SegmentId
+        LOOP
+            measured := NULL;
+            problem := NULL;
+            IF graph.Embeddings > {{ policy.LOOP_RECALL_MAX_EMBEDDINGS }} THEN
+                problem := format('not measured: %s embeddings, more than LOOP_RECALL_MAX_EMBEDDINGS (%s)',
+                                  graph.Embeddings, {{ policy.LOOP_RECALL_MAX_EMBEDDINGS }});
+            ELSIF graph.Embeddings > recall_budget THEN
+                -- this cycle's share is spent: this graph and the ones after it wait for the next cycle
+                -- (SQL Server's running total decides the same)
+                recall_budget := 0;
+                CONTINUE;
+            ELSE
+                recall_budget := recall_budget - graph.Embeddings;
+                BEGIN
+                    SELECT * INTO measured
+                    FROM dbo.fn_MeasureSearchRecall(graph.TenantId, graph.EmbeddingType, {{ policy.LOOP_RECALL_SAMPLE }},
+                                                    {{ policy.LOOP_RECALL_K }},
+                                                    -- another sample each day, the same one within a day
+                                                    floor(extract(epoch FROM now()) / 86400)::integer, graph.Dimension);
+                    IF NOT FOUND THEN
+                        problem := 'the graph was retired while it was measured';
+                    END IF;
+                EXCEPTION WHEN OTHERS THEN
+                    GET STACKED DIAGNOSTICS problem = MESSAGE_TEXT;
+                    problem := left(problem, 2000);
+                END;
+            END IF;
+            INSERT INTO dbo.AutonomousSnapshots (CycleId, Kind, ObjectName, Counters)
+            VALUES (sp_Analyze.CycleId, 'vector_index', graph.ObjectName,
+                    jsonb_strip_nulls(jsonb_build_object(
+                        'tenant', graph.TenantId, 'type', graph.EmbeddingType, 'dimension', graph.Dimension,
+                        'segment', graph.SegmentId, 'embeddings', graph.Embeddings, 'k', {{ policy.LOOP_RECALL_K }},
+                        'recall', measured.Recall, 'queries', measured.Queries,
+                        'seconds', round(measured.Seconds::numeric, 3), 'problem', problem)));
+            IF measured.Recall < {{ policy.TARGET_RECALL }} - {{ policy.LOOP_RECALL_TOLERANCE }} THEN
+                INSERT INTO dbo.AutonomousObservations (CycleId, Kind, TargetObject, Metric, Baseline, Detail)
+                VALUES (sp_Analyze.CycleId, 'search_recall', graph.TenantId::text, measured.Recall, {{ policy.TARGET_RECALL }},
+                        jsonb_build_object('tenant', graph.TenantId, 'type', graph.EmbeddingType,
+                                           'dimension', graph.Dimension, 'segment', graph.SegmentId,
+                                           'k', {{ policy.LOOP_RECALL_K }}, 'queries', measured.Queries,
+                                           'embeddings', measured.Embeddings,
+                                           'seconds', round(measured.Seconds::numeric, 3)));
+                found_count := found_count + 1;
+            END IF;
+        END LOOP;
     END IF;
 
     IF maint THEN

@@ -90,7 +90,7 @@ BEGIN
                CASE WHEN o.Kind IN (N'unused_index', N'index_bloat', N'stale_statistics') THEN JSON_VALUE(o.Detail, '$.schema')
                     WHEN o.Kind IN (N'old_inference_requests', N'unarchived_billing', N'old_loop_history') THEN N'dbo' END,
                CASE WHEN o.Kind IN (N'unused_index', N'index_bloat', N'stale_statistics') THEN JSON_VALUE(o.Detail, '$.name')
-                    WHEN o.Kind IN (N'unprojected_embeddings', N'vector_index_delta') THEN o.TargetObject
+                    WHEN o.Kind IN (N'unprojected_embeddings', N'vector_index_delta', N'search_recall') THEN o.TargetObject
                     WHEN o.Kind = N'old_inference_requests' THEN N'InferenceRequests'
                     WHEN o.Kind = N'unarchived_billing' THEN N'BillingUsageLedger_InMemory'
                     WHEN o.Kind = N'old_loop_history' THEN N'OODALoopMetrics' END,
@@ -106,6 +106,7 @@ BEGIN
                                         WHEN N'stale_statistics' THEN N'analyze_table'
                                         WHEN N'unprojected_embeddings' THEN N'refit_projections'
                                         WHEN N'vector_index_delta' THEN N'rebuild_vector_index'
+                                        WHEN N'search_recall' THEN N'rebuild_vector_index'
                                         WHEN N'old_inference_requests' THEN N'archive_inference_requests'
                                         WHEN N'unarchived_billing' THEN N'archive_billing_usage'
                                         WHEN N'old_loop_history' THEN N'purge_loop_history' END AS ActionType) AS m
@@ -119,6 +120,8 @@ BEGIN
                                 THEN o.Metric / (SELECT CASE WHEN COUNT_BIG(*) > 1 THEN COUNT_BIG(*) ELSE 1 END
                                                  FROM dbo.InferenceRequests AS q)
                                 WHEN N'unarchived_billing' THEN 1.0
+                                -- a rebuild calibrates the new graph to TARGET_RECALL again: the shortfall in units of the tolerance, at most 1 (PostgreSQL's twin says why)
+                                WHEN N'search_recall' THEN (o.Baseline - o.Metric) / {{ policy.LOOP_RECALL_TOLERANCE }}
                                 ELSE 0.5 END AS Raw) AS g
         WHERE m.ActionType IS NOT NULL;
 

@@ -160,6 +160,15 @@ BEGIN
             target_schema := NULL;
             target_name := obs.TargetObject;
             gain := 0.5;
+        ELSIF obs.Kind = 'search_recall' THEN
+            -- a rebuild calibrates the new graph's ef_search to TARGET_RECALL again (the same action
+            -- and target as a delta: one rebuild answers both). The gain is the shortfall in units of
+            -- the tolerance, at most 1: a shortfall past it is beyond chance, and the rebuild restores
+            -- all of it (the bare shortfall, 0.05 to 0.3, would leave every rebuild waiting for a person)
+            action_type := 'rebuild_vector_index';
+            target_schema := NULL;
+            target_name := obs.TargetObject;
+            gain := least(1.0, greatest(0.0, (obs.Baseline - obs.Metric) / {{ policy.LOOP_RECALL_TOLERANCE }}));
         ELSIF obs.Kind = 'old_inference_requests' THEN
             action_type := 'archive_inference_requests';
             target_schema := 'dbo';

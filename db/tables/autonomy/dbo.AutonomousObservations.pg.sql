@@ -17,7 +17,8 @@ CREATE TABLE IF NOT EXISTS dbo.AutonomousObservations (
     CONSTRAINT CK_AutonomousObservations_Kind CHECK (Kind IN (
         'latency_regression', 'seq_scan_hotspot', 'unused_index', 'index_bloat', 'stale_statistics',
         'table_bloat', 'failed_ingestion', 'unprojected_embeddings', 'vector_index_delta',
-        'old_inference_requests', 'unarchived_billing', 'old_loop_history', 'queue_backlog', 'loop_failures')),
+        'old_inference_requests', 'unarchived_billing', 'old_loop_history', 'queue_backlog', 'loop_failures',
+        'search_recall')),
     CONSTRAINT CK_AutonomousObservations_Status CHECK (Status IN ('New', 'Considered'))
 );
 CREATE INDEX IF NOT EXISTS IX_AutonomousObservations_Status ON dbo.AutonomousObservations (Status) WHERE Status = 'New';
