@@ -15,8 +15,8 @@ import uuid
 
 import pytest
 
-DSN = os.environ.get("HARTONOMOUS_MSSQL_DSN")
-VERSION = os.environ.get("HARTONOMOUS_MSSQL_VERSION", "2022")
+from mssql_live_support import DSN, VERSION, drop_database, published_database, rows, scalar
+
 pytestmark = [
     pytest.mark.mssql,
     pytest.mark.skipif(not DSN, reason="live SQL Server suite skipped: HARTONOMOUS_MSSQL_DSN is not set"),
@@ -25,40 +25,7 @@ pytestmark = [
 
 @pytest.fixture(scope="module")
 def database(tmp_path_factory):
-    from deployer import cli
-
-    name = f"HartonomousTest_{uuid.uuid4().hex[:8]}"
-    logs = tmp_path_factory.mktemp("logs")
-    code = cli.main(["publish", "--target", "mssql", "--database-name", name, "--mssql-version", VERSION,
-                     "--skip-filestream", "--log-dir", str(logs)])
-    assert code == 0, f"publish to SQL Server failed; see {logs}"
-    yield name
-    _drop_database(name)
-
-
-def _drop_database(name: str) -> None:
-    import pyodbc
-
-    with pyodbc.connect(DSN, autocommit=True) as conn:
-        conn.execute("USE master")
-        conn.execute(f"ALTER DATABASE [{name}] SET SINGLE_USER WITH ROLLBACK IMMEDIATE")
-        conn.execute(f"DROP DATABASE [{name}]")
-
-
-def _rows(database, batch, *params) -> list[tuple]:
-    """The rows of the batch's first result set (SET NOCOUNT ON batches may print counts first)."""
-    import pyodbc
-
-    with pyodbc.connect(DSN, autocommit=True) as conn:
-        conn.execute(f"USE [{database}]")
-        cursor = conn.execute(batch, *params)
-        while cursor.description is None and cursor.nextset():
-            pass
-        return [tuple(r) for r in cursor.fetchall()] if cursor.description else []
-
-
-def _scalar(database, batch, *params):
-    return _rows(database, batch, *params)[0][0]
+    yield from published_database("HartonomousTest", tmp_path_factory.mktemp("logs"))
 
 
 def f32(*values) -> bytes:
@@ -80,15 +47,15 @@ def test_verify_passes(database, run):
 
 
 def test_vector_bindings(database):
-    dot = _scalar(database, "SET NOCOUNT ON; DECLARE @r FLOAT; "
+    dot = scalar(database, "SET NOCOUNT ON; DECLARE @r FLOAT; "
                   "EXEC dbo.sp_VectorDotProduct @v1 = ?, @v2 = ?, @result = @r OUTPUT; SELECT @r;",
                   f32(1, 2, 3), f32(4, 5, 6))
     assert dot == pytest.approx(32.0)
-    cosine = _scalar(database, "SET NOCOUNT ON; DECLARE @r FLOAT; "
+    cosine = scalar(database, "SET NOCOUNT ON; DECLARE @r FLOAT; "
                      "EXEC dbo.sp_VectorCosineSimilarity @v1 = ?, @v2 = ?, @result = @r OUTPUT; SELECT @r;",
                      f32(1, 2, 3), f32(4, 5, 6))
     assert cosine == pytest.approx(0.9746318461970762)
-    normalized = _scalar(database, "SET NOCOUNT ON; DECLARE @r VARBINARY(MAX); "
+    normalized = scalar(database, "SET NOCOUNT ON; DECLARE @r VARBINARY(MAX); "
                          "EXEC dbo.sp_VectorNormalize @v = ?, @result = @r OUTPUT; SELECT @r;", f32(3, 4))
     assert struct.unpack("<2f", normalized) == pytest.approx((0.6, 0.8))
 
@@ -97,7 +64,7 @@ def test_dimension_mismatch_is_an_error(database):
     import pyodbc
 
     with pytest.raises(pyodbc.Error, match="dimension mismatch"):
-        _scalar(database, "SET NOCOUNT ON; DECLARE @r FLOAT; "
+        scalar(database, "SET NOCOUNT ON; DECLARE @r FLOAT; "
                 "EXEC dbo.sp_VectorDotProduct @v1 = ?, @v2 = ?, @result = @r OUTPUT; SELECT @r;",
                 f32(1, 2, 3), f32(1, 2))
 
@@ -110,7 +77,7 @@ def test_plan_and_drift_report_no_differences(database, run):
 
 
 def test_added_column_is_altered_in_place_keeping_rows(database, run, db_copy, tmp_path):
-    _scalar(database, "SET NOCOUNT ON; INSERT INTO dbo.IngestionJobs (JobType) VALUES (N'live-test'); SELECT 1;")
+    scalar(database, "SET NOCOUNT ON; INSERT INTO dbo.IngestionJobs (JobType) VALUES (N'live-test'); SELECT 1;")
     jobs = db_copy / "tables" / "dbo.IngestionJobs.mssql.sql"
     jobs.write_text(jobs.read_text().replace(
         "        ErrorMessage   NVARCHAR(MAX)   NULL,\n",
@@ -121,7 +88,7 @@ def test_added_column_is_altered_in_place_keeping_rows(database, run, db_copy, t
     assert plan.code == 1, plan
     assert '"column added"' in plan.out
     assert run("publish", *common, "--log-dir", tmp_path).code == 0
-    assert _scalar(database, "SELECT COUNT(*) FROM dbo.IngestionJobs WHERE JobType = N'live-test' AND Note IS NULL") == 1
+    assert scalar(database, "SELECT COUNT(*) FROM dbo.IngestionJobs WHERE JobType = N'live-test' AND Note IS NULL") == 1
     assert run("plan", *common).code == 0
 
 
@@ -131,7 +98,7 @@ def test_embedding_matches_sentence_transformers(database):
 
     reference = json.loads((Path(__file__).parent / "fixtures" / "minilm_reference.json").read_text())
     text, expected = reference["texts"][1], reference["embeddings"][1]
-    data = _scalar(database, "SET NOCOUNT ON; DECLARE @e VARBINARY(MAX); "
+    data = scalar(database, "SET NOCOUNT ON; DECLARE @e VARBINARY(MAX); "
                    "EXEC dbo.sp_GenerateEmbedding @text_value = ?, @embedding = @e OUTPUT; SELECT @e;", text)
     got = struct.unpack(f"<{len(data) // 4}f", data)
     dot = sum(a * b for a, b in zip(got, expected))
@@ -143,11 +110,11 @@ def test_ingest_atom_deduplicates_and_refuses_bad_text(database):
 
     batch = ("SET NOCOUNT ON; DECLARE @id BIGINT; EXEC dbo.sp_IngestAtom @Content = ?, @ContentType = N'text/plain', "
              "@AtomId = @id OUTPUT; SELECT @id;")
-    first = _scalar(database, batch, b"live atom")
-    assert _scalar(database, batch, b"live atom") == first
-    assert _scalar(database, "SELECT ReferenceCount FROM dbo.Atoms WHERE AtomId = ?", first) == 2
+    first = scalar(database, batch, b"live atom")
+    assert scalar(database, batch, b"live atom") == first
+    assert scalar(database, "SELECT ReferenceCount FROM dbo.Atoms WHERE AtomId = ?", first) == 2
     with pytest.raises(pyodbc.Error, match="not valid UTF-8"):
-        _scalar(database, batch, b"\xff\xfe bad")
+        scalar(database, batch, b"\xff\xfe bad")
 
 
 @pytest.fixture(scope="module")
@@ -170,7 +137,7 @@ def filestream_database(tmp_path_factory):
                      "--log-dir", str(logs)])
     assert code == 0, f"publish to SQL Server with FILESTREAM failed; see {logs}"
     yield name
-    _drop_database(name)
+    drop_database(name)
 
 
 def test_a_table_change_is_planned_and_published_with_filestream_on(filestream_database, run, db_copy, tmp_path):
@@ -191,7 +158,7 @@ def test_a_table_change_is_planned_and_published_with_filestream_on(filestream_d
     assert plan.code == 1, plan
     assert '"column added"' in plan.out and "dbo.AtomPayloadStore" in plan.out
     assert run("publish", *common, "--log-dir", tmp_path).code == 0
-    assert _scalar(filestream_database, "SELECT COUNT(*) FROM sys.columns "
+    assert scalar(filestream_database, "SELECT COUNT(*) FROM sys.columns "
                    "WHERE object_id = OBJECT_ID(N'dbo.AtomPayloadStore') AND name = N'Note'") == 1
     assert run("plan", *common).code == 0
     with pyodbc.connect(DSN, autocommit=True) as conn:
@@ -204,10 +171,10 @@ def test_non_ascii_text_round_trips_through_ingest_and_search(database):
     """é, CJK and emoji: UTF-8 is decoded in Python (hartonomous_ext.atoms), whatever the database's
     collation; the search rows are captured with INSERT ... EXEC (no nested INSERT EXEC inside)."""
     text = "Café au lait à Paris, 東京の猫 🐱"
-    atom = _scalar(database, "SET NOCOUNT ON; DECLARE @id BIGINT; EXEC dbo.sp_IngestAtom @Content = ?, "
+    atom = scalar(database, "SET NOCOUNT ON; DECLARE @id BIGINT; EXEC dbo.sp_IngestAtom @Content = ?, "
                    "@ContentType = N'text/plain; charset=utf-8', @TenantId = 4242, @GenerateEmbedding = 1, "
                    "@AtomId = @id OUTPUT; SELECT @id;", text.encode("utf-8"))
-    found = _rows(database, "SET NOCOUNT ON; CREATE TABLE #r (AtomId BIGINT, Score FLOAT, ContentType NVARCHAR(128), "
+    found = rows(database, "SET NOCOUNT ON; CREATE TABLE #r (AtomId BIGINT, Score FLOAT, ContentType NVARCHAR(128), "
                   "Preview NVARCHAR(400)); INSERT INTO #r EXEC dbo.sp_SemanticSearch @query_text = ?, @top_k = 1, "
                   "@use_hybrid = 0, @TenantId = 4242; SELECT AtomId, Preview FROM #r;", text)
     assert found == [(atom, text)]
@@ -215,10 +182,10 @@ def test_non_ascii_text_round_trips_through_ingest_and_search(database):
 
 def test_the_seed_calls_run_as_written(database):
     """Seed 003's calls, spelled as the seed spells them (real numbers in place of '...')."""
-    vector = _scalar(database, "SET NOCOUNT ON; DECLARE @v VARBINARY(MAX); "
+    vector = scalar(database, "SET NOCOUNT ON; DECLARE @v VARBINARY(MAX); "
                      "EXEC dbo.sp_GenerateEmbedding @text_value = N'a sleepy kitten', @embedding = @v OUTPUT; SELECT @v;")
     embedding = "[" + ", ".join(repr(v) for v in struct.unpack(f"<{len(vector) // 4}f", vector)) + "]"
-    atom = _scalar(database, """SET NOCOUNT ON;
+    atom = scalar(database, """SET NOCOUNT ON;
         DECLARE @AtomId BIGINT, @binaryData VARBINARY(MAX) = ?;
         EXEC dbo.sp_IngestAtom
             @Content = @binaryData,
@@ -229,8 +196,8 @@ def test_the_seed_calls_run_as_written(database):
             @ModelId = NULL,
             @AtomId = @AtomId OUTPUT;
         SELECT @AtomId;""", bytes.fromhex("89504e470d0a1a0a0000000d49484452"))
-    assert _scalar(database, "SELECT Modality FROM dbo.Atoms WHERE AtomId = ?", atom) == "image"
-    rows = _rows(database, f"""SET NOCOUNT ON;
+    assert scalar(database, "SELECT Modality FROM dbo.Atoms WHERE AtomId = ?", atom) == "image"
+    rows = rows(database, f"""SET NOCOUNT ON;
         EXEC dbo.sp_SemanticSearch
             @query_embedding = '{embedding}',
             @query_dimension = 384,
@@ -241,17 +208,17 @@ def test_the_seed_calls_run_as_written(database):
     import pyodbc
 
     with pytest.raises(pyodbc.Error, match="but the dimension given is 768"):
-        _rows(database, f"EXEC dbo.sp_SemanticSearch @query_embedding = '{embedding}', @query_dimension = 768, "
+        rows(database, f"EXEC dbo.sp_SemanticSearch @query_embedding = '{embedding}', @query_dimension = 768, "
                         "@top_k = 10, @category = 'text', @use_hybrid = 1;")
     with pytest.raises(pyodbc.Error, match="ModelIds do not exist|text generation needs a GGUF model"):
-        _rows(database, "EXEC dbo.sp_GenerateText @prompt = 'Explain quantum entanglement', @max_tokens = 256, "
+        rows(database, "EXEC dbo.sp_GenerateText @prompt = 'Explain quantum entanglement', @max_tokens = 256, "
                         "@temperature = 0.7, @ModelIds = '1,2,3', @top_k = 5;")
-    assert _rows(database, """SET NOCOUNT ON;
+    assert rows(database, """SET NOCOUNT ON;
         EXEC dbo.sp_RollbackWeightsToTimestamp
             @TargetDateTime = '2025-11-08 10:00:00',
             @ModelId = NULL,
             @DryRun = 1;""") == []
-    jobs = _rows(database, """SELECT TOP 10 IngestionJobId, JobType, Status, StartTime, EndTime,
+    jobs = rows(database, """SELECT TOP 10 IngestionJobId, JobType, Status, StartTime, EndTime,
         DATEDIFF(SECOND, StartTime, COALESCE(EndTime, GETUTCDATE())) AS DurationSec, AtomsProcessed, ErrorMessage
         FROM IngestionJobs ORDER BY StartTime DESC;""")
     assert all(len(j) == 8 for j in jobs)
@@ -289,14 +256,14 @@ def test_a_model_round_trips_through_the_stored_model_reader(database, run, tmp_
     result = run("ingest-model", *target, source, "--name", "live-round-trip")
     assert result.code == 0, result
     model_id = int(result.out.split("-> model ")[1].split(":")[0])
-    (hashes,), = _rows(database, "SELECT ChunkHashes FROM dbo.fn_StoredModelTensors(?) WHERE TensorName = ?",
+    (hashes,), = rows(database, "SELECT ChunkHashes FROM dbo.fn_StoredModelTensors(?) WHERE TensorName = ?",
                        model_id, "encoder.layer.0.dense.weight")
     assert len(json.loads(hashes)) == 1
     out = tmp_path / "export.safetensors"
     assert run("export-model", *target, model_id, "--out", out).code == 0
     exported = {t.name: t.read() for t in formats.read(out).tensors}
     assert exported == {t.name: t.read() for t in formats.read(source).tensors}
-    assert _rows(database, "SELECT * FROM dbo.fn_StoredModel(?, ?)", model_id, 424242) == []
+    assert rows(database, "SELECT * FROM dbo.fn_StoredModel(?, ?)", model_id, 424242) == []
 
 
 def test_stored_weights_embed_as_the_packaged_model_does(database, run):
@@ -311,8 +278,8 @@ def test_stored_weights_embed_as_the_packaged_model_does(database, run):
     model_id = int(result.out.split("-> model ")[1].split(":")[0])
     batch = ("SET NOCOUNT ON; DECLARE @e VARBINARY(MAX); "
              "EXEC dbo.sp_GenerateEmbedding @text_value = ?, @ModelId = ?, @embedding = @e OUTPUT; SELECT @e;")
-    stored = np.frombuffer(_scalar(database, batch, "stored weights, same vector", model_id), "<f4")
-    packaged = np.frombuffer(_scalar(database, batch, "stored weights, same vector", None), "<f4")
+    stored = np.frombuffer(scalar(database, batch, "stored weights, same vector", model_id), "<f4")
+    packaged = np.frombuffer(scalar(database, batch, "stored weights, same vector", None), "<f4")
     assert stored.shape == (384,) and np.allclose(stored, packaged, atol=1e-5)
 
 
@@ -400,7 +367,7 @@ def test_sql_server_2025_searches_exactly_in_the_engine_with_the_same_results(da
                                "@embedding = @q OUTPUT; SELECT @q;").fetchone()[0]
     assert mode == "exact (VECTOR_DISTANCE)"
     with pytest.raises(pyodbc.Error, match="50210|zero vector"):
-        _rows(database, "EXEC dbo.sp_SemanticSearch @query_embedding = ?, @use_hybrid = 0, @TenantId = ?;",
+        rows(database, "EXEC dbo.sp_SemanticSearch @query_embedding = ?, @use_hybrid = 0, @TenantId = ?;",
               json.dumps([0.0] * 384), tenant)
     q = np.frombuffer(query, "<f4")
     expected = sorted(((float(np.frombuffer(v, "<f4") @ q), a) for a, v in stored), reverse=True)
@@ -434,7 +401,7 @@ def test_concurrent_batches_of_one_tenant_take_turns_and_count_every_copy(databa
     for thread in threads:
         thread.join()
     assert errors == []
-    assert _rows(database, "SELECT COUNT(*), MIN(ReferenceCount), MAX(ReferenceCount) FROM dbo.Atoms WHERE TenantId = ?",
+    assert rows(database, "SELECT COUNT(*), MIN(ReferenceCount), MAX(ReferenceCount) FROM dbo.Atoms WHERE TenantId = ?",
                  tenant) == [(400, 3, 3)]
 
 
@@ -445,7 +412,7 @@ def test_billing_meters_the_work_and_a_quota_refuses_before_it(database):
     import pyodbc
 
     tenant = 5151
-    _rows(database, """
+    rows(database, """
         SET NOCOUNT ON;
         INSERT INTO dbo.BillingRatePlans (PlanName) VALUES (N'live-trial');
         DECLARE @Plan INT = SCOPE_IDENTITY();
@@ -453,21 +420,21 @@ def test_billing_meters_the_work_and_a_quota_refuses_before_it(database):
         VALUES (@Plan, 'search', 0.5, 2), (@Plan, 'ingested_byte', 0.001, NULL);
         INSERT INTO dbo.BillingAccounts (TenantId, RatePlanId) VALUES (?, @Plan);""", tenant)
     content = "live billing apples".encode()
-    _rows(database, "DECLARE @Id BIGINT; EXEC dbo.sp_IngestAtom @Content = ?, @ContentType = N'text/plain', "
+    rows(database, "DECLARE @Id BIGINT; EXEC dbo.sp_IngestAtom @Content = ?, @ContentType = N'text/plain', "
                     "@TenantId = ?, @GenerateEmbedding = 1, @AtomId = @Id OUTPUT;", content, tenant)
     search = "EXEC dbo.sp_SemanticSearch @query_text = N'apples', @top_k = 1, @TenantId = ?;"
-    assert len(_rows(database, search, tenant)) == 1
-    assert len(_rows(database, search, tenant)) == 1
+    assert len(rows(database, search, tenant)) == 1
+    assert len(rows(database, search, tenant)) == 1
     with pytest.raises(pyodbc.Error, match="tenant 5151 has 0 of its monthly quota of 2 search units left"):
-        _rows(database, search, tenant)
-    counters = _rows(database, "SELECT Operation, Units, Calls, Cost FROM dbo.BillingUsagePeriods WHERE TenantId = ? "
+        rows(database, search, tenant)
+    counters = rows(database, "SELECT Operation, Units, Calls, Cost FROM dbo.BillingUsagePeriods WHERE TenantId = ? "
                                "ORDER BY Operation", tenant)
     assert [(op, units, calls) for op, units, calls, _ in counters] == [
         ("embedding", 3, 3), ("ingested_byte", len(content), 1), ("search", 2, 2)]
-    assert _rows(database, "SELECT Operation, SUM(Units), COUNT(*) FROM dbo.BillingUsageLedger_InMemory "
+    assert rows(database, "SELECT Operation, SUM(Units), COUNT(*) FROM dbo.BillingUsageLedger_InMemory "
                            "WHERE TenantId = ? GROUP BY Operation ORDER BY Operation", tenant) == [
         (op, units, calls) for op, units, calls, _ in counters]
-    assert _scalar(database, "SELECT COUNT(*) FROM dbo.InferenceRequests WHERE TenantId = ? "
+    assert scalar(database, "SELECT COUNT(*) FROM dbo.InferenceRequests WHERE TenantId = ? "
                              "AND TaskType = N'semantic-search'", tenant) == 2
 
 
@@ -475,17 +442,17 @@ def test_a_charge_outside_a_transaction_is_refused_and_the_seeds_ledger_insert_r
     import pyodbc
 
     with pytest.raises(pyodbc.Error, match="inside the transaction of the work it charges"):
-        _rows(database, "EXEC dbo.sp_ChargeUsage @TenantId = 1, @Operation = 'search', @Units = 1, @Source = N'live';")
-    _rows(database, """
+        rows(database, "EXEC dbo.sp_ChargeUsage @TenantId = 1, @Operation = 'search', @Units = 1, @Source = N'live';")
+    rows(database, """
         INSERT INTO dbo.BillingUsageLedger_InMemory (
             TenantId, PrincipalId, Operation, Units, BaseRate, TotalCost
         )
         VALUES (
             6161, N'billing-correction', 'search', 1, 0.5, 0.5
         );""")
-    assert _scalar(database, "SELECT COUNT(*) FROM dbo.BillingUsageLedger_InMemory WHERE TenantId = 6161") == 1
+    assert scalar(database, "SELECT COUNT(*) FROM dbo.BillingUsageLedger_InMemory WHERE TenantId = 6161") == 1
     # (a date long past: charges of the other tests just before a month's end stay out of it)
-    assert _rows(database, "EXEC dbo.sp_ArchiveBillingUsage @Before = '2000-01-01';") == [(0,)]
+    assert rows(database, "EXEC dbo.sp_ArchiveBillingUsage @Before = '2000-01-01';") == [(0,)]
 
 
 @pytest.mark.parametrize("isolation", ["REPEATABLE READ", "SERIALIZABLE"])
@@ -496,9 +463,9 @@ def test_a_metered_call_works_whatever_the_sessions_isolation_level(database, is
     call = "EXEC dbo.sp_SemanticSearch @query_text = N'apples', @top_k = 1, @TenantId = 7171;"
     if in_transaction:
         call = f"BEGIN TRANSACTION; {call} COMMIT TRANSACTION;"
-    rows = _rows(database, f"SET TRANSACTION ISOLATION LEVEL {isolation}; {call}")
+    rows = rows(database, f"SET TRANSACTION ISOLATION LEVEL {isolation}; {call}")
     assert rows == []  # tenant 7171 has nothing stored: no rows, and no error
-    assert _scalar(database, "SELECT COUNT(*) FROM dbo.BillingUsageLedger_InMemory WHERE TenantId = 7171 "
+    assert scalar(database, "SELECT COUNT(*) FROM dbo.BillingUsageLedger_InMemory WHERE TenantId = 7171 "
                              "AND Operation = 'search'") >= 1
 
 
@@ -532,9 +499,9 @@ def test_every_procedure_the_application_role_may_execute_refuses_hostile_input_
     from test_hostile_input import BASELINE, TRACEBACK_MARKS
 
     user = f"hostile_app_{uuid.uuid4().hex[:6]}"
-    _rows(database, f"CREATE USER [{user}] WITHOUT LOGIN; ALTER ROLE [{database}_app] ADD MEMBER [{user}]; "
+    rows(database, f"CREATE USER [{user}] WITHOUT LOGIN; ALTER ROLE [{database}_app] ADD MEMBER [{user}]; "
                     "INSERT INTO dbo.TenantPrincipals (PrincipalName, TenantId) VALUES (?, 1);", user)
-    procedures = _rows(database, """
+    procedures = rows(database, """
         SELECT OBJECT_SCHEMA_NAME(p.major_id) + N'.' + OBJECT_NAME(p.major_id), a.name, TYPE_NAME(a.user_type_id),
                a.is_output
         FROM sys.database_permissions AS p
@@ -565,7 +532,7 @@ def test_every_procedure_the_application_role_may_execute_refuses_hostile_input_
                     label = f"{name}(@{parameter} = {str(value)[:40]!r})"
                     calls += 1
                     try:
-                        _rows(database, batch, *arguments.values())
+                        rows(database, batch, *arguments.values())
                     except pyodbc.Error as exc:
                         message = str(exc)
                         if "39004" in message or any(mark in message for mark in TRACEBACK_MARKS):

@@ -11,14 +11,12 @@ dead-lettered, and stops the loop (`loop stop`).
 
 from __future__ import annotations
 
-import os
 import time
-import uuid
 
 import pytest
 
-DSN = os.environ.get("HARTONOMOUS_MSSQL_DSN")
-VERSION = os.environ.get("HARTONOMOUS_MSSQL_VERSION", "2022")
+from mssql_live_support import DSN, VERSION, published_database, rows, scalar
+
 CYCLE_SECONDS = 300  # a first cycle on an empty database: Query Store, the four phases, Python once each
 pytestmark = [
     pytest.mark.mssql,
@@ -42,40 +40,7 @@ QUEUES = ("AnalyzeQueue", "HypothesizeQueue", "ActQueue", "LearnQueue")
 
 @pytest.fixture(scope="module")
 def database(tmp_path_factory):
-    from deployer import cli
-
-    name = f"HartonomousLoop_{uuid.uuid4().hex[:8]}"
-    logs = tmp_path_factory.mktemp("logs")
-    code = cli.main(["publish", "--target", "mssql", "--database-name", name, "--mssql-version", VERSION,
-                     "--skip-filestream", "--log-dir", str(logs)])
-    assert code == 0, f"publish to SQL Server failed; see {logs}"
-    yield name
-    _drop_database(name)
-
-
-def _drop_database(name: str) -> None:
-    import pyodbc
-
-    with pyodbc.connect(DSN, autocommit=True) as conn:
-        conn.execute("USE master")
-        conn.execute(f"ALTER DATABASE [{name}] SET SINGLE_USER WITH ROLLBACK IMMEDIATE")
-        conn.execute(f"DROP DATABASE [{name}]")
-
-
-def _rows(database, batch, *params) -> list[tuple]:
-    """The rows of the batch's first result set (SET NOCOUNT ON batches may print counts first)."""
-    import pyodbc
-
-    with pyodbc.connect(DSN, autocommit=True) as conn:
-        conn.execute(f"USE [{database}]")
-        cursor = conn.execute(batch, *params)
-        while cursor.description is None and cursor.nextset():
-            pass
-        return [tuple(r) for r in cursor.fetchall()] if cursor.description else []
-
-
-def _scalar(database, batch, *params):
-    return _rows(database, batch, *params)[0][0]
+    yield from published_database("HartonomousLoop", tmp_path_factory.mktemp("logs"))
 
 
 def _wait_for(check, seconds: float, what: str):
@@ -100,54 +65,54 @@ def started(database, tmp_path_factory):
 
 
 def test_loop_start_switches_activation_on(started):
-    rows = _rows(started, "SELECT name, is_activation_enabled, is_receive_enabled, is_enqueue_enabled, max_readers, "
+    rows = rows(started, "SELECT name, is_activation_enabled, is_receive_enabled, is_enqueue_enabled, max_readers, "
                           "activation_procedure FROM sys.service_queues WHERE name LIKE '%Queue' ORDER BY name")
     assert {r[0] for r in rows} == set(QUEUES)
     for name, activation, receive, enqueue, readers, procedure in rows:
         assert (activation, receive, enqueue, readers) == (True, True, True, 1), name
         assert procedure.endswith(f"[sp_{name.removesuffix('Queue')}]"), procedure
-    assert _scalar(started, "SELECT Enabled FROM dbo.AutonomousLoopSettings WHERE SettingsId = 1") is True
+    assert scalar(started, "SELECT Enabled FROM dbo.AutonomousLoopSettings WHERE SettingsId = 1") is True
 
 
 def test_the_runbook_restart_runs_a_whole_cycle(started):
-    since = _scalar(started, "SELECT SYSUTCDATETIME()")
-    _rows(started, RUNBOOK_RESTART)
+    since = scalar(started, "SELECT SYSUTCDATETIME()")
+    rows(started, RUNBOOK_RESTART)
     phases = "SELECT DISTINCT Phase FROM dbo.OODALoopMetrics WHERE ExecutedAt >= ? AND Success = 1"
-    _wait_for(lambda: {r[0] for r in _rows(started, phases, since)} >= {"Analyze", "Hypothesize", "Act", "Learn"},
+    _wait_for(lambda: {r[0] for r in rows(started, phases, since)} >= {"Analyze", "Hypothesize", "Act", "Learn"},
               CYCLE_SECONDS, "a successful run of each phase after the runbook's restart")
-    assert _scalar(started, "SELECT COUNT(*) FROM dbo.AutonomousCycles WHERE StartedAt >= ? AND TriggeredBy = N'manual'",
+    assert scalar(started, "SELECT COUNT(*) FROM dbo.AutonomousCycles WHERE StartedAt >= ? AND TriggeredBy = N'manual'",
                    since) >= 1
     # every conversation of the cycle ends on both sides (the readers end what they receive): none
     # is left open but the next Analyze, which waits for its timer (IntervalSeconds)
     def settled():
-        states = _rows(started, "SELECT e.state, e.is_initiator FROM sys.conversation_endpoints AS e "
+        states = rows(started, "SELECT e.state, e.is_initiator FROM sys.conversation_endpoints AS e "
                                 "INNER JOIN sys.services AS v ON v.service_id = e.service_id "
                                 "WHERE v.name LIKE N'%Service' AND e.state <> 'CD'")
         return states if len(states) <= 1 else None
     open_ = _wait_for(settled, 60, "the cycle's conversations to close")
     assert all(state in ("SO", "CO") for state, _ in open_), open_
-    assert _scalar(started, "SELECT COUNT(*) FROM dbo.AutonomousLoopAttempts WHERE QueueName = N'AnalyzeQueue'") == 1
-    assert _scalar(started, "SELECT COUNT(*) FROM sys.conversation_endpoints WHERE state = 'CD'") >= 4
-    assert _scalar(started, "SELECT COUNT(*) FROM sys.transmission_queue") == 0
+    assert scalar(started, "SELECT COUNT(*) FROM dbo.AutonomousLoopAttempts WHERE QueueName = N'AnalyzeQueue'") == 1
+    assert scalar(started, "SELECT COUNT(*) FROM sys.conversation_endpoints WHERE state = 'CD'") >= 4
+    assert scalar(started, "SELECT COUNT(*) FROM sys.transmission_queue") == 0
     for queue in QUEUES:
-        assert _rows(started, "SELECT is_receive_enabled, is_enqueue_enabled FROM sys.service_queues WHERE name = ?",
+        assert rows(started, "SELECT is_receive_enabled, is_enqueue_enabled FROM sys.service_queues WHERE name = ?",
                      queue) == [(True, True)], queue
     # the runbook's diagnosis, as written, still reads the queues
     for queue in QUEUES:
-        assert _scalar(started, f"SELECT COUNT(*) FROM dbo.{queue};") >= 0
+        assert scalar(started, f"SELECT COUNT(*) FROM dbo.{queue};") >= 0
 
 
 def test_a_malformed_message_is_dead_lettered(started):
-    sent = _scalar(started, "SET NOCOUNT ON; DECLARE @m BIGINT; EXEC dbo.sp_SendLoopMessage @QueueName = N'HypothesizeQueue', "
+    sent = scalar(started, "SET NOCOUNT ON; DECLARE @m BIGINT; EXEC dbo.sp_SendLoopMessage @QueueName = N'HypothesizeQueue', "
                             "@Body = N'this is not json', @MessageId = @m OUTPUT; SELECT @m;")
-    letter = _wait_for(lambda: _rows(started, "SELECT MessageId, Attempts, LastError FROM dbo.AutonomousLoopDeadLetters "
+    letter = _wait_for(lambda: rows(started, "SELECT MessageId, Attempts, LastError FROM dbo.AutonomousLoopDeadLetters "
                                               "WHERE QueueName = N'HypothesizeQueue' AND Body = N'this is not json'"),
                        60, "the malformed message in dbo.AutonomousLoopDeadLetters")
     assert letter[0][1:] == (1, "malformed message body: not a JSON object")
     # a body that is not a JSON object cannot carry its number: the reader numbers it again
     assert sent is not None and letter[0][0] > 0
     for queue in QUEUES:
-        assert _scalar(started, "SELECT CAST(is_receive_enabled AS INT) FROM sys.service_queues WHERE name = ?", queue) == 1
+        assert scalar(started, "SELECT CAST(is_receive_enabled AS INT) FROM sys.service_queues WHERE name = ?", queue) == 1
 
 
 def test_health_reports_the_broker_and_the_queues(started, run):
@@ -160,7 +125,7 @@ def test_loop_stop_switches_activation_off(started):
 
     common = ["--target", "mssql", "--database-name", started, "--mssql-version", VERSION]
     assert cli.main(["loop", "stop", *common]) == 0
-    rows = _rows(started, "SELECT name, is_activation_enabled, is_receive_enabled FROM sys.service_queues "
+    rows = rows(started, "SELECT name, is_activation_enabled, is_receive_enabled FROM sys.service_queues "
                           "WHERE name LIKE '%Queue'")
     assert sorted(rows) == sorted((q, False, True) for q in QUEUES)
-    assert _scalar(started, "SELECT Enabled FROM dbo.AutonomousLoopSettings WHERE SettingsId = 1") is False
+    assert scalar(started, "SELECT Enabled FROM dbo.AutonomousLoopSettings WHERE SettingsId = 1") is False
