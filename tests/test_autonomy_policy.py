@@ -43,6 +43,7 @@ def test_approval_is_needed_for_destructive_switched_off_low_scoring_or_when_ask
     ("create_index", 10.0, 12.0, "reverted", -0.2),
     ("analyze_table", 10.0, 12.0, "regressed", -0.2),   # worse, and no revert exists for it
     ("drop_index", 0.0, 3.0, "reverted", -1.0),
+    ("rebuild_vector_index", 0.0, 40.0, "kept", None),  # nothing to bring down when it ran: new work came after
     ("create_index", None, 3.0, "kept", None),          # nothing ran: nothing to judge on
 ])
 def test_verdicts_keep_or_revert_on_the_metric_with_a_tolerance(action, before, after, verdict, improvement):
@@ -199,7 +200,7 @@ def test_judge_actions_is_judge_and_counts_as_kept_for_each_row_in_order():
                                               row["Tolerance"])
         assert (out["Verdict"], out["Improvement"]) == (verdict, improvement)
         assert out["CountsAsKept"] == int(autonomy.counts_as_kept(verdict, improvement))
-    assert [j["Verdict"] for j in judged] == ["kept", "reverted", "regressed", "reverted", "kept"]
+    assert [j["Verdict"] for j in judged] == ["kept", "reverted", "kept", "reverted", "kept"]
     assert [j["CountsAsKept"] for j in judged] == [1, 0, 0, 0, 0]
     assert judged[4]["Improvement"] is None
 

@@ -478,6 +478,21 @@ def test_activation_procedures_are_compared_by_object_not_by_a_two_part_name():
     assert starts.count("OBJECT_ID(q.activation_procedure) = OBJECT_ID(N'dbo.sp_") == 4
 
 
+def test_the_recall_measure_cannot_fail_the_analyze_phase():
+    # DBA review: a failure of the external script call itself (Msg 39004/39019: the external pool's
+    # memory, Launchpad, an import) reached sp_Analyze's CATCH and failed every cycle; the call is in
+    # a TRY of its own and the script's imports inside its try, so the problem is recorded instead
+    analyze = next(r.sql for r in render_package("mssql") if r.obj.name == "dbo.sp_Analyze")
+    call = analyze.index("found = vector_index.measure_recall(")
+    before, after = analyze[:call], analyze[call:]
+    assert before.rfind("BEGIN TRY") > before.rfind("EXEC sys.sp_execute_external_script") - 400
+    assert before.rfind("BEGIN TRY") < before.rfind("EXEC sys.sp_execute_external_script")
+    catch = after.index("BEGIN CATCH")
+    assert after.index("END TRY") < catch and "XACT_STATE() = -1" in after[catch:catch + 200]
+    script = before[before.rfind("@script = N'"):]
+    assert script.index("try:") < script.index("import json") and script.index("try:") < script.index("from hartonomous_ext")
+
+
 def test_a_temp_table_created_in_the_object_is_checked_against_its_columns():
     body = "CREATE TABLE #work (AtomId BIGINT);\nSELECT Score FROM #work;\n"
     failures = check_references(list(rendered(SHARED_VARIANT)) + [procedure("dbo.sp_Temp", body)])

@@ -124,11 +124,13 @@ AS
 BEGIN
     DECLARE @First BIGINT, @Second BIGINT, @Snapshots INT, @Problem NVARCHAR(2000), @Recall NVARCHAR(40), @Observations INT;
     DECLARE @Again INT;
-    -- one graph of more embeddings than LOOP_RECALL_MAX_EMBEDDINGS (1,000,000): no segment bytes are
-    -- read, no Python runs; its snapshot says why, and is the day's gate
+    -- one graph of more embeddings than LOOP_RECALL_MAX_EMBEDDINGS (200,000): no segment bytes are
+    -- read, no Python runs; its snapshot says why, and is the day's gate. The security policy binds
+    -- the segments table: unbound first, or FakeTable cannot rename it
+    EXEC test_fixtures.UnbindTenantAccess;
     EXEC tSQLt.FakeTable @TableName = N'dbo.VectorIndexSegments';
     INSERT INTO dbo.VectorIndexSegments (SegmentId, TenantId, EmbeddingType, Dimension, Kind, VectorCount, ByteSize, EfSearch, IsActive)
-    VALUES (900001, 424242, N'tsqlt-recall', 4, N'hnsw', 1000001, 0, 16, 1);
+    VALUES (900001, 424242, N'tsqlt-recall', 4, N'hnsw', 200001, 0, 16, 1);
     EXEC dbo.sp_Analyze @AnalysisScope = N'performance', @CycleId = @First OUTPUT, @TriggeredBy = N'tsqlt';
     SELECT @Snapshots = COUNT(*), @Problem = MAX(JSON_VALUE(Counters, '$.problem')), @Recall = MAX(JSON_VALUE(Counters, '$.recall'))
     FROM dbo.AutonomousSnapshots WHERE CycleId = @First AND Kind = N'vector_index' AND ObjectName = N'424242/tsqlt-recall/900001';
@@ -136,7 +138,7 @@ BEGIN
     EXEC dbo.sp_Analyze @AnalysisScope = N'performance', @CycleId = @Second OUTPUT, @TriggeredBy = N'tsqlt';
     SET @Again = (SELECT COUNT(*) FROM dbo.AutonomousSnapshots WHERE CycleId = @Second AND Kind = N'vector_index');
     EXEC tSQLt.AssertEquals @Expected = 1, @Actual = @Snapshots;
-    EXEC tSQLt.AssertEqualsString @Expected = N'not measured: 1000001 embeddings, more than LOOP_RECALL_MAX_EMBEDDINGS (1000000)',
+    EXEC tSQLt.AssertEqualsString @Expected = N'not measured: 200001 embeddings, more than LOOP_RECALL_MAX_EMBEDDINGS (200000)',
         @Actual = @Problem;
     EXEC tSQLt.AssertEqualsString @Expected = NULL, @Actual = @Recall;
     EXEC tSQLt.AssertEquals @Expected = 0, @Actual = @Observations;

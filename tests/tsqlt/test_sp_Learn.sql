@@ -33,10 +33,12 @@ BEGIN
     DECLARE @ActionId BIGINT, @Applied DATETIME2(3) = DATEADD(MINUTE, -10, SYSUTCDATETIME());
     DECLARE @Status NVARCHAR(16), @Reason NVARCHAR(4000), @Verdict NVARCHAR(16), @Failed INT;
     EXEC test_autonomy_fixtures.IsolateLoop;
+    -- one old row when it ran, two now (a count already 0 when it ran would be kept, unmeasured)
     INSERT INTO dbo.OODALoopMetrics (CycleId, Phase, ExecutedAt, DurationMs, Success, ItemsProcessed)
-    VALUES (NULL, N'Act', DATEADD(DAY, -400, SYSUTCDATETIME()), 1, 1, 0);
+    VALUES (NULL, N'Act', DATEADD(DAY, -400, SYSUTCDATETIME()), 1, 1, 0),
+           (NULL, N'Act', DATEADD(DAY, -401, SYSUTCDATETIME()), 1, 1, 0);
     EXEC test_autonomy_fixtures.AddAction @ActionType = N'purge_loop_history', @Status = N'Applied',
-        @TargetSchema = N'dbo', @TargetName = N'OODALoopMetrics', @MetricBefore = 0,
+        @TargetSchema = N'dbo', @TargetName = N'OODALoopMetrics', @MetricBefore = 1,
         @AppliedAt = @Applied, @ValidateAfter = @Applied, @ActionId = @ActionId OUTPUT;
     EXEC dbo.sp_Learn @CycleId = 1;
     SELECT @Status = Status, @Reason = StatusReason FROM dbo.AutonomousActions WHERE ActionId = @ActionId;

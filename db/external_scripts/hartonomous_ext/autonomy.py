@@ -93,13 +93,20 @@ def judge(action_type: str, before: float | None, after: float | None, tolerance
     ('kept' | 'reverted' | 'regressed', improvement as a share of before). A regression beyond the
     tolerance reverts an action that can be reverted; one that cannot is kept and marked regressed.
     A new index must also cut its statements' time by LOOP_MIN_KEEP_GAIN, or it is reverted.
-    No measurement (nothing ran in the window) keeps it, with no improvement to report."""
+    No measurement (nothing ran in the window), or a maintenance action whose count was already 0,
+    keeps it, with no improvement to report."""
     revertable = _known(action_type)[3]
     if before is None or after is None:
         return "kept", None
     before, after = float(before), float(after)
     if before <= 0:
-        return ("kept", 0.0) if after <= 0 else (("reverted" if revertable else "regressed"), -1.0)
+        if after <= 0:
+            return "kept", 0.0
+        if not revertable:
+            # nothing was there to bring down when it ran (a rebuild for lost search recall finds no
+            # embeddings outside the index): what came after is new work, not the action's doing
+            return "kept", None
+        return "reverted", -1.0
     improvement = (before - after) / before
     if after > before * (1.0 + tolerance):
         return ("reverted" if revertable else "regressed"), round(improvement, 4)

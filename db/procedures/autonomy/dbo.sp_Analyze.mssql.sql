@@ -395,14 +395,18 @@ BEGIN
                                       WHERE g.Measure = 1 AND s.IsActive = 1);
                 -- another sample each day, the same one within a day (PostgreSQL: the same day number)
                 SELECT @Recalls = NULL, @RecallProblem = NULL, @RecallSeed = DATEDIFF(DAY, '19700101', @Now);
+                -- the call itself can fail (Msg 39004/39019: the external pool's memory, Launchpad, a
+                -- crash): recorded on every graph measured, and the phase goes on (the dispatcher runs
+                -- with XACT_ABORT OFF, so only a doomed transaction ends the phase)
+                BEGIN TRY
                 EXEC sys.sp_execute_external_script
                     @language = N'Python',
                     @script = N'
-import json
-from hartonomous_ext import vector_index
 # every OUTPUT parameter gets a value: one left unset (or None) stops BxlServer; empty reads back as NULL
 recalls, problem = "", ""
 try:
+    import json
+    from hartonomous_ext import vector_index
     stored = {}
     if len(InputDataSet):  # no rows may come as a frame without columns
         for segment, chunks in InputDataSet.sort_values(["Id", "Ordinal"]).groupby("Id"):
@@ -430,6 +434,13 @@ except Exception as exc:  # the request as a whole: recorded on every graph meas
                     @seed = @RecallSeed,
                     @recalls = @Recalls OUTPUT, @problem = @RecallProblem OUTPUT
                 WITH RESULT SETS NONE;
+                END TRY
+                BEGIN CATCH
+                    IF XACT_STATE() = -1
+                        THROW;
+                    SELECT @Recalls = NULL,
+                           @RecallProblem = LEFT(CONCAT(N'sp_execute_external_script: ', ERROR_NUMBER(), N' ', ERROR_MESSAGE()), 2000);
+                END CATCH;
                 SELECT @Recalls = NULLIF(@Recalls, N''), @RecallProblem = NULLIF(@RecallProblem, N'');
                 INSERT INTO #recalls (SegmentId, Recall, Queries, Embeddings, Seconds, Problem)
                 SELECT j.SegmentId, j.Recall, j.Queries, j.Embeddings, j.Seconds, j.Problem
