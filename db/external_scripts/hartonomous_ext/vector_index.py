@@ -595,8 +595,9 @@ def measure_recall(segments: list[Segment], sample_size: int = policy.LOOP_RECAL
     segments, for a sample of the segments' own embeddings used as queries (recall_sample).
     Each query is left out of both answers: a stored vector is its own nearest neighbour, and
     counting it would only say the graph finds itself. The raw delta is not measured: it is
-    scanned exactly on both paths. Cost: the sample's graph walks plus one exact scan of every
-    segment (sample x embeddings x dimension multiply-adds, in one matrix product per segment)."""
+    scanned exactly on both paths. Cost: the sample's graph walks plus one exact scan of the
+    segments' vectors (_exact_top, as calibration uses: sample x embeddings x dimension
+    multiply-adds), and a copy of them."""
     started = time.perf_counter()
     segments = [s for s in segments if s.count]
     total = sum(s.count for s in segments)
@@ -607,43 +608,25 @@ def measure_recall(segments: list[Segment], sample_size: int = policy.LOOP_RECAL
     dimensions = {s.dimension for s in segments}
     if len(dimensions) > 1:
         raise VectorIndexError(f"segments of several dimensions ({sorted(dimensions)}) cannot be measured together")
-    where = {}  # id -> (segment, row): the stored vector each query is
-    for index, segment in enumerate(segments):
-        for row, found in enumerate(segment.ids.tolist()):
-            where.setdefault(found, (index, row))
-    picked = recall_sample(np.fromiter(where, np.int64, len(where)), sample_size, seed)
-    queries = np.stack([segments[where[i][0]].matrix()[where[i][1]] for i in picked.tolist()]).astype(np.float32)
-    k = min(k, len(where) - 1)
+    # each id's stored vector once (an id in two segments is a merge in flight: its first copy)
+    seen: set[int] = set()
+    id_parts, vector_parts = [], []
+    for segment in segments:
+        first = np.array([i not in seen and not seen.add(i) for i in segment.ids.tolist()], bool)
+        id_parts.append(segment.ids[first])
+        vector_parts.append(segment.matrix()[first])
+    ids = np.concatenate(id_parts)
+    base = np.concatenate(vector_parts).astype(np.float32)
+    picked = recall_sample(ids, sample_size, seed)
+    position = {i: n for n, i in enumerate(ids.tolist())}
+    rows = np.array([position[i] for i in picked.tolist()], np.int64)
+    queries = base[rows]
+    k = min(k, len(ids) - 1)
     with _one_blas_thread():
-        truth = _exact_top_ids(segments, queries, picked, k)
+        truth = ids[_exact_top(base, queries, k, exclude=rows)]  # each query left out of its own answer
         hits = 0
         for query, own, expected in zip(queries, picked.tolist(), truth):
             found, _, _ = search(segments, query, search_candidates(k) + 1)
             answer = [i for i in found.tolist() if i != own][:k]
-            hits += len(set(answer) & expected)
+            hits += len(set(answer) & set(expected.tolist()))
     return RecallMeasure(round(hits / (len(picked) * k), 4), len(picked), k, total, time.perf_counter() - started)
-
-
-def _exact_top_ids(segments: list[Segment], queries: np.ndarray, own: np.ndarray, k: int) -> list[set[int]]:
-    """Each query's exact top k ids over every segment, its own id left out (ties: any of them)."""
-    best_ids, best_scores = [], []
-    for segment in segments:
-        scores = segment.matrix() @ queries.T  # rows: the segment's vectors; columns: the queries
-        scores[segment.ids[:, None] == own[None, :]] = -np.inf
-        take = min(k, segment.count)
-        rows = np.argpartition(-scores, take - 1, axis=0)[:take] if take < segment.count else \
-            np.repeat(np.arange(segment.count)[:, None], len(queries), axis=1)
-        best_ids.append(segment.ids[rows])
-        best_scores.append(np.take_along_axis(scores, rows, axis=0))
-    ids, scores = np.concatenate(best_ids), np.concatenate(best_scores)
-    truth = []
-    for column in range(len(queries)):
-        order = np.argsort(-scores[:, column], kind="stable")
-        chosen: list[int] = []
-        for i in ids[order, column].tolist():  # an id in two segments (a merge in flight) counts once
-            if i not in chosen and i != own[column]:
-                chosen.append(i)
-            if len(chosen) == k:
-                break
-        truth.append(set(chosen))
-    return truth
