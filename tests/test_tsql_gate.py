@@ -489,6 +489,8 @@ def test_the_recall_measure_cannot_fail_the_analyze_phase():
     assert before.rfind("BEGIN TRY") < before.rfind("EXEC sys.sp_execute_external_script")
     catch = after.index("BEGIN CATCH")
     assert after.index("END TRY") < catch and "XACT_STATE() = -1" in after[catch:catch + 200]
+    # whatever the caller's session says: under XACT_ABORT ON the failed call would doom the phase
+    assert re.search(r"SET\s+XACT_ABORT\s+OFF", blank_comments_and_strings(before))
     script = before[before.rfind("@script = N'"):]
     assert script.index("try:") < script.index("import json") and script.index("try:") < script.index("from hartonomous_ext")
 

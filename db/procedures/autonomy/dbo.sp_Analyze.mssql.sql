@@ -43,6 +43,7 @@ BEGIN
         RETURN;
     END;
     SET LOCK_TIMEOUT 5000;  -- never queue behind a DBA's DDL, nor make it queue
+    SET XACT_ABORT OFF;  -- a failed recall measure is recorded and the phase goes on, whatever the caller's session says
     DECLARE @Started DATETIME2(7) = SYSUTCDATETIME();
     DECLARE @Now DATETIME2(3) = SYSUTCDATETIME();
     DECLARE @Scope NVARCHAR(32) = LOWER(COALESCE(@AnalysisScope, N'full'));
@@ -396,8 +397,8 @@ BEGIN
                 -- another sample each day, the same one within a day (PostgreSQL: the same day number)
                 SELECT @Recalls = NULL, @RecallProblem = NULL, @RecallSeed = DATEDIFF(DAY, '19700101', @Now);
                 -- the call itself can fail (Msg 39004/39019: the external pool's memory, Launchpad, a
-                -- crash): recorded on every graph measured, and the phase goes on (the dispatcher runs
-                -- with XACT_ABORT OFF, so only a doomed transaction ends the phase)
+                -- crash): recorded on every graph measured, and the phase goes on (XACT_ABORT is OFF
+                -- here, so only a doomed transaction ends the phase)
                 BEGIN TRY
                 EXEC sys.sp_execute_external_script
                     @language = N'Python',
@@ -444,7 +445,7 @@ except Exception as exc:  # the request as a whole: recorded on every graph meas
                 SELECT @Recalls = NULLIF(@Recalls, N''), @RecallProblem = NULLIF(@RecallProblem, N'');
                 INSERT INTO #recalls (SegmentId, Recall, Queries, Embeddings, Seconds, Problem)
                 SELECT j.SegmentId, j.Recall, j.Queries, j.Embeddings, j.Seconds, j.Problem
-                FROM OPENJSON(COALESCE(@Recalls, N'[]'))
+                FROM OPENJSON(CASE WHEN ISJSON(@Recalls) = 1 THEN @Recalls ELSE N'[]' END)
                      WITH (SegmentId BIGINT '$.segment', Recall FLOAT '$.recall', Queries INT '$.queries',
                            Embeddings BIGINT '$.embeddings', Seconds FLOAT '$.seconds', Problem NVARCHAR(2000) '$.problem') AS j
                 WHERE j.SegmentId IN (SELECT g.SegmentId FROM #recall_graphs AS g);
