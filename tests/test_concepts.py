@@ -266,6 +266,7 @@ def test_a_tenant_sees_and_binds_only_its_own_concepts(tenancy, open_login):
     assert mine and theirs and not {c for c, _ in mine} & {c for c, _ in theirs}
     # an application login reads no table; the reader sees its tenant's rows only
     assert alice.error("SELECT * FROM provenance.Concepts").sqlstate == "42501"
+    assert alice.error("CALL dbo.sp_DiscoverConcepts(5)").sqlstate == "42501"  # the DBA's committing form
     assert {r[0] for r in rita.rows("SELECT ConceptId FROM provenance.Concepts")} == {c for c, _ in mine}
     assert {r[0] for r in rita.rows("SELECT TenantId FROM provenance.ConceptEvolution")} == {1}
     seen = rita.rows("SELECT DISTINCT a.TenantId FROM provenance.AtomConcepts ac JOIN dbo.Atoms a ON a.AtomId = ac.AtomId")
@@ -281,3 +282,108 @@ def test_a_tenant_sees_and_binds_only_its_own_concepts(tenancy, open_login):
                                         "JOIN provenance.Concepts c ON c.ConceptId = ac.ConceptId WHERE ac.AtomId = %s",
                                         (bobs_atom,)).fetchall()
     assert tenant_of_bound == [(2,)]  # bound at ingest, to bob's concepts
+
+
+# the DBA's committing form, progress and failure; two groups that become one ---------------------
+
+def test_the_committing_run_shows_its_progress_and_ends_completed(second_run):
+    """CALL dbo.sp_DiscoverConcepts commits its job row and its stages as it goes: another session
+    sees the run at 'writing' while it waits on a table another transaction holds, then Completed."""
+    import threading
+
+    with psycopg.connect(second_run["url"], autocommit=True) as blocker, \
+            psycopg.connect(second_run["url"], autocommit=True) as watcher:
+        before = watcher.execute("SELECT count(*) FROM dbo.IngestionJobs WHERE JobType = 'concept-discovery'").fetchone()[0]
+        blocker.execute("BEGIN")
+        blocker.execute("LOCK TABLE provenance.Concepts IN EXCLUSIVE MODE")  # reads pass, writes wait
+        result = {}
+
+        def run():
+            with psycopg.connect(second_run["url"], autocommit=True) as conn:
+                result["job"] = conn.execute("CALL dbo.sp_DiscoverConcepts(MinClusterSize => 10)").fetchone()[0]
+
+        worker = threading.Thread(target=run)
+        worker.start()
+        seen = None
+        for _ in range(600):
+            seen = watcher.execute(
+                "SELECT Status, Parameters->>'stage', AtomsProcessed, TotalItems FROM dbo.IngestionJobs "
+                "WHERE JobType = 'concept-discovery' ORDER BY IngestionJobId DESC LIMIT 1").fetchone()
+            if seen[1] == "writing":
+                break
+            time.sleep(0.1)
+        total = watcher.execute("SELECT count(DISTINCT e.AtomId) FROM dbo.AtomEmbeddings e JOIN dbo.Atoms a "
+                                "ON a.AtomId = e.AtomId WHERE a.TenantId = 0").fetchone()[0]
+        blocker.execute("ROLLBACK")
+        worker.join(120)
+        assert seen == ("Running", "writing", total, total)
+        status, stage, done, parameters = watcher.execute(
+            "SELECT Status, Parameters->>'stage', AtomsProcessed, Parameters FROM dbo.IngestionJobs "
+            "WHERE IngestionJobId = %s", (result["job"],)).fetchone()
+        assert (status, stage, done) == ("Completed", "done", total)
+        assert parameters["concepts"] == watcher.execute(
+            "SELECT count(*) FROM provenance.Concepts WHERE DiscoveryRunId = %s", (result["job"],)).fetchone()[0] > 0
+        assert watcher.execute("SELECT count(*) FROM dbo.IngestionJobs WHERE JobType = 'concept-discovery'"
+                               ).fetchone()[0] == before + 1
+
+
+def test_a_committing_run_that_fails_says_so_in_its_row_and_writes_nothing(published):
+    with psycopg.connect(published, autocommit=True) as conn:
+        atoms = ingest(conn, ["a note of tenant eleven", "another note of tenant eleven"], tenant=11)
+        for atom, dimension in zip(atoms, (3, 4)):  # two dimensions in one type: discovery refuses it
+            conn.execute("INSERT INTO dbo.AtomEmbeddings (AtomId, EmbeddingType, Dimension, EmbeddingVector) "
+                         "VALUES (%s, 'mixed', %s, %s)", (atom, dimension, bytes(4 * dimension)))
+        before = counts(conn)
+        with pytest.raises(psycopg.Error) as caught:
+            conn.execute("CALL dbo.sp_DiscoverConcepts(TenantId => 11, EmbeddingType => 'mixed')")
+        assert "sp_DiscoverConcepts: the embeddings of type mixed have different dimensions ([3, 4])" in str(caught.value)
+        assert caught.value.sqlstate == "22023"
+        after = counts(conn)
+        assert after == {**before, "dbo.IngestionJobs": before["dbo.IngestionJobs"] + 1}
+        assert conn.execute("SELECT Status, Parameters->>'stage', ErrorMessage FROM dbo.IngestionJobs "
+                            "ORDER BY IngestionJobId DESC LIMIT 1").fetchone() == (
+            "Failed", "failed", "sp_DiscoverConcepts: the embeddings of type mixed have different dimensions ([3, 4])")
+        # the lock was released: the next run of the type is not kept waiting
+        conn.execute("SET lock_timeout = '2s'")
+        with pytest.raises(psycopg.Error, match="different dimensions"):
+            conn.execute("SELECT * FROM dbo.fn_DiscoverConcepts(TenantId => 11, EmbeddingType => 'mixed')")
+
+
+@pytest.mark.parametrize("call, message", [
+    ("CALL dbo.sp_DiscoverConcepts(1)", "sp_DiscoverConcepts: MinClusterSize must be at least 2"),
+    ("CALL dbo.sp_DiscoverConcepts(NULL, 0.4, 0)", "sp_DiscoverConcepts: MaxConcepts must be at least 1"),
+    ("CALL dbo.sp_DiscoverConcepts(EmbeddingType => 'no-such-model')",
+     "sp_DiscoverConcepts: tenant 0 has no embeddings of type no-such-model"),
+    ("CALL dbo.sp_DiscoverConcepts(TenantId => -1)", "sp_DiscoverConcepts: TenantId must be 0 or more"),
+])
+def test_the_committing_run_refuses_bad_arguments_before_its_job_row(first_run, call, message):
+    with psycopg.connect(first_run["url"], autocommit=True) as conn:
+        before = counts(conn)
+        with pytest.raises(psycopg.Error) as caught:
+            conn.execute(call)
+        assert message in str(caught.value) and caught.value.sqlstate == "22023"
+        assert counts(conn) == before
+
+
+def test_two_concepts_that_become_one_are_merged_and_keep_one_identity(published, sections):
+    """Tenant 7's fonts and games, first with MinClusterSize 6 (one section found as two smaller
+    concepts), then again with 10 through the committing procedure: the two are one concept now,
+    merged from both and continuing one of their ids; the other is retired; the third is stable."""
+    with psycopg.connect(published, autocommit=True) as conn:
+        atoms = {}
+        for section in ("fonts", "games"):
+            atoms.update(dict.fromkeys(ingest(conn, sections[section], tenant=7), section))
+        first = {r[0] for r in discover(conn, MinClusterSize=6, TenantId=7)}
+        job = conn.execute("CALL dbo.sp_DiscoverConcepts(MinClusterSize => 10, TenantId => 7)").fetchone()[0]
+        events = conn.execute("SELECT EventType, ConceptId, PreviousConceptIds FROM provenance.ConceptEvolution "
+                              "WHERE DiscoveryRunId = %s ORDER BY EventType", (job,)).fetchall()
+        live = {r[0] for r in conn.execute("SELECT ConceptId FROM provenance.Concepts WHERE TenantId = 7 AND RetiredAt IS NULL")}
+        retired = {r[0] for r in conn.execute("SELECT ConceptId FROM provenance.Concepts WHERE TenantId = 7 "
+                                             "AND RetiredAt IS NOT NULL")}
+        members = section_of_concepts(conn, atoms)
+    assert len(first) == 3 and [e[0] for e in events] == ["merged", "stable"]
+    (_, merged, parts), (_, stable, was) = events
+    assert len(parts) == 2 and set(parts) <= first and merged in parts and was == [stable]
+    assert live == {merged, stable} and retired == set(parts) - {merged}
+    section, count = members[merged].most_common(1)[0]
+    assert count >= 0.75 * sum(members[merged].values())  # one section's two halves

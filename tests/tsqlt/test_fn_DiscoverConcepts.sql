@@ -36,7 +36,8 @@ BEGIN
     SELECT @Members = COUNT(DISTINCT ac.AtomId), @Primary = SUM(CAST(ac.IsPrimary AS INT))
     FROM provenance.AtomConcepts AS ac INNER JOIN #concepts AS c ON c.ConceptId = ac.ConceptId;
     SELECT @Runs = COUNT(*) FROM dbo.IngestionJobs
-    WHERE TenantId = 424242 AND JobType = N'concept-discovery' AND Status = N'Completed' AND AtomsProcessed = 16;
+    WHERE TenantId = 424242 AND JobType = N'concept-discovery' AND Status = N'Completed' AND AtomsProcessed = 16
+      AND JSON_VALUE(Parameters, '$.stage') = N'done';  -- the stage others follow the run by
     EXEC tSQLt.AssertEquals @Expected = 2, @Actual = @Concepts;
     EXEC tSQLt.AssertEquals @Expected = 2, @Actual = @Born;
     EXEC tSQLt.AssertEquals @Expected = 16, @Actual = @Members;

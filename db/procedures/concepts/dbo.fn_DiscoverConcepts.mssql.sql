@@ -16,7 +16,8 @@
 -- Transactions: called outside one, no transaction spans the Python run: the job row (Running) is
 -- committed on its own, the atoms are read and clustered outside any, and the writes commit in one
 -- transaction with the row Completed; a failure rolls the writes back and marks the row Failed with
--- the error. One run at a time per tenant and type: an exclusive app lock owned by the session for
+-- the error; another session follows the run in the row (Parameters' stage: clustering, writing,
+-- done or failed; AtomsProcessed: the embeddings read). One run at a time per tenant and type: an exclusive app lock owned by the session for
 -- the run (released at its end, failed or not; a client that abandons the call mid-run, an attention,
 -- keeps it until its connection is reset or closed, and leaves the row Running). Inside a caller's
 -- transaction everything is in that transaction, as before: the lock owned by it, the job row
@@ -100,23 +101,27 @@ BEGIN
         THROW 50625, @Message, 1;
     END;
     SET XACT_ABORT ON;  -- the checks are done: an error from here on rolls the run's writes back whole
-    -- the live concepts of the previous run: ids (as text), centroids (hex), primary members
+    -- the live concepts of the previous run: ids (as text), centroids (hex), and the primary members
+    -- that run found (not the atoms bound since: binding follows the concepts, evolution compares runs)
     SET @Previous = (SELECT CONVERT(VARCHAR(20), c.ConceptId) AS id, c.Dimension AS dimension,
                             CONVERT(VARCHAR(MAX), c.Centroid, 2) AS centroid,
                             JSON_QUERY(CONCAT(N'[', (SELECT STRING_AGG(CONVERT(NVARCHAR(MAX), CONCAT(N'"', ac.AtomId, N'"')), N',')
                                                      FROM provenance.AtomConcepts AS ac
-                                                     WHERE ac.ConceptId = c.ConceptId AND ac.IsPrimary = 1), N']')) AS members
+                                                     WHERE ac.ConceptId = c.ConceptId AND ac.IsPrimary = 1
+                                                       AND ac.BoundBy = N'discovery'), N']')) AS members
                      FROM provenance.Concepts AS c
                      WHERE c.TenantId = @TenantId AND c.EmbeddingType = @EmbeddingType AND c.RetiredAt IS NULL
                      ORDER BY c.ConceptId
                      FOR JSON PATH);
     SET @Parameters = (SELECT @EmbeddingType AS embedding_type, @MinClusterSize AS min_cluster_size,
-                              @CoherenceThreshold AS coherence_threshold, @MaxConcepts AS max_concepts
+                              @CoherenceThreshold AS coherence_threshold, @MaxConcepts AS max_concepts,
+                              N'clustering' AS stage
                        FOR JSON PATH, WITHOUT_ARRAY_WRAPPER);
     -- outside a caller's transaction: committed at once (autocommit), so nothing waits on it while
     -- Python runs (the loop's sp_Analyze reads dbo.IngestionJobs)
-    INSERT INTO dbo.IngestionJobs (TenantId, JobType, Status, Source, Parameters, TotalItems, StartTime)
-    VALUES (@TenantId, N'concept-discovery', N'Running', @EmbeddingType, @Parameters, @Total, SYSUTCDATETIME());
+    -- Python runs next: the row says so (Parameters' stage: clustering, writing, done or failed)
+    INSERT INTO dbo.IngestionJobs (TenantId, JobType, Status, Source, Parameters, TotalItems, AtomsProcessed, StartTime)
+    VALUES (@TenantId, N'concept-discovery', N'Running', @EmbeddingType, @Parameters, @Total, @Total, SYSUTCDATETIME());
     SET @Run = SCOPE_IDENTITY();
     EXEC sys.sp_execute_external_script
         @language = N'Python',
@@ -166,7 +171,7 @@ try:
     for e in found["events"]:
         counts[e["event"]] = counts.get(e["event"], 0) + 1
     summary = json.loads(parameters)
-    summary.update({"min_cluster_size_used": minimum or concepts.default_min_cluster_size(len(ids)),
+    summary.update({"stage": "done", "min_cluster_size_used": minimum or concepts.default_min_cluster_size(len(ids)),
                     "concepts": len(found["concepts"]), "memberships": int(links["atom"].size),
                     "outliers": int(found["outliers"].size), "events": counts, "dimension": dimension,
                     "seconds": {k: round(v, 3) for k, v in found["timings"].items()}})
@@ -190,6 +195,7 @@ except ValueError as exc:
         THROW 50624, @Message, 1;
     END;
 
+    UPDATE dbo.IngestionJobs SET Parameters = JSON_MODIFY(Parameters, '$.stage', N'writing') WHERE IngestionJobId = @Run;
     IF @Own = 1
         BEGIN TRANSACTION;  -- the writes, all or nothing
     INSERT INTO #found (Ordinal, Continues, ConceptId, Label, Keywords, Dimension, Centroid, Size, PrimarySize, Coherence,
@@ -254,7 +260,8 @@ except ValueError as exc:
                 EXEC sys.sp_releaseapplock @Resource = @Resource, @LockOwner = N'Session';
             -- the row committed on its own: it says the run failed, and why
             IF @Run IS NOT NULL
-                UPDATE dbo.IngestionJobs SET Status = N'Failed', EndTime = SYSUTCDATETIME(), ErrorMessage = ERROR_MESSAGE()
+                UPDATE dbo.IngestionJobs SET Status = N'Failed', EndTime = SYSUTCDATETIME(), ErrorMessage = ERROR_MESSAGE(),
+                                             Parameters = JSON_MODIFY(Parameters, '$.stage', N'failed')
                 WHERE IngestionJobId = @Run;
         END;
         THROW;

@@ -1,5 +1,5 @@
 -- kind: function
--- requires: dbo.fn_RunConceptDiscovery, dbo.fn_ResolveTenant, dbo.fn_RaiseClean
+-- requires: dbo.fn_RunConceptDiscovery, dbo.fn_CheckConceptDiscovery, dbo.fn_ResolveTenant, dbo.fn_RaiseClean
 -- Concept discovery over the tenant's embeddings of one type (seed 003's fn_DiscoverConcepts;
 -- hartonomous_ext.concepts: PCA, HDBSCAN on the k-nearest-neighbour graph, k-means rounds from its
 -- dense cores, c-TF-IDF labels from the members' text; bench/results/concepts.md measures it).
@@ -13,7 +13,9 @@
 -- provenance.ConceptEvolution (born, grown, shrunk, stable, merged, split, gone) and the run's row in
 -- dbo.IngestionJobs (JobType 'concept-discovery': atoms, seconds per stage, counts). Returns one row
 -- per live concept, largest first, with what this run did to it. Bad arguments, or a tenant with
--- no embeddings of the type, are errors (22023) and write nothing.
+-- no embeddings of the type, are errors (22023) and write nothing. Everything is in the caller's
+-- transaction, the job row too: to see a long run's progress from another session, a DBA CALLs
+-- dbo.sp_DiscoverConcepts instead (the same run, committing as it goes).
 --   SELECT * FROM dbo.fn_DiscoverConcepts(NULL, 0.4, 100);
 CREATE OR REPLACE FUNCTION dbo.fn_DiscoverConcepts(
     MinClusterSize integer DEFAULT NULL,
@@ -31,21 +33,8 @@ AS $$
 DECLARE
     tenant constant integer := dbo.fn_ResolveTenant(fn_DiscoverConcepts.TenantId, 'fn_DiscoverConcepts');
 BEGIN
-    IF fn_DiscoverConcepts.MinClusterSize < 2 THEN
-        RAISE EXCEPTION 'fn_DiscoverConcepts: MinClusterSize must be at least 2 (NULL: the default), not %',
-            fn_DiscoverConcepts.MinClusterSize USING ERRCODE = '22023';
-    END IF;
-    IF fn_DiscoverConcepts.CoherenceThreshold IS NULL OR NOT (fn_DiscoverConcepts.CoherenceThreshold BETWEEN 0 AND 1) THEN
-        RAISE EXCEPTION 'fn_DiscoverConcepts: CoherenceThreshold is a mean cosine between 0 and 1, not %',
-            coalesce(fn_DiscoverConcepts.CoherenceThreshold::text, 'NULL') USING ERRCODE = '22023';
-    END IF;
-    IF fn_DiscoverConcepts.MaxConcepts IS NULL OR fn_DiscoverConcepts.MaxConcepts < 1 THEN
-        RAISE EXCEPTION 'fn_DiscoverConcepts: MaxConcepts must be at least 1, not %',
-            coalesce(fn_DiscoverConcepts.MaxConcepts::text, 'NULL') USING ERRCODE = '22023';
-    END IF;
-    IF fn_DiscoverConcepts.EmbeddingType IS NULL OR length(fn_DiscoverConcepts.EmbeddingType) NOT BETWEEN 1 AND 64 THEN
-        RAISE EXCEPTION 'fn_DiscoverConcepts: EmbeddingType must name a type of 1 to 64 characters' USING ERRCODE = '22023';
-    END IF;
+    PERFORM dbo.fn_CheckConceptDiscovery('fn_DiscoverConcepts', fn_DiscoverConcepts.MinClusterSize,
+        fn_DiscoverConcepts.CoherenceThreshold, fn_DiscoverConcepts.MaxConcepts, fn_DiscoverConcepts.EmbeddingType);
     BEGIN
         RETURN QUERY
         SELECT r.ConceptId, r.Label, r.Size, r.Coherence, r.EventType
