@@ -84,9 +84,13 @@ def second_run(first_run, sections):
         atoms = dict(first_run["atoms"])
         # the new group's batch is bound on arrival (sp_IngestAtoms) to whichever old concepts it is
         # near (BoundBy 'ingest'); the second run still finds it a group of its own
-        atoms.update(dict.fromkeys(ingest(conn, sections[ADDED][:PER_SECTION]), ADDED))
+        added = ingest(conn, sections[ADDED][:PER_SECTION])
+        atoms.update(dict.fromkeys(added, ADDED))
+        bound_on_arrival = conn.execute("SELECT count(DISTINCT AtomId) FROM provenance.AtomConcepts WHERE AtomId = ANY(%s)",
+                                        (added,)).fetchone()[0]
         rows = discover(conn, MinClusterSize=10)
-    return {"url": first_run["url"], "atoms": atoms, "rows": rows, "before": first_run["rows"]}
+    return {"url": first_run["url"], "atoms": atoms, "rows": rows, "before": first_run["rows"],
+            "bound_on_arrival": bound_on_arrival}
 
 
 def test_discovery_finds_the_known_groups_with_labels_naming_them(first_run):
@@ -144,6 +148,8 @@ def test_a_second_run_finds_the_new_group_born_and_keeps_the_old_identities(seco
                                (run,)).fetchone()[0]
     assert len(rows) == len(FIRST) + 1 and retired == 0
     assert {r[0] for r in rows} > before  # the old ids continue, one new id
+    # born, though some of its atoms had joined an old concept on arrival
+    assert 0 < second_run["bound_on_arrival"] < PER_SECTION
     (born,) = [r for r in rows if r[4] == "born"]
     assert born[0] not in before
     assert members[born[0]].most_common(1)[0][0] == ADDED and WORDS[ADDED] in labels[born[0]]
