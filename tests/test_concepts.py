@@ -1,8 +1,9 @@
 """Concept discovery in the database (PostgreSQL): dbo.fn_DiscoverConcepts on real text with known
 groups (Debian package descriptions of clearly different sections, embedded by the packaged
 all-MiniLM-L6-v2), labels that name the groups, a second run that finds a new group and keeps the
-old identities, binding at ingest (dbo.fn_BindConcepts through dbo.sp_IngestAtom), tenants that
-cannot see each other's concepts, and bad arguments that change nothing."""
+old identities, binding at ingest (dbo.fn_BindConcepts through dbo.sp_IngestAtom, and a whole batch
+through dbo.sp_IngestAtoms), tenants that cannot see each other's concepts, and bad arguments that
+change nothing."""
 
 from __future__ import annotations
 
@@ -21,6 +22,10 @@ from tools.corpus import debian_descriptions
 FIRST = ("fonts", "games", "perl")  # sections whose short descriptions the model tells apart
 ADDED = "mail"  # the group the second run finds
 PER_SECTION = 40
+LATER = 6  # descriptions of each section kept back from the runs, ingested as one batch after them
+FAR = ("Quarterly value added tax returns are due on the first of the month for Danish companies",
+       "Slow-roasted lamb shoulder with rosemary, garlic and lemon, served with potatoes",
+       "Arctic terns migrate from the Arctic to the Antarctic and back again every year")
 WORDS = {"fonts": "font", "games": "game", "perl": "perl", "mail": "mail"}  # a word each group's label holds
 TABLES = ("provenance.Concepts", "provenance.AtomConcepts", "provenance.ConceptEvolution", "dbo.IngestionJobs")
 
@@ -29,7 +34,7 @@ TABLES = ("provenance.Concepts", "provenance.AtomConcepts", "provenance.ConceptE
 def sections() -> dict[str, list[str]]:
     found = collections.defaultdict(list)
     for text, section in debian_descriptions():
-        if section in FIRST + (ADDED,) and len(found[section]) < PER_SECTION:
+        if section in FIRST + (ADDED,) and len(found[section]) < PER_SECTION + LATER:
             found[section].append(text)
     return found
 
@@ -66,7 +71,7 @@ def first_run(published, sections):
     with psycopg.connect(published, autocommit=True) as conn:
         atoms = {}
         for section in FIRST:
-            atoms.update(dict.fromkeys(ingest(conn, sections[section]), section))
+            atoms.update(dict.fromkeys(ingest(conn, sections[section][:PER_SECTION]), section))
         started = time.perf_counter()
         rows = discover(conn, MinClusterSize=10)
         seconds = time.perf_counter() - started
@@ -77,11 +82,15 @@ def first_run(published, sections):
 def second_run(first_run, sections):
     with psycopg.connect(first_run["url"], autocommit=True) as conn:
         atoms = dict(first_run["atoms"])
-        # a batch (sp_IngestAtoms) is not bound on arrival: the new group reaches the second run
-        # unbound, as atoms stored before the first run would
-        atoms.update(dict.fromkeys(ingest(conn, sections[ADDED]), ADDED))
+        # the new group's batch is bound on arrival (sp_IngestAtoms) to whichever old concepts it is
+        # near (BoundBy 'ingest'); the second run still finds it a group of its own
+        added = ingest(conn, sections[ADDED][:PER_SECTION])
+        atoms.update(dict.fromkeys(added, ADDED))
+        bound_on_arrival = conn.execute("SELECT count(DISTINCT AtomId) FROM provenance.AtomConcepts WHERE AtomId = ANY(%s)",
+                                        (added,)).fetchone()[0]
         rows = discover(conn, MinClusterSize=10)
-    return {"url": first_run["url"], "atoms": atoms, "rows": rows, "before": first_run["rows"]}
+    return {"url": first_run["url"], "atoms": atoms, "rows": rows, "before": first_run["rows"],
+            "bound_on_arrival": bound_on_arrival}
 
 
 def test_discovery_finds_the_known_groups_with_labels_naming_them(first_run):
@@ -139,6 +148,8 @@ def test_a_second_run_finds_the_new_group_born_and_keeps_the_old_identities(seco
                                (run,)).fetchone()[0]
     assert len(rows) == len(FIRST) + 1 and retired == 0
     assert {r[0] for r in rows} > before  # the old ids continue, one new id
+    # born, though some of its atoms had joined an old concept on arrival
+    assert 0 < second_run["bound_on_arrival"] < PER_SECTION
     (born,) = [r for r in rows if r[4] == "born"]
     assert born[0] not in before
     assert members[born[0]].most_common(1)[0][0] == ADDED and WORDS[ADDED] in labels[born[0]]
@@ -192,6 +203,93 @@ def test_a_bind_that_fails_leaves_the_atom_stored_and_unbound(second_run):
         assert any(f"atom {atom} is stored but not bound to its concepts" in n for n in notices), notices
         conn.rollback()
         discovery.execute("ROLLBACK")
+
+
+def ruled(conn, atoms) -> dict[int, list[tuple[int, bool]]]:
+    """What the rule gives each atom, worked out here from the stored vectors: every live concept of
+    its tenant's type at least cosine 0.3 close, at most 3, the nearest primary."""
+    import numpy as np
+
+    concepts = conn.execute("SELECT ConceptId, Centroid FROM provenance.Concepts WHERE TenantId = 0 AND RetiredAt IS NULL "
+                            "AND EmbeddingType = 'all-MiniLM-L6-v2' ORDER BY ConceptId").fetchall()
+    centroids = np.vstack([np.frombuffer(c, "<f4") for _, c in concepts])
+    centroids /= np.linalg.norm(centroids, axis=1, keepdims=True)
+    found = {}
+    for atom, vector in conn.execute("SELECT AtomId, EmbeddingVector FROM dbo.AtomEmbeddings WHERE AtomId = ANY(%s)",
+                                     (list(atoms),)).fetchall():
+        v = np.frombuffer(vector, "<f4") / np.linalg.norm(np.frombuffer(vector, "<f4"))
+        scores = centroids @ v
+        order = [i for i in np.argsort(-scores, kind="stable")[:3] if scores[i] >= 0.3]
+        found[atom] = [(concepts[i][0], rank == 0) for rank, i in enumerate(order)]
+    return found
+
+
+def memberships_of(conn, atoms) -> dict[int, list[tuple]]:
+    found = {a: [] for a in atoms}
+    for atom, concept, primary, by, at in conn.execute(
+            "SELECT AtomId, ConceptId, IsPrimary, BoundBy, BoundAt FROM provenance.AtomConcepts WHERE AtomId = ANY(%s) "
+            "ORDER BY AtomId, IsPrimary DESC, Similarity DESC", (list(atoms),)).fetchall():
+        found[atom].append((concept, primary, by, at))
+    return found
+
+
+def test_a_batch_is_bound_at_ingest_in_one_pass(second_run, sections):
+    # descriptions the runs never saw, of the four groups, and three texts far from all of them
+    texts = {t: section for section in FIRST + (ADDED,) for t in sections[section][PER_SECTION:]}
+    texts.update(dict.fromkeys(FAR, "far"))
+    with psycopg.connect(second_run["url"], autocommit=True) as conn:
+        concept_of = {section: concept for concept, counted in section_of_concepts(conn, second_run["atoms"]).items()
+                      for section in [counted.most_common(1)[0][0]]}
+        started = time.perf_counter()
+        atoms = dict(zip(ingest(conn, list(texts)), texts.values()))
+        batch_ms = (time.perf_counter() - started) * 1000
+        bound = memberships_of(conn, atoms)
+        assert {a: [(c, p) for c, p, *_ in rows] for a, rows in bound.items()} == ruled(conn, atoms)
+        assert {by for rows in bound.values() for _, _, by, _ in rows} == {"ingest"}
+        far = [a for a, section in atoms.items() if section == "far"]
+        assert all(bound[a] == [] for a in far)
+        # the near ones are bound, most to their own group's concept as primary
+        near = [a for a, section in atoms.items() if section != "far"]
+        right = sum(bool(bound[a]) and bound[a][0][0] == concept_of[atoms[a]] and bound[a][0][1] for a in near)
+        assert right >= 0.75 * len(near), ({a: (atoms[a], bound[a][:1]) for a in near}, concept_of)
+
+        # stored content ingested again is not bound again: what is bound keeps its rows (and its
+        # BoundAt), an atom without memberships (as a run's outlier has none) stays without
+        outlier = next(a for a in near if bound[a])
+        conn.execute("DELETE FROM provenance.AtomConcepts WHERE AtomId = %s", (outlier,))
+        assert ingest(conn, list(texts)) == list(atoms)
+        again = memberships_of(conn, atoms)
+        assert again[outlier] == [] and {a: r for a, r in again.items() if a != outlier} == \
+            {a: r for a, r in bound.items() if a != outlier}
+    print(f"batch of {len(texts)} ingested, embedded and bound in {batch_ms:.0f} ms")
+
+
+def test_a_batch_whose_bind_fails_is_stored_unbound_with_a_notice(second_run, sections):
+    # a discovery run of the type holds its lock past the session's lock_timeout: the batch's bind
+    # fails, the batch is still stored (its embeddings too) and the notice says why
+    texts = ["A Perl module that reads mailbox files", "Fonts for the Devanagari script", "A puzzle game of falling blocks"]
+    with psycopg.connect(second_run["url"], autocommit=True) as discovery, psycopg.connect(second_run["url"]) as conn:
+        discovery.execute("BEGIN")
+        discovery.execute("SELECT pg_advisory_xact_lock(hashtext('provenance.Concepts'), hashtext('0/all-MiniLM-L6-v2'))")
+        conn.execute("SET lock_timeout = '200ms'")
+        notices = []
+        conn.add_notice_handler(lambda n: notices.append(n.message_primary))
+        batch = json.dumps([{"content": base64.b64encode(t.encode()).decode(), "contentType": "text/plain"} for t in texts])
+        rows = conn.execute("SELECT AtomId, Inserted, AtomEmbeddingId FROM dbo.sp_IngestAtoms(%s, 0, true) ORDER BY Ordinal",
+                            (batch,)).fetchall()
+        atoms = [r[0] for r in rows]
+        assert len(rows) == 3 and all(inserted and embedding for _, inserted, embedding in rows)
+        assert conn.execute("SELECT count(*) FROM dbo.Atoms WHERE AtomId = ANY(%s)", (atoms,)).fetchone() == (3,)
+        assert conn.execute("SELECT count(*) FROM provenance.AtomConcepts WHERE AtomId = ANY(%s)", (atoms,)).fetchone() == (0,)
+        assert any("sp_IngestAtoms: 3 atoms are stored but not bound to their concepts" in n and "lock timeout" in n
+                   for n in notices), notices
+        conn.rollback()
+        discovery.execute("ROLLBACK")
+        # the same batch, the run gone: bound
+        with psycopg.connect(second_run["url"], autocommit=True) as free:
+            atoms = [r[0] for r in free.execute("SELECT AtomId FROM dbo.sp_IngestAtoms(%s, 0, true)", (batch,)).fetchall()]
+            assert free.execute("SELECT count(DISTINCT AtomId) FROM provenance.AtomConcepts WHERE AtomId = ANY(%s)",
+                                (atoms,)).fetchone() == (3,)
 
 
 def test_discovery_leaves_other_tenants_alone(second_run):

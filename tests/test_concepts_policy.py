@@ -190,6 +190,50 @@ def test_bind_agrees_with_discovery_for_an_atom_already_clustered():
                                                   concepts.CONCEPT_MAX_PER_ATOM)) == expected
 
 
+def test_bind_batch_binds_each_vector_as_bind_does_in_one_pass():
+    centroids = directions(4, seed=5).astype(np.float32)
+    rng = np.random.default_rng(7)
+    near = np.vstack([group(centroids[i % 4], 1, 0.8, rng) for i in range(12)] + [directions(3, seed=9)]).astype(np.float32)
+    batch = concepts.bind_batch(near, centroids, 0.3, 2)
+    one_by_one = [concepts.bind(v, centroids, 0.3, 2) for v in near]
+    assert [[c for c, _ in b] for b in batch] == [[c for c, _ in b] for b in one_by_one]
+    assert np.allclose([s for b in batch for _, s in b], [s for b in one_by_one for _, s in b], atol=1e-6)
+    # the first twelve join their own group's concept first; the scattered three join none
+    assert [b[0][0] for b in batch[:12]] == [i % 4 for i in range(12)] and batch[12:] == [[], [], []]
+    assert all(len(b) <= 2 and [s for _, s in b] == sorted((s for _, s in b), reverse=True) for b in batch)
+    # the engines' forms: a list of float32-byte vectors, the centroids as one value
+    as_bytes = concepts.bind_batch([v.astype("<f4").tobytes() for v in near], centroids.astype("<f4").tobytes(), 0.3, 2)
+    assert [[c for c, _ in b] for b in as_bytes] == [[c for c, _ in b] for b in batch]
+    assert concepts.bind_batch([], centroids, 0.3, 2) == []
+    assert concepts.bind_batch(near[:2], np.zeros((0, DIM), np.float32), 0.3, 2) == [[], []]
+
+
+def test_bind_batch_agrees_with_discovery_for_every_atom_clustered():
+    vectors, texts, truth = dataset({"music": 40, "fonts": 40}, CENTRES, noise=5)
+    result = run(vectors, texts)
+    centroids = np.vstack([c["centroid"] for c in result["concepts"]])
+    m = result["memberships"]
+    batch = concepts.bind_batch(vectors, centroids, concepts.CONCEPT_MEMBERSHIP_SIMILARITY, concepts.CONCEPT_MAX_PER_ATOM)
+    assert [sorted(c for c, _ in b) for b in batch] == [sorted(m["concept"][m["atom"] == a].tolist())
+                                                      for a in range(len(vectors))]
+
+
+def test_bind_batch_refuses_bad_input_clearly():
+    centroids = directions(3).astype(np.float32)
+    with pytest.raises(ValueError, match="different dimensions"):
+        concepts.bind_batch([np.ones(DIM), np.ones(DIM - 1)], centroids, 0.3, 3)
+    with pytest.raises(ValueError, match="vectors: row 1 contains NaN"):
+        concepts.bind_batch(np.vstack([np.ones(DIM), np.full(DIM, np.nan)]), centroids, 0.3, 3)
+    with pytest.raises(ValueError, match="centroids: 384 dimensions, expected 383"):
+        concepts.bind_batch(np.ones((2, DIM - 1)), centroids, 0.3, 3)
+    with pytest.raises(ValueError, match="max_concepts"):
+        concepts.bind_batch(np.ones((2, DIM)), centroids, 0.3, 0)
+    with pytest.raises(ValueError, match="threshold"):
+        concepts.bind_batch(np.ones((2, DIM)), centroids, -1.5, 3)
+    with pytest.raises(ValueError, match="whole number"):
+        concepts.bind_batch([np.ones(DIM, "<f4").tobytes()], b"\0" * 12, 0.3, 3)
+
+
 @pytest.mark.parametrize("vectors, texts, message", [
     (np.zeros((0, DIM), np.float32), [], "empty"),
     ([], [], "empty"),

@@ -1098,6 +1098,58 @@ def test_a_failing_bind_never_fails_the_ingest():
     assert re.search(r"BEGIN CATCH\s+IF @Own = 1 AND XACT_STATE\(\) <> 0\s+ROLLBACK TRANSACTION;\s+THROW;\s+END CATCH;", bind)
 
 
+def test_a_batch_is_bound_in_one_script_call_and_a_failing_bind_never_fails_it():
+    # issue #13: sp_IngestAtoms bound nothing; it now binds what it embedded, one external script
+    # call per type for the whole batch (SQL Server's launch costs tens of milliseconds per call)
+    bind = blank_comments_and_strings(_concepts_sql("dbo.sp_BindAtomConcepts"))
+    assert bind.count("EXEC sys.sp_execute_external_script") == 1
+    loop_end = re.search(r"UPDATE #bind_groups SET Computed = 1 WHERE GroupId = @Group;\s+END;", bind)
+    assert loop_end, "the script's answers are not gathered type by type"
+    # nothing is written until every type is computed: a failed bind has nothing to undo
+    writes = [m.start() for m in re.finditer(r"(?:DELETE|INSERT INTO|UPDATE)\s+(?:ac\b|provenance\.AtomConcepts)", bind)]
+    assert len(writes) == 2 and min(writes) > loop_end.end()
+    batch = blank_comments_and_strings(_concepts_sql("dbo.sp_IngestAtoms"))
+    commit = [m.end() for m in re.finditer(r"COMMIT TRANSACTION;", batch)]
+    assert len(commit) == 1
+    block = re.search(r"SET XACT_ABORT OFF;.*?BEGIN TRY\s+EXEC dbo\.sp_BindAtomConcepts ([^;]*);\s+END TRY\s+"
+                      r"BEGIN CATCH(.*?)END CATCH;", batch[commit[0]:], re.DOTALL)
+    assert block, "the batch is not bound after its commit, in a TRY, with XACT_ABORT off"
+    assert "@EmbeddingType = @EmbeddingType" in block.group(1) and "@AtomIds = @AtomIds" in block.group(1)
+    # after the charges wrote the memory-optimized ledger a transaction takes no savepoint (12326)
+    assert "SAVE TRANSACTION" not in batch
+    catch = block.group(2)
+    doomed = re.search(r"IF @Outer > 0 AND XACT_STATE\(\) <> 1\s+BEGIN(.*?)END;", catch, re.DOTALL)
+    assert doomed and "THROW 50639, @Message, 1;" in doomed.group(1)
+    rest = catch[doomed.end():]
+    assert "PRINT @Message;" in rest and "THROW" not in rest
+    # the rows returned come after the bind (its memberships are in place when the caller reads them)
+    assert batch.rindex("SELECT b.Ordinal, b.AtomId, b.Inserted") > commit[0] + block.end()
+
+
+def test_the_batch_bind_script_binds_every_atom_by_the_rule():
+    # sp_BindAtomConcepts' script run as SQL Server runs it: one input data set holding the
+    # concepts ('c') and the atoms ('a'), ids as text (a BIGINT may reach pandas as a float)
+    import json
+
+    import numpy as np
+
+    (script, outputs, _), = _external_scripts(_concepts_sql("dbo.sp_BindAtomConcepts"))
+    script = script.replace("''", "'")
+    assert set(outputs) == {"bound", "problem"}
+    f4 = lambda *v: np.array(v, dtype="<f4").tobytes()  # noqa: E731
+    data = {"Kind": ["c", "c", "a", "a", "a"], "Id": ["7", "9", "100", "101", "102"],
+            "Vector": [f4(1, 0), f4(0, 1), f4(0.8, 0.6), f4(0, 1), f4(-1, 0)]}
+    names = {"InputDataSet": data, "threshold": 0.3, "max_concepts": 3}
+    exec(compile(script, "sp_BindAtomConcepts", "exec"), names)
+    assert names["problem"] == ""
+    bound = [(a, c, round(s, 3), p) for a, c, s, p in json.loads(names["bound"])]
+    assert bound == [(100, 7, 0.8, True), (100, 9, 0.6, False), (101, 9, 1.0, True)]
+    # bad input is a problem for the caller to raise (50635), never a script error
+    names = {"InputDataSet": {**data, "Vector": data["Vector"][:4] + [f4(1, 0, 0)]}, "threshold": 0.3, "max_concepts": 3}
+    exec(compile(script, "sp_BindAtomConcepts", "exec"), names)
+    assert "different dimensions" in names["problem"] and names["bound"] == "[]"
+
+
 def test_discoverys_script_takes_a_null_int_as_none_or_nan():
     # suggestion 5: a NULL INT parameter (@MinClusterSize's default) may reach Python as float NaN,
     # and int(nan) raised ValueError, refused as 50624; run the script itself with both

@@ -56,10 +56,11 @@ BEGIN
     BEGIN
         -- outside a transaction the bind opens (and on error rolls back) its own; inside a caller's,
         -- a savepoint keeps the stored atom when the bind fails
+        DECLARE @AtomIds NVARCHAR(40) = CONCAT(N'[', @AtomId, N']');  -- the helper binds a set of atoms
         IF @Outer > 0
             SAVE TRANSACTION sp_IngestAtom_bind;
         BEGIN TRY
-            EXEC dbo.sp_BindAtomConcepts @AtomId = @AtomId,
+            EXEC dbo.sp_BindAtomConcepts @AtomIds = @AtomIds,
                 @SimilarityThreshold = {{ policy.CONCEPT_MEMBERSHIP_SIMILARITY }},
                 @MaxConceptsPerAtom = {{ policy.CONCEPT_MAX_PER_ATOM }}, @TenantId = @TenantId;
         END TRY

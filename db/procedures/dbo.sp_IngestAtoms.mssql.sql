@@ -1,5 +1,5 @@
 -- kind: procedure
--- requires: dbo.Atoms, dbo.AtomPayloadStore, dbo.AtomEmbeddings, dbo.Models, dbo.SpatialLandmarks, dbo.fn_JoinMetadata, dbo.fn_StoredModel, dbo.fn_StoredModelChunks, hartonomous_ext, dbo.fn_ResolveTenant, dbo.TenantSecurityPolicy, dbo.sp_ChargeUsage, dbo.fn_CheckModelAccess
+-- requires: dbo.Atoms, dbo.AtomPayloadStore, dbo.AtomEmbeddings, dbo.Models, dbo.sp_BindAtomConcepts, provenance.Concepts, dbo.SpatialLandmarks, dbo.fn_JoinMetadata, dbo.fn_StoredModel, dbo.fn_StoredModelChunks, hartonomous_ext, dbo.fn_ResolveTenant, dbo.TenantSecurityPolicy, dbo.sp_ChargeUsage, dbo.fn_CheckModelAccess
 -- Ingest a batch of contents as atoms in one call and one transaction: what sp_IngestAtom does for
 -- one content, for up to {{ policy.MAX_BATCH_ATOMS }} (and {{ policy.MAX_BATCH_BYTES }} bytes together).
 -- @Atoms is a JSON array of objects {"content": <the bytes in base64>, "contentType": <a media type>,
@@ -9,7 +9,9 @@
 -- one, all in one Python call (hartonomous_ext.atoms.prepare_batch: batched, sorted by length,
 -- projected when landmarks are fitted); as in sp_IngestAtom the packaged all-MiniLM-L6-v2, or with
 -- @ModelId that stored model of the tenant. One bad element refuses the whole batch, naming it
--- ("item 3: ..."), and nothing is written.
+-- ("item 3: ..."), and nothing is written. The atoms it embeds join their tenant's concepts of the
+-- type (dbo.sp_BindAtomConcepts, one external script call for the batch; stored content ingested
+-- again is not bound again); a bind that fails leaves them stored and unbound, with a message.
 -- Metered as sp_IngestAtom is (dbo.sp_ChargeUsage): the bytes of the atoms this call created and
 -- the embeddings computed; past a quota it refuses before the work.
 -- Returns one row per element, in order: Ordinal, AtomId, Inserted (this call created the atom),
@@ -340,6 +342,46 @@ else:
     EXEC dbo.sp_ChargeUsage @TenantId = @TenantId, @Operation = 'embedding', @Units = @Units,
         @Source = N'sp_IngestAtoms', @QuotaCheckOnly = 0;
     COMMIT TRANSACTION;
+
+    -- the atoms this call embedded join their tenant's live concepts of the type (the rule of
+    -- dbo.fn_BindConcepts, no re-clustering), all in one external script call, after the commit as
+    -- in sp_IngestAtom. Binding never fails the batch: XACT_ABORT OFF so a bind error leaves a
+    -- caller's transaction committable. No savepoint: the charges above wrote the memory-optimized
+    -- ledger, after which a transaction takes none (12326); sp_BindAtomConcepts writes nothing until
+    -- every type is computed, so a bind that fails has written nothing to undo.
+    IF EXISTS (SELECT 1 FROM #atoms WHERE Embedding IS NOT NULL)
+       AND EXISTS (SELECT 1 FROM provenance.Concepts AS c
+                   WHERE c.TenantId = @TenantId AND c.EmbeddingType = @EmbeddingType AND c.RetiredAt IS NULL)
+    BEGIN
+        SET XACT_ABORT OFF;
+        DECLARE @Outer INT = @@TRANCOUNT, @Embedded INT, @AtomIds NVARCHAR(MAX);
+        SELECT @Embedded = COUNT(*), @AtomIds = CONCAT(N'[', STRING_AGG(CONVERT(NVARCHAR(MAX), d.AtomId), N','), N']')
+        FROM (SELECT DISTINCT AtomId FROM #atoms WHERE Embedding IS NOT NULL) AS d;
+        BEGIN TRY
+            EXEC dbo.sp_BindAtomConcepts @AtomIds = @AtomIds,
+                @SimilarityThreshold = {{ policy.CONCEPT_MEMBERSHIP_SIMILARITY }},
+                @MaxConceptsPerAtom = {{ policy.CONCEPT_MAX_PER_ATOM }}, @TenantId = @TenantId,
+                @EmbeddingType = @EmbeddingType;
+        END TRY
+        BEGIN CATCH
+            IF @Outer > 0 AND XACT_STATE() <> 1
+            BEGIN
+                -- doomed (-1: an error that always dooms) or gone (0: a deadlock victim's whole
+                -- transaction was rolled back): the stored batch cannot be kept; tell the caller why
+                SET @Message = CONCAT(N'sp_IngestAtoms: binding ', @Embedded, N' atoms to their concepts failed (error ',
+                                      ERROR_NUMBER(), N': ', ERROR_MESSAGE(), N') and ',
+                                      CASE WHEN XACT_STATE() = -1 THEN N'doomed the caller''s transaction, which can only be rolled back'
+                                           ELSE N'the caller''s transaction was rolled back' END,
+                                      N', the stored batch with it');
+                THROW 50639, @Message, 1;
+            END;
+            IF @Outer = 0 AND XACT_STATE() <> 0
+                ROLLBACK TRANSACTION;  -- the bind's own (it rolls it back itself; this is in case it could not)
+            SET @Message = CONCAT(N'sp_IngestAtoms: ', @Embedded, N' atoms are stored but not bound to their concepts (error ',
+                                  ERROR_NUMBER(), N': ', ERROR_MESSAGE(), N'); the next concept discovery run binds them');
+            PRINT @Message;
+        END CATCH;
+    END;
 
     SELECT b.Ordinal, b.AtomId, b.Inserted,
            (SELECT MIN(e.AtomEmbeddingId) FROM dbo.AtomEmbeddings AS e

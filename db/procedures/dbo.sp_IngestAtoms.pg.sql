@@ -1,5 +1,5 @@
 -- kind: function
--- requires: dbo.Atoms, dbo.AtomPayloadStore, dbo.AtomEmbeddings, dbo.Models, dbo.SpatialLandmarks, dbo.fn_Flag, dbo.fn_PrepareAtoms, dbo.fn_ProjectEmbeddings, dbo.fn_BuildVectorSegment, dbo.fn_ResolveTenant, dbo.TenantSecurityPolicy, dbo.sp_ChargeUsage, dbo.fn_CheckModelAccess
+-- requires: dbo.Atoms, dbo.AtomPayloadStore, dbo.AtomEmbeddings, dbo.Models, dbo.sp_BindAtomConcepts, provenance.Concepts, dbo.SpatialLandmarks, dbo.fn_Flag, dbo.fn_PrepareAtoms, dbo.fn_ProjectEmbeddings, dbo.fn_BuildVectorSegment, dbo.fn_ResolveTenant, dbo.TenantSecurityPolicy, dbo.sp_ChargeUsage, dbo.fn_CheckModelAccess
 -- Ingest a batch of contents as atoms in one call and one transaction: what sp_IngestAtom does for
 -- one content, for up to {{ policy.MAX_BATCH_ATOMS }} (and {{ policy.MAX_BATCH_BYTES }} bytes together).
 -- Atoms is JSON text: an array of objects {"content": <the bytes in base64>, "contentType": <a media type>,
@@ -8,7 +8,9 @@
 -- With GenerateEmbedding, the text atoms that have no embedding of the type yet get one, all in
 -- one pass through the model (batched, sorted by length); as in sp_IngestAtom the packaged
 -- all-MiniLM-L6-v2, or with ModelId that stored model of the tenant. One bad element refuses the
--- whole batch, naming it ("item 3: ..."), and nothing is written.
+-- whole batch, naming it ("item 3: ..."), and nothing is written. The atoms it embeds join their
+-- tenant's concepts of the type (dbo.sp_BindAtomConcepts, one pass for the batch; stored content
+-- ingested again is not bound again); a bind that fails leaves them stored and unbound, with a notice.
 -- Metered as sp_IngestAtom is (dbo.sp_ChargeUsage): the bytes of the atoms this call created and
 -- the embeddings computed; past a quota it refuses before the work.
 -- Returns one row per element, in order: the AtomId, whether this call created the atom, and the
@@ -220,6 +222,24 @@ BEGIN
     CALL dbo.sp_ChargeUsage(sp_IngestAtoms.TenantId, 'ingested_byte', units, 'sp_IngestAtoms');
     units := (SELECT count(*) FROM unnest(embeddings) e WHERE e IS NOT NULL);
     CALL dbo.sp_ChargeUsage(sp_IngestAtoms.TenantId, 'embedding', units, 'sp_IngestAtoms');
+
+    -- the atoms this call embedded join their tenant's live concepts of the type (the rule of
+    -- dbo.fn_BindConcepts, no re-clustering), all in one pass through Python: a bind that fails
+    -- never fails the batch (as in sp_IngestAtom): the atoms stay stored, unbound, with a notice
+    IF EXISTS (SELECT 1 FROM unnest(embeddings) e WHERE e IS NOT NULL)
+       AND EXISTS (SELECT 1 FROM provenance.Concepts c WHERE c.TenantId = sp_IngestAtoms.TenantId
+                   AND c.EmbeddingType = embedding_type AND c.RetiredAt IS NULL) THEN
+        DECLARE
+            embedded constant bigint[] := ARRAY(SELECT DISTINCT atom_ids[i] FROM generate_subscripts(embeddings, 1) i
+                                                WHERE embeddings[i] IS NOT NULL);
+        BEGIN
+            PERFORM dbo.sp_BindAtomConcepts(embedded, embedding_type, {{ policy.CONCEPT_MEMBERSHIP_SIMILARITY }},
+                                            {{ policy.CONCEPT_MAX_PER_ATOM }}, sp_IngestAtoms.TenantId);
+        EXCEPTION WHEN OTHERS THEN
+            RAISE NOTICE 'sp_IngestAtoms: % atoms are stored but not bound to their concepts: %; the next concept discovery run binds them',
+                cardinality(embedded), SQLERRM;
+        END;
+    END IF;
 
     RETURN QUERY
     SELECT i::integer, atom_ids[i], created[i],

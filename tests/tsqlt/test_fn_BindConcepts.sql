@@ -116,3 +116,47 @@ BEGIN
     EXEC tSQLt.AssertEquals @Expected = 1, @Actual = @State;
 END;
 GO
+
+-- binding again replaces the atom's memberships in the type's concepts (sp_BindAtomConcepts binds
+-- a set of atoms and writes once, after computing): a discovery's membership in 'second' goes
+CREATE PROCEDURE test_fn_BindConcepts.[test binding again replaces the atom's earlier memberships of the type]
+AS
+BEGIN
+    DECLARE @Atom BIGINT = (SELECT AtomId FROM #atom), @Second BIGINT, @Rows INT, @Label NVARCHAR(400), @By NVARCHAR(16);
+    CREATE TABLE #bound (ConceptId BIGINT, EmbeddingType NVARCHAR(64), Label NVARCHAR(400), Similarity FLOAT, IsPrimary BIT);
+    SELECT @Second = ConceptId FROM provenance.Concepts WHERE TenantId = 424242 AND Label = N'second';
+    INSERT INTO provenance.AtomConcepts (AtomId, ConceptId, Similarity, IsPrimary, BoundBy)
+    VALUES (@Atom, @Second, 0.6, 1, N'discovery');
+    INSERT INTO #bound (ConceptId, EmbeddingType, Label, Similarity, IsPrimary)
+    EXEC dbo.fn_BindConcepts @AtomId = @Atom, @SimilarityThreshold = 0.7, @TenantId = 424242;
+    SELECT @Rows = COUNT(*), @Label = MAX(c.Label), @By = MAX(ac.BoundBy)
+    FROM provenance.AtomConcepts AS ac JOIN provenance.Concepts AS c ON c.ConceptId = ac.ConceptId
+    WHERE ac.AtomId = @Atom;
+    EXEC tSQLt.AssertEquals @Expected = 1, @Actual = @Rows;
+    EXEC tSQLt.AssertEquals @Expected = N'first', @Actual = @Label;
+    EXEC tSQLt.AssertEquals @Expected = N'ingest', @Actual = @By;
+END;
+GO
+
+-- a concept the rule cannot compare with (a centroid without direction) is refused as 50635 before
+-- anything is written: the atom's memberships stay as they were
+CREATE PROCEDURE test_fn_BindConcepts.[test a centroid without direction is refused (50635) and changes nothing]
+AS
+BEGIN
+    DECLARE @Atom BIGINT = (SELECT AtomId FROM #atom), @Second BIGINT, @Run BIGINT, @Number INT, @Rows INT;
+    SELECT @Second = ConceptId, @Run = DiscoveryRunId FROM provenance.Concepts WHERE TenantId = 424242 AND Label = N'second';
+    INSERT INTO provenance.AtomConcepts (AtomId, ConceptId, Similarity, IsPrimary, BoundBy)
+    VALUES (@Atom, @Second, 0.6, 1, N'discovery');
+    INSERT INTO provenance.Concepts (TenantId, EmbeddingType, Label, Dimension, Centroid, Size, PrimarySize, Coherence, DiscoveryRunId)
+    VALUES (424242, N'tsqlt-2d', N'zero', 2, 0x0000000000000000, 1, 1, 0.9, @Run);
+    BEGIN TRY
+        EXEC dbo.fn_BindConcepts @AtomId = @Atom, @TenantId = 424242;
+    END TRY
+    BEGIN CATCH
+        SET @Number = ERROR_NUMBER();
+    END CATCH;
+    SELECT @Rows = COUNT(*) FROM provenance.AtomConcepts WHERE AtomId = @Atom AND ConceptId = @Second AND BoundBy = N'discovery';
+    EXEC tSQLt.AssertEquals @Expected = 50635, @Actual = @Number;
+    EXEC tSQLt.AssertEquals @Expected = 1, @Actual = @Rows;
+END;
+GO

@@ -264,7 +264,8 @@ BEGIN
     -- shows a new atom is bound)
     EXEC tSQLt.SpyProcedure @ProcedureName = N'dbo.sp_BindAtomConcepts', @CommandToExecute = N'
         INSERT INTO provenance.AtomConcepts (AtomId, ConceptId, Similarity, IsPrimary, BoundBy)
-        SELECT @AtomId, c.ConceptId, 0.5, 1, N''ingest'' FROM provenance.Concepts AS c WHERE c.TenantId = 424242;
+        SELECT CONVERT(BIGINT, j.[value]), c.ConceptId, 0.5, 1, N''ingest''
+        FROM OPENJSON(@AtomIds) AS j CROSS JOIN provenance.Concepts AS c WHERE c.TenantId = 424242;
         RAISERROR(N''tsqlt: the bind fails'', 16, 1);';
     EXEC dbo.sp_IngestAtom @Content = 0x7473716C742062696E64206661696C73, -- 'tsqlt bind fails'
         @ContentType = N'text/plain', @TenantId = 424242, @GenerateEmbedding = 1, @AtomId = @AtomId OUTPUT;
@@ -319,8 +320,8 @@ BEGIN
         @ContentType = N'text/plain', @TenantId = 424242, @AtomId = @Late OUTPUT;
     EXEC dbo.sp_IngestAtom @Content = 0x7473716C74206C617465,
         @ContentType = N'text/plain', @TenantId = 424242, @GenerateEmbedding = 1, @AtomId = @Late OUTPUT;
-    SELECT @Binds = COUNT(*) FROM dbo.sp_BindAtomConcepts_SpyProcedureLog WHERE AtomId = @New;
-    SELECT @LateBinds = COUNT(*) FROM dbo.sp_BindAtomConcepts_SpyProcedureLog WHERE AtomId = @Late;
+    SELECT @Binds = COUNT(*) FROM dbo.sp_BindAtomConcepts_SpyProcedureLog WHERE AtomIds = CONCAT(N'[', @New, N']');
+    SELECT @LateBinds = COUNT(*) FROM dbo.sp_BindAtomConcepts_SpyProcedureLog WHERE AtomIds = CONCAT(N'[', @Late, N']');
     EXEC tSQLt.AssertEquals @Expected = @New, @Actual = @Again;
     EXEC tSQLt.AssertEquals @Expected = 1, @Actual = @Binds;
     EXEC tSQLt.AssertEquals @Expected = 1, @Actual = @LateBinds;

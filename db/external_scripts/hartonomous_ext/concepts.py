@@ -335,32 +335,48 @@ def memberships(matrix: np.ndarray, centroids: np.ndarray, threshold: float = CO
         np.concatenate(sims).astype(np.float32)
 
 
-def bind(vector, centroids, threshold: float = CONCEPT_MEMBERSHIP_SIMILARITY,
-         max_concepts: int = CONCEPT_MAX_PER_ATOM) -> list[tuple[int, float]]:
-    """The concepts one new atom joins: [(concept index, cosine similarity)], nearest first, those
-    at least `threshold` close, at most max_concepts. `vector` is a float32-byte vector or an array;
-    `centroids` an (m, d) array, a list of vectors, or m*d float32 bytes. The rule discover() uses."""
-    v = as_matrix([vector] if isinstance(vector, (bytes, bytearray, memoryview)) else np.asarray(vector, dtype=np.float64),
-                  "vector")
-    if v.shape[0] != 1:
-        raise ValueError(f"vector: expected one vector, got {v.shape[0]} rows")
-    if isinstance(centroids, (bytes, bytearray, memoryview)):
-        from hartonomous_ext.vectors import from_bytes
-
-        flat = from_bytes(centroids, "centroids")
-        if flat.size % v.shape[1]:
-            raise ValueError(f"centroids: {flat.size} values are not a whole number of {v.shape[1]}-d centroids")
-        centroids = flat.reshape(-1, v.shape[1])
+def bind_batch(vectors, centroids, threshold: float = CONCEPT_MEMBERSHIP_SIMILARITY,
+               max_concepts: int = CONCEPT_MAX_PER_ATOM) -> list[list[tuple[int, float]]]:
+    """The concepts each of a batch of new atoms joins, in one pass: for every vector, in order,
+    [(concept index, cosine similarity)], nearest first, those at least `threshold` close, at most
+    max_concepts (memberships(), the rule discover() applies). `vectors` is an (n, d) array or a
+    list of float32-byte vectors (no vectors: []); `centroids` an (m, d) array, a list of vectors,
+    or m*d float32 bytes."""
     if max_concepts < 1:
         raise ValueError(f"max_concepts must be at least 1, got {max_concepts}")
     if not -1.0 <= threshold <= 1.0:
         raise ValueError(f"threshold is a cosine similarity between -1 and 1, got {threshold}")
-    if isinstance(centroids, np.ndarray) and centroids.size == 0 or not isinstance(centroids, np.ndarray) and len(centroids) == 0:
+    if vectors is None:
+        raise ValueError("vectors: none given")
+    if (vectors.size if isinstance(vectors, np.ndarray) else len(vectors)) == 0:
         return []
+    v = as_matrix(vectors, "vectors")
+    if isinstance(centroids, (bytes, bytearray, memoryview)):
+        from hartonomous_ext.vectors import from_bytes
+
+        flat = from_bytes(centroids, "centroids") if len(centroids) else np.zeros(0)
+        if flat.size % v.shape[1]:
+            raise ValueError(f"centroids: {flat.size} values are not a whole number of {v.shape[1]}-d centroids")
+        centroids = flat.reshape(-1, v.shape[1])
+    chosen: list[list[tuple[int, float]]] = [[] for _ in range(v.shape[0])]
+    if (centroids.size if isinstance(centroids, np.ndarray) else len(centroids)) == 0:
+        return chosen
     c = as_matrix(centroids, "centroids", dimension=v.shape[1])
-    scores = (c @ v[0]).astype(np.float64)
-    order = np.argsort(-scores, kind="stable")[:max_concepts]
-    return [(int(i), float(scores[i])) for i in order if scores[i] >= threshold]
+    atoms, concept_ids, sims = memberships(v, c, threshold, max_concepts)
+    for atom, concept, sim in zip(atoms.tolist(), concept_ids.tolist(), sims.tolist()):
+        chosen[atom].append((concept, sim))  # memberships() gives each row's nearest first
+    return chosen
+
+
+def bind(vector, centroids, threshold: float = CONCEPT_MEMBERSHIP_SIMILARITY,
+         max_concepts: int = CONCEPT_MAX_PER_ATOM) -> list[tuple[int, float]]:
+    """The concepts one new atom joins: bind_batch() for a batch of one. `vector` is a float32-byte
+    vector or an array."""
+    v = as_matrix([vector] if isinstance(vector, (bytes, bytearray, memoryview)) else np.asarray(vector, dtype=np.float64),
+                  "vector")
+    if v.shape[0] != 1:
+        raise ValueError(f"vector: expected one vector, got {v.shape[0]} rows")
+    return bind_batch(v, centroids, threshold, max_concepts)[0]
 
 
 # --- evolution ----------------------------------------------------------------------------------

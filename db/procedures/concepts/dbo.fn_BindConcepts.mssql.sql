@@ -49,7 +49,8 @@ BEGIN
         SET @Message = CONCAT(N'fn_BindConcepts: atom ', @AtomId, N' has no embedding to bind by');
         THROW 50634, @Message, 1;
     END;
-    EXEC dbo.sp_BindAtomConcepts @AtomId = @AtomId, @SimilarityThreshold = @SimilarityThreshold,
+    DECLARE @AtomIds NVARCHAR(40) = CONCAT(N'[', @AtomId, N']');  -- the helper binds a set of atoms
+    EXEC dbo.sp_BindAtomConcepts @AtomIds = @AtomIds, @SimilarityThreshold = @SimilarityThreshold,
         @MaxConceptsPerAtom = @MaxConceptsPerAtom, @TenantId = @TenantId, @Skipped = @Skipped OUTPUT;
     IF @Skipped > 0
     BEGIN

@@ -1,13 +1,13 @@
 -- kind: function
--- requires: dbo.Atoms, dbo.AtomEmbeddings, provenance.Concepts, provenance.AtomConcepts, dbo.fn_NearestConcepts, dbo.fn_ResolveTenant, dbo.fn_RaiseClean
+-- requires: dbo.Atoms, dbo.AtomEmbeddings, provenance.Concepts, provenance.AtomConcepts, dbo.sp_BindAtomConcepts, dbo.fn_ResolveTenant
 -- Bind one atom of the tenant to the tenant's live concepts of each of its embedding types, without
 -- clustering again (seed 003's fn_BindConcepts; hartonomous_ext.concepts.bind, the rule discovery
 -- applies): every concept whose centroid is at least SimilarityThreshold close (cosine), at most
 -- MaxConceptsPerAtom, nearest first and primary. Its memberships in those types' concepts are
--- replaced by these (BoundBy 'ingest'). The centroids are read in SQL and cross into Python as one
--- value, one call per type: milliseconds. dbo.sp_IngestAtom calls it for a new atom. Returns the
--- atom's memberships in live concepts. An atom of another tenant, or one without an embedding, is
--- an error (22023); a type without concepts binds nothing.
+-- replaced by these (BoundBy 'ingest'). dbo.sp_BindAtomConcepts does the work, for the ingests' atoms
+-- too: the centroids are read in SQL and cross into Python as one value, one call per type:
+-- milliseconds. Returns the atom's memberships in live concepts. An atom of another tenant, or one
+-- without an embedding, is an error (22023); a type without concepts binds nothing.
 --   SELECT * FROM dbo.fn_BindConcepts(42);
 CREATE OR REPLACE FUNCTION dbo.fn_BindConcepts(
     AtomId bigint,
@@ -23,9 +23,6 @@ SET search_path = dbo, public, pg_temp
 AS $$
 DECLARE
     tenant constant integer := dbo.fn_ResolveTenant(fn_BindConcepts.TenantId, 'fn_BindConcepts');
-    embedding record;
-    concept_ids bigint[];
-    centroids bytea;
 BEGIN
     IF fn_BindConcepts.AtomId IS NULL THEN
         RAISE EXCEPTION 'fn_BindConcepts: AtomId is required' USING ERRCODE = '22023';
@@ -45,32 +42,8 @@ BEGIN
     IF NOT EXISTS (SELECT FROM dbo.AtomEmbeddings e WHERE e.AtomId = fn_BindConcepts.AtomId) THEN
         RAISE EXCEPTION 'fn_BindConcepts: atom % has no embedding to bind by', fn_BindConcepts.AtomId USING ERRCODE = '22023';
     END IF;
-    FOR embedding IN
-        SELECT DISTINCT ON (e.EmbeddingType) e.EmbeddingType, e.Dimension, e.EmbeddingVector
-        FROM dbo.AtomEmbeddings e
-        WHERE e.AtomId = fn_BindConcepts.AtomId
-        ORDER BY e.EmbeddingType, e.AtomEmbeddingId
-    LOOP
-        -- a discovery run of the type replaces every membership: wait for it (it holds this lock exclusively)
-        PERFORM pg_advisory_xact_lock_shared(hashtext('provenance.Concepts'), hashtext(tenant::text || '/' || embedding.EmbeddingType));
-        SELECT array_agg(c.ConceptId ORDER BY c.ConceptId), string_agg(c.Centroid, ''::bytea ORDER BY c.ConceptId)
-        INTO concept_ids, centroids
-        FROM provenance.Concepts c
-        WHERE c.TenantId = tenant AND c.EmbeddingType = embedding.EmbeddingType AND c.RetiredAt IS NULL
-          AND c.Dimension = embedding.Dimension;
-        CONTINUE WHEN concept_ids IS NULL;
-        DELETE FROM provenance.AtomConcepts ac USING provenance.Concepts c
-        WHERE ac.AtomId = fn_BindConcepts.AtomId AND c.ConceptId = ac.ConceptId
-          AND c.TenantId = tenant AND c.EmbeddingType = embedding.EmbeddingType;
-        BEGIN
-            INSERT INTO provenance.AtomConcepts (AtomId, ConceptId, Similarity, IsPrimary, BoundBy)
-            SELECT fn_BindConcepts.AtomId, concept_ids[n.Ordinal], n.Similarity, n.Rank = 1, 'ingest'
-            FROM dbo.fn_NearestConcepts(embedding.EmbeddingVector, centroids, fn_BindConcepts.SimilarityThreshold,
-                                        fn_BindConcepts.MaxConceptsPerAtom) n;
-        EXCEPTION WHEN OTHERS THEN  -- the Python's error, as a caller reads it (dbo.fn_RaiseClean)
-            PERFORM dbo.fn_RaiseClean('fn_BindConcepts', SQLERRM, SQLSTATE);
-        END;
-    END LOOP;
+    PERFORM dbo.sp_BindAtomConcepts(ARRAY[fn_BindConcepts.AtomId], NULL, fn_BindConcepts.SimilarityThreshold,
+                                    fn_BindConcepts.MaxConceptsPerAtom, tenant);
     RETURN QUERY
     SELECT ac.ConceptId, c.EmbeddingType, c.Label, ac.Similarity, ac.IsPrimary
     FROM provenance.AtomConcepts ac
