@@ -728,6 +728,22 @@ def test_a_memory_optimized_table_without_an_autocommit_header_fails_the_gate(db
     assert [(f.rule, f.object) for f in failures] == [("memory-optimized-autocommit", "dbo.BillingUsageLedger_InMemory")]
 
 
+def test_a_savepoint_after_a_metered_call_fails_the_gate(db_copy):
+    # review of batch binding: sp_IngestAtom took a savepoint around binding after sp_StoreAtom had
+    # charged the call, whose ledger is memory-optimized: inside a caller's transaction every ingest
+    # of new content with concepts failed (error 12326). The rule follows EXEC to sp_ChargeUsage.
+    from tools.tsql_gate.rules import check_rules
+
+    ingest = db_copy / "procedures" / "dbo.sp_IngestAtom.mssql.sql"
+    assert check_rules(render_package("mssql", db_root=db_copy)) == []
+    ingest.write_text(ingest.read_text().replace(
+        "        BEGIN TRY\n            EXEC dbo.sp_BindAtomConcepts",
+        "        IF @Outer > 0\n            SAVE TRANSACTION sp_IngestAtom_bind;\n        BEGIN TRY\n            EXEC dbo.sp_BindAtomConcepts"))
+    failures = check_rules(render_package("mssql", db_root=db_copy))
+    assert [(f.rule, f.object) for f in failures] == [("savepoint-after-memory-optimized", "dbo.sp_IngestAtom")]
+    assert "after dbo.sp_storeatom" in failures[0].message and "12326" in failures[0].message
+
+
 # the autonomous loop's Service Broker plumbing (DBA review of the SQL Server loop) ------------------
 def _loop_object(name: str) -> str:
     return next(r for r in render_package("mssql") if r.obj.name == name).sql
@@ -1081,15 +1097,16 @@ def test_a_failing_bind_never_fails_the_ingest():
     # its error failed the ingest (no AtomId) and rolled a caller's transaction back
     ingest = blank_comments_and_strings(_concepts_sql("dbo.sp_IngestAtom"))
     assert re.search(r"SET XACT_ABORT OFF;", ingest)
-    call = re.search(r"IF @Outer > 0\s+SAVE TRANSACTION sp_IngestAtom_bind;\s+BEGIN TRY\s+EXEC dbo\.sp_BindAtomConcepts[^;]*;"
-                     r"\s+END TRY\s+BEGIN CATCH(.*?)END CATCH;", ingest, re.DOTALL)
-    assert call, "the bind is not called in a TRY with a savepoint before it"
+    # and no savepoint around it: sp_StoreAtom's charge wrote the memory-optimized ledger, after which a
+    # caller's transaction takes none (12326); the bind writes last, so a failure leaves nothing to undo
+    call = re.search(r"BEGIN TRY\s+EXEC dbo\.sp_BindAtomConcepts[^;]*;\s+END TRY\s+BEGIN CATCH(.*?)END CATCH;", ingest, re.DOTALL)
+    assert call, "the bind is not called in a TRY"
+    assert "SAVE TRANSACTION" not in ingest
     catch = call.group(1)
     doomed = re.search(r"IF @Outer > 0 AND XACT_STATE\(\) <> 1\s+BEGIN(.*?)END;", catch, re.DOTALL)
     assert doomed and "THROW 50638, @Message, 1;" in doomed.group(1)
     rest = catch[doomed.end():]
-    assert re.search(r"IF @Outer > 0\s+ROLLBACK TRANSACTION sp_IngestAtom_bind;\s+ELSE IF XACT_STATE\(\) <> 0\s+"
-                     r"ROLLBACK TRANSACTION;", rest)
+    assert re.search(r"IF @Outer = 0 AND XACT_STATE\(\) <> 0\s+ROLLBACK TRANSACTION;", rest)
     assert "PRINT @Message;" in rest and "THROW" not in rest
     # the bind opens (and rolls back) a transaction only when it has none, and only then aborts on error
     bind = blank_comments_and_strings(_concepts_sql("dbo.sp_BindAtomConcepts"))

@@ -12,9 +12,10 @@
 -- of its own (sp_StoreAtom computes the embedding before it opens its own). Ingesting stored content
 -- again does not bind it again (an outlier of the last discovery run has no memberships, and would
 -- start Python on every ingest): the next discovery run places it.
--- Binding never fails the ingest: a bind error is rolled back (its own transaction, or to a
--- savepoint in a caller's) and PRINTed, the atom is stored and unbound, and the next discovery run
--- binds it; a discovery run holding the type's concepts past 5 s skips the bind (a message). Only a
+-- Binding never fails the ingest: a bind error is rolled back (its own transaction; in a caller's,
+-- the helper has written nothing yet, as it writes only after every type is computed: no savepoint,
+-- which a transaction that wrote the memory-optimized billing ledger cannot take, error 12326) and
+-- PRINTed, the atom is stored and unbound, and the next discovery run binds it; a discovery run holding the type's concepts past 5 s skips the bind (a message). Only a
 -- caller's transaction the error doomed (the caller's XACT_ABORT ON, or an error that always dooms)
 -- cannot be kept: error 50638 says so, and the caller's rollback takes the atom with it.
 -- Metered (dbo.sp_ChargeUsage): the bytes of new content ('ingested_byte'; content already stored
@@ -54,11 +55,10 @@ BEGIN
                                                       AND c.RetiredAt IS NULL
                    WHERE e.AtomId = @AtomId)
     BEGIN
-        -- outside a transaction the bind opens (and on error rolls back) its own; inside a caller's,
-        -- a savepoint keeps the stored atom when the bind fails
+        -- outside a transaction the bind opens (and on error rolls back) its own; inside a caller's it
+        -- writes last, one DELETE and one INSERT of an atom that had no memberships, so a failure
+        -- leaves nothing of its own behind (XACT_ABORT OFF: the failed statement alone is undone)
         DECLARE @AtomIds NVARCHAR(40) = CONCAT(N'[', @AtomId, N']');  -- the helper binds a set of atoms
-        IF @Outer > 0
-            SAVE TRANSACTION sp_IngestAtom_bind;
         BEGIN TRY
             EXEC dbo.sp_BindAtomConcepts @AtomIds = @AtomIds,
                 @SimilarityThreshold = {{ policy.CONCEPT_MEMBERSHIP_SIMILARITY }},
@@ -67,8 +67,8 @@ BEGIN
         BEGIN CATCH
             IF @Outer > 0 AND XACT_STATE() <> 1
             BEGIN
-                -- doomed (-1: the caller's XACT_ABORT ON, or an error that always dooms): no savepoint
-                -- can be rolled back to and nothing can commit; or gone (0: a deadlock victim's whole
+                -- doomed (-1: the caller's XACT_ABORT ON, or an error that always dooms): nothing can
+                -- commit; or gone (0: a deadlock victim's whole
                 -- transaction was rolled back). The stored atom cannot be kept: tell the caller why
                 SET @Message = CONCAT(N'sp_IngestAtom: binding atom ', @AtomId, N' to its concepts failed (error ',
                                       ERROR_NUMBER(), N': ', ERROR_MESSAGE(), N') and ',
@@ -77,9 +77,7 @@ BEGIN
                                       N', the stored atom with it');
                 THROW 50638, @Message, 1;
             END;
-            IF @Outer > 0
-                ROLLBACK TRANSACTION sp_IngestAtom_bind;  -- the bind's writes only: the caller's work and the atom stay
-            ELSE IF XACT_STATE() <> 0
+            IF @Outer = 0 AND XACT_STATE() <> 0
                 ROLLBACK TRANSACTION;  -- the bind's own (it rolls it back itself; this is in case it could not)
             SET @Message = CONCAT(N'sp_IngestAtom: atom ', @AtomId, N' is stored but not bound to its concepts (error ',
                                   ERROR_NUMBER(), N': ', ERROR_MESSAGE(), N'); the next concept discovery run binds it');

@@ -31,6 +31,11 @@ same mistake cannot come back:
 - memory-optimized-snapshot: a procedure's access to a memory-optimized table carries the table hint
   WITH (SNAPSHOT). MEMORY_OPTIMIZED_ELEVATE_TO_SNAPSHOT covers callers at READ COMMITTED only; in a
   caller's REPEATABLE READ or SERIALIZABLE transaction the access fails (error 41333) without it.
+- savepoint-after-memory-optimized: a transaction that has touched a memory-optimized table takes no
+  savepoint (error 12326). A procedure must not SAVE TRANSACTION after it has touched one itself, or
+  called a procedure that does (dbo.sp_ChargeUsage writes the in-memory billing ledger, so every
+  metered procedure does): sp_IngestAtom's savepoint around binding, after sp_StoreAtom's charge,
+  failed every ingest inside a caller's transaction.
 
 The rules read the rendered text with comments and string literals blanked, so a script inside a
 string (the Python of sp_execute_external_script) or a comment does not trip them; external-bigint
@@ -261,6 +266,46 @@ def memory_optimized_snapshot(code: str, tables: Iterable[str]) -> list[tuple[in
     return problems
 
 
+_SAVEPOINT = re.compile(r"\bSAVE\s+TRAN(?:SACTION)?\b", re.IGNORECASE)
+_EXEC_PROCEDURE = re.compile(r"\bEXEC(?:UTE)?\s+(?:@\w+\s*=\s*)?\[?(\w+)\]?\.\[?(\w+)\]?", re.IGNORECASE)
+
+
+def _touches(code: str, tables: Iterable[str]) -> list[tuple[int, str]]:
+    """Where the code references a memory-optimized table: (position, name)."""
+    found = []
+    for table in tables:
+        schema, name = table.split(".")
+        found += [(m.start(), table) for m in re.finditer(rf"\[?{schema}\]?\.\[?{name}\]?(?![\w\]])", code, re.IGNORECASE)]
+    return found
+
+
+def savepoint_after_memory_optimized(procedures: dict[str, str], tables: Iterable[str]) -> dict[str, list[tuple[int, str]]]:
+    """procedures: schema.name (lower case) -> code. For each, the savepoints that follow (in the
+    text) its first touch of a memory-optimized table, its own or through a procedure it EXECs."""
+    tables = list(tables)
+    touching = {name for name, code in procedures.items() if _touches(code, tables)}
+    while True:  # the procedures that call one that touches, to a fixed point
+        more = {name for name, code in procedures.items() if name not in touching
+                and any(f"{m.group(1)}.{m.group(2)}".lower() in touching for m in _EXEC_PROCEDURE.finditer(code))}
+        if not more:
+            break
+        touching |= more
+    problems: dict[str, list[tuple[int, str]]] = {}
+    for name, code in procedures.items():
+        touches = _touches(code, tables) + [(m.start(), f"{m.group(1)}.{m.group(2)}".lower())
+                                            for m in _EXEC_PROCEDURE.finditer(code)
+                                            if f"{m.group(1)}.{m.group(2)}".lower() in touching]
+        if not touches:
+            continue
+        first, what = min(touches)
+        for save in _SAVEPOINT.finditer(code):
+            if save.start() > first:
+                problems.setdefault(name, []).append((save.start(), (
+                    f"a savepoint after {what} (line {_line(code, first)}), which touches a memory-optimized table: "
+                    "a transaction that touched one takes no savepoint (error 12326)")))
+    return problems
+
+
 def check_rules(rendered: Iterable[RenderedObject]) -> list[RuleFailure]:
     rendered = [item for item in rendered if item.obj.engine_name == "mssql"]
     in_memory = memory_optimized_tables(rendered)
@@ -268,6 +313,12 @@ def check_rules(rendered: Iterable[RenderedObject]) -> list[RuleFailure]:
                             "a memory-optimized table is created outside a user transaction only (error 12331): "
                             "say why in an '-- autocommit:' header line")
                 for item in in_memory.values() if not item.obj.autocommit]
+    bodies = {item.obj.name.lower(): "\n".join(blank_comments_and_strings(b) for b in item.batches)
+              for item in rendered if item.obj.kind == "procedure"}
+    for item in rendered:
+        for position, message in savepoint_after_memory_optimized(bodies, in_memory).get(item.obj.name.lower(), []):
+            failures.append(RuleFailure("savepoint-after-memory-optimized", item.obj.name, item.obj.source_label, 1,
+                                        _line(bodies[item.obj.name.lower()], position), message))
     for item in rendered:
         if item.obj.kind not in ("procedure", "function", "check"):
             continue
