@@ -1,5 +1,5 @@
 -- kind: function
--- requires: dbo.Atoms, dbo.AtomPayloadStore, dbo.AtomEmbeddings, dbo.Models, dbo.SpatialLandmarks, dbo.fn_Flag, dbo.fn_PrepareAtoms, dbo.fn_ProjectEmbeddings, dbo.fn_BuildVectorSegment, dbo.fn_ResolveTenant, dbo.TenantSecurityPolicy, dbo.sp_ChargeUsage, dbo.fn_CheckModelAccess
+-- requires: dbo.Atoms, dbo.AtomPayloadStore, dbo.AtomEmbeddings, dbo.Models, dbo.SpatialLandmarks, dbo.fn_Flag, dbo.fn_PrepareAtoms, dbo.fn_ProjectEmbeddings, dbo.fn_BuildVectorSegment, dbo.fn_ResolveTenant, dbo.TenantSecurityPolicy, dbo.sp_ChargeUsage, dbo.fn_CheckModelAccess, dbo.sp_GraphRecordAtoms
 -- Ingest a batch of contents as atoms in one call and one transaction: what sp_IngestAtom does for
 -- one content, for up to {{ policy.MAX_BATCH_ATOMS }} (and {{ policy.MAX_BATCH_BYTES }} bytes together).
 -- Atoms is JSON text: an array of objects {"content": <the bytes in base64>, "contentType": <a media type>,
@@ -216,6 +216,9 @@ BEGIN
         END IF;
     END IF;
 
+    -- the provenance graph: the new atoms' and the embedded ones' nodes and SimilarTo edges
+    CALL dbo.sp_GraphRecordAtoms((SELECT jsonb_agg(DISTINCT atom_ids[i]) FROM generate_subscripts(atom_ids, 1) i
+                                  WHERE created[i] OR embeddings[i] IS NOT NULL)::text, sp_IngestAtoms.TenantId);
     units := (SELECT coalesce(sum(octet_length(contents[i])), 0) FROM generate_subscripts(created, 1) i WHERE created[i]);
     CALL dbo.sp_ChargeUsage(sp_IngestAtoms.TenantId, 'ingested_byte', units, 'sp_IngestAtoms');
     units := (SELECT count(*) FROM unnest(embeddings) e WHERE e IS NOT NULL);
