@@ -27,6 +27,7 @@ SET search_path = dbo, public, pg_temp
 AS $$
 #variable_conflict use_column
 DECLARE
+    graph_atoms text;  -- the atoms the provenance graph records (dbo.sp_GraphRecordAtoms)
     max_atoms constant integer := {{ policy.MAX_BATCH_ATOMS }};          -- hartonomous_ext.policy
     max_bytes constant bigint := {{ policy.MAX_CONTENT_BYTES }};
     max_batch_bytes constant bigint := {{ policy.MAX_BATCH_BYTES }};
@@ -217,8 +218,9 @@ BEGIN
     END IF;
 
     -- the provenance graph: the new atoms' and the embedded ones' nodes and SimilarTo edges
-    CALL dbo.sp_GraphRecordAtoms((SELECT jsonb_agg(DISTINCT atom_ids[i]) FROM generate_subscripts(atom_ids, 1) i
-                                  WHERE created[i] OR embeddings[i] IS NOT NULL)::text, sp_IngestAtoms.TenantId);
+    graph_atoms := (SELECT jsonb_agg(DISTINCT atom_ids[i]) FROM generate_subscripts(atom_ids, 1) i
+                    WHERE created[i] OR embeddings[i] IS NOT NULL)::text;
+    CALL dbo.sp_GraphRecordAtoms(graph_atoms, sp_IngestAtoms.TenantId);
     units := (SELECT coalesce(sum(octet_length(contents[i])), 0) FROM generate_subscripts(created, 1) i WHERE created[i]);
     CALL dbo.sp_ChargeUsage(sp_IngestAtoms.TenantId, 'ingested_byte', units, 'sp_IngestAtoms');
     units := (SELECT count(*) FROM unnest(embeddings) e WHERE e IS NOT NULL);

@@ -33,15 +33,17 @@ DECLARE
     version_node bigint;
     snapshot_node bigint;
     covered integer;
+    writer text;  -- the operation that changed the weights, as the version records it
 BEGIN
     IF tenant IS NULL THEN
         RAISE EXCEPTION 'sp_GraphRecordModel: TenantId is required (the caller resolves it)' USING ERRCODE = '22023';
     END IF;
-    IF Operation IS NULL OR Operation NOT IN ('store', 'snapshot', 'update', 'restore', 'rollback') THEN
+    IF sp_GraphRecordModel.Operation IS NULL
+       OR sp_GraphRecordModel.Operation NOT IN ('store', 'snapshot', 'update', 'restore', 'rollback') THEN
         RAISE EXCEPTION 'sp_GraphRecordModel: Operation must be store, snapshot, update, restore or rollback, not %',
-            coalesce(Operation, 'NULL') USING ERRCODE = '22023';
+            coalesce(sp_GraphRecordModel.Operation, 'NULL') USING ERRCODE = '22023';
     END IF;
-    IF Operation = 'snapshot' THEN
+    IF sp_GraphRecordModel.Operation = 'snapshot' THEN
         IF NOT EXISTS (SELECT FROM dbo.WeightSnapshots s WHERE s.SnapshotId = sp_GraphRecordModel.SnapshotId
                        AND s.TenantId = tenant) THEN
             RAISE EXCEPTION 'sp_GraphRecordModel: snapshot % does not exist for tenant %', sp_GraphRecordModel.SnapshotId,
@@ -77,7 +79,7 @@ BEGIN
     SELECT n.NodeId INTO model_node FROM graph.AtomGraphNodes n
     WHERE n.NodeKind = 'model' AND n.ModelId = sp_GraphRecordModel.ModelId FOR UPDATE;
 
-    IF Operation = 'store' THEN
+    IF sp_GraphRecordModel.Operation = 'store' THEN
         INSERT INTO graph.AtomGraphNodes (TenantId, NodeKind, TensorId)
         SELECT tenant, 'tensor', t.TensorId FROM dbo.ModelTensors t
         WHERE t.ModelId = sp_GraphRecordModel.ModelId ORDER BY t.TensorId
@@ -90,7 +92,7 @@ BEGIN
         RETURN;
     END IF;
 
-    IF Operation = 'restore' THEN
+    IF sp_GraphRecordModel.Operation = 'restore' THEN
         SELECT n.NodeId INTO snapshot_node FROM graph.AtomGraphNodes n JOIN dbo.WeightSnapshots s ON s.SnapshotId = n.SnapshotId
         WHERE n.NodeKind = 'snapshot' AND n.SnapshotId = sp_GraphRecordModel.SnapshotId AND s.TenantId = tenant;
         IF snapshot_node IS NULL THEN
@@ -103,28 +105,28 @@ BEGIN
             INSERT INTO graph.AtomGraphNodes (TenantId, NodeKind, SnapshotId)
             VALUES (tenant, 'snapshot', sp_GraphRecordModel.SnapshotId) RETURNING NodeId INTO snapshot_node;
         END IF;
-    ELSIF Operation = 'rollback' THEN
-        IF SourceTime IS NULL THEN
+    ELSIF sp_GraphRecordModel.Operation = 'rollback' THEN
+        IF sp_GraphRecordModel.SourceTime IS NULL THEN
             RAISE EXCEPTION 'sp_GraphRecordModel: a rollback needs SourceTime' USING ERRCODE = '22023';
         END IF;
         SELECT n.NodeId INTO source_node FROM graph.AtomGraphNodes n
         WHERE n.ModelId = sp_GraphRecordModel.ModelId AND n.NodeKind IN ('model', 'model-version')
-          AND (n.NodeKind = 'model' OR n.CreatedAt <= SourceTime)
+          AND (n.NodeKind = 'model' OR n.CreatedAt <= sp_GraphRecordModel.SourceTime)
         ORDER BY coalesce(n.VersionNumber, 0) DESC LIMIT 1;
     END IF;
+    writer := CASE sp_GraphRecordModel.Operation WHEN 'update' THEN 'sp_UpdateTensor'
+                   WHEN 'restore' THEN 'sp_RestoreWeightSnapshot' ELSE 'sp_RollbackWeightsToTimestamp' END;
     SELECT n.NodeId INTO state_node FROM graph.AtomGraphNodes n
     WHERE n.ModelId = sp_GraphRecordModel.ModelId AND n.NodeKind IN ('model', 'model-version')
     ORDER BY coalesce(n.VersionNumber, 0) DESC LIMIT 1;
     INSERT INTO graph.AtomGraphNodes (TenantId, NodeKind, ModelId, VersionNumber, Operation)
     SELECT tenant, 'model-version', sp_GraphRecordModel.ModelId, coalesce(max(n.VersionNumber), 0) + 1,
-           'sp_' || CASE Operation WHEN 'update' THEN 'UpdateTensor' WHEN 'restore' THEN 'RestoreWeightSnapshot'
-                                   ELSE 'RollbackWeightsToTimestamp' END
+           writer
     FROM graph.AtomGraphNodes n WHERE n.NodeKind = 'model-version' AND n.ModelId = sp_GraphRecordModel.ModelId
     RETURNING NodeId INTO version_node;
     INSERT INTO graph.AtomGraphEdges (TenantId, FromNodeId, ToNodeId, EdgeType, CreatedBy)
     SELECT tenant, version_node, s.node, 'DerivedFrom',
-           'sp_' || CASE Operation WHEN 'update' THEN 'UpdateTensor' WHEN 'restore' THEN 'RestoreWeightSnapshot'
-                                   ELSE 'RollbackWeightsToTimestamp' END
+           writer
     FROM (SELECT DISTINCT node FROM unnest(ARRAY[state_node, snapshot_node, source_node]) node WHERE node IS NOT NULL) s
     ORDER BY s.node;
 END
