@@ -5,8 +5,11 @@
 -- ingested ('model', ModelId), one of its tensors ('tensor', TensorId), a named weight snapshot
 -- ('snapshot', SnapshotId), or a state of a model's weights after a change ('model-version', ModelId
 -- and VersionNumber 1, 2, ...: weights have no row of their own to point at, so each change that
--- altered them is a node). Exactly the column of its kind is set (a version also its ModelId), with a
--- foreign key. NodeId is the node's number on both engines (lineage answers it; $node_id is SQL
+-- altered them is a node). Exactly the column of its kind is set (a version also its ModelId). Atoms,
+-- models and tensors are foreign keys (only the atom's cascades: SQL Server refuses a second cascade
+-- path from dbo.Models, which cascades to its tensors and snapshots, so a model's nodes go before
+-- the model); a snapshot is not (the writer checks it: the tSQLt classes fake dbo.WeightSnapshots,
+-- and a key would point at the real table behind the fake). NodeId is the node's number on both engines (lineage answers it; $node_id is SQL
 -- Server's own). Written only by the graph writers (dbo.sp_GraphRecordAtoms,
 -- dbo.sp_GraphRecordGeneration, dbo.sp_GraphRecordModel).
 IF OBJECT_ID(N'graph.AtomGraphNodes', N'U') IS NULL
@@ -26,7 +29,6 @@ BEGIN
         CONSTRAINT FK_AtomGraphNodes_Atoms FOREIGN KEY (AtomId) REFERENCES dbo.Atoms (AtomId) ON DELETE CASCADE,
         CONSTRAINT FK_AtomGraphNodes_Models FOREIGN KEY (ModelId) REFERENCES dbo.Models (ModelId),
         CONSTRAINT FK_AtomGraphNodes_ModelTensors FOREIGN KEY (TensorId) REFERENCES dbo.ModelTensors (TensorId),
-        CONSTRAINT FK_AtomGraphNodes_WeightSnapshots FOREIGN KEY (SnapshotId) REFERENCES dbo.WeightSnapshots (SnapshotId),
         CONSTRAINT CK_AtomGraphNodes_Kind CHECK (
             (NodeKind = N'atom' AND AtomId IS NOT NULL AND ModelId IS NULL AND TensorId IS NULL AND SnapshotId IS NULL AND VersionNumber IS NULL)
             OR (NodeKind = N'model' AND ModelId IS NOT NULL AND AtomId IS NULL AND TensorId IS NULL AND SnapshotId IS NULL AND VersionNumber IS NULL)
