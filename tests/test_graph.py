@@ -13,7 +13,7 @@ import numpy as np
 import psycopg
 import pytest
 
-from conftest import query, smollm_path, tiny_tensors, write_safetensors
+from conftest import publish_with_logins, query, smollm_path, tiny_tensors, write_safetensors
 from hartonomous_ext import policy
 
 FOX = "The quick brown fox jumps over the lazy dog near the river bank."
@@ -304,3 +304,28 @@ def run_cli(db):
         assert cli.main(["ingest-model", "--target", db, str(path), "--name", name]) == 0
         return query(db, "SELECT ModelId FROM dbo.Models WHERE ModelName = %s", (name,))[0][0]
     return ingest_model
+
+
+def _two_tenants(conn):
+    for tenant, texts in ((1, (FOX, FOX_AGAIN)), (2, (FOX, FOX_AGAIN, TAXES))):
+        for text in texts:
+            conn.execute("CALL dbo.sp_IngestAtom(%s, 'text/plain', TenantId => %s, GenerateEmbedding => 1)",
+                         (text.encode(), tenant))
+
+
+def test_logins_reach_their_tenants_graph_only(pg_instance, tmp_path_factory, open_login):
+    tenancy = publish_with_logins(pg_instance, tmp_path_factory.mktemp("logs"), "graph",
+                                  {"alice": ("app", [1]), "rita": ("reader", [1])}, _two_tenants)
+    alice, rita = (open_login(tenancy["url"], tenancy["logins"][n]) for n in ("alice", "rita"))
+    mine = [r[0] for r in query(tenancy["url"], "SELECT AtomId FROM dbo.Atoms WHERE TenantId = 1 ORDER BY AtomId")]
+    theirs = query(tenancy["url"], "SELECT min(AtomId) FROM dbo.Atoms WHERE TenantId = 2")[0][0]
+    # the application login: its lineage calls answer for its tenant, refuse another's atom and tenant
+    assert [r[0] for r in alice.rows("SELECT SimilarAtomId FROM dbo.sp_SimilarAtoms(%s)", mine[1])] == [mine[0]]
+    assert f"atom {theirs} does not exist for tenant 1" in str(alice.error("SELECT * FROM dbo.sp_AtomLineage(%s)", theirs))
+    assert "tenant 2 is not this session's tenant" in str(
+        alice.error("SELECT * FROM dbo.sp_SimilarAtoms(%s, TenantId => 2)", theirs))
+    assert alice.error("SELECT * FROM graph.AtomGraphEdges").sqlstate == "42501"  # no table privilege
+    # the reader: its tenant's nodes and edges only (row-level security), and no writes
+    assert {r[0] for r in rita.rows("SELECT DISTINCT TenantId FROM graph.AtomGraphNodes")} == {1}
+    assert rita.rows("SELECT count(*), min(TenantId) FROM graph.AtomGraphEdges") == [(1, 1)]
+    assert rita.error("DELETE FROM graph.AtomGraphEdges").sqlstate == "42501"
