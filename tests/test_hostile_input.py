@@ -39,6 +39,7 @@ BASELINE = {
     "atoms": '[{"content": "aGVsbG8gaG9zdGlsZQ==", "contentType": "text/plain"}]',
     "snapshotname": "hostile-snapshot", "modelids": "1", "max_tokens": 4, "tensorname": "w", "data": f32(1, 2),
     "top_k": 5, "targetdatetime": "2026-01-01T00:00:00Z", "manifest": "{}", "modelid": None, "tenantid": None,
+    "atomid": 1, "maxdepth": 3,  # the lineage calls: tenant 1's first atom
 }
 
 # per parameter type: values a hostile or careless caller sends

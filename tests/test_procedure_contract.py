@@ -334,3 +334,21 @@ def test_the_weight_procedures_speak_for_a_tenant_without_models(caller):
     assert re.search(r"snapshot '?BeforeExperiment'? does not exist for tenant 515151",
                      caller.error("dbo.sp_RestoreWeightSnapshot", SnapshotName="BeforeExperiment", DryRun=0,
                                   TenantId=TENANT))
+
+
+def test_the_lineage_calls_answer_and_refuse_alike(caller):
+    # the provenance graph (README "Provenance graph"): an atom ingested twice near-identically is
+    # similar to the first; an atom of no lineage comes from nowhere; bad arguments, the same words
+    first = ingest(caller, b"A small grey kitten sleeps on the warm windowsill in the sun.", embed=1)
+    second = ingest(caller, b"A small grey kitten is sleeping on the warm windowsill in the sun.", embed=1)
+    (similar, score), = caller.call("dbo.sp_SimilarAtoms", AtomId=second, TenantId=TENANT)
+    assert similar == first and 0.8 <= score <= 1.0
+    assert caller.call("dbo.sp_AtomLineage", AtomId=first, MaxDepth=3, TenantId=TENANT) == []
+    assert caller.call("dbo.sp_AtomConceptMemberships", AtomId=first, TenantId=TENANT) == []
+    for depth in (0, 33):
+        assert "MaxDepth must be between 1 and 32" in caller.error("dbo.sp_AtomLineage", AtomId=first, MaxDepth=depth,
+                                                                   TenantId=TENANT)
+    for procedure in ("dbo.sp_AtomLineage", "dbo.sp_SimilarAtoms", "dbo.sp_AtomConceptMemberships"):
+        assert "atom -1 does not exist for tenant 515151" in caller.error(procedure, AtomId=-1, TenantId=TENANT)
+    assert "model -1 does not exist for tenant 515151" in caller.error("dbo.sp_ModelDerivations", ModelId=-1,
+                                                                       TenantId=TENANT)

@@ -511,6 +511,21 @@ def test_a_read_of_an_inline_table_valued_function_is_checked_against_its_column
     assert [(f.object, f.name) for f in failures] == [("dbo.sp_Tvf", "ModelName")], listing(failures)
 
 
+def test_graph_tables_have_their_pseudo_columns_and_no_others():
+    # a NODE table has $node_id, an EDGE table $edge_id, $from_id and $to_id (graph.AtomGraphEdges'
+    # writers insert through them); a node has no $from_id, and a misspelt one is still caught
+    body = ("DECLARE @n BIGINT = 1;\n"
+            "INSERT INTO graph.AtomGraphEdges ($from_id, $to_id, TenantId, EdgeType, CreatedBy) "
+            "SELECT f.$node_id, t.$node_id, 0, N'DerivedFrom', N'x' FROM graph.AtomGraphNodes AS f, graph.AtomGraphNodes AS t "
+            "WHERE f.NodeId = @n AND t.NodeId = @n;\n"
+            "DELETE FROM graph.AtomGraphEdges WHERE $from_id IN (SELECT n.$node_id FROM graph.AtomGraphNodes AS n);\n"
+            "SELECT @n = n.NodeId FROM graph.AtomGraphNodes AS n WHERE n.$from_id IS NULL;\n"
+            "DELETE FROM graph.AtomGraphEdges WHERE $fromid IS NULL;\n")
+    failures = check_references(list(rendered(SHARED_VARIANT)) + [procedure("dbo.sp_Graph", body)])
+    assert [(f.object, f.name) for f in failures] == [("dbo.sp_Graph", "$from_id"), ("dbo.sp_Graph", "$fromid")], \
+        listing(failures)
+
+
 def test_an_index_table_hint_is_not_read_as_a_column():
     body = ("DECLARE @n BIGINT;\n"
             "SELECT @n = a.AtomId FROM dbo.Atoms AS a WITH (HOLDLOCK, INDEX (UQ_Atoms_Tenant_ContentHash), FORCESEEK) "

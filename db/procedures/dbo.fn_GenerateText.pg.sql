@@ -1,5 +1,5 @@
 -- kind: function
--- requires: dbo.Models, dbo.fn_StoredModel, dbo.fn_StoredModelTensors, dbo.fn_TensorChunk, dbo.InferenceRequests, dbo.GenerationStreams, dbo.sp_StoreAtom, dbo.fn_LoadExternalLibrary, hartonomous_ext, dbo.fn_ResolveTenant, dbo.TenantSecurityPolicy, dbo.fn_CheckModelAccess
+-- requires: dbo.Models, dbo.fn_StoredModel, dbo.fn_StoredModelTensors, dbo.fn_TensorChunk, dbo.InferenceRequests, dbo.GenerationStreams, dbo.sp_StoreAtom, dbo.fn_LoadExternalLibrary, hartonomous_ext, dbo.fn_ResolveTenant, dbo.TenantSecurityPolicy, dbo.fn_CheckModelAccess, dbo.sp_GraphRecordGeneration
 -- engine-specific: the Python body of dbo.sp_GenerateText on PostgreSQL, behind its PL/pgSQL front (which gives its errors as a caller reads them); SQL Server's procedure runs the same Python through sp_execute_external_script
 -- dbo.sp_GenerateText's work (see there): not granted to any tenant role; call dbo.sp_GenerateText.
 CREATE OR REPLACE FUNCTION dbo.fn_GenerateText(
@@ -73,5 +73,8 @@ stream = plpy.execute(plpy.prepare(
      "bigint", "double precision", "double precision"]),
     [request, tenant, list(model_ids), prompt, result["prompt_ids"], result["token_ids"], result["text"],
      temperature or 0.0, top_k or 0, seed, atom, result["first_token_ms"], result["tokens_per_second"]])[0]["streamid"]
+# the provenance graph: the text DerivedFrom its prompt and its models (dbo.sp_GraphRecordGeneration)
+plpy.execute(plpy.prepare("CALL dbo.sp_GraphRecordGeneration($1, $2, $3, $4)", ["bigint", "text", "text", "integer"]),
+             [atom, prompt, json.dumps(list(model_ids)), tenant])
 return [(stream, result["text"], len(result["token_ids"]), request)]
 $$;

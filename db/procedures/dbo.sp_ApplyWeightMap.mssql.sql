@@ -1,13 +1,19 @@
 -- kind: procedure
--- requires: dbo.Models, dbo.ModelTensors, dbo.ModelTensorChunks, dbo.TensorChunks
+-- requires: dbo.Models, dbo.ModelTensors, dbo.ModelTensorChunks, dbo.TensorChunks, dbo.sp_GraphRecordModel
 -- engine-specific: PostgreSQL applies the map in dbo.fn_ApplyWeightMap (a function: its callers return rows)
 -- Map the tensors in the caller's #map (TensorId, ChunkIndex, ChunkHash; the callers fill it for the
 -- models they cover) to its chunks, or with @DryRun only say what would change. Returns one row
 -- per tensor that differs (model name, tensor name, chunks changed); changed tensors get their
 -- SHA-256 recomputed. Called by
--- dbo.sp_RestoreWeightSnapshot and dbo.sp_RollbackWeightsToTimestamp.
+-- dbo.sp_RestoreWeightSnapshot and dbo.sp_RollbackWeightsToTimestamp, which name themselves in
+-- @Operation ('restore' with @SnapshotId, 'rollback' with @SourceTime): each model whose weights
+-- changed becomes a new version in the provenance graph in the same transaction (dbo.sp_GraphRecordModel).
 CREATE OR ALTER PROCEDURE dbo.sp_ApplyWeightMap
-    @DryRun BIT
+    @DryRun BIT,
+    @TenantId INT = NULL,
+    @Operation NVARCHAR(16) = NULL,
+    @SnapshotId INT = NULL,
+    @SourceTime DATETIME2(7) = NULL
 AS
 BEGIN
     SET NOCOUNT ON;
@@ -51,6 +57,17 @@ BEGIN
         END;
         CLOSE changed;
         DEALLOCATE changed;
+        IF @Operation IS NOT NULL
+        BEGIN
+            DECLARE @Model INT = (SELECT MIN(t.ModelId) FROM #diff AS d INNER JOIN dbo.ModelTensors AS t ON t.TensorId = d.TensorId);
+            WHILE @Model IS NOT NULL
+            BEGIN
+                EXEC dbo.sp_GraphRecordModel @ModelId = @Model, @Operation = @Operation, @SnapshotId = @SnapshotId,
+                    @SourceTime = @SourceTime, @TenantId = @TenantId;
+                SET @Model = (SELECT MIN(t.ModelId) FROM #diff AS d INNER JOIN dbo.ModelTensors AS t ON t.TensorId = d.TensorId
+                              WHERE t.ModelId > @Model);
+            END;
+        END;
         COMMIT TRANSACTION;
     END;
     SELECT m.ModelName, t.TensorName, d.ChunksChanged

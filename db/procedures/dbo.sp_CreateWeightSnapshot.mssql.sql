@@ -1,5 +1,5 @@
 -- kind: procedure
--- requires: dbo.Models, dbo.ModelTensors, dbo.ModelTensorChunks, dbo.WeightSnapshots, dbo.WeightSnapshotChunks, dbo.fn_ResolveTenant
+-- requires: dbo.Models, dbo.ModelTensors, dbo.ModelTensorChunks, dbo.WeightSnapshots, dbo.WeightSnapshotChunks, dbo.fn_ResolveTenant, dbo.sp_GraphRecordModel
 -- Record the weights of the tenant's model @ModelId, or of all its models (@ModelId NULL, the
 -- seeds' default), as they are now under a name unique within the tenant: the chunk map of every
 -- tensor (the chunks themselves are shared, never copied). dbo.sp_RestoreWeightSnapshot puts them back.
@@ -56,5 +56,7 @@ BEGIN
     WHERE m.TenantId = @TenantId AND (@ModelId IS NULL OR m.ModelId = @ModelId);
     SET @Rows = @@ROWCOUNT;
     UPDATE dbo.WeightSnapshots SET ChunkCount = @Rows WHERE SnapshotId = @SnapshotId;
+    -- the snapshot is a node of the provenance graph, DerivedFrom the weights it recorded
+    EXEC dbo.sp_GraphRecordModel @ModelId = NULL, @Operation = N'snapshot', @SnapshotId = @SnapshotId, @TenantId = @TenantId;
     COMMIT TRANSACTION;
 END;

@@ -1,8 +1,9 @@
 -- kind: procedure
--- requires: dbo.Models, dbo.ModelTensors, dbo.ModelTensorChunks, dbo.WeightSnapshots, dbo.WeightSnapshotChunks, dbo.fn_ResolveTenant
+-- requires: dbo.Models, dbo.ModelTensors, dbo.ModelTensorChunks, dbo.WeightSnapshots, dbo.WeightSnapshotChunks, dbo.fn_ResolveTenant, dbo.sp_GraphRecordModel
 -- Record the weights of the tenant's model ModelId, or of all its models (ModelId NULL, the seeds'
 -- default), as they are now under a name unique within the tenant: the chunk map of every tensor
 -- (the chunks themselves are shared, never copied). dbo.sp_RestoreWeightSnapshot puts them back.
+-- The snapshot is a node of the provenance graph, DerivedFrom the weights it recorded (dbo.sp_GraphRecordModel).
 -- The seeds' call: CALL dbo.sp_CreateWeightSnapshot(SnapshotName => 'BeforeExperiment', ModelId => NULL,
 -- Description => 'Baseline weights before RL training'); the new SnapshotId is the row returned.
 CREATE OR REPLACE PROCEDURE dbo.sp_CreateWeightSnapshot(
@@ -60,5 +61,6 @@ BEGIN
     UPDATE dbo.WeightSnapshots s SET ChunkCount = (SELECT count(*) FROM dbo.WeightSnapshotChunks w
                                                    WHERE w.SnapshotId = s.SnapshotId)
     WHERE s.SnapshotId = sp_CreateWeightSnapshot.SnapshotId;
+    CALL dbo.sp_GraphRecordModel(NULL, 'snapshot', sp_CreateWeightSnapshot.SnapshotId, NULL, sp_CreateWeightSnapshot.TenantId);
 END
 $$;

@@ -1,5 +1,5 @@
 -- kind: procedure
--- requires: dbo.Models, dbo.ModelTensors, dbo.fn_StoredModel, dbo.fn_StoredModelChunks, dbo.InferenceRequests, dbo.GenerationStreams, dbo.sp_StoreAtom, hartonomous_ext, dbo.fn_ResolveTenant, dbo.TenantSecurityPolicy, dbo.sp_ChargeUsage, dbo.fn_CheckModelAccess
+-- requires: dbo.Models, dbo.ModelTensors, dbo.fn_StoredModel, dbo.fn_StoredModelChunks, dbo.InferenceRequests, dbo.GenerationStreams, dbo.sp_StoreAtom, hartonomous_ext, dbo.fn_ResolveTenant, dbo.TenantSecurityPolicy, dbo.sp_ChargeUsage, dbo.fn_CheckModelAccess, dbo.sp_GraphRecordGeneration
 -- Generate text after a prompt with the stored Llama-architecture GGUF model(s) @ModelIds of the
 -- tenant (a comma-separated list '1,2,3' as the seeds write it, or a JSON array), in Machine Learning Services (hartonomous_ext.generation: numpy
 -- over the stored weights, handed to the script as its input data set). Greedy at temperature 0
@@ -187,6 +187,8 @@ tokens_per_second = result["tokens_per_second"]
     VALUES (@RequestId, @TenantId, @ModelIds, @prompt, @PromptTokens, @TokenIds, @Text, @temperature, @top_k, @seed,
             @AtomId, @FirstTokenMs, @TokensPerSecond);
     SET @StreamId = SCOPE_IDENTITY();
+    -- the provenance graph: the text DerivedFrom its prompt and its models (dbo.sp_GraphRecordGeneration)
+    EXEC dbo.sp_GraphRecordGeneration @AtomId = @AtomId, @Prompt = @prompt, @ModelIds = @ModelIds, @TenantId = @TenantId;
     EXEC dbo.sp_ChargeUsage @TenantId = @TenantId, @Operation = 'generated_token', @Units = @TokenCount,
         @Source = N'sp_GenerateText', @QuotaCheckOnly = 0;
     COMMIT TRANSACTION;

@@ -1,5 +1,5 @@
 -- kind: procedure
--- requires: dbo.Atoms, dbo.AtomPayloadStore, dbo.AtomEmbeddings, dbo.Models, dbo.sp_BindAtomConcepts, provenance.Concepts, dbo.SpatialLandmarks, dbo.fn_JoinMetadata, dbo.fn_StoredModel, dbo.fn_StoredModelChunks, hartonomous_ext, dbo.fn_ResolveTenant, dbo.TenantSecurityPolicy, dbo.sp_ChargeUsage, dbo.fn_CheckModelAccess
+-- requires: dbo.Atoms, dbo.AtomPayloadStore, dbo.AtomEmbeddings, dbo.Models, dbo.sp_BindAtomConcepts, provenance.Concepts, dbo.SpatialLandmarks, dbo.fn_JoinMetadata, dbo.fn_StoredModel, dbo.fn_StoredModelChunks, hartonomous_ext, dbo.fn_ResolveTenant, dbo.TenantSecurityPolicy, dbo.sp_ChargeUsage, dbo.fn_CheckModelAccess, dbo.sp_GraphRecordAtoms
 -- Ingest a batch of contents as atoms in one call and one transaction: what sp_IngestAtom does for
 -- one content, for up to {{ policy.MAX_BATCH_ATOMS }} (and {{ policy.MAX_BATCH_BYTES }} bytes together).
 -- @Atoms is a JSON array of objects {"content": <the bytes in base64>, "contentType": <a media type>,
@@ -335,6 +335,11 @@ else:
     WHERE f.Copy = 1
       AND NOT EXISTS (SELECT 1 FROM dbo.AtomEmbeddings AS e WHERE e.AtomId = f.AtomId AND e.EmbeddingType = @EmbeddingType)
     ORDER BY f.Ordinal;
+    -- the provenance graph: the new atoms' and the embedded ones' nodes and SimilarTo edges
+    DECLARE @GraphAtoms NVARCHAR(MAX) = (SELECT CONCAT(N'[', STRING_AGG(CONVERT(NVARCHAR(MAX), d.AtomId), N','), N']')
+                                         FROM (SELECT DISTINCT b.AtomId FROM #atoms AS b
+                                               WHERE b.Inserted = 1 OR b.Embedding IS NOT NULL) AS d);
+    EXEC dbo.sp_GraphRecordAtoms @AtomIds = @GraphAtoms, @TenantId = @TenantId;
     SET @Units = (SELECT COALESCE(SUM(CONVERT(BIGINT, DATALENGTH(Content))), 0) FROM #atoms WHERE Inserted = 1);
     EXEC dbo.sp_ChargeUsage @TenantId = @TenantId, @Operation = 'ingested_byte', @Units = @Units,
         @Source = N'sp_IngestAtoms', @QuotaCheckOnly = 0;

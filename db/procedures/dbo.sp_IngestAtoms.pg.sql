@@ -1,5 +1,5 @@
 -- kind: function
--- requires: dbo.Atoms, dbo.AtomPayloadStore, dbo.AtomEmbeddings, dbo.Models, dbo.sp_BindAtomConcepts, provenance.Concepts, dbo.SpatialLandmarks, dbo.fn_Flag, dbo.fn_PrepareAtoms, dbo.fn_ProjectEmbeddings, dbo.fn_BuildVectorSegment, dbo.fn_ResolveTenant, dbo.TenantSecurityPolicy, dbo.sp_ChargeUsage, dbo.fn_CheckModelAccess
+-- requires: dbo.Atoms, dbo.AtomPayloadStore, dbo.AtomEmbeddings, dbo.Models, dbo.sp_BindAtomConcepts, provenance.Concepts, dbo.SpatialLandmarks, dbo.fn_Flag, dbo.fn_PrepareAtoms, dbo.fn_ProjectEmbeddings, dbo.fn_BuildVectorSegment, dbo.fn_ResolveTenant, dbo.TenantSecurityPolicy, dbo.sp_ChargeUsage, dbo.fn_CheckModelAccess, dbo.sp_GraphRecordAtoms
 -- Ingest a batch of contents as atoms in one call and one transaction: what sp_IngestAtom does for
 -- one content, for up to {{ policy.MAX_BATCH_ATOMS }} (and {{ policy.MAX_BATCH_BYTES }} bytes together).
 -- Atoms is JSON text: an array of objects {"content": <the bytes in base64>, "contentType": <a media type>,
@@ -29,6 +29,7 @@ SET search_path = dbo, public, pg_temp
 AS $$
 #variable_conflict use_column
 DECLARE
+    graph_atoms text;  -- the atoms the provenance graph records (dbo.sp_GraphRecordAtoms)
     max_atoms constant integer := {{ policy.MAX_BATCH_ATOMS }};          -- hartonomous_ext.policy
     max_bytes constant bigint := {{ policy.MAX_CONTENT_BYTES }};
     max_batch_bytes constant bigint := {{ policy.MAX_BATCH_BYTES }};
@@ -218,6 +219,10 @@ BEGIN
         END IF;
     END IF;
 
+    -- the provenance graph: the new atoms' and the embedded ones' nodes and SimilarTo edges
+    graph_atoms := (SELECT jsonb_agg(DISTINCT atom_ids[i]) FROM generate_subscripts(atom_ids, 1) i
+                    WHERE created[i] OR embeddings[i] IS NOT NULL)::text;
+    CALL dbo.sp_GraphRecordAtoms(graph_atoms, sp_IngestAtoms.TenantId);
     units := (SELECT coalesce(sum(octet_length(contents[i])), 0) FROM generate_subscripts(created, 1) i WHERE created[i]);
     CALL dbo.sp_ChargeUsage(sp_IngestAtoms.TenantId, 'ingested_byte', units, 'sp_IngestAtoms');
     units := (SELECT count(*) FROM unnest(embeddings) e WHERE e IS NOT NULL);

@@ -27,5 +27,5 @@ BEGIN
     INSERT INTO #map (TensorId, ChunkIndex, ChunkHash)
     SELECT TensorId, ChunkIndex, ChunkHash FROM dbo.WeightSnapshotChunks WHERE SnapshotId = @SnapshotId;
     SET @DryRun = COALESCE(@DryRun, 0);
-    EXEC dbo.sp_ApplyWeightMap @DryRun = @DryRun;
+    EXEC dbo.sp_ApplyWeightMap @DryRun = @DryRun, @TenantId = @TenantId, @Operation = N'restore', @SnapshotId = @SnapshotId;
 END;

@@ -1,8 +1,9 @@
 -- kind: function
--- requires: dbo.WeightSnapshots, dbo.WeightSnapshotChunks, dbo.fn_Flag, dbo.fn_ApplyWeightMap, dbo.fn_ResolveTenant
+-- requires: dbo.WeightSnapshots, dbo.WeightSnapshotChunks, dbo.fn_Flag, dbo.fn_ApplyWeightMap, dbo.fn_ResolveTenant, dbo.sp_GraphRecordModel, dbo.ModelTensors
 -- Put the weights of the models a snapshot covers back as it recorded them; with DryRun (1/0 or
 -- true/false) only list what would change. Returns one row per tensor that differs (model name, tensor
--- name, chunks changed).
+-- name, chunks changed). Each model it changed is a new version in the provenance graph, DerivedFrom its
+-- weights before and from the snapshot (dbo.sp_GraphRecordModel).
 -- A function on PostgreSQL (it returns rows); the seeds' call:
 -- SELECT * FROM dbo.sp_RestoreWeightSnapshot(SnapshotName => 'BeforeExperiment', DryRun => 0).
 CREATE OR REPLACE FUNCTION dbo.sp_RestoreWeightSnapshot(SnapshotName text, DryRun anycompatible DEFAULT false,
@@ -17,6 +18,7 @@ AS $$
 DECLARE
     snapshot_id integer;
     dry boolean := coalesce(dbo.fn_Flag(DryRun, 'DryRun'), false);
+    changed integer;
 BEGIN
     sp_RestoreWeightSnapshot.TenantId := dbo.fn_ResolveTenant(sp_RestoreWeightSnapshot.TenantId, 'sp_RestoreWeightSnapshot');
     SELECT s.SnapshotId INTO snapshot_id FROM dbo.WeightSnapshots s
@@ -28,5 +30,12 @@ BEGIN
     RETURN QUERY SELECT * FROM dbo.fn_ApplyWeightMap((
         SELECT coalesce(jsonb_agg(jsonb_build_array(w.TensorId, w.ChunkIndex, encode(w.ChunkHash, 'hex'))), '[]')
         FROM dbo.WeightSnapshotChunks w WHERE w.SnapshotId = snapshot_id), dry);
+    -- each model whose weights changed is a new version in the provenance graph
+    IF NOT dry THEN
+        FOR changed IN SELECT DISTINCT t.ModelId FROM hartonomous_weight_diff d
+                       JOIN dbo.ModelTensors t ON t.TensorId = d.TensorId ORDER BY t.ModelId LOOP
+            CALL dbo.sp_GraphRecordModel(changed, 'restore', snapshot_id, NULL, sp_RestoreWeightSnapshot.TenantId);
+        END LOOP;
+    END IF;
 END
 $$;

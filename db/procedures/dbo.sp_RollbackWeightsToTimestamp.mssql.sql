@@ -43,5 +43,6 @@ BEGIN
     INNER JOIN dbo.Models AS m ON m.ModelId = t.ModelId
     WHERE m.TenantId = @TenantId AND m.IngestionDate <= @TargetDateTime AND (@ModelId IS NULL OR m.ModelId = @ModelId);
     SET @DryRun = COALESCE(@DryRun, 1);
-    EXEC dbo.sp_ApplyWeightMap @DryRun = @DryRun;
+    EXEC dbo.sp_ApplyWeightMap @DryRun = @DryRun, @TenantId = @TenantId, @Operation = N'rollback',
+        @SourceTime = @TargetDateTime;
 END;

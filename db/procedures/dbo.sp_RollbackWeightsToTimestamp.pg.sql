@@ -1,9 +1,11 @@
 -- kind: function
--- requires: dbo.Models, dbo.ModelTensors, dbo.ModelTensorChunks, dbo.ModelTensorChunksHistory, dbo.fn_Flag, dbo.fn_ApplyWeightMap, dbo.fn_ResolveTenant
+-- requires: dbo.Models, dbo.ModelTensors, dbo.ModelTensorChunks, dbo.ModelTensorChunksHistory, dbo.fn_Flag, dbo.fn_ApplyWeightMap, dbo.fn_ResolveTenant, dbo.sp_GraphRecordModel
 -- Put the weights of the tenant's model ModelId, or of all its models (ModelId NULL: those that
 -- existed at TargetDateTime), back as they were at TargetDateTime, from the system-versioning
 -- history (seed 003); with DryRun (the default; 1/0 or true/false) only list what would change.
--- Returns one row per tensor that differs (model name, tensor name, chunks changed).
+-- Returns one row per tensor that differs (model name, tensor name, chunks changed). Each model it
+-- changed is a new version in the provenance graph, DerivedFrom its weights before and the version
+-- current at TargetDateTime (dbo.sp_GraphRecordModel).
 -- A function on PostgreSQL; the seeds' call: SELECT * FROM dbo.sp_RollbackWeightsToTimestamp(
 -- TargetDateTime => '2025-11-08 10:00:00', ModelId => NULL, DryRun => 1).
 CREATE OR REPLACE FUNCTION dbo.sp_RollbackWeightsToTimestamp(TargetDateTime timestamptz, ModelId integer DEFAULT NULL,
@@ -19,6 +21,7 @@ DECLARE
     ingested timestamptz;
     models integer[];
     dry boolean := coalesce(dbo.fn_Flag(DryRun, 'DryRun'), true);
+    changed integer;
 BEGIN
     sp_RollbackWeightsToTimestamp.TenantId := dbo.fn_ResolveTenant(sp_RollbackWeightsToTimestamp.TenantId, 'sp_RollbackWeightsToTimestamp');
     IF TargetDateTime IS NULL THEN
@@ -49,5 +52,12 @@ BEGIN
               JOIN dbo.ModelTensors t ON t.TensorId = h.TensorId
               WHERE t.ModelId = ANY (models) AND h.ValidFrom <= TargetDateTime AND h.ValidTo > TargetDateTime) v),
         dry);
+    -- each model whose weights changed is a new version in the provenance graph
+    IF NOT dry THEN
+        FOR changed IN SELECT DISTINCT t.ModelId FROM hartonomous_weight_diff d
+                       JOIN dbo.ModelTensors t ON t.TensorId = d.TensorId ORDER BY t.ModelId LOOP
+            CALL dbo.sp_GraphRecordModel(changed, 'rollback', NULL, TargetDateTime, sp_RollbackWeightsToTimestamp.TenantId);
+        END LOOP;
+    END IF;
 END
 $$;

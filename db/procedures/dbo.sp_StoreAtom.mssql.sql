@@ -1,5 +1,5 @@
 -- kind: procedure
--- requires: dbo.Atoms, dbo.AtomPayloadStore, dbo.AtomEmbeddings, dbo.Models, dbo.SpatialLandmarks, dbo.sp_ComputeEmbedding, dbo.fn_JoinMetadata, hartonomous_ext, dbo.TenantSecurityPolicy, dbo.sp_ChargeUsage, dbo.fn_CheckModelAccess
+-- requires: dbo.Atoms, dbo.AtomPayloadStore, dbo.AtomEmbeddings, dbo.Models, dbo.SpatialLandmarks, dbo.sp_ComputeEmbedding, dbo.fn_JoinMetadata, hartonomous_ext, dbo.TenantSecurityPolicy, dbo.sp_ChargeUsage, dbo.fn_CheckModelAccess, dbo.sp_GraphRecordAtoms
 -- Store content as an atom of @TenantId, which the caller has resolved (dbo.fn_ResolveTenant): what
 -- dbo.sp_IngestAtom does, for it and for sp_GenerateText. Its SHA-256 is its identity within the
 -- tenant: the same content again returns the same AtomId and raises ReferenceCount, also when many
@@ -13,7 +13,8 @@
 -- @Metered 1 (sp_IngestAtom's calls): the bytes of new content ('ingested_byte'; content already
 -- stored costs nothing) and the embedding computed ('embedding'), refused before the work past a
 -- quota (dbo.sp_ChargeUsage). sp_GenerateText stores its text unmetered: its tokens are what it
--- charges. No tenant role may execute it.
+-- charges. A new atom, or one embedded now, gets its node in the provenance graph and its SimilarTo
+-- edges (dbo.sp_GraphRecordAtoms) in the same transaction. No tenant role may execute it.
 CREATE OR ALTER PROCEDURE dbo.sp_StoreAtom
     @Content VARBINARY(MAX),
     @ContentType NVARCHAR(4000),
@@ -209,5 +210,10 @@ vector_bucket = -1 if vector_bucket is None else vector_bucket  # every OUTPUT p
     IF @Embedding IS NOT NULL AND @Metered = 1
         EXEC dbo.sp_ChargeUsage @TenantId = @TenantId, @Operation = 'embedding', @Units = 1,
             @Source = N'sp_IngestAtom', @QuotaCheckOnly = 0;
+    IF @Inserted = 1 OR @Embedding IS NOT NULL
+    BEGIN
+        DECLARE @GraphAtoms NVARCHAR(40) = CONCAT(N'[', @AtomId, N']');
+        EXEC dbo.sp_GraphRecordAtoms @AtomIds = @GraphAtoms, @TenantId = @TenantId;
+    END;
     COMMIT TRANSACTION;
 END;

@@ -1,5 +1,5 @@
 -- kind: procedure
--- requires: dbo.Atoms, dbo.AtomPayloadStore, dbo.AtomEmbeddings, dbo.Models, dbo.SpatialLandmarks, dbo.fn_ClassifyContent, dbo.fn_Flag, dbo.fn_GenerateEmbedding, dbo.fn_ProjectEmbeddings, dbo.fn_BuildVectorSegment, dbo.TenantSecurityPolicy, dbo.sp_ChargeUsage, dbo.fn_CheckModelAccess
+-- requires: dbo.Atoms, dbo.AtomPayloadStore, dbo.AtomEmbeddings, dbo.Models, dbo.SpatialLandmarks, dbo.fn_ClassifyContent, dbo.fn_Flag, dbo.fn_GenerateEmbedding, dbo.fn_ProjectEmbeddings, dbo.fn_BuildVectorSegment, dbo.TenantSecurityPolicy, dbo.sp_ChargeUsage, dbo.fn_CheckModelAccess, dbo.sp_GraphRecordAtoms
 -- Store content as an atom of TenantId, which the caller has resolved (dbo.fn_ResolveTenant): what
 -- dbo.sp_IngestAtom does, for it and for sp_GenerateText. Its SHA-256 is its identity within the
 -- tenant: the same content again returns the same AtomId and raises ReferenceCount, also when many
@@ -12,7 +12,8 @@
 -- Metered (sp_IngestAtom's calls): the bytes of new content ('ingested_byte'; content already stored
 -- costs nothing) and the embedding computed ('embedding'), refused before the work past a quota
 -- (dbo.sp_ChargeUsage). sp_GenerateText stores its text unmetered: its tokens are what it charges.
--- No tenant role may call it.
+-- A new atom, or one embedded now, gets its node in the provenance graph and its SimilarTo edges
+-- (dbo.sp_GraphRecordAtoms) in the same transaction. No tenant role may call it.
 CREATE OR REPLACE PROCEDURE dbo.sp_StoreAtom(
     Content bytea,
     ContentType text,
@@ -145,6 +146,9 @@ BEGIN
         IF Metered THEN
             CALL dbo.sp_ChargeUsage(sp_StoreAtom.TenantId, 'embedding', 1, 'sp_IngestAtom');
         END IF;
+    END IF;
+    IF inserted OR embedding IS NOT NULL THEN
+        CALL dbo.sp_GraphRecordAtoms(jsonb_build_array(sp_StoreAtom.AtomId)::text, sp_StoreAtom.TenantId);
     END IF;
 END
 $$;

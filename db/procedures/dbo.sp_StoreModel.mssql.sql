@@ -1,11 +1,12 @@
 -- kind: procedure
--- requires: dbo.Models, dbo.ModelLayers, dbo.ModelTensors, dbo.TensorChunks, dbo.ModelTensorChunks, dbo.fn_ResolveTenant
+-- requires: dbo.Models, dbo.ModelLayers, dbo.ModelTensors, dbo.TensorChunks, dbo.ModelTensorChunks, dbo.fn_ResolveTenant, dbo.sp_GraphRecordModel
 -- Store a model described by @Manifest (hartonomous_ext.model_store.manifest: the model, its layers,
 -- its tensors with their chunk hashes) whose chunk bytes the caller has put in the session's
 -- #chunks (ChunkHash, ByteSize, Data): the client's ingest-model (fast_executemany) and
 -- dbo.sp_IngestModel (an atom's payload) both end here, as on PostgreSQL. One transaction; chunks
 -- already stored are not stored again; a model with the same source hash for the tenant is
--- returned as it is.
+-- returned as it is. The model's node and its tensors' (ComponentOf it) go into the provenance graph
+-- in that transaction (dbo.sp_GraphRecordModel).
 CREATE OR ALTER PROCEDURE dbo.sp_StoreModel
     @Manifest NVARCHAR(MAX),
     @TenantId INT = NULL,
@@ -71,6 +72,7 @@ BEGIN
         FROM OPENJSON(@Manifest, '$.tensors') WITH (name NVARCHAR(512), chunks NVARCHAR(MAX) AS JSON) AS t
         CROSS APPLY OPENJSON(t.chunks) AS c
         INNER JOIN dbo.ModelTensors AS mt ON mt.ModelId = @ModelId AND mt.TensorName = t.name;
+        EXEC dbo.sp_GraphRecordModel @ModelId = @ModelId, @Operation = N'store', @TenantId = @TenantId;
         COMMIT TRANSACTION;
     END;
 END;

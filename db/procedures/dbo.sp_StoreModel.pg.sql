@@ -1,10 +1,11 @@
 -- kind: procedure
--- requires: dbo.Models, dbo.ModelLayers, dbo.ModelTensors, dbo.TensorChunks, dbo.ModelTensorChunks, dbo.fn_ResolveTenant
+-- requires: dbo.Models, dbo.ModelLayers, dbo.ModelTensors, dbo.TensorChunks, dbo.ModelTensorChunks, dbo.fn_ResolveTenant, dbo.sp_GraphRecordModel
 -- Store a model described by Manifest (hartonomous_ext.model_store.manifest: the model, its layers,
 -- its tensors with their chunk hashes) whose chunks are already in dbo.TensorChunks: the client's
 -- ingest-model (chunks by COPY) and dbo.sp_IngestModel (an atom's payload or an imported file) both
 -- end here, as on SQL Server, so a model's rows have one writer. One transaction (the caller's);
--- a model with the same source hash for the tenant is returned as it is.
+-- a model with the same source hash for the tenant is returned as it is. The model's node and its
+-- tensors' (ComponentOf it) go into the provenance graph in that transaction (dbo.sp_GraphRecordModel).
 -- CALL dbo.sp_StoreModel(manifest, TenantId => 0) returns the ModelId as the row of its INOUT parameter.
 CREATE OR REPLACE PROCEDURE dbo.sp_StoreModel(
     Manifest text,
@@ -65,5 +66,6 @@ BEGIN
     FROM jsonb_to_recordset(doc -> 'tensors') AS t(name text, chunks jsonb)
     CROSS JOIN LATERAL jsonb_array_elements_text(t.chunks) WITH ORDINALITY AS c(hash, ordinality)
     JOIN dbo.ModelTensors mt ON mt.ModelId = sp_StoreModel.ModelId AND mt.TensorName = t.name;
+    CALL dbo.sp_GraphRecordModel(sp_StoreModel.ModelId, 'store', NULL, NULL, sp_StoreModel.TenantId);
 END
 $$;

@@ -1,5 +1,5 @@
 -- kind: procedure
--- requires: dbo.Models, dbo.ModelTensors, dbo.ModelTensorChunks, dbo.TensorChunks, dbo.fn_ResolveTenant
+-- requires: dbo.Models, dbo.ModelTensors, dbo.ModelTensorChunks, dbo.TensorChunks, dbo.fn_ResolveTenant, dbo.sp_GraphRecordModel
 -- Change a tensor's weights: @Data (the tensor's new bytes, the same size as before) is cut into
 -- 1 MiB chunks, stored content-addressed, and the tensor is mapped to them; only the chunks that
 -- differ change. System versioning keeps the old mapping, so the change can be rolled back
@@ -56,5 +56,8 @@ BEGIN
     WHERE c.TensorId = @TensorId AND c.ChunkHash <> p.ChunkHash;
     SET @ChunksChanged = @@ROWCOUNT;
     UPDATE dbo.ModelTensors SET Sha256 = HASHBYTES('SHA2_256', @Data) WHERE TensorId = @TensorId;
+    -- a change that altered a chunk is a new version of the model in the provenance graph
+    IF @ChunksChanged > 0
+        EXEC dbo.sp_GraphRecordModel @ModelId = @ModelId, @Operation = N'update', @TenantId = @TenantId;
     COMMIT TRANSACTION;
 END;

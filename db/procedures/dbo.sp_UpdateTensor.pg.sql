@@ -1,9 +1,10 @@
 -- kind: procedure
--- requires: dbo.Models, dbo.ModelTensors, dbo.ModelTensorChunks, dbo.TensorChunks, dbo.fn_VersionModelTensorChunks, dbo.fn_ResolveTenant
+-- requires: dbo.Models, dbo.ModelTensors, dbo.ModelTensorChunks, dbo.TensorChunks, dbo.fn_VersionModelTensorChunks, dbo.fn_ResolveTenant, dbo.sp_GraphRecordModel
 -- Change a tensor's weights: Data (the tensor's new bytes, the same size as before) is cut into
 -- 1 MiB chunks, stored content-addressed, and the tensor is mapped to them; only the chunks that
 -- differ change. The old mapping goes to the history (system versioning), so the change can be
--- rolled back (dbo.sp_RestoreWeightSnapshot, dbo.sp_RollbackWeightsToTimestamp).
+-- rolled back (dbo.sp_RestoreWeightSnapshot, dbo.sp_RollbackWeightsToTimestamp). A change that altered
+-- a chunk is a new version of the model in the provenance graph (dbo.sp_GraphRecordModel).
 CREATE OR REPLACE PROCEDURE dbo.sp_UpdateTensor(
     ModelId integer,
     TensorName text,
@@ -48,5 +49,8 @@ BEGIN
     WHERE c.TensorId = tensor.TensorId AND c.ChunkIndex = n.ChunkIndex AND c.ChunkHash <> n.ChunkHash;
     GET DIAGNOSTICS ChunksChanged = ROW_COUNT;
     UPDATE dbo.ModelTensors t SET Sha256 = sha256(sp_UpdateTensor.Data) WHERE t.TensorId = tensor.TensorId;
+    IF ChunksChanged > 0 THEN
+        CALL dbo.sp_GraphRecordModel(sp_UpdateTensor.ModelId, 'update', NULL, NULL, sp_UpdateTensor.TenantId);
+    END IF;
 END
 $$;

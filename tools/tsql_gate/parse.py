@@ -171,6 +171,17 @@ EXEMPTIONS: tuple[Exemption, ...] = (
             "SELECT b.Name FROM graph.Node AS a, graph.Edge AS e, graph.Node AS b WHERE MATCH(a-(e)->b);\n",
         ),
     ),
+    Exemption(
+        kind="SQL Graph pseudo-columns ($node_id, $from_id, $to_id, $edge_id)",
+        pattern=_statement(r"\$(?:node_id|from_id|to_id|edge_id)\b"),
+        reason="sqlfluff's tsql grammar does not read the graph tables' pseudo-columns, which writing an "
+        "edge and indexing an edge table's ends need (graph.AtomGraphEdges and its writers).",
+        samples=(
+            "INSERT INTO graph.Edge ($from_id, $to_id, Kind) SELECT a.$node_id, b.$node_id, 1 "
+            "FROM graph.Node AS a, graph.Node AS b;\n",
+            "CREATE UNIQUE INDEX UX_Edge ON graph.Edge ($from_id, $to_id, Kind);\n",
+        ),
+    ),
 )
 
 

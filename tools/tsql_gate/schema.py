@@ -12,6 +12,8 @@ is read from the statement's tokens (tools.tsql_gate.statements).
 
 from __future__ import annotations
 
+import re
+
 from collections.abc import Iterable
 
 import sqlglot
@@ -48,8 +50,19 @@ def create_table_columns(text: str) -> tuple[str, str, dict[str, str]] | None:
             item.name: (item.args["kind"].sql(dialect="tsql") if item.args.get("kind") else "UNKNOWN")
             for item in create.this.expressions if isinstance(item, exp.ColumnDef)
         }
-        return (table.db or DEFAULT_SCHEMA), table.name, columns
-    return _create_table_from_tokens(text)
+        found = (table.db or DEFAULT_SCHEMA), table.name, columns
+    else:
+        found = _create_table_from_tokens(text)
+    graph = _GRAPH_TABLE.search(text)
+    if found is not None and graph:  # SQL Graph: the pseudo-columns statements read and write
+        found[2].update(GRAPH_PSEUDO_COLUMNS[graph.group(1).upper()])
+    return found
+
+
+# a NODE or EDGE table (CREATE TABLE ... ) AS NODE / AS EDGE) and the pseudo-columns SQL Server gives it
+_GRAPH_TABLE = re.compile(r"\)\s*AS\s+(NODE|EDGE)\s*;?\s*$", re.IGNORECASE)
+GRAPH_PSEUDO_COLUMNS = {"NODE": {"$node_id": "UNKNOWN"},
+                        "EDGE": {"$edge_id": "UNKNOWN", "$from_id": "UNKNOWN", "$to_id": "UNKNOWN"}}
 
 
 def _create_table_from_tokens(text: str) -> tuple[str, str, dict[str, str]] | None:

@@ -99,3 +99,10 @@ CONCEPT_EVOLUTION_SHARE = 0.5  # runs: concepts are linked when this share of on
 CONCEPT_GROWTH = 0.2  # a continued concept grew (shrank) when its size changed by this share
 CONCEPT_MATCH_SIMILARITY = 0.9  # an old concept whose atoms are all gone continues in a centroid this close
 CONCEPT_BIND_LOCK_TIMEOUT_MS = 5000  # SQL Server: a bind waits this long for a discovery run of its type, then skips it
+
+# the provenance graph (graph.AtomGraphNodes, graph.AtomGraphEdges; README "Provenance graph")
+GRAPH_EDGE_TYPES = ("DerivedFrom", "ComponentOf", "SimilarTo")  # the seeds' typed relationships
+GRAPH_SIMILAR_THRESHOLD = 0.8  # an ingested atom is SimilarTo an existing one of its tenant and type this close (cosine) ...
+GRAPH_SIMILAR_MAX_NEIGHBOURS = 5  # ... at most this many, nearest first (a hub atom does not gather thousands of edges)
+GRAPH_MAX_DEPTH = 32  # the deepest a lineage call may walk (@MaxDepth above it is refused)
+GRAPH_DEFAULT_DEPTH = 10  # @MaxDepth NULL

@@ -1,12 +1,13 @@
 -- kind: policy
--- requires: dbo.Atoms, dbo.Models, dbo.InferenceRequests, dbo.IngestionJobs, dbo.GenerationStreams, dbo.VectorIndexSegments, dbo.WeightSnapshots, dbo.AtomEmbeddings, dbo.ModelLayers, dbo.ModelTensors, dbo.ModelTensorChunks, dbo.VectorIndexChunks, dbo.WeightSnapshotChunks, dbo.BillingAccounts, dbo.BillingUsagePeriods, provenance.Concepts, provenance.AtomConcepts, provenance.ConceptEvolution, dbo.fn_TenantAccessPredicate, dbo.fn_AtomAccessPredicate, dbo.fn_ModelAccessPredicate, dbo.fn_SegmentAccessPredicate, dbo.fn_SnapshotAccessPredicate, dbo.fn_TensorAccessPredicate
+-- requires: dbo.Atoms, dbo.Models, dbo.InferenceRequests, dbo.IngestionJobs, dbo.GenerationStreams, dbo.VectorIndexSegments, dbo.WeightSnapshots, dbo.AtomEmbeddings, dbo.ModelLayers, dbo.ModelTensors, dbo.ModelTensorChunks, dbo.VectorIndexChunks, dbo.WeightSnapshotChunks, dbo.BillingAccounts, dbo.BillingUsagePeriods, provenance.Concepts, provenance.AtomConcepts, provenance.ConceptEvolution, graph.AtomGraphNodes, graph.AtomGraphEdges, dbo.fn_TenantAccessPredicate, dbo.fn_AtomAccessPredicate, dbo.fn_ModelAccessPredicate, dbo.fn_SegmentAccessPredicate, dbo.fn_SnapshotAccessPredicate, dbo.fn_TensorAccessPredicate
 -- Row-level security on every tenant-owned table (seed 003's "CREATE SECURITY POLICY ... ADD FILTER
 -- PREDICATE dbo.fn_TenantAccessPredicate(TenantId)"; named TenantAccessPolicy because
 -- dbo.TenantSecurityPolicy is the seeds' table of each tenant's limits). Filter predicates hide other
 -- tenants' rows from every SELECT, UPDATE and DELETE, in procedures too (ownership chaining does not
 -- lift them); block predicates refuse a row written into another tenant. A table owned through a
 -- parent (an atom's embeddings, a model's tensors and chunk maps, a segment's or a snapshot's
--- chunks, an atom's concept memberships) follows its parent's tenant. The history of dbo.ModelTensorChunks takes a filter only
+-- chunks, an atom's concept memberships) follows its parent's tenant. The provenance graph's node and
+-- edge tables carry their tenant. The history of dbo.ModelTensorChunks takes a filter only
 -- (the server writes it; block predicates are not allowed there).
 -- dbo.TensorChunks is not here: its chunks are shared by content hash across tenants, so no tenant
 -- role is granted it at all; procedures reach it and never say whether a chunk existed. Nor is
@@ -73,5 +74,11 @@ CREATE SECURITY POLICY dbo.TenantAccessPolicy
     ADD BLOCK PREDICATE dbo.fn_TenantAccessPredicate(TenantId) ON provenance.ConceptEvolution AFTER UPDATE,
     ADD FILTER PREDICATE dbo.fn_AtomAccessPredicate(AtomId) ON provenance.AtomConcepts,
     ADD BLOCK PREDICATE dbo.fn_AtomAccessPredicate(AtomId) ON provenance.AtomConcepts AFTER INSERT,
-    ADD BLOCK PREDICATE dbo.fn_AtomAccessPredicate(AtomId) ON provenance.AtomConcepts AFTER UPDATE
+    ADD BLOCK PREDICATE dbo.fn_AtomAccessPredicate(AtomId) ON provenance.AtomConcepts AFTER UPDATE,
+    ADD FILTER PREDICATE dbo.fn_TenantAccessPredicate(TenantId) ON graph.AtomGraphNodes,
+    ADD BLOCK PREDICATE dbo.fn_TenantAccessPredicate(TenantId) ON graph.AtomGraphNodes AFTER INSERT,
+    ADD BLOCK PREDICATE dbo.fn_TenantAccessPredicate(TenantId) ON graph.AtomGraphNodes AFTER UPDATE,
+    ADD FILTER PREDICATE dbo.fn_TenantAccessPredicate(TenantId) ON graph.AtomGraphEdges,
+    ADD BLOCK PREDICATE dbo.fn_TenantAccessPredicate(TenantId) ON graph.AtomGraphEdges AFTER INSERT,
+    ADD BLOCK PREDICATE dbo.fn_TenantAccessPredicate(TenantId) ON graph.AtomGraphEdges AFTER UPDATE
 WITH (STATE = ON, SCHEMABINDING = ON);

@@ -1,0 +1,148 @@
+-- kind: procedure
+-- requires: graph.AtomGraphNodes, graph.AtomGraphEdges, dbo.Atoms, dbo.AtomEmbeddings, dbo.VectorIndexSegments, dbo.VectorIndexChunks, hartonomous_ext
+-- The provenance graph's writer for stored atoms (README "Provenance graph"): each atom of @AtomIds
+-- (a JSON array of AtomIds of @TenantId, which the caller has resolved) gets its node, and each of
+-- its embeddings SimilarTo edges to the nearest atoms of the tenant with an embedding of the same
+-- type, at least {{ policy.GRAPH_SIMILAR_THRESHOLD }} close (cosine), at most {{ policy.GRAPH_SIMILAR_MAX_NEIGHBOURS }}, nearest first, found by the vector index's
+-- search (hartonomous_ext.vector_index.search_index, as dbo.sp_SemanticSearch runs it: the segments,
+-- the raw delta that holds what this transaction just stored, and the ids that still exist).
+-- Re-writing is idempotent: one node per atom, one edge per pair. Runs in the caller's transaction
+-- when there is one: dbo.sp_StoreAtom (sp_IngestAtom, and the text sp_GenerateText stores) and
+-- dbo.sp_IngestAtoms call it. Payloads are stored whole (dbo.AtomPayloadStore, one row per atom):
+-- there are no payload chunks to be ComponentOf an atom. No tenant role may execute it.
+CREATE OR ALTER PROCEDURE dbo.sp_GraphRecordAtoms
+    @AtomIds NVARCHAR(MAX),
+    @TenantId INT
+AS
+BEGIN
+    SET NOCOUNT ON;
+    SET XACT_ABORT ON;
+    DECLARE @Message NVARCHAR(2048), @Foreign BIGINT, @Source BIGINT, @SourceNode BIGINT, @Type NVARCHAR(64);
+    DECLARE @Dimension INT, @Query VARBINARY(MAX), @State NVARCHAR(MAX), @Results NVARCHAR(MAX), @Problem NVARCHAR(2048);
+    DECLARE @Searched NVARCHAR(64), @Compared INT, @Mode NVARCHAR(200);
+    DECLARE @Wanted INT = {{ policy.GRAPH_SIMILAR_MAX_NEIGHBOURS }} + 1;  -- one more than kept: the atom finds itself first
+    IF @TenantId IS NULL
+        THROW 51600, N'sp_GraphRecordAtoms: TenantId is required (the caller resolves it)', 1;
+    IF @AtomIds IS NULL
+        RETURN;
+    -- ISJSON in an IF of its own: OPENJSON over text that is not JSON raises its own error
+    IF ISJSON(@AtomIds) = 0 OR LEFT(LTRIM(@AtomIds), 1) <> N'['
+        THROW 51601, N'sp_GraphRecordAtoms: AtomIds is not a JSON array of atom ids', 1;
+    IF EXISTS (SELECT 1 FROM OPENJSON(@AtomIds) AS j WHERE j.[type] <> 2 OR TRY_CAST(j.value AS BIGINT) IS NULL)
+        THROW 51601, N'sp_GraphRecordAtoms: AtomIds is not a JSON array of atom ids', 1;
+    CREATE TABLE #graph_atoms (AtomId BIGINT NOT NULL PRIMARY KEY);
+    INSERT INTO #graph_atoms (AtomId) SELECT DISTINCT CAST(j.value AS BIGINT) FROM OPENJSON(@AtomIds) AS j;
+    SELECT TOP (1) @Foreign = g.AtomId FROM #graph_atoms AS g
+    WHERE NOT EXISTS (SELECT 1 FROM dbo.Atoms AS a WHERE a.AtomId = g.AtomId AND a.TenantId = @TenantId)
+    ORDER BY g.AtomId;
+    IF @Foreign IS NOT NULL
+    BEGIN
+        SET @Message = CONCAT(N'sp_GraphRecordAtoms: atom ', @Foreign, N' does not exist for tenant ', @TenantId);
+        THROW 51602, @Message, 1;
+    END;
+    CREATE TABLE #graph_neighbours (AtomId BIGINT NOT NULL PRIMARY KEY, Similarity FLOAT NOT NULL);
+    CREATE TABLE #graph_search (Part CHAR(1) NOT NULL, Id VARCHAR(20) NOT NULL, Ordinal INT NULL, Data VARBINARY(MAX) NULL);
+    BEGIN TRANSACTION;
+    INSERT INTO graph.AtomGraphNodes (TenantId, NodeKind, AtomId)
+    SELECT DISTINCT @TenantId, N'atom', g.AtomId FROM #graph_atoms AS g
+    WHERE NOT EXISTS (SELECT 1 FROM graph.AtomGraphNodes AS n WITH (UPDLOCK, HOLDLOCK)
+                      WHERE n.NodeKind = N'atom' AND n.AtomId = g.AtomId);
+    -- each embedding of the atoms, one at a time (a search per embedding)
+    CREATE TABLE #graph_sources (Ordinal INT IDENTITY(1, 1) PRIMARY KEY, AtomId BIGINT NOT NULL, NodeId BIGINT NOT NULL,
+                                 EmbeddingType NVARCHAR(64) NOT NULL, Dimension INT NOT NULL, EmbeddingVector VARBINARY(MAX) NOT NULL);
+    INSERT INTO #graph_sources (AtomId, NodeId, EmbeddingType, Dimension, EmbeddingVector)
+    SELECT e.AtomId, n.NodeId, e.EmbeddingType, e.Dimension, e.EmbeddingVector
+    FROM dbo.AtomEmbeddings AS e
+    INNER JOIN #graph_atoms AS g ON g.AtomId = e.AtomId
+    INNER JOIN graph.AtomGraphNodes AS n ON n.NodeKind = N'atom' AND n.AtomId = e.AtomId
+    ORDER BY e.AtomId, e.EmbeddingType;
+    DECLARE @Next INT = 1, @Last INT = (SELECT COUNT(*) FROM #graph_sources);
+    WHILE @Next <= @Last
+    BEGIN
+        SELECT @Source = g.AtomId, @SourceNode = g.NodeId, @Type = g.EmbeddingType, @Dimension = g.Dimension,
+               @Query = g.EmbeddingVector
+        FROM #graph_sources AS g WHERE g.Ordinal = @Next;
+        SET @Next = @Next + 1;
+        -- what the script reads (it cannot query back), as dbo.sp_SemanticSearch hands it over
+        TRUNCATE TABLE #graph_search;
+        TRUNCATE TABLE #graph_neighbours;
+        SET @State = (SELECT (SELECT s.SegmentId AS id, s.EmbeddingType AS type, s.Dimension AS dimension
+                              FROM dbo.VectorIndexSegments AS s
+                              WHERE s.TenantId = @TenantId AND s.IsActive = 1 AND s.EmbeddingType = @Type
+                              FOR JSON PATH) AS segments,
+                             (SELECT e.EmbeddingType AS type, e.Dimension AS dimension, COUNT_BIG(*) AS pending
+                              FROM dbo.AtomEmbeddings AS e INNER JOIN dbo.Atoms AS a ON a.AtomId = e.AtomId
+                              WHERE e.Indexed = 0 AND a.TenantId = @TenantId AND e.EmbeddingType = @Type
+                              GROUP BY e.EmbeddingType, e.Dimension FOR JSON PATH) AS pending
+                      FOR JSON PATH, WITHOUT_ARRAY_WRAPPER);
+        INSERT INTO #graph_search (Part, Id, Ordinal, Data)
+        SELECT 'S', CONVERT(VARCHAR(20), c.SegmentId), c.ChunkIndex, c.Data
+        FROM dbo.VectorIndexSegments AS s INNER JOIN dbo.VectorIndexChunks AS c ON c.SegmentId = s.SegmentId
+        WHERE s.TenantId = @TenantId AND s.IsActive = 1 AND s.Dimension = @Dimension AND s.EmbeddingType = @Type;
+        INSERT INTO #graph_search (Part, Id, Ordinal, Data)
+        SELECT 'D', CONVERT(VARCHAR(20), e.AtomEmbeddingId), NULL, e.EmbeddingVector
+        FROM dbo.AtomEmbeddings AS e INNER JOIN dbo.Atoms AS a ON a.AtomId = e.AtomId
+        WHERE e.Indexed = 0 AND a.TenantId = @TenantId AND e.Dimension = @Dimension AND e.EmbeddingType = @Type;
+        INSERT INTO #graph_search (Part, Id, Ordinal, Data)
+        SELECT 'L', CONVERT(VARCHAR(20), e.AtomEmbeddingId), NULL, NULL
+        FROM dbo.AtomEmbeddings AS e INNER JOIN dbo.Atoms AS a ON a.AtomId = e.AtomId
+        WHERE a.TenantId = @TenantId AND e.Dimension = @Dimension AND e.EmbeddingType = @Type;
+        SELECT @Results = NULL, @Problem = NULL;
+        EXEC sys.sp_execute_external_script
+            @language = N'Python',
+            @script = N'
+import json
+from hartonomous_ext import vector_index
+state = json.loads(state)
+segments = [(int(s["id"]), s["type"], int(s["dimension"])) for s in state.get("segments", [])]
+pending = {(p["type"], int(p["dimension"])): int(p["pending"]) for p in state.get("pending", [])}
+parts = {part: frame for part, frame in InputDataSet.groupby("Part")} if len(InputDataSet) else {}
+stored = {}
+if "S" in parts:
+    for segment, chunks in parts["S"].sort_values(["Id", "Ordinal"]).groupby("Id"):
+        stored[int(segment)] = b"".join(chunks["Data"])
+delta = ([int(i) for i in parts["D"]["Id"]], b"".join(parts["D"]["Data"])) if "D" in parts else ([], b"")
+live = [int(i) for i in parts["L"]["Id"]] if "L" in parts else []
+reader = vector_index.MemoryIndexReader(segments, pending, stored, delta, live)
+# every OUTPUT parameter gets a value: one left unset (or None) stops BxlServer; empty reads back as NULL
+ranked, searched, examined, mode, problem = "[]", "", 0, "", ""
+try:
+    found = vector_index.search_index(reader, vector_index.SegmentCache(0), tenant, requested, query, top_k, False)
+    ranked, searched, examined, mode = json.dumps(found.rows), found.searched or "", found.examined, found.mode
+except vector_index.SearchError as exc:
+    problem = str(exc)
+',
+            @input_data_1 = N'SELECT Part, Id, Ordinal, Data FROM #graph_search',
+            @params = N'@state NVARCHAR(MAX), @query VARBINARY(MAX), @top_k INT, @tenant INT, @requested NVARCHAR(64),
+                        @ranked NVARCHAR(MAX) OUTPUT, @searched NVARCHAR(64) OUTPUT, @examined INT OUTPUT,
+                        @mode NVARCHAR(200) OUTPUT, @problem NVARCHAR(2048) OUTPUT',
+            @state = @State, @query = @Query, @top_k = @Wanted, @tenant = @TenantId, @requested = @Type,
+            @ranked = @Results OUTPUT, @searched = @Searched OUTPUT, @examined = @Compared OUTPUT,
+            @mode = @Mode OUTPUT, @problem = @Problem OUTPUT
+        WITH RESULT SETS NONE;
+        IF NULLIF(@Problem, N'') IS NOT NULL
+        BEGIN
+            SET @Message = CONCAT(N'sp_GraphRecordAtoms: ', @Problem);
+            THROW 51603, @Message, 1;
+        END;
+        INSERT INTO #graph_neighbours (AtomId, Similarity)
+        SELECT TOP ({{ policy.GRAPH_SIMILAR_MAX_NEIGHBOURS }}) e.AtomId, IIF(MAX(r.Score) > 1e0, 1e0, MAX(r.Score))
+        FROM OPENJSON(@Results) WITH (AtomEmbeddingId BIGINT '$[0]', Score FLOAT '$[1]') AS r
+        INNER JOIN dbo.AtomEmbeddings AS e ON e.AtomEmbeddingId = r.AtomEmbeddingId
+        WHERE e.AtomId <> @Source AND r.Score >= {{ policy.GRAPH_SIMILAR_THRESHOLD }}
+        GROUP BY e.AtomId
+        ORDER BY MAX(r.Score) DESC, e.AtomId;
+        INSERT INTO graph.AtomGraphNodes (TenantId, NodeKind, AtomId)
+        SELECT DISTINCT @TenantId, N'atom', h.AtomId FROM #graph_neighbours AS h
+        WHERE NOT EXISTS (SELECT 1 FROM graph.AtomGraphNodes AS n WITH (UPDLOCK, HOLDLOCK)
+                          WHERE n.NodeKind = N'atom' AND n.AtomId = h.AtomId);
+        INSERT INTO graph.AtomGraphEdges ($from_id, $to_id, TenantId, EdgeType, Weight, CreatedBy)
+        SELECT DISTINCT f.$node_id, t.$node_id, @TenantId, N'SimilarTo', h.Similarity, N'ingest'
+        FROM #graph_neighbours AS h
+        INNER JOIN graph.AtomGraphNodes AS t ON t.NodeKind = N'atom' AND t.AtomId = h.AtomId
+        INNER JOIN graph.AtomGraphNodes AS f ON f.NodeId = @SourceNode
+        WHERE NOT EXISTS (SELECT 1 FROM graph.AtomGraphEdges AS x WITH (UPDLOCK, HOLDLOCK)
+                          WHERE x.$from_id = f.$node_id AND x.$to_id = t.$node_id AND x.EdgeType = N'SimilarTo');
+    END;
+    COMMIT TRANSACTION;
+END;
