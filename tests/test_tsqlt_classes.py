@@ -129,6 +129,15 @@ def test_no_class_passes_a_function_call_as_an_exec_argument(path):
     assert function_call_arguments(path.read_text(encoding="utf-8")) == []
 
 
+@pytest.mark.parametrize("path", class_files(TSQLT), ids=lambda p: p.name)
+def test_no_setup_leaves_a_temporary_table_for_its_tests(path):
+    # review of the graph classes: tSQLt runs SetUp as a procedure of its own, and a #table created in a
+    # procedure is dropped when it returns: test_fn_BindConcepts' tests read SetUp's #atom and would
+    # all fail with "Invalid object name"
+    setups = re.findall(r"\[SetUp\]\s+AS\s+BEGIN(.*?)^END;", path.read_text(encoding="utf-8"), re.S | re.M | re.I)
+    assert [m.group(0) for setup in setups for m in re.finditer(r"CREATE\s+TABLE\s+#\w+|INTO\s+#\w+", setup, re.I)] == []
+
+
 def test_no_rendered_procedure_passes_a_function_call_as_an_exec_argument():
     assert {r.obj.name: function_call_arguments(r.sql) for r in render_package("mssql")
             if function_call_arguments(r.sql)} == {}

@@ -2,7 +2,8 @@
 -- the live concepts of its embedding types whose centroids are close enough (hartonomous_ext.concepts.bind),
 -- writes the memberships (BoundBy 'ingest') and returns them. Bad arguments (50630-50632), an atom
 -- of another tenant (50633) or one without an embedding (50634) are refused. The concepts here are
--- written by hand: a 2-d centroid at (1, 0), one at (0, 1), and a retired one at (1, 0).
+-- written by hand: a 2-d centroid at (1, 0), one at (0, 1), and a retired one at (1, 0). Each test
+-- finds SetUp's atom by its content (a #table made in SetUp is dropped when SetUp returns).
 EXEC tSQLt.NewTestClass 'test_fn_BindConcepts';
 GO
 
@@ -21,8 +22,6 @@ BEGIN
     VALUES (424242, N'tsqlt-2d', N'first', 2, 0x0000803F00000000, 1, 1, 0.9, @Run, NULL),
            (424242, N'tsqlt-2d', N'second', 2, 0x000000000000803F, 1, 1, 0.9, @Run, NULL),
            (424242, N'tsqlt-2d', N'retired', 2, 0x0000803F00000000, 1, 1, 0.9, @Run, SYSUTCDATETIME());
-    CREATE TABLE #atom (AtomId BIGINT);
-    INSERT INTO #atom (AtomId) VALUES (@Atom);
 END;
 GO
 
@@ -30,7 +29,7 @@ CREATE PROCEDURE test_fn_BindConcepts.[test the atom joins both live concepts, t
 AS
 BEGIN
     CREATE TABLE #bound (ConceptId BIGINT, EmbeddingType NVARCHAR(64), Label NVARCHAR(400), Similarity FLOAT, IsPrimary BIT);
-    DECLARE @Atom BIGINT = (SELECT AtomId FROM #atom), @Rows INT, @Primary NVARCHAR(400), @Ingest INT;
+    DECLARE @Atom BIGINT = (SELECT AtomId FROM dbo.Atoms WHERE TenantId = 424242 AND ContentHash = HASHBYTES('SHA2_256', 0x7473716C7420626F756E642061746F6D)), @Rows INT, @Primary NVARCHAR(400), @Ingest INT;
     INSERT INTO #bound (ConceptId, EmbeddingType, Label, Similarity, IsPrimary)
     EXEC dbo.fn_BindConcepts @AtomId = @Atom, @TenantId = 424242;
     SELECT @Rows = COUNT(*) FROM #bound;
@@ -46,7 +45,7 @@ CREATE PROCEDURE test_fn_BindConcepts.[test a threshold above the second similar
 AS
 BEGIN
     CREATE TABLE #bound (ConceptId BIGINT, EmbeddingType NVARCHAR(64), Label NVARCHAR(400), Similarity FLOAT, IsPrimary BIT);
-    DECLARE @Atom BIGINT = (SELECT AtomId FROM #atom), @Rows INT, @Label NVARCHAR(400);
+    DECLARE @Atom BIGINT = (SELECT AtomId FROM dbo.Atoms WHERE TenantId = 424242 AND ContentHash = HASHBYTES('SHA2_256', 0x7473716C7420626F756E642061746F6D)), @Rows INT, @Label NVARCHAR(400);
     INSERT INTO #bound (ConceptId, EmbeddingType, Label, Similarity, IsPrimary)
     EXEC dbo.fn_BindConcepts @AtomId = @Atom, @SimilarityThreshold = 0.7, @MaxConceptsPerAtom = 3, @TenantId = 424242;
     SELECT @Rows = COUNT(*), @Label = MAX(Label) FROM #bound;
@@ -66,7 +65,7 @@ GO
 CREATE PROCEDURE test_fn_BindConcepts.[test a SimilarityThreshold outside -1 to 1 is refused (50631)]
 AS
 BEGIN
-    DECLARE @Atom BIGINT = (SELECT AtomId FROM #atom);
+    DECLARE @Atom BIGINT = (SELECT AtomId FROM dbo.Atoms WHERE TenantId = 424242 AND ContentHash = HASHBYTES('SHA2_256', 0x7473716C7420626F756E642061746F6D));
     EXEC tSQLt.ExpectException @ExpectedErrorNumber = 50631;
     EXEC dbo.fn_BindConcepts @AtomId = @Atom, @SimilarityThreshold = 2, @TenantId = 424242;
 END;
@@ -75,7 +74,7 @@ GO
 CREATE PROCEDURE test_fn_BindConcepts.[test a MaxConceptsPerAtom below 1 is refused (50632)]
 AS
 BEGIN
-    DECLARE @Atom BIGINT = (SELECT AtomId FROM #atom);
+    DECLARE @Atom BIGINT = (SELECT AtomId FROM dbo.Atoms WHERE TenantId = 424242 AND ContentHash = HASHBYTES('SHA2_256', 0x7473716C7420626F756E642061746F6D));
     EXEC tSQLt.ExpectException @ExpectedErrorNumber = 50632;
     EXEC dbo.fn_BindConcepts @AtomId = @Atom, @MaxConceptsPerAtom = 0, @TenantId = 424242;
 END;
@@ -84,7 +83,7 @@ GO
 CREATE PROCEDURE test_fn_BindConcepts.[test an atom of another tenant is refused (50633)]
 AS
 BEGIN
-    DECLARE @Atom BIGINT = (SELECT AtomId FROM #atom);
+    DECLARE @Atom BIGINT = (SELECT AtomId FROM dbo.Atoms WHERE TenantId = 424242 AND ContentHash = HASHBYTES('SHA2_256', 0x7473716C7420626F756E642061746F6D));
     EXEC tSQLt.ExpectException @ExpectedErrorNumber = 50633;
     EXEC dbo.fn_BindConcepts @AtomId = @Atom, @TenantId = 424243;
 END;
@@ -105,7 +104,7 @@ GO
 CREATE PROCEDURE test_fn_BindConcepts.[test a refused argument leaves the caller's transaction committable]
 AS
 BEGIN
-    DECLARE @Atom BIGINT = (SELECT AtomId FROM #atom), @Number INT, @State INT;
+    DECLARE @Atom BIGINT = (SELECT AtomId FROM dbo.Atoms WHERE TenantId = 424242 AND ContentHash = HASHBYTES('SHA2_256', 0x7473716C7420626F756E642061746F6D)), @Number INT, @State INT;
     BEGIN TRY
         EXEC dbo.fn_BindConcepts @AtomId = @Atom, @SimilarityThreshold = 2, @TenantId = 424242;
     END TRY
@@ -122,7 +121,7 @@ GO
 CREATE PROCEDURE test_fn_BindConcepts.[test binding again replaces the atom's earlier memberships of the type]
 AS
 BEGIN
-    DECLARE @Atom BIGINT = (SELECT AtomId FROM #atom), @Second BIGINT, @Rows INT, @Label NVARCHAR(400), @By NVARCHAR(16);
+    DECLARE @Atom BIGINT = (SELECT AtomId FROM dbo.Atoms WHERE TenantId = 424242 AND ContentHash = HASHBYTES('SHA2_256', 0x7473716C7420626F756E642061746F6D)), @Second BIGINT, @Rows INT, @Label NVARCHAR(400), @By NVARCHAR(16);
     CREATE TABLE #bound (ConceptId BIGINT, EmbeddingType NVARCHAR(64), Label NVARCHAR(400), Similarity FLOAT, IsPrimary BIT);
     SELECT @Second = ConceptId FROM provenance.Concepts WHERE TenantId = 424242 AND Label = N'second';
     INSERT INTO provenance.AtomConcepts (AtomId, ConceptId, Similarity, IsPrimary, BoundBy)
@@ -143,7 +142,7 @@ GO
 CREATE PROCEDURE test_fn_BindConcepts.[test a centroid without direction is refused (50635) and changes nothing]
 AS
 BEGIN
-    DECLARE @Atom BIGINT = (SELECT AtomId FROM #atom), @Second BIGINT, @Run BIGINT, @Number INT, @Rows INT;
+    DECLARE @Atom BIGINT = (SELECT AtomId FROM dbo.Atoms WHERE TenantId = 424242 AND ContentHash = HASHBYTES('SHA2_256', 0x7473716C7420626F756E642061746F6D)), @Second BIGINT, @Run BIGINT, @Number INT, @Rows INT;
     SELECT @Second = ConceptId, @Run = DiscoveryRunId FROM provenance.Concepts WHERE TenantId = 424242 AND Label = N'second';
     INSERT INTO provenance.AtomConcepts (AtomId, ConceptId, Similarity, IsPrimary, BoundBy)
     VALUES (@Atom, @Second, 0.6, 1, N'discovery');
