@@ -10,14 +10,18 @@
 -- tenant's embeddings of the type), so a completed run brings it to 0. No row without a completed
 -- run. sp_Analyze's concept_drift and the recluster_concepts action's metric
 -- (dbo.fn_AutonomousActionMetric) are this; Parameters is the run's row (what it was called with).
+-- PL/pgSQL, not SQL: its body is resolved when it runs, as the loop's other routines', not at creation.
 CREATE OR REPLACE FUNCTION dbo.fn_ConceptDrift(TenantId integer, EmbeddingType text)
 RETURNS TABLE (DiscoveryRunId bigint, RunAtoms bigint, Atoms bigint, Added bigint, Removed bigint,
                Share double precision, RunStartedAt timestamptz, Parameters jsonb)
-LANGUAGE sql
+LANGUAGE plpgsql
 STABLE
 SECURITY DEFINER
 SET search_path = dbo, public, pg_temp
 AS $$
+#variable_conflict use_column
+BEGIN
+    RETURN QUERY
     SELECT r.IngestionJobId, r.AtomsProcessed, n.Atoms, n.Added, v.Removed,
            (n.Added + v.Removed)::double precision / nullif(r.AtomsProcessed, 0), r.StartTime, r.Parameters
     FROM (SELECT j.IngestionJobId, j.AtomsProcessed, j.StartTime, j.Parameters
@@ -32,5 +36,6 @@ AS $$
               FROM dbo.AtomEmbeddings e JOIN dbo.Atoms a ON a.AtomId = e.AtomId
               WHERE a.TenantId = fn_ConceptDrift.TenantId AND e.EmbeddingType = fn_ConceptDrift.EmbeddingType
               GROUP BY e.AtomId) f) n
-    CROSS JOIN LATERAL (SELECT greatest(r.AtomsProcessed - (n.Atoms - n.Added), 0) AS Removed) v
+    CROSS JOIN LATERAL (SELECT greatest(r.AtomsProcessed - (n.Atoms - n.Added), 0) AS Removed) v;
+END
 $$;
