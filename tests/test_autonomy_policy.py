@@ -55,6 +55,28 @@ def test_only_a_measurable_gain_counts_as_kept():
     assert not autonomy.counts_as_kept("kept", None) and not autonomy.counts_as_kept("reverted", 0.5)
 
 
+def test_reclustering_runs_online_without_approval_and_is_judged_on_the_changed_share():
+    from hartonomous_ext import policy
+    area, destructive, online, revertable, *_ = autonomy.ACTIONS["recluster_concepts"]
+    # a batch run in the online runner (its own session on PostgreSQL, after the phase commits on
+    # SQL Server), never inside a phase's transaction; nothing to undo, and nothing lost by it
+    assert (area, destructive, online, revertable) == ("maintenance", False, True, False)
+    # an observation at the threshold has the whole gain (the share in units of the threshold, at
+    # most 1): with no record yet it is applied without a person
+    first = autonomy.score("recluster_concepts", min(1.0, policy.CONCEPT_RECLUSTER_SHARE / policy.CONCEPT_RECLUSTER_SHARE), 0, 0)
+    assert first >= policy.LOOP_AUTO_APPROVE_THRESHOLD
+    assert autonomy.needs_approval("recluster_concepts", first, policy.LOOP_AUTO_APPROVE_THRESHOLD, False, True) is None
+    assert autonomy.needs_approval("recluster_concepts", first, policy.LOOP_AUTO_APPROVE_THRESHOLD, True, True) \
+        .startswith("human approval is required")
+    # judged on the changed share, which a completed run brings to 0: kept, and counted as kept
+    verdict, improvement = autonomy.judge("recluster_concepts", 0.3, 0.0, policy.LOOP_REVERT_TOLERANCE)
+    assert (verdict, improvement) == ("kept", 1.0) and autonomy.counts_as_kept(verdict, improvement)
+    # more changed after it than before (atoms kept arriving while it ran): worse, and no revert exists
+    assert autonomy.judge("recluster_concepts", 0.3, 0.5, policy.LOOP_REVERT_TOLERANCE)[0] == "regressed"
+    assert 0 < policy.CONCEPT_RECLUSTER_SHARE < 1 and policy.CONCEPT_RECLUSTER_MIN_ATOMS >= 2
+    assert policy.CONCEPT_RECLUSTER_INTERVAL_HOURS > 0
+
+
 def plan(filter_text: str, sort_key: str | None = None, relation: str = "inferencerequests") -> str:
     scan = {"Node Type": "Seq Scan", "Relation Name": relation, "Filter": filter_text}
     node = {"Node Type": "Sort", "Sort Key": [sort_key], "Plans": [scan]} if sort_key else scan

@@ -894,7 +894,7 @@ def test_index_ddl_runs_only_in_the_online_runner_each_in_a_transaction_of_its_o
     executing = re.search(r"IF @ActionType IN \(([^)]*)\)\s*-- decided and recorded only", act)
     assert executing, "sp_Act no longer decides which actions the runner executes"
     assert {"create_index", "drop_index", "reindex_index", "refit_projections", "rebuild_vector_index",
-            "archive_billing_usage"} == set(re.findall(r"N'(\w+)'", executing.group(1)))
+            "recluster_concepts", "archive_billing_usage"} == set(re.findall(r"N'(\w+)'", executing.group(1)))
     # a phase that runs no index statement: Learn and the monthly rebuild execute nothing themselves
     for name in ("dbo.sp_Learn", "dbo.sp_RebuildFragmentedIndexes"):
         assert "sp_executesql" not in _autonomy_code(variant, name), name

@@ -64,6 +64,21 @@ BEGIN
 END;
 GO
 
+CREATE PROCEDURE test_fn_AutonomousActionStatement.[test a reclustering reads the runs parameters from its Parameters, never from the text]
+AS
+BEGIN
+    DECLARE @Parameters NVARCHAR(MAX) = N'{"tenant":424242,"type":"x''; DROP TABLE y","min_cluster_size":5,"coherence_threshold":0.35,"max_concepts":50}';
+    DECLARE @Run NVARCHAR(4000) = dbo.fn_AutonomousActionStatement(N'recluster_concepts', NULL, N'424242/x', NULL, @Parameters, 0);
+    DECLARE @Undo NVARCHAR(4000) = dbo.fn_AutonomousActionStatement(N'recluster_concepts', NULL, N'424242/x', NULL, @Parameters, 1);
+    DECLARE @NoTenant NVARCHAR(4000) = dbo.fn_AutonomousActionStatement(N'recluster_concepts', NULL, N'424242/x', NULL,
+                                                                          N'{"type":"x","coherence_threshold":0.35}', 0);
+    EXEC tSQLt.AssertEqualsString @Expected = N'DECLARE @MinClusterSize INT = TRY_CONVERT(INT, JSON_VALUE(@Parameters, N''$.min_cluster_size'')), @CoherenceThreshold FLOAT = TRY_CONVERT(FLOAT, JSON_VALUE(@Parameters, N''$.coherence_threshold'')), @MaxConcepts INT = TRY_CONVERT(INT, JSON_VALUE(@Parameters, N''$.max_concepts'')), @Tenant INT = TRY_CONVERT(INT, JSON_VALUE(@Parameters, N''$.tenant'')), @EmbeddingType NVARCHAR(64) = JSON_VALUE(@Parameters, N''$.type''); EXEC dbo.fn_DiscoverConcepts @MinClusterSize = @MinClusterSize, @CoherenceThreshold = @CoherenceThreshold, @MaxConcepts = @MaxConcepts, @TenantId = @Tenant, @EmbeddingType = @EmbeddingType',
+        @Actual = @Run;
+    EXEC tSQLt.AssertEqualsString @Expected = NULL, @Actual = @Undo;
+    EXEC tSQLt.AssertEqualsString @Expected = NULL, @Actual = @NoTenant;  -- never a run for the session's tenant
+END;
+GO
+
 CREATE PROCEDURE test_fn_AutonomousActionStatement.[test an action type outside the catalog gives NULL, raising nothing]
 AS
 BEGIN

@@ -2,6 +2,8 @@
 -- a new cycle whatever @CycleId held, returns it, snapshots the tables and records what it found
 -- (requests past retention, a request type slower than its own history) with its metrics row; a
 -- vector index graph too large to measure the search recall of is recorded once a day, unmeasured;
+-- a concept type whose atoms changed by the share since its discovery run is recorded as
+-- concept_drift with the run's parameters, below the share or within the re-clustering interval not;
 -- called with every parameter at its default it reads its queue when the queue holds messages.
 -- The loop's record is not faked: each test reads only the rows of the cycle it started.
 EXEC tSQLt.NewTestClass 'test_sp_Analyze';
@@ -160,5 +162,53 @@ BEGIN
     -- a queue with messages is read (the reader calls the phase back); an empty one leaves the phase to run now
     EXEC tSQLt.AssertEquals @Expected = @Queued, @Actual = @Reads;
     EXEC tSQLt.AssertEquals @Expected = @NotQueued, @Actual = @Started;
+END;
+GO
+
+CREATE PROCEDURE test_sp_Analyze.[test concepts whose atoms changed by the share since their run yield concept_drift with the runs parameters]
+AS
+BEGIN
+    DECLARE @Cycle BIGINT, @Observations INT, @Target NVARCHAR(512), @Metric FLOAT, @Baseline FLOAT, @Detail NVARCHAR(MAX);
+    -- 10 added and 2 of the run's 40 deleted: 12 changed (CONCEPT_RECLUSTER_MIN_ATOMS 10), a share of
+    -- 0.3 (CONCEPT_RECLUSTER_SHARE 0.2)
+    EXEC test_autonomy_fixtures.FakeConceptDrift @Added = 10, @Removed = 2;
+    EXEC tSQLt.FakeTable @TableName = N'dbo.AutonomousActions', @Identity = 1, @Defaults = 1;
+    EXEC dbo.sp_Analyze @AnalysisScope = N'maintenance', @CycleId = @Cycle OUTPUT, @TriggeredBy = N'tsqlt';
+    SELECT @Observations = COUNT(*), @Target = MAX(TargetObject), @Metric = MAX(Metric), @Baseline = MAX(Baseline),
+           @Detail = MAX(Detail)
+    FROM dbo.AutonomousObservations WHERE CycleId = @Cycle AND Kind = N'concept_drift';
+    EXEC tSQLt.AssertEquals @Expected = 1, @Actual = @Observations;
+    EXEC tSQLt.AssertEqualsString @Expected = N'424242/tsqlt-drift', @Actual = @Target;
+    EXEC tSQLt.AssertEquals @Expected = 0.3e0, @Actual = @Metric;
+    EXEC tSQLt.AssertEquals @Expected = 0.2e0, @Actual = @Baseline;
+    -- EXEC takes variables, not function calls
+    SET @Detail = CONCAT_WS(N'|', JSON_VALUE(@Detail, '$.run'), JSON_VALUE(@Detail, '$.run_atoms'), JSON_VALUE(@Detail, '$.atoms'),
+                            JSON_VALUE(@Detail, '$.added'), JSON_VALUE(@Detail, '$.removed'),
+                            JSON_VALUE(@Detail, '$.min_cluster_size'), JSON_VALUE(@Detail, '$.coherence_threshold'),
+                            JSON_VALUE(@Detail, '$.max_concepts'));
+    EXEC tSQLt.AssertEqualsString @Expected = N'900|40|48|10|2|5|0.35|50', @Actual = @Detail;
+END;
+GO
+
+CREATE PROCEDURE test_sp_Analyze.[test concepts below the share or re-clustered within the interval yield no concept_drift]
+AS
+BEGIN
+    DECLARE @Below BIGINT, @Within BIGINT, @AtBelow INT, @AtWithin INT;
+    -- 6 added of 40: a share of 0.15, under CONCEPT_RECLUSTER_SHARE (0.2)
+    EXEC test_autonomy_fixtures.FakeConceptDrift @Added = 6, @Removed = 0;
+    EXEC tSQLt.FakeTable @TableName = N'dbo.AutonomousActions', @Identity = 1, @Defaults = 1;
+    EXEC dbo.sp_Analyze @AnalysisScope = N'maintenance', @CycleId = @Below OUTPUT, @TriggeredBy = N'tsqlt';
+    SET @AtBelow = (SELECT COUNT(*) FROM dbo.AutonomousObservations WHERE CycleId = @Below AND Kind = N'concept_drift');
+    -- past the share, but the loop proposed re-clustering it an hour ago (CONCEPT_RECLUSTER_INTERVAL_HOURS 24)
+    WITH n AS (SELECT TOP (10) ROW_NUMBER() OVER (ORDER BY (SELECT NULL)) AS i FROM sys.all_columns)
+    INSERT INTO dbo.AtomEmbeddings (AtomEmbeddingId, AtomId, EmbeddingType, CreatedAt)
+    SELECT 9100 + n.i, 9100 + n.i, N'tsqlt-drift', SYSUTCDATETIME() FROM n;
+    INSERT INTO dbo.Atoms (AtomId, TenantId) SELECT e.AtomId, 424242 FROM dbo.AtomEmbeddings AS e WHERE e.AtomId > 9100;
+    INSERT INTO dbo.AutonomousActions (ActionType, TargetName, Command, Status, ProposedAt)
+    VALUES (N'recluster_concepts', N'424242/tsqlt-drift', N'-- tsqlt', N'Kept', DATEADD(HOUR, -1, SYSUTCDATETIME()));
+    EXEC dbo.sp_Analyze @AnalysisScope = N'maintenance', @CycleId = @Within OUTPUT, @TriggeredBy = N'tsqlt';
+    SET @AtWithin = (SELECT COUNT(*) FROM dbo.AutonomousObservations WHERE CycleId = @Within AND Kind = N'concept_drift');
+    EXEC tSQLt.AssertEquals @Expected = 0, @Actual = @AtBelow;
+    EXEC tSQLt.AssertEquals @Expected = 0, @Actual = @AtWithin;
 END;
 GO

@@ -122,3 +122,30 @@ BEGIN
     EXEC tSQLt.AssertEquals @Expected = 0, @Actual = @Calls;
 END;
 GO
+
+--[@tSQLt:NoTransaction](DEFAULT)
+CREATE PROCEDURE test_sp_ExecuteOnlineActions.[test a reclustering runs discovery outside any transaction with the runs parameters]
+AS
+BEGIN
+    DECLARE @ActionId BIGINT, @Status NVARCHAR(16), @Calls INT, @Called NVARCHAR(400), @Online INT;
+    EXEC test_autonomy_fixtures.IsolateLoop;
+    -- the stand-in records what it was called with and whether a transaction was open (none: the
+    -- real procedure then holds none while its Python runs)
+    EXEC tSQLt.SpyProcedure @ProcedureName = N'dbo.fn_DiscoverConcepts',
+        @CommandToExecute = N'IF @@TRANCOUNT > 0 THROW 50000, N''fn_DiscoverConcepts ran inside a transaction'', 1;';
+    EXEC test_autonomy_fixtures.AddAction @ActionType = N'recluster_concepts', @Status = N'Executing',
+        @TargetName = N'424242/tsqlt-drift',
+        @Parameters = N'{"tenant":424242,"type":"tsqlt-drift","run":900,"min_cluster_size":5,"coherence_threshold":0.35,"max_concepts":50}',
+        @ActionId = @ActionId OUTPUT;
+    EXEC dbo.sp_ExecuteOnlineActions;
+    SELECT @Status = Status FROM dbo.AutonomousActions WHERE ActionId = @ActionId;
+    SELECT @Calls = COUNT(*),
+           @Called = MAX(CONCAT_WS(N'|', MinClusterSize, CoherenceThreshold, MaxConcepts, TenantId, EmbeddingType))
+    FROM dbo.fn_DiscoverConcepts_SpyProcedureLog;
+    SELECT @Online = COUNT(*) FROM dbo.OODALoopMetrics WHERE Phase = N'Online' AND Success = 1;
+    EXEC tSQLt.AssertEqualsString @Expected = N'Applied', @Actual = @Status;
+    EXEC tSQLt.AssertEquals @Expected = 1, @Actual = @Calls;
+    EXEC tSQLt.AssertEqualsString @Expected = N'5|0.35|50|424242|tsqlt-drift', @Actual = @Called;
+    EXEC tSQLt.AssertEquals @Expected = 1, @Actual = @Online;
+END;
+GO

@@ -80,6 +80,37 @@ BEGIN
 END;
 GO
 
+CREATE PROCEDURE test_sp_Hypothesize.[test a concept_drift observation becomes a recluster_concepts candidate with the runs parameters]
+AS
+BEGIN
+    DECLARE @Actions INT, @Schema NVARCHAR(128), @Name NVARCHAR(128), @Gain FLOAT, @Score FLOAT, @Parameters NVARCHAR(MAX);
+    DECLARE @Command NVARCHAR(4000);
+    -- 0.3 of the run's atoms changed against the 0.2 threshold: the whole gain (the share in units of the
+    -- threshold, at most 1, as on PostgreSQL); autonomy.score: 10 x 1 x (1 - risk 0.10) x prior 4 kept of 5
+    DECLARE @ExpectedGain FLOAT = 1.0, @ExpectedScore FLOAT = 7.2;
+    INSERT INTO dbo.AutonomousObservations (CycleId, Kind, TargetObject, Metric, Baseline, Detail)
+    VALUES (1, N'concept_drift', N'424242/tsqlt-drift', 0.3, 0.2,
+            N'{"tenant":424242,"type":"tsqlt-drift","run":900,"run_atoms":40,"atoms":48,"added":10,"removed":2,'
+            + N'"min_cluster_size":5,"coherence_threshold":0.35,"max_concepts":50}');
+    EXEC dbo.sp_Hypothesize @CycleId = 1;
+    SELECT @Actions = COUNT(*), @Schema = MAX(TargetSchema), @Name = MAX(TargetName), @Gain = MAX(ExpectedGain),
+           @Score = MAX(Score), @Parameters = MAX(Parameters), @Command = MAX(CAST(Command AS NVARCHAR(4000)))
+    FROM dbo.AutonomousActions WHERE ActionType = N'recluster_concepts';
+    EXEC tSQLt.AssertEquals @Expected = 1, @Actual = @Actions;
+    EXEC tSQLt.AssertEqualsString @Expected = NULL, @Actual = @Schema;
+    EXEC tSQLt.AssertEqualsString @Expected = N'424242/tsqlt-drift', @Actual = @Name;
+    EXEC tSQLt.AssertEquals @Expected = @ExpectedGain, @Actual = @Gain;
+    EXEC tSQLt.AssertEquals @Expected = @ExpectedScore, @Actual = @Score;
+    -- EXEC takes variables, not function calls
+    SET @Parameters = CONCAT_WS(N'|', JSON_VALUE(@Parameters, '$.tenant'), JSON_VALUE(@Parameters, '$.type'),
+                                JSON_VALUE(@Parameters, '$.run'), JSON_VALUE(@Parameters, '$.min_cluster_size'),
+                                JSON_VALUE(@Parameters, '$.coherence_threshold'), JSON_VALUE(@Parameters, '$.max_concepts'));
+    EXEC tSQLt.AssertEqualsString @Expected = N'424242|tsqlt-drift|900|5|0.35|50', @Actual = @Parameters;
+    IF @Command NOT LIKE N'%EXEC dbo.fn_DiscoverConcepts @MinClusterSize = @MinClusterSize%'
+        EXEC tSQLt.Fail 'the command is not the discovery run: ', @Command;
+END;
+GO
+
 CREATE PROCEDURE test_sp_Hypothesize.[test a rejected target is not proposed again within the cooldown]
 AS
 BEGIN

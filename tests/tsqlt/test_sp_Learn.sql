@@ -1,8 +1,9 @@
 -- dbo.sp_Learn: an action whose count came down is kept and counts in its type's record; one that
 -- made things worse and has no revert is kept as regressed and counts as failed; a revert left
 -- Reverting is not run by the phase (dbo.sp_ExecuteOnlineActions runs it, in a transaction of its own,
--- after the phase commits: never inside tSQLt's transaction); an action not yet due is left alone. The loop's record
--- is faked empty (test_autonomy_fixtures.IsolateLoop).
+-- after the phase commits: never inside tSQLt's transaction); an action not yet due is left alone; a
+-- re-clustering is judged on the changed share of its concept type, kept when a run brought it down.
+-- The loop's record is faked empty (test_autonomy_fixtures.IsolateLoop).
 EXEC tSQLt.NewTestClass 'test_sp_Learn';
 GO
 
@@ -81,5 +82,49 @@ BEGIN
     SELECT @History = COUNT(*) FROM dbo.AutonomousImprovementHistory;
     EXEC tSQLt.AssertEqualsString @Expected = N'Applied', @Actual = @Status;
     EXEC tSQLt.AssertEquals @Expected = 0, @Actual = @History;
+END;
+GO
+
+CREATE PROCEDURE test_sp_Learn.[test a reclustering is judged on the changed share its run brought down]
+AS
+BEGIN
+    DECLARE @Done BIGINT, @Stale BIGINT, @Applied DATETIME2(3) = DATEADD(MINUTE, -10, SYSUTCDATETIME());
+    DECLARE @DoneStatus NVARCHAR(16), @DoneAfter FLOAT, @DoneVerdict NVARCHAR(16), @Kept INT;
+    DECLARE @StaleStatus NVARCHAR(16), @StaleAfter FLOAT, @StaleVerdict NVARCHAR(16), @Failed INT;
+    EXEC test_autonomy_fixtures.IsolateLoop;
+    -- tenant 424242's type: a completed run after the changes, so nothing changed since (share 0)
+    EXEC test_autonomy_fixtures.FakeConceptDrift @Added = 10, @Removed = 2;
+    INSERT INTO dbo.IngestionJobs (IngestionJobId, TenantId, JobType, Status, Source, Parameters, TotalItems, AtomsProcessed,
+                                   StartTime, EndTime)
+    VALUES (902, 424242, N'concept-discovery', N'Completed', N'tsqlt-drift', N'{}', 48, 48,
+            DATEADD(SECOND, 1, SYSUTCDATETIME()), DATEADD(SECOND, 2, SYSUTCDATETIME()));
+    EXEC test_autonomy_fixtures.AddAction @ActionType = N'recluster_concepts', @Status = N'Applied',
+        @TargetName = N'424242/tsqlt-drift', @MetricBefore = 0.3, @AppliedAt = @Applied, @ValidateAfter = @Applied,
+        @ActionId = @Done OUTPUT;
+    -- another type whose run never happened: still 0.3 changed, no better, no worse (kept, not counted)
+    INSERT INTO dbo.IngestionJobs (IngestionJobId, TenantId, JobType, Status, Source, Parameters, TotalItems, AtomsProcessed,
+                                   StartTime, EndTime)
+    SELECT 903, 424243, JobType, Status, N'tsqlt-drift', Parameters, TotalItems, AtomsProcessed, StartTime, EndTime
+    FROM dbo.IngestionJobs WHERE IngestionJobId = 900;
+    INSERT INTO dbo.Atoms (AtomId, TenantId) SELECT AtomId + 1000, 424243 FROM dbo.Atoms WHERE TenantId = 424242;
+    INSERT INTO dbo.AtomEmbeddings (AtomEmbeddingId, AtomId, EmbeddingType, CreatedAt)
+    SELECT AtomEmbeddingId + 1000, AtomId + 1000, EmbeddingType, CreatedAt FROM dbo.AtomEmbeddings WHERE AtomId < 10000;
+    EXEC test_autonomy_fixtures.AddAction @ActionType = N'recluster_concepts', @Status = N'Applied',
+        @TargetName = N'424243/tsqlt-drift', @MetricBefore = 0.3, @AppliedAt = @Applied, @ValidateAfter = @Applied,
+        @ActionId = @Stale OUTPUT;
+    EXEC dbo.sp_Learn @CycleId = 1;
+    SELECT @DoneStatus = Status, @DoneAfter = MetricAfter FROM dbo.AutonomousActions WHERE ActionId = @Done;
+    SELECT @DoneVerdict = Verdict FROM dbo.AutonomousImprovementHistory WHERE ActionId = @Done;
+    SELECT @StaleStatus = Status, @StaleAfter = MetricAfter FROM dbo.AutonomousActions WHERE ActionId = @Stale;
+    SELECT @StaleVerdict = Verdict FROM dbo.AutonomousImprovementHistory WHERE ActionId = @Stale;
+    SELECT @Kept = KeptCount, @Failed = FailedCount FROM dbo.AutonomousActionCatalog WHERE ActionType = N'recluster_concepts';
+    EXEC tSQLt.AssertEqualsString @Expected = N'Kept', @Actual = @DoneStatus;
+    EXEC tSQLt.AssertEquals @Expected = 0e0, @Actual = @DoneAfter;
+    EXEC tSQLt.AssertEqualsString @Expected = N'kept', @Actual = @DoneVerdict;
+    EXEC tSQLt.AssertEqualsString @Expected = N'Kept', @Actual = @StaleStatus;
+    EXEC tSQLt.AssertEquals @Expected = 0.3e0, @Actual = @StaleAfter;
+    EXEC tSQLt.AssertEqualsString @Expected = N'kept', @Actual = @StaleVerdict;
+    EXEC tSQLt.AssertEquals @Expected = 1, @Actual = @Kept;  -- only the measurable gain counts
+    EXEC tSQLt.AssertEquals @Expected = 0, @Actual = @Failed;
 END;
 GO

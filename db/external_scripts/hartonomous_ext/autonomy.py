@@ -35,6 +35,9 @@ ACTIONS: dict[str, tuple[str, bool, bool, bool, float, float, float, str]] = {
                           "project embeddings that have no 3-D point or bucket (sp_RecomputeAllSpatialProjections)"),
     "rebuild_vector_index": ("performance", False, True, False, 0.10, 4, 1,
                              "rebuild the vector index of a tenant's embeddings (sp_BuildVectorIndex @Mode = 'rebuild')"),
+    "recluster_concepts": ("maintenance", False, True, False, 0.10, 4, 1,
+                           "run concept discovery again for a tenant's embedding type that changed since its last run, "
+                           "with that run's parameters (fn_DiscoverConcepts)"),
     "archive_inference_requests": ("maintenance", False, False, False, 0.05, 9, 1,
                                    "move InferenceRequests past their retention to InferenceRequests_Archive "
                                    "(LOOP_ARCHIVE_BATCH_ROWS a cycle)"),

@@ -99,6 +99,13 @@ CONCEPT_EVOLUTION_SHARE = 0.5  # runs: concepts are linked when this share of on
 CONCEPT_GROWTH = 0.2  # a continued concept grew (shrank) when its size changed by this share
 CONCEPT_MATCH_SIMILARITY = 0.9  # an old concept whose atoms are all gone continues in a centroid this close
 CONCEPT_BIND_LOCK_TIMEOUT_MS = 5000  # SQL Server: a bind waits this long for a discovery run of its type, then skips it
+# re-clustering as an action of the autonomous loop (sp_Analyze's concept_drift, the catalog's recluster_concepts):
+# the atoms of a type added since its last completed discovery run plus the run's atoms deleted since, as a share
+# of the run's atoms (new atoms are bound to the old concepts at ingest, never clustered: a new topic among them
+# has no concept of its own until a run) ...
+CONCEPT_RECLUSTER_SHARE = 0.2  # ... reaching this share of the run's atoms asks for a run with the previous run's parameters ...
+CONCEPT_RECLUSTER_MIN_ATOMS = 10  # ... when at least this many changed (CONCEPT_MIN_CLUSTER_SIZE: fewer cannot make a concept) ...
+CONCEPT_RECLUSTER_INTERVAL_HOURS = 24  # ... and the loop proposed none for that tenant and type in this many hours
 
 # the provenance graph (graph.AtomGraphNodes, graph.AtomGraphEdges; README "Provenance graph")
 GRAPH_EDGE_TYPES = ("DerivedFrom", "ComponentOf", "SimilarTo")  # the seeds' typed relationships

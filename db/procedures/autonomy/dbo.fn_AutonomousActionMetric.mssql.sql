@@ -1,9 +1,11 @@
 -- kind: function
--- requires: dbo.AtomEmbeddings, dbo.Atoms, dbo.InferenceRequests, dbo.BillingUsagePeriods, dbo.BillingUsageLedger, dbo.OODALoopMetrics
+-- requires: dbo.AtomEmbeddings, dbo.Atoms, dbo.fn_ConceptDrift, dbo.InferenceRequests, dbo.BillingUsagePeriods, dbo.BillingUsageLedger, dbo.OODALoopMetrics
 -- What a maintenance action should bring down, measured now (lower is better): rows changed since
 -- the statistics were updated (the most any statistic of the table saw, sys.dm_db_stats_properties),
 -- the empty share of an index's leaf pages (100 - avg_page_space_used_in_percent, SAMPLED), embeddings
--- without projection, embeddings outside the vector index, rows past retention. Creating and
+-- without projection, embeddings outside the vector index, rows past retention, the share of a
+-- concept type's atoms changed since its last discovery run (dbo.fn_ConceptDrift; TargetName
+-- '<tenant>/<type>'). Creating and
 -- dropping an index are measured on their statements' mean time instead (dbo.fn_TableStatementMs in
 -- sp_Act and sp_Learn): NULL for those, and for vacuum_table (PostgreSQL-only).
 -- The billing ledger's months before this one are counted from the disk-based tables, never the
@@ -52,6 +54,10 @@ BEGIN
     ELSE IF @ActionType = N'rebuild_vector_index'
         SELECT @Value = COUNT_BIG(*) FROM dbo.AtomEmbeddings AS e INNER JOIN dbo.Atoms AS a ON a.AtomId = e.AtomId
         WHERE e.Indexed = 0 AND a.TenantId = TRY_CAST(@TargetName AS INT);
+    ELSE IF @ActionType = N'recluster_concepts' AND CHARINDEX(N'/', @TargetName) > 1
+        SELECT @Value = d.Share
+        FROM dbo.fn_ConceptDrift(TRY_CAST(LEFT(@TargetName, CHARINDEX(N'/', @TargetName) - 1) AS INT),
+                                 SUBSTRING(@TargetName, CHARINDEX(N'/', @TargetName) + 1, 128)) AS d;
     ELSE IF @ActionType = N'archive_inference_requests'
         SELECT @Value = COUNT_BIG(*) FROM dbo.InferenceRequests AS q
         WHERE q.StartTime < DATEADD(DAY, -{{ policy.LOOP_REQUEST_RETENTION_DAYS }}, @Now);

@@ -1,8 +1,9 @@
 -- kind: function
--- requires: pgstattuple, dbo.AtomEmbeddings, dbo.Atoms, dbo.InferenceRequests, dbo.BillingUsageLedger_InMemory, dbo.OODALoopMetrics
+-- requires: pgstattuple, dbo.AtomEmbeddings, dbo.Atoms, dbo.fn_ConceptDrift, dbo.InferenceRequests, dbo.BillingUsageLedger_InMemory, dbo.OODALoopMetrics
 -- What a maintenance action should bring down, measured now (lower is better): rows changed since
 -- ANALYZE, the empty share of an index's leaf pages, dead rows, embeddings without projection, embeddings outside the vector index, rows
--- past retention. Creating and dropping an index are measured on their statements' mean time instead (sp_Act,
+-- past retention, the share of a concept type's atoms changed since its last discovery run (dbo.fn_ConceptDrift; TargetName
+-- '<tenant>/<type>'). Creating and dropping an index are measured on their statements' mean time instead (sp_Act,
 -- sp_Learn). NULL for an action type measured that way.
 CREATE OR REPLACE FUNCTION dbo.fn_AutonomousActionMetric(ActionType text, TargetSchema text, TargetName text)
 RETURNS double precision
@@ -29,6 +30,9 @@ BEGIN
     ELSIF ActionType = 'rebuild_vector_index' THEN
         SELECT count(*) INTO value FROM dbo.AtomEmbeddings e JOIN dbo.Atoms a ON a.AtomId = e.AtomId
         WHERE NOT e.Indexed AND a.TenantId = TargetName::integer;
+    ELSIF ActionType = 'recluster_concepts' AND strpos(TargetName, '/') > 1 THEN
+        SELECT d.Share INTO value
+        FROM dbo.fn_ConceptDrift(split_part(TargetName, '/', 1)::integer, substr(TargetName, strpos(TargetName, '/') + 1)) d;
     ELSIF ActionType = 'archive_inference_requests' THEN
         SELECT count(*) INTO value FROM dbo.InferenceRequests q
         WHERE q.StartTime < now() - interval '{{ policy.LOOP_REQUEST_RETENTION_DAYS }} days';

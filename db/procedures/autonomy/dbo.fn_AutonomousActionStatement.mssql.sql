@@ -3,8 +3,11 @@
 -- none), built from its typed columns with every identifier through QUOTENAME: what sp_Act,
 -- sp_ExecuteOnlineActions and sp_Learn run and what dbo.AutonomousActions.Command shows are the
 -- same text, and no stored text is ever executed. Values never enter the text: the statements that
--- take one name the parameters the callers pass to sp_executesql, always these two:
---   @TargetName NVARCHAR(128) = the action's TargetName, @TenantId INT = TRY_CAST(TargetName AS INT).
+-- take one name the parameters the callers pass to sp_executesql, always these three:
+--   @TargetName NVARCHAR(128) = the action's TargetName, @TenantId INT = TRY_CAST(TargetName AS INT),
+--   @Parameters NVARCHAR(MAX) = the action's Parameters (recluster_concepts reads the previous
+--   discovery run's parameters from it, each through its type: {"tenant", "type", "run",
+--   "min_cluster_size", "coherence_threshold", "max_concepts"}; NULL without a tenant or type).
 -- Index actions read Parameters (JSON) as sp_Hypothesize records it:
 --   create_index  {"table": name, "statements": [query_id, ...], "include": [column, ...]}: the key
 --                 columns are TargetColumns (a JSON array), in order; include is optional
@@ -125,7 +128,8 @@ BEGIN
     -- vacuum_table (PostgreSQL-only), a type outside the catalog, NULL: nothing to run (see the header)
     IF @ActionType IS NULL
        OR @ActionType NOT IN (N'reindex_index', N'analyze_table', N'refit_projections', N'rebuild_vector_index',
-                              N'archive_inference_requests', N'archive_billing_usage', N'purge_loop_history')
+                              N'recluster_concepts', N'archive_inference_requests', N'archive_billing_usage',
+                              N'purge_loop_history')
         RETURN NULL;
     IF @Revert = 1
         RETURN NULL;
@@ -141,6 +145,18 @@ BEGIN
         RETURN N'EXEC dbo.sp_RecomputeAllSpatialProjections @EmbeddingType = @TargetName';
     IF @ActionType = N'rebuild_vector_index'
         RETURN N'EXEC dbo.sp_BuildVectorIndex @TenantId = @TenantId, @Mode = N''rebuild''';
+    IF @ActionType = N'recluster_concepts'
+    BEGIN
+        IF TRY_CONVERT(INT, JSON_VALUE(@Parameters, N'$.tenant')) IS NULL OR JSON_VALUE(@Parameters, N'$.type') IS NULL
+            RETURN NULL;  -- never a run for whatever tenant the session resolves to
+        RETURN CONCAT(N'DECLARE @MinClusterSize INT = TRY_CONVERT(INT, JSON_VALUE(@Parameters, N''$.min_cluster_size'')), ',
+                      N'@CoherenceThreshold FLOAT = TRY_CONVERT(FLOAT, JSON_VALUE(@Parameters, N''$.coherence_threshold'')), ',
+                      N'@MaxConcepts INT = TRY_CONVERT(INT, JSON_VALUE(@Parameters, N''$.max_concepts'')), ',
+                      N'@Tenant INT = TRY_CONVERT(INT, JSON_VALUE(@Parameters, N''$.tenant'')), ',
+                      N'@EmbeddingType NVARCHAR(64) = JSON_VALUE(@Parameters, N''$.type''); ',
+                      N'EXEC dbo.fn_DiscoverConcepts @MinClusterSize = @MinClusterSize, @CoherenceThreshold = @CoherenceThreshold, ',
+                      N'@MaxConcepts = @MaxConcepts, @TenantId = @Tenant, @EmbeddingType = @EmbeddingType');
+    END;
     IF @ActionType = N'archive_inference_requests'
         RETURN N'EXEC dbo.sp_ArchiveInferenceRequests';
     IF @ActionType = N'archive_billing_usage'

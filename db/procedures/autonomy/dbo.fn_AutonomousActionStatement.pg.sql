@@ -37,6 +37,17 @@ BEGIN
         RETURN format('CALL dbo.sp_RecomputeAllSpatialProjections(EmbeddingType => %L)', TargetName);
     ELSIF ActionType = 'rebuild_vector_index' THEN
         RETURN format('CALL dbo.sp_BuildVectorIndex(TenantId => %s, Mode => %L)', TargetName::integer, 'rebuild');
+    ELSIF ActionType = 'recluster_concepts' THEN
+        -- the previous run's parameters, each through its type and quoted; one column, as the online
+        -- session reads a statement's result. Without a tenant or type nothing (never a run for
+        -- whatever tenant the session resolves to)
+        IF (Parameters->>'tenant') IS NULL OR (Parameters->>'type') IS NULL THEN
+            RETURN NULL;
+        END IF;
+        RETURN format('SELECT count(*) FROM dbo.fn_DiscoverConcepts(MinClusterSize => %L, CoherenceThreshold => %L, '
+                      'MaxConcepts => %L, TenantId => %L, EmbeddingType => %L)',
+                      (Parameters->>'min_cluster_size')::integer, (Parameters->>'coherence_threshold')::double precision,
+                      (Parameters->>'max_concepts')::integer, (Parameters->>'tenant')::integer, Parameters->>'type');
     ELSIF ActionType = 'archive_inference_requests' THEN
         RETURN 'SELECT * FROM dbo.sp_ArchiveInferenceRequests()';
     ELSIF ActionType = 'archive_billing_usage' THEN

@@ -246,8 +246,8 @@ except (ValueError, KeyError) as exc:
                         SET @BeforeState = (SELECT @BeforeMs AS metric FOR JSON PATH, WITHOUT_ARRAY_WRAPPER, INCLUDE_NULL_VALUES);
                     END;
                     UPDATE dbo.AutonomousActions SET BeforeState = @BeforeState, MetricBefore = @BeforeMs WHERE ActionId = @ActionId;
-                    IF @ActionType IN (N'create_index', N'drop_index', N'reindex_index',
-                                       N'refit_projections', N'rebuild_vector_index', N'archive_billing_usage')
+                    IF @ActionType IN (N'create_index', N'drop_index', N'reindex_index', N'refit_projections',
+                                       N'rebuild_vector_index', N'recluster_concepts', N'archive_billing_usage')
                         -- decided and recorded only: dbo.sp_ExecuteOnlineActions runs it after the phase commits
                         UPDATE dbo.AutonomousActions
                         SET Status = N'Executing', DecidedAt = COALESCE(DecidedAt, @Now), DecidedBy = COALESCE(DecidedBy, N'sp_Act'),
@@ -256,8 +256,8 @@ except (ValueError, KeyError) as exc:
                     ELSE
                     BEGIN
                         SET @TargetTenant = TRY_CAST(@TargetName AS INT);
-                        EXEC sys.sp_executesql @Statement, N'@TargetName NVARCHAR(128), @TenantId INT',
-                            @TargetName = @TargetName, @TenantId = @TargetTenant;
+                        EXEC sys.sp_executesql @Statement, N'@TargetName NVARCHAR(128), @TenantId INT, @Parameters NVARCHAR(MAX)',
+                            @TargetName = @TargetName, @TenantId = @TargetTenant, @Parameters = @Parameters;
                         SET @Now = SYSUTCDATETIME();
                         UPDATE dbo.AutonomousActions
                         SET Status = N'Applied', AppliedAt = @Now, DecidedAt = COALESCE(DecidedAt, @Now),

@@ -1,5 +1,5 @@
 -- kind: procedure
--- requires: QueryStore, dbo.fn_AutonomousLoopSettings, dbo.AutonomousCycles, dbo.AutonomousSnapshots, dbo.AutonomousObservations, dbo.OODALoopMetrics, dbo.AutonomousActions, dbo.AutonomousLoopDeadLetters, dbo.InferenceRequests, dbo.IngestionJobs, dbo.Atoms, dbo.AtomEmbeddings, dbo.VectorIndexSegments, dbo.VectorIndexChunks, hartonomous_ext, dbo.BillingUsagePeriods, dbo.BillingUsageLedger, dbo.AnalyzeQueue, dbo.HypothesizeQueue, dbo.ActQueue, dbo.LearnQueue
+-- requires: QueryStore, dbo.fn_AutonomousLoopSettings, dbo.AutonomousCycles, dbo.AutonomousSnapshots, dbo.AutonomousObservations, dbo.OODALoopMetrics, dbo.AutonomousActions, dbo.AutonomousLoopDeadLetters, dbo.InferenceRequests, dbo.IngestionJobs, dbo.Atoms, dbo.AtomEmbeddings, dbo.VectorIndexSegments, dbo.VectorIndexChunks, provenance.Concepts, dbo.fn_ConceptDrift, hartonomous_ext, dbo.BillingUsagePeriods, dbo.BillingUsageLedger, dbo.AnalyzeQueue, dbo.HypothesizeQueue, dbo.ActQueue, dbo.LearnQueue
 -- Observe (seed 003's phase 1), as dbo.sp_Analyze on PostgreSQL: start a cycle, snapshot the
 -- statements' (Query Store), tables' and indexes' counters, and record what needs attention as rows
 -- of dbo.AutonomousObservations, comparing with the previous cycle and each request type's history.
@@ -15,6 +15,8 @@
 --   search_recall     a vector index graph's recall@10 against exact, measured once a day per graph
 --                     (hartonomous_ext.vector_index.measure_recall, in one sp_execute_external_script:
 --                     the measured types' segments cross into Python, as in sp_SemanticSearch)
+--   concept_drift     a tenant's embedding type with live concepts whose atoms changed since its last
+--                     discovery run by CONCEPT_RECLUSTER_SHARE of the run's atoms (dbo.fn_ConceptDrift)
 -- table_bloat is PostgreSQL's (SQL Server's ghost cleanup removes deleted rows). Unarchived billing
 -- is counted from dbo.BillingUsagePeriods and the archive, not from the memory-optimized ledger: a
 -- transaction that touched a memory-optimized table cannot roll back to the activation's savepoint.
@@ -549,6 +551,30 @@ except Exception as exc:  # the request as a whole: recorded on every graph meas
                   FROM dbo.OODALoopMetrics AS m
                   WHERE m.ExecutedAt >= DATEADD(HOUR, -@Lookback, @Now)) AS f
             WHERE f.Failures > 0 OR f.Dead > 0;
+            SET @Found += @@ROWCOUNT;
+
+            -- concept discovery's drift, as on PostgreSQL: the atoms added since a type's last completed
+            -- run and the run's atoms deleted since, as a share of the run's atoms; recorded at
+            -- CONCEPT_RECLUSTER_SHARE with at least CONCEPT_RECLUSTER_MIN_ATOMS changed, unless the loop
+            -- proposed re-clustering it in the last CONCEPT_RECLUSTER_INTERVAL_HOURS. Detail carries the
+            -- run's parameters, which the re-clustering uses again
+            INSERT INTO dbo.AutonomousObservations (CycleId, Kind, TargetObject, Metric, Baseline, Detail)
+            SELECT @CycleId, N'concept_drift', t.Target, d.Share, {{ policy.CONCEPT_RECLUSTER_SHARE }},
+                   (SELECT t.TenantId AS tenant, t.EmbeddingType AS [type], d.DiscoveryRunId AS run, d.RunAtoms AS run_atoms,
+                           d.Atoms AS atoms, d.Added AS added, d.Removed AS removed, d.RunStartedAt AS since,
+                           TRY_CONVERT(INT, JSON_VALUE(d.Parameters, N'$.min_cluster_size')) AS min_cluster_size,
+                           TRY_CONVERT(FLOAT, JSON_VALUE(d.Parameters, N'$.coherence_threshold')) AS coherence_threshold,
+                           TRY_CONVERT(INT, JSON_VALUE(d.Parameters, N'$.max_concepts')) AS max_concepts
+                    FOR JSON PATH, WITHOUT_ARRAY_WRAPPER)
+            FROM (SELECT DISTINCT c.TenantId, c.EmbeddingType, CONCAT(c.TenantId, N'/', c.EmbeddingType) AS Target
+                  FROM provenance.Concepts AS c
+                  WHERE c.RetiredAt IS NULL) AS t
+            CROSS APPLY dbo.fn_ConceptDrift(t.TenantId, t.EmbeddingType) AS d
+            WHERE d.Added + d.Removed >= {{ policy.CONCEPT_RECLUSTER_MIN_ATOMS }}
+              AND d.Share >= {{ policy.CONCEPT_RECLUSTER_SHARE }}
+              AND NOT EXISTS (SELECT 1 FROM dbo.AutonomousActions AS a
+                              WHERE a.ActionType = N'recluster_concepts' AND a.TargetName = t.Target
+                                AND a.ProposedAt > DATEADD(HOUR, -{{ policy.CONCEPT_RECLUSTER_INTERVAL_HOURS }}, @Now));
             SET @Found += @@ROWCOUNT;
         END;
 

@@ -1,5 +1,5 @@
 -- kind: procedure
--- requires: dbo.fn_AutonomousLoopSettings, dbo.AutonomousCycles, dbo.AutonomousSnapshots, dbo.AutonomousObservations, dbo.OODALoopMetrics, dbo.AutonomousLoopMessages, dbo.AutonomousLoopDeadLetters, dbo.InferenceRequests, dbo.IngestionJobs, dbo.AtomEmbeddings, dbo.BillingUsageLedger_InMemory, dbo.AutonomousActions, dbo.VectorIndexSegments, dbo.fn_MeasureSearchRecall, pg_stat_statements, pgstattuple
+-- requires: dbo.fn_AutonomousLoopSettings, dbo.AutonomousCycles, dbo.AutonomousSnapshots, dbo.AutonomousObservations, dbo.OODALoopMetrics, dbo.AutonomousLoopMessages, dbo.AutonomousLoopDeadLetters, dbo.InferenceRequests, dbo.IngestionJobs, dbo.AtomEmbeddings, dbo.BillingUsageLedger_InMemory, dbo.AutonomousActions, dbo.VectorIndexSegments, dbo.fn_MeasureSearchRecall, provenance.Concepts, dbo.fn_ConceptDrift, pg_stat_statements, pgstattuple
 -- Observe (seed 003's phase 1): start a cycle, snapshot the statements' and tables' counters, and
 -- record what needs attention as rows of dbo.AutonomousObservations, comparing with the previous
 -- cycle's snapshot and with each request type's own history:
@@ -8,7 +8,7 @@
 --                search recall of each vector index graph against exact (once a day per graph)
 --   maintenance  dead rows, embeddings without a 3-D point or bucket, failed ingestion jobs,
 --                requests and billing months past retention, the loop's own old rows, its queues
---                and its failures
+--                and its failures, concepts whose embeddings changed much since their discovery run
 -- TenantId limits the latency comparison to one tenant's requests (NULL: all); the loop reads every
 -- tenant's counters and never their content (the recall measure compares their vector index's
 -- embeddings inside the database and records only the recall). It runs as its owner, for the system role.
@@ -346,6 +346,30 @@ BEGIN
               FROM dbo.OODALoopMetrics m
               WHERE m.ExecutedAt >= now() - make_interval(hours => lookback)) f
         WHERE f.failures > 0 OR f.dead > 0;
+        GET DIAGNOSTICS added = ROW_COUNT; found_count := found_count + added;
+
+        -- concept discovery's drift: for each tenant and embedding type with live concepts, the atoms
+        -- added since its last completed run and the run's atoms deleted since, as a share of the run's
+        -- atoms (dbo.fn_ConceptDrift: one pass over the type's embeddings); recorded at
+        -- CONCEPT_RECLUSTER_SHARE with at least CONCEPT_RECLUSTER_MIN_ATOMS changed, unless the loop
+        -- proposed re-clustering it in the last CONCEPT_RECLUSTER_INTERVAL_HOURS. Detail carries the
+        -- run's parameters, which the re-clustering uses again
+        INSERT INTO dbo.AutonomousObservations (CycleId, Kind, TargetObject, Metric, Baseline, Detail)
+        SELECT sp_Analyze.CycleId, 'concept_drift', t.Target, d.Share, {{ policy.CONCEPT_RECLUSTER_SHARE }},
+               jsonb_build_object('tenant', t.TenantId, 'type', t.EmbeddingType, 'run', d.DiscoveryRunId,
+                                  'run_atoms', d.RunAtoms, 'atoms', d.Atoms, 'added', d.Added, 'removed', d.Removed,
+                                  'since', d.RunStartedAt,
+                                  'min_cluster_size', d.Parameters->'min_cluster_size',
+                                  'coherence_threshold', d.Parameters->'coherence_threshold',
+                                  'max_concepts', d.Parameters->'max_concepts')
+        FROM (SELECT DISTINCT c.TenantId, c.EmbeddingType, format('%s/%s', c.TenantId, c.EmbeddingType) AS Target
+              FROM provenance.Concepts c WHERE c.RetiredAt IS NULL) t
+        CROSS JOIN LATERAL dbo.fn_ConceptDrift(t.TenantId, t.EmbeddingType) d
+        WHERE d.Added + d.Removed >= {{ policy.CONCEPT_RECLUSTER_MIN_ATOMS }}
+          AND d.Share >= {{ policy.CONCEPT_RECLUSTER_SHARE }}
+          AND NOT EXISTS (SELECT 1 FROM dbo.AutonomousActions a
+                          WHERE a.ActionType = 'recluster_concepts' AND a.TargetName = t.Target
+                            AND a.ProposedAt > now() - interval '{{ policy.CONCEPT_RECLUSTER_INTERVAL_HOURS }} hours');
         GET DIAGNOSTICS added = ROW_COUNT; found_count := found_count + added;
     END IF;
 

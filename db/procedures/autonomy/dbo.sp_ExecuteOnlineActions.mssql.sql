@@ -6,7 +6,8 @@
 -- REBUILD, and the reverts) so that the Sch-M lock an online build takes at its end is held only
 -- until its outcome is recorded, not until a phase commits, and the log can truncate behind it; the
 -- batch procedures (refit_projections and rebuild_vector_index commit in batches and refuse a
--- caller's transaction, sp_ArchiveBillingUsage touches the memory-optimized ledger, after which no
+-- caller's transaction, recluster_concepts' dbo.fn_DiscoverConcepts holds no transaction while its
+-- Python runs when called outside one (its concept rows come as a result set), sp_ArchiveBillingUsage touches the memory-optimized ledger, after which no
 -- savepoint can be taken) in the transactions they open themselves. An index statement and the
 -- record of its success commit together. Index builds run ONLINE where the edition has it
 -- (dbo.fn_AutonomousActionStatement, with WAIT_AT_LOW_PRIORITY where the version allows), under
@@ -94,18 +95,19 @@ BEGIN
                 -- their own) and a REORGANIZE (an edition without online index operations: it commits
                 -- in short internal transactions; inside ours it would hold its locks and the log to the end)
                 SET @CommitsItself = CASE WHEN @Reverting = 0
-                                           AND (@ActionType IN (N'refit_projections', N'rebuild_vector_index', N'archive_billing_usage')
+                                           AND (@ActionType IN (N'refit_projections', N'rebuild_vector_index', N'recluster_concepts',
+                                                                N'archive_billing_usage')
                                                 OR (@ActionType = N'reindex_index' AND @Statement LIKE N'% REORGANIZE'))
                                           THEN 1 ELSE 0 END;
                 SET @TargetTenant = TRY_CAST(@TargetName AS INT);
                 IF @CommitsItself = 1
-                    EXEC sys.sp_executesql @Statement, N'@TargetName NVARCHAR(128), @TenantId INT',
-                        @TargetName = @TargetName, @TenantId = @TargetTenant;
+                    EXEC sys.sp_executesql @Statement, N'@TargetName NVARCHAR(128), @TenantId INT, @Parameters NVARCHAR(MAX)',
+                        @TargetName = @TargetName, @TenantId = @TargetTenant, @Parameters = @Parameters;
                 BEGIN TRANSACTION;
                 -- an index statement commits with the record of its success, at once
                 IF @CommitsItself = 0
-                    EXEC sys.sp_executesql @Statement, N'@TargetName NVARCHAR(128), @TenantId INT',
-                        @TargetName = @TargetName, @TenantId = @TargetTenant;
+                    EXEC sys.sp_executesql @Statement, N'@TargetName NVARCHAR(128), @TenantId INT, @Parameters NVARCHAR(MAX)',
+                        @TargetName = @TargetName, @TenantId = @TargetTenant, @Parameters = @Parameters;
                 SET @Now = SYSUTCDATETIME();
                 UPDATE dbo.AutonomousActions
                 SET Status = CASE WHEN @Reverting = 1 THEN N'Reverted' ELSE N'Applied' END,

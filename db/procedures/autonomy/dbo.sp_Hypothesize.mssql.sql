@@ -90,7 +90,8 @@ BEGIN
                CASE WHEN o.Kind IN (N'unused_index', N'index_bloat', N'stale_statistics') THEN JSON_VALUE(o.Detail, '$.schema')
                     WHEN o.Kind IN (N'old_inference_requests', N'unarchived_billing', N'old_loop_history') THEN N'dbo' END,
                CASE WHEN o.Kind IN (N'unused_index', N'index_bloat', N'stale_statistics') THEN JSON_VALUE(o.Detail, '$.name')
-                    WHEN o.Kind IN (N'unprojected_embeddings', N'vector_index_delta', N'search_recall') THEN o.TargetObject
+                    WHEN o.Kind IN (N'unprojected_embeddings', N'vector_index_delta', N'search_recall', N'concept_drift')
+                    THEN o.TargetObject
                     WHEN o.Kind = N'old_inference_requests' THEN N'InferenceRequests'
                     WHEN o.Kind = N'unarchived_billing' THEN N'BillingUsageLedger_InMemory'
                     WHEN o.Kind = N'old_loop_history' THEN N'OODALoopMetrics' END,
@@ -98,7 +99,15 @@ BEGIN
                     THEN (SELECT JSON_VALUE(o.Detail, '$.table') AS [table], JSON_QUERY(o.Detail, '$.definition') AS [definition],
                                  o.Baseline AS bytes FOR JSON PATH, WITHOUT_ARRAY_WRAPPER)
                     WHEN o.Kind = N'index_bloat'
-                    THEN (SELECT JSON_VALUE(o.Detail, '$.table') AS [table] FOR JSON PATH, WITHOUT_ARRAY_WRAPPER) END,
+                    THEN (SELECT JSON_VALUE(o.Detail, '$.table') AS [table] FOR JSON PATH, WITHOUT_ARRAY_WRAPPER)
+                    -- the previous run's parameters, which fn_DiscoverConcepts is called with again
+                    WHEN o.Kind = N'concept_drift'
+                    THEN (SELECT TRY_CONVERT(INT, JSON_VALUE(o.Detail, '$.tenant')) AS tenant, JSON_VALUE(o.Detail, '$.type') AS [type],
+                                 TRY_CONVERT(BIGINT, JSON_VALUE(o.Detail, '$.run')) AS run,
+                                 TRY_CONVERT(INT, JSON_VALUE(o.Detail, '$.min_cluster_size')) AS min_cluster_size,
+                                 TRY_CONVERT(FLOAT, JSON_VALUE(o.Detail, '$.coherence_threshold')) AS coherence_threshold,
+                                 TRY_CONVERT(INT, JSON_VALUE(o.Detail, '$.max_concepts')) AS max_concepts
+                          FOR JSON PATH, WITHOUT_ARRAY_WRAPPER) END,
                ROUND(CASE WHEN g.Raw > 1 THEN 1.0 WHEN g.Raw < 0 THEN 0.0 ELSE g.Raw END, 4)
         FROM #observations AS o
         CROSS APPLY (SELECT CASE o.Kind WHEN N'unused_index' THEN N'drop_index'
@@ -107,6 +116,7 @@ BEGIN
                                         WHEN N'unprojected_embeddings' THEN N'refit_projections'
                                         WHEN N'vector_index_delta' THEN N'rebuild_vector_index'
                                         WHEN N'search_recall' THEN N'rebuild_vector_index'
+                                        WHEN N'concept_drift' THEN N'recluster_concepts'
                                         WHEN N'old_inference_requests' THEN N'archive_inference_requests'
                                         WHEN N'unarchived_billing' THEN N'archive_billing_usage'
                                         WHEN N'old_loop_history' THEN N'purge_loop_history' END AS ActionType) AS m
@@ -122,6 +132,8 @@ BEGIN
                                 WHEN N'unarchived_billing' THEN 1.0
                                 -- a rebuild calibrates the new graph to TARGET_RECALL again: the shortfall in units of the tolerance, at most 1 (PostgreSQL's twin says why)
                                 WHEN N'search_recall' THEN (o.Baseline - o.Metric) / {{ policy.LOOP_RECALL_TOLERANCE }}
+                                -- the changed share in units of the threshold, at most 1 (PostgreSQL's twin says why)
+                                WHEN N'concept_drift' THEN o.Metric / {{ policy.CONCEPT_RECLUSTER_SHARE }}
                                 ELSE 0.5 END AS Raw) AS g
         WHERE m.ActionType IS NOT NULL;
 

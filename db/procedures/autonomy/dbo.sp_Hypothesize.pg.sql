@@ -169,6 +169,18 @@ BEGIN
             target_schema := NULL;
             target_name := obs.TargetObject;
             gain := least(1.0, greatest(0.0, (obs.Baseline - obs.Metric) / {{ policy.LOOP_RECALL_TOLERANCE }}));
+        ELSIF obs.Kind = 'concept_drift' THEN
+            -- concept discovery again for the tenant and type, with the previous run's parameters
+            -- (their Detail), in the online runner. The gain is the changed share in units of
+            -- CONCEPT_RECLUSTER_SHARE, at most 1: drift that reached the threshold is worth the whole run
+            action_type := 'recluster_concepts';
+            target_schema := NULL;
+            target_name := obs.TargetObject;
+            gain := least(1.0, greatest(0.0, obs.Metric / {{ policy.CONCEPT_RECLUSTER_SHARE }}));
+            action_params := jsonb_build_object('tenant', obs.Detail->'tenant', 'type', obs.Detail->'type',
+                                                'run', obs.Detail->'run', 'min_cluster_size', obs.Detail->'min_cluster_size',
+                                                'coherence_threshold', obs.Detail->'coherence_threshold',
+                                                'max_concepts', obs.Detail->'max_concepts');
         ELSIF obs.Kind = 'old_inference_requests' THEN
             action_type := 'archive_inference_requests';
             target_schema := 'dbo';

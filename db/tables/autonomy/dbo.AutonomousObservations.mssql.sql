@@ -20,7 +20,7 @@ BEGIN
             N'latency_regression', N'seq_scan_hotspot', N'unused_index', N'index_bloat', N'stale_statistics',
             N'table_bloat', N'failed_ingestion', N'unprojected_embeddings', N'vector_index_delta',
             N'old_inference_requests', N'unarchived_billing', N'old_loop_history', N'queue_backlog', N'loop_failures',
-            N'search_recall')),
+            N'search_recall', N'concept_drift')),
         CONSTRAINT CK_AutonomousObservations_Status CHECK (Status IN (N'New', N'Considered')),
         CONSTRAINT CK_AutonomousObservations_Detail CHECK (Detail IS NULL OR ISJSON(Detail) = 1)
     );

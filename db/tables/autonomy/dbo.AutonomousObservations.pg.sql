@@ -18,7 +18,7 @@ CREATE TABLE IF NOT EXISTS dbo.AutonomousObservations (
         'latency_regression', 'seq_scan_hotspot', 'unused_index', 'index_bloat', 'stale_statistics',
         'table_bloat', 'failed_ingestion', 'unprojected_embeddings', 'vector_index_delta',
         'old_inference_requests', 'unarchived_billing', 'old_loop_history', 'queue_backlog', 'loop_failures',
-        'search_recall')),
+        'search_recall', 'concept_drift')),
     CONSTRAINT CK_AutonomousObservations_Status CHECK (Status IN ('New', 'Considered'))
 );
 CREATE INDEX IF NOT EXISTS IX_AutonomousObservations_Status ON dbo.AutonomousObservations (Status) WHERE Status = 'New';
