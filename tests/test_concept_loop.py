@@ -16,7 +16,7 @@ import pytest
 from conftest import query
 from hartonomous_ext import policy
 from test_autonomous_loop import FAST_SETTINGS, dispatch, phase_failures
-from test_concepts import ADDED, FIRST, discover, ingest, sections  # noqa: F401 (sections is a fixture)
+from test_concepts import ADDED, FIRST, PER_SECTION, discover, ingest, sections  # noqa: F401 (sections is a fixture)
 
 TARGET = "0/all-MiniLM-L6-v2"  # tenant 0's packaged embedding type, as the loop names it
 
@@ -29,7 +29,7 @@ def test_concepts_that_drifted_are_reclustered_by_the_loop_with_the_runs_paramet
     url = fresh_published
     query(url, FAST_SETTINGS, (1, 30))
     with psycopg.connect(url, autocommit=True) as conn:
-        first = [atom for section in FIRST for atom in ingest(conn, sections[section])]
+        first = [atom for section in FIRST for atom in ingest(conn, sections[section][:PER_SECTION])]
         # projected, so the loop has nothing but the concepts to look at
         conn.execute("CALL dbo.sp_RecomputeAllSpatialProjections()")
         # parameters of its own, which the loop's run must use again
