@@ -1,5 +1,5 @@
 -- kind: function
--- requires: dbo.Models, dbo.fn_StoredModel, dbo.fn_StoredModelTensors, dbo.fn_TensorChunk, dbo.InferenceRequests, dbo.GenerationStreams, dbo.sp_StoreAtom, dbo.fn_LoadExternalLibrary, hartonomous_ext, dbo.fn_ResolveTenant, dbo.TenantSecurityPolicy, dbo.fn_CheckModelAccess
+-- requires: dbo.Models, dbo.fn_StoredModel, dbo.fn_StoredModelTensors, dbo.fn_TensorChunk, dbo.InferenceRequests, dbo.GenerationStreams, dbo.sp_StoreAtom, dbo.fn_LoadExternalLibrary, hartonomous_ext, dbo.fn_ResolveTenant, dbo.TenantSecurityPolicy, dbo.fn_CheckModelAccess, Attention.AttentionGenerationLog
 -- engine-specific: the Python body of dbo.sp_GenerateText on PostgreSQL, behind its PL/pgSQL front (which gives its errors as a caller reads them); SQL Server's procedure runs the same Python through sp_execute_external_script
 -- dbo.sp_GenerateText's work (see there): not granted to any tenant role; call dbo.sp_GenerateText.
 CREATE OR REPLACE FUNCTION dbo.fn_GenerateText(
@@ -73,5 +73,16 @@ stream = plpy.execute(plpy.prepare(
      "bigint", "double precision", "double precision"]),
     [request, tenant, list(model_ids), prompt, result["prompt_ids"], result["token_ids"], result["text"],
      temperature or 0.0, top_k or 0, seed, atom, result["first_token_ms"], result["tokens_per_second"]])[0]["streamid"]
+# what attention did (hartonomous_ext.generation.attention_record), with its stream
+watched = generation.attention_record(result)
+plpy.execute(plpy.prepare(
+    "INSERT INTO attention.AttentionGenerationLog (StreamId, RequestId, TenantId, ModelId, LayerCount, PromptTokens, "
+    "GeneratedTokens, Steps, LayerEntropy, MeanEntropy, TopPromptTokens, MeanTokenLogProb, Temperature, TopK, DurationMs) "
+    "VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15)",
+    ["bigint", "bigint", "integer", "integer", "integer", "integer", "integer", "integer", "jsonb", "double precision",
+     "jsonb", "double precision", "double precision", "integer", "double precision"]),
+    [stream, request, tenant, model_ids[0], watched["layer_count"], watched["prompt_tokens"], watched["generated_tokens"],
+     watched["steps"], json.dumps(watched["layer_entropy"]), watched["mean_entropy"],
+     json.dumps(watched["top_prompt_tokens"]), watched["mean_token_logprob"], temperature or 0.0, top_k or 0, duration])
 return [(stream, result["text"], len(result["token_ids"]), request)]
 $$;

@@ -99,3 +99,14 @@ CONCEPT_EVOLUTION_SHARE = 0.5  # runs: concepts are linked when this share of on
 CONCEPT_GROWTH = 0.2  # a continued concept grew (shrank) when its size changed by this share
 CONCEPT_MATCH_SIMILARITY = 0.9  # an old concept whose atoms are all gone continues in a centroid this close
 CONCEPT_BIND_LOCK_TIMEOUT_MS = 5000  # SQL Server: a bind waits this long for a discovery run of its type, then skips it
+
+# attention and reasoning (hartonomous_ext.generation.AttentionWatch, hartonomous_ext.reasoning)
+ATTENTION_TOP_PROMPT_TOKENS = 5  # the prompt positions Attention.AttentionGenerationLog names as most attended
+REASONING_MAX_SAMPLES = 32  # sp_SelfConsistencyReasoning's @NumSamples, sp_MultiPathReasoning's @NumPaths: 1 to this
+REASONING_MAX_STEPS = 16  # sp_ChainOfThoughtReasoning's @MaxSteps, sp_MultiPathReasoning's @MaxDepth: 1 to this
+REASONING_MAX_TOKENS = 64  # the default @MaxTokens of each sample or step (sp_GenerateText's bound, 4096, applies)
+REASONING_SELF_CONSISTENCY_TEMPERATURE = 0.8  # sp_SelfConsistencyReasoning's default @Temperature (the original's)
+REASONING_STEP_TEMPERATURE = 0.7  # the default @Temperature of a chain-of-thought or multi-path step
+REASONING_ANSWER_CHARS = 200  # a normalised answer keeps this many characters (what the vote compares)
+# the prompt of step {number} after the steps so far (each "{number}. {text}" on a line of its own, or "(none)")
+REASONING_STEP_PROMPT = "{problem}\n\nThink step by step. Steps so far:\n{steps}\nWrite step {number} only."

@@ -1,5 +1,5 @@
 -- kind: policy
--- requires: dbo.Atoms, dbo.Models, dbo.InferenceRequests, dbo.IngestionJobs, dbo.GenerationStreams, dbo.VectorIndexSegments, dbo.WeightSnapshots, dbo.AtomEmbeddings, dbo.ModelLayers, dbo.ModelTensors, dbo.VectorIndexChunks, dbo.WeightSnapshotChunks, dbo.ModelTensorChunks, dbo.ModelTensorChunksHistory, dbo.BillingAccounts, dbo.BillingUsagePeriods, provenance.Concepts, provenance.AtomConcepts, provenance.ConceptEvolution, dbo.fn_TenantAccessPredicate
+-- requires: dbo.Atoms, dbo.Models, dbo.InferenceRequests, dbo.IngestionJobs, dbo.GenerationStreams, dbo.VectorIndexSegments, dbo.WeightSnapshots, dbo.AtomEmbeddings, dbo.ModelLayers, dbo.ModelTensors, dbo.VectorIndexChunks, dbo.WeightSnapshotChunks, dbo.ModelTensorChunks, dbo.ModelTensorChunksHistory, dbo.BillingAccounts, dbo.BillingUsagePeriods, provenance.Concepts, provenance.AtomConcepts, provenance.ConceptEvolution, Reasoning.ReasoningChains, Reasoning.MultiPathReasoning, Reasoning.SelfConsistencyResults, Attention.AttentionGenerationLog, dbo.fn_TenantAccessPredicate
 -- Row-level security on every tenant-owned table (seed 003's TenantSecurityPolicy; the table of
 -- that name holds each tenant's limits). A table with a TenantId column shows and accepts the rows
 -- dbo.fn_TenantAccessPredicate allows; a table owned through a parent (an atom's embeddings, a
@@ -7,7 +7,8 @@
 -- parent it allows. FORCE: the tables' owner is held to the policies too (superusers, and the
 -- SECURITY DEFINER procedures they own, are not: the procedures resolve the tenant themselves).
 -- The concepts (provenance.Concepts, ConceptEvolution) carry their tenant; an atom's concept
--- memberships (provenance.AtomConcepts) follow the atom's.
+-- memberships (provenance.AtomConcepts) follow the atom's. The reasoning record (Reasoning.*) and
+-- the attention log (Attention.AttentionGenerationLog) carry their tenant.
 -- dbo.TensorChunks is not here: its chunks are shared by content hash across tenants, so no
 -- tenant role is granted it at all; procedures reach it and never say whether a chunk existed. Nor
 -- is dbo.AtomPayloadStore, as on SQL Server (which refuses predicates on its FILESTREAM table): no
@@ -121,3 +122,23 @@ DROP POLICY IF EXISTS tenant_access ON provenance.AtomConcepts;
 CREATE POLICY tenant_access ON provenance.AtomConcepts
     USING (EXISTS (SELECT FROM dbo.Atoms p WHERE p.AtomId = AtomConcepts.AtomId AND dbo.fn_TenantAccessPredicate(p.TenantId)))
     WITH CHECK (EXISTS (SELECT FROM dbo.Atoms p WHERE p.AtomId = AtomConcepts.AtomId AND dbo.fn_TenantAccessPredicate(p.TenantId)));
+ALTER TABLE reasoning.ReasoningChains ENABLE ROW LEVEL SECURITY;
+ALTER TABLE reasoning.ReasoningChains FORCE ROW LEVEL SECURITY;
+DROP POLICY IF EXISTS tenant_access ON reasoning.ReasoningChains;
+CREATE POLICY tenant_access ON reasoning.ReasoningChains
+    USING (dbo.fn_TenantAccessPredicate(TenantId)) WITH CHECK (dbo.fn_TenantAccessPredicate(TenantId));
+ALTER TABLE reasoning.MultiPathReasoning ENABLE ROW LEVEL SECURITY;
+ALTER TABLE reasoning.MultiPathReasoning FORCE ROW LEVEL SECURITY;
+DROP POLICY IF EXISTS tenant_access ON reasoning.MultiPathReasoning;
+CREATE POLICY tenant_access ON reasoning.MultiPathReasoning
+    USING (dbo.fn_TenantAccessPredicate(TenantId)) WITH CHECK (dbo.fn_TenantAccessPredicate(TenantId));
+ALTER TABLE reasoning.SelfConsistencyResults ENABLE ROW LEVEL SECURITY;
+ALTER TABLE reasoning.SelfConsistencyResults FORCE ROW LEVEL SECURITY;
+DROP POLICY IF EXISTS tenant_access ON reasoning.SelfConsistencyResults;
+CREATE POLICY tenant_access ON reasoning.SelfConsistencyResults
+    USING (dbo.fn_TenantAccessPredicate(TenantId)) WITH CHECK (dbo.fn_TenantAccessPredicate(TenantId));
+ALTER TABLE attention.AttentionGenerationLog ENABLE ROW LEVEL SECURITY;
+ALTER TABLE attention.AttentionGenerationLog FORCE ROW LEVEL SECURITY;
+DROP POLICY IF EXISTS tenant_access ON attention.AttentionGenerationLog;
+CREATE POLICY tenant_access ON attention.AttentionGenerationLog
+    USING (dbo.fn_TenantAccessPredicate(TenantId)) WITH CHECK (dbo.fn_TenantAccessPredicate(TenantId));
