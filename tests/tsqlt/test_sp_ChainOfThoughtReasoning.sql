@@ -31,7 +31,7 @@ BEGIN
         @ModelIds = N'11', @TenantId = 424242, @Seed = 3;
     SELECT @Total = TotalSteps, @Final = FinalStep, @Coherence = CoherenceScore,
            @Pairs = (SELECT COUNT(*) FROM OPENJSON(StepCoherence))
-    FROM dbo.ReasoningChains WHERE TenantId = 424242;
+    FROM Reasoning.ReasoningChains WHERE TenantId = 424242;
     EXEC tSQLt.AssertEquals @Expected = 2, @Actual = @Total;
     EXEC tSQLt.AssertEqualsString @Expected = N'Frozen water is less dense, so ice floats.', @Actual = @Final;
     EXEC tSQLt.AssertEquals @Expected = 1, @Actual = @Pairs;

@@ -34,7 +34,7 @@ BEGIN
         @MaxTokens = 2, @ModelIds = N'11', @TenantId = 424242, @Seed = 0;
     SELECT @Best = BestPathIndex, @Score = BestScore, @Answer = BestAnswer, @Agreement = PathAgreement,
            @Paths = (SELECT COUNT(*) FROM OPENJSON(ReasoningTree))
-    FROM dbo.MultiPathReasoning WHERE TenantId = 424242;
+    FROM Reasoning.MultiPathReasoning WHERE TenantId = 424242;
     EXEC tSQLt.AssertEquals @Expected = 1, @Actual = @Best;
     EXEC tSQLt.AssertEquals @Expected = -0.5, @Actual = @Score;
     EXEC tSQLt.AssertEqualsString @Expected = N'blue', @Actual = @Answer;

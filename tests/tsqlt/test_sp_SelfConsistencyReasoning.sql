@@ -2,7 +2,7 @@
 -- in hartonomous_ext.reasoning.check_arguments' order and words); a run samples dbo.sp_GenerateText
 -- (a spy here: its answer depends on the seed it was given) once per sample with seed @Seed + i, and
 -- records the vote of the samples' answers (the external script: hartonomous_ext.reasoning) with the
--- agreement ratio, in Reasoning.SelfConsistencyResults, readable as dbo.SelfConsistencyResults.
+-- agreement ratio, in Reasoning.SelfConsistencyResults (the runbook reads it as dbo.SelfConsistencyResults).
 EXEC tSQLt.NewTestClass 'test_sp_SelfConsistencyReasoning';
 GO
 
@@ -32,7 +32,7 @@ BEGIN
         @MaxTokens = 4, @ModelIds = N'11', @TenantId = 424242, @Seed = 10;
     SELECT @Consensus = ConsensusAnswer, @Votes = ConsensusVotes, @Agreement = AgreementRatio,
            @Distinct = DistinctAnswers, @Samples = NumSamples
-    FROM dbo.SelfConsistencyResults WHERE TenantId = 424242;
+    FROM Reasoning.SelfConsistencyResults WHERE TenantId = 424242;
     EXEC tSQLt.AssertEqualsString @Expected = N'4', @Actual = @Consensus;
     EXEC tSQLt.AssertEquals @Expected = 2, @Actual = @Votes;
     EXEC tSQLt.AssertEquals @Expected = 2, @Actual = @Distinct;
@@ -69,7 +69,7 @@ BEGIN
         SELECT CAST(@seed AS BIGINT) AS StreamId, N''Paris'' AS GeneratedText, 1 AS TokenCount, CAST(1 AS BIGINT) AS RequestId;';
     EXEC dbo.sp_SelfConsistencyReasoning @Prompt = N'Capital of France?', @NumSamples = 4, @Temperature = 0,
         @ModelIds = N'11', @TenantId = 424242, @Seed = 1;
-    SELECT @Agreement = AgreementRatio FROM dbo.SelfConsistencyResults;
+    SELECT @Agreement = AgreementRatio FROM Reasoning.SelfConsistencyResults;
     EXEC tSQLt.AssertEquals @Expected = 1.0, @Actual = @Agreement;
 END;
 GO
