@@ -164,7 +164,8 @@ attention = json.dumps(generation.attention_record(result))
         @prompt = @prompt, @max_tokens = @max_tokens, @temperature = @temperature, @top_k = @top_k, @seed = @SeedDigits,
         @models = @Models, @model_ids = @ModelIds, @text = @Text OUTPUT, @prompt_tokens = @PromptTokens OUTPUT,
         @token_ids = @TokenIds OUTPUT, @first_token_ms = @FirstTokenMs OUTPUT,
-        @tokens_per_second = @TokensPerSecond OUTPUT, @attention = @Attention OUTPUT;
+        @tokens_per_second = @TokensPerSecond OUTPUT, @attention = @Attention OUTPUT
+    WITH RESULT SETS NONE;  -- no rows: the reasoning procedures read this procedure's one result with INSERT ... EXEC
     SET @TokenCount = (SELECT COUNT(*) FROM OPENJSON(@TokenIds));
     -- the request, the stored text (an atom, within the tenant's MaxIngestBytes) and the stream go in
     -- together or not at all

@@ -72,7 +72,8 @@ from hartonomous_ext import reasoning
 record = json.dumps(reasoning.chain_record(json.loads(steps)))
 ',
         @params = N'@steps NVARCHAR(MAX), @record NVARCHAR(MAX) OUTPUT',
-        @steps = @StepsJson, @record = @Record OUTPUT;
+        @steps = @StepsJson, @record = @Record OUTPUT
+    WITH RESULT SETS NONE;
     INSERT INTO Reasoning.ReasoningChains (TenantId, ProblemId, InitialPrompt, ModelIds, MaxSteps, Temperature, MaxTokens,
                                            Seed, TotalSteps, FinalStep, CoherenceScore, StepCoherence, ChainData, DurationMs)
     SELECT @TenantId, @ProblemId, @InitialPrompt, @ModelIds, @MaxSteps, @Temperature, @MaxTokens, @Seed, r.total_steps,

@@ -92,7 +92,8 @@ from hartonomous_ext import reasoning
 record = json.dumps(reasoning.multipath_record(json.loads(paths)))
 ',
         @params = N'@paths NVARCHAR(MAX), @record NVARCHAR(MAX) OUTPUT',
-        @paths = @PathsJson, @record = @Record OUTPUT;
+        @paths = @PathsJson, @record = @Record OUTPUT
+    WITH RESULT SETS NONE;
     INSERT INTO Reasoning.MultiPathReasoning (TenantId, ProblemId, BasePrompt, ModelIds, NumPaths, MaxDepth, Temperature,
                                               MaxTokens, Seed, BestPathIndex, BestScore, BestAnswer, PathAgreement,
                                               ReasoningTree, DurationMs)

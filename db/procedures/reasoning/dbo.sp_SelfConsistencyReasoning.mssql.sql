@@ -60,7 +60,8 @@ from hartonomous_ext import reasoning
 record = json.dumps(reasoning.self_consistency_record(json.loads(samples)))
 ',
         @params = N'@samples NVARCHAR(MAX), @record NVARCHAR(MAX) OUTPUT',
-        @samples = @SamplesJson, @record = @Record OUTPUT;
+        @samples = @SamplesJson, @record = @Record OUTPUT
+    WITH RESULT SETS NONE;
     INSERT INTO Reasoning.SelfConsistencyResults (TenantId, ProblemId, Prompt, ModelIds, NumSamples, Temperature,
                                                   MaxTokens, Seed, ConsensusAnswer, ConsensusVotes, AgreementRatio,
                                                   DistinctAnswers, SampleData, DurationMs)
