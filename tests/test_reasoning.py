@@ -282,3 +282,22 @@ def test_a_tenant_reasons_with_its_own_models_and_reads_only_its_own_runs(tenanc
                   str(model)))
     with psycopg.connect(url) as admin:
         assert admin.execute("SELECT TenantId, count(*) FROM reasoning.SelfConsistencyResults GROUP BY TenantId").fetchall() == [(1, 1)]
+
+
+@pytest.mark.parametrize(("text", "answer"), [
+    ("The answer is 4.", "4"), ("2 + 2 = 4", "4"), ("Answer: Paris!", "paris"), ("**4**", "4"),
+    ("The final answer is 1,000.0 apples", "1000"), ("1. The capital is Paris", "capital is paris"),
+    ("Four.\nBecause two and two make four.", "four"), ("", ""), ("   \n", ""), ("4.50", "4.5"), ("-0.0", "0"),
+])
+def test_answers_are_normalised_so_that_equal_answers_vote_together(text, answer):
+    assert reasoning.extract_answer(text) == answer
+
+
+def test_the_vote_counts_every_sample_and_breaks_ties_by_the_first_sampled():
+    voted = reasoning.vote(["5", "The answer is 4", "4.0", "five", "5", ""])
+    assert (voted["consensus"], voted["votes"], voted["distinct"]) == ("5", 2, 3)  # 5 and 4 tie: 5 came first
+    assert voted["agreement"] == pytest.approx(2 / 6)  # the empty sample counts, agreeing with none
+    assert reasoning.vote(["", " "]) == {"answers": ["", ""], "consensus": None, "votes": 0, "agreement": 0.0,
+                                         "distinct": 0}
+    assert reasoning.best_path([-1.5, None, -0.5, -0.5]) == 2 and reasoning.best_path([None]) is None
+    assert reasoning.path_score([(-1.0, 2), (-4.0, 1), (None, 0)]) == pytest.approx(-2.0)
