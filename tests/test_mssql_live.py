@@ -224,6 +224,39 @@ def test_the_seed_calls_run_as_written(database):
     assert all(len(j) == 8 for j in jobs)
 
 
+def test_the_runbooks_reasoning_queries_run_verbatim(database):
+    """Seed 001's "Reasoning Framework Success" query and its quick health check item 5, exactly as the
+    runbook prints them: dbo.ReasoningChains, dbo.MultiPathReasoning and dbo.SelfConsistencyResults are
+    the views over the Reasoning tables; the three frameworks' rows come back (their averages NULL on a
+    database no run has written yet)."""
+    metrics = rows(database, """
+SELECT
+    'Chain of Thought' AS Framework,
+    AVG(CoherenceScore) AS AvgScore
+FROM dbo.ReasoningChains
+WHERE CreatedAt >= DATEADD(HOUR, -24, GETUTCDATE())
+UNION ALL
+SELECT
+    'Tree of Thought',
+    AVG(CAST(NumPaths AS FLOAT))
+FROM dbo.MultiPathReasoning
+WHERE CreatedAt >= DATEADD(HOUR, -24, GETUTCDATE())
+UNION ALL
+SELECT
+    'Reflexion',
+    AVG(AgreementRatio)
+FROM dbo.SelfConsistencyResults
+WHERE CreatedAt >= DATEADD(HOUR, -24, GETUTCDATE());""")
+    assert [m[0] for m in metrics] == ["Chain of Thought", "Tree of Thought", "Reflexion"]
+    assert all(m[1] is None or 0 <= m[1] <= 1 or m[0] == "Tree of Thought" for m in metrics)
+    assert rows(database, """
+SELECT
+    'Reasoning Frameworks' AS Component,
+    CASE WHEN COUNT(*) >= 0 THEN 'Healthy' ELSE 'N/A' END AS Status
+FROM dbo.ReasoningChains
+WHERE CreatedAt >= DATEADD(HOUR, -1, GETUTCDATE());""") == [("Reasoning Frameworks", "Healthy")]
+
+
 def test_the_tsqlt_classes_pass(database):
     """scripts/mssql-tests.sh against this database, with the user's own tSQLt.class.sql
     (HARTONOMOUS_TSQLT_CLASS) and sqlcmd; skipped, with the reason, when either is missing."""

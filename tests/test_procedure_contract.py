@@ -325,6 +325,28 @@ def test_bad_generation_requests_get_the_same_errors(caller, model_ids, message)
     assert message in caller.error("dbo.sp_GenerateText", prompt="hi", ModelIds=model_ids, TenantId=TENANT)
 
 
+@pytest.mark.parametrize(("procedure", "arguments", "message"), [
+    ("dbo.sp_SelfConsistencyReasoning", {"Prompt": None}, "sp_SelfConsistencyReasoning: the prompt is empty"),
+    ("dbo.sp_SelfConsistencyReasoning", {"Prompt": "hi", "NumSamples": 0},
+     "sp_SelfConsistencyReasoning: NumSamples must be between 1 and 32"),
+    ("dbo.sp_SelfConsistencyReasoning", {"Prompt": "hi", "Temperature": -1.0},
+     "sp_SelfConsistencyReasoning: Temperature must be finite and must not be negative"),
+    ("dbo.sp_SelfConsistencyReasoning", {"Prompt": "hi", "ModelIds": "1,x"},
+     "sp_SelfConsistencyReasoning: ModelIds '1,x' is not a list of model ids such as '1,2,3'"),
+    ("dbo.sp_SelfConsistencyReasoning", {"Prompt": "hi", "ModelIds": "424242"},
+     "sp_SelfConsistencyReasoning: 1 of the ModelIds do not exist for tenant 515151"),
+    ("dbo.sp_ChainOfThoughtReasoning", {"InitialPrompt": "hi", "MaxSteps": 17},
+     "sp_ChainOfThoughtReasoning: MaxSteps must be between 1 and 16"),
+    ("dbo.sp_ChainOfThoughtReasoning", {"InitialPrompt": "hi", "MaxTokens": 0},
+     "sp_ChainOfThoughtReasoning: MaxTokens must be between 1 and 4096"),
+    ("dbo.sp_MultiPathReasoning", {"BasePrompt": "hi", "MaxDepth": 0}, "sp_MultiPathReasoning: MaxDepth must be between 1 and 16"),
+    ("dbo.sp_MultiPathReasoning", {"BasePrompt": "hi", "Seed": -1}, "sp_MultiPathReasoning: Seed must be between 0 and"),
+    ("dbo.sp_MultiPathReasoning", {"BasePrompt": "hi"}, "sp_MultiPathReasoning: give ModelIds"),
+])
+def test_bad_reasoning_requests_get_the_same_errors(caller, procedure, arguments, message):
+    assert message in caller.error(procedure, **arguments, TenantId=TENANT)
+
+
 def test_the_weight_procedures_speak_for_a_tenant_without_models(caller):
     assert "tenant 515151 has no models to snapshot" in caller.error(
         "dbo.sp_CreateWeightSnapshot", ("SnapshotId", "INT"), SnapshotName="BeforeExperiment", ModelId=None,

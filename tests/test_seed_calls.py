@@ -161,9 +161,10 @@ FROM AtomEmbeddings;""")
 
 
 def test_the_health_checks_that_exist_run_as_written(seeded):
-    """001 "Quick Health Check", item 4 (worker activity) in PostgreSQL's date dialect. Items 2 and 5 read
-    dbo.OODALoopMetrics and dbo.ReasoningChains, which the autonomous loop and concept discovery
-    issues add; items 1 and 3 read SQL Server's catalog (sys.databases, sys.indexes)."""
+    """001 "Quick Health Check", items 4 (worker activity) and 5 (reasoning frameworks: dbo.ReasoningChains,
+    the view over Reasoning.ReasoningChains) in PostgreSQL's date dialect. Item 2 reads
+    dbo.OODALoopMetrics (tests/test_autonomous_loop.py); items 1 and 3 read SQL Server's catalog
+    (sys.databases, sys.indexes)."""
     url, _ = seeded
     assert query(url, """
 SELECT
@@ -171,6 +172,51 @@ SELECT
     CASE WHEN COUNT(*) > 0 THEN 'Healthy' ELSE 'WARNING' END AS Status
 FROM dbo.Atoms
 WHERE CreatedAt >= now() - interval '15 minutes';""") == [("Workers", "Healthy")]
+    assert query(url, """
+SELECT
+    'Reasoning Frameworks' AS Component,
+    CASE WHEN COUNT(*) >= 0 THEN 'Healthy' ELSE 'N/A' END AS Status
+FROM dbo.ReasoningChains
+WHERE CreatedAt >= now() - interval '1 hour';""") == [("Reasoning Frameworks", "Healthy")]
+
+
+def test_the_reasoning_metrics_run_as_written(seeded):
+    """001 "Reasoning Framework Success" in PostgreSQL's date dialect (now() - interval for DATEADD and
+    GETUTCDATE); the table names are the runbook's (views over the Reasoning schema), and the
+    averages are those of the recorded rows (tests/test_reasoning.py runs the procedures that write
+    them and checks the values; tests/test_mssql_live.py runs the query verbatim on SQL Server)."""
+    url, _ = seeded
+    with psycopg.connect(url, autocommit=True) as conn:
+        conn.execute("INSERT INTO reasoning.ReasoningChains (TenantId, ProblemId, InitialPrompt, ModelIds, MaxSteps, "
+                     "Temperature, MaxTokens, TotalSteps, CoherenceScore, StepCoherence, ChainData, DurationMs, CreatedAt) "
+                     "VALUES (0, gen_random_uuid(), 'q', '[1]', 3, 0.7, 8, 2, 0.6, '[0.6]', '[]', 1, now()), "
+                     "(0, gen_random_uuid(), 'q', '[1]', 3, 0.7, 8, 2, 0.2, '[0.2]', '[]', 1, now() - interval '2 days')")
+        conn.execute("INSERT INTO reasoning.MultiPathReasoning (TenantId, ProblemId, BasePrompt, ModelIds, NumPaths, MaxDepth, "
+                     "Temperature, MaxTokens, ReasoningTree, DurationMs) VALUES (0, gen_random_uuid(), 'q', '[1]', 3, 2, 0.7, 8, "
+                     "'[]', 1), (0, gen_random_uuid(), 'q', '[1]', 4, 2, 0.7, 8, '[]', 1)")
+        conn.execute("INSERT INTO reasoning.SelfConsistencyResults (TenantId, ProblemId, Prompt, ModelIds, NumSamples, "
+                     "Temperature, MaxTokens, ConsensusVotes, AgreementRatio, DistinctAnswers, SampleData, DurationMs) "
+                     "VALUES (0, gen_random_uuid(), 'q', '[1]', 5, 0.8, 8, 4, 0.8, 2, '[]', 1)")
+    metrics = query(url, """
+SELECT
+    'Chain of Thought' AS Framework,
+    AVG(CoherenceScore) AS AvgScore
+FROM dbo.ReasoningChains
+WHERE CreatedAt >= now() - interval '24 hours'
+UNION ALL
+SELECT
+    'Tree of Thought',
+    AVG(CAST(NumPaths AS FLOAT))
+FROM dbo.MultiPathReasoning
+WHERE CreatedAt >= now() - interval '24 hours'
+UNION ALL
+SELECT
+    'Reflexion',
+    AVG(AgreementRatio)
+FROM dbo.SelfConsistencyResults
+WHERE CreatedAt >= now() - interval '24 hours';""")
+    assert metrics == [("Chain of Thought", pytest.approx(0.6)), ("Tree of Thought", pytest.approx(3.5)),
+                       ("Reflexion", pytest.approx(0.8))]
 
 
 def test_the_billing_ledger_insert_runs_as_written(seeded):

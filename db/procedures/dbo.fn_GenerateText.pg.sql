@@ -1,5 +1,5 @@
 -- kind: function
--- requires: dbo.Models, dbo.fn_StoredModel, dbo.fn_StoredModelTensors, dbo.fn_TensorChunk, dbo.InferenceRequests, dbo.GenerationStreams, dbo.sp_StoreAtom, dbo.fn_LoadExternalLibrary, hartonomous_ext, dbo.fn_ResolveTenant, dbo.TenantSecurityPolicy, dbo.fn_CheckModelAccess, dbo.sp_GraphRecordGeneration
+-- requires: dbo.Models, dbo.fn_StoredModel, dbo.fn_StoredModelTensors, dbo.fn_TensorChunk, dbo.InferenceRequests, dbo.GenerationStreams, dbo.sp_StoreAtom, dbo.fn_LoadExternalLibrary, hartonomous_ext, dbo.fn_ResolveTenant, dbo.TenantSecurityPolicy, dbo.fn_CheckModelAccess, dbo.sp_GraphRecordGeneration, Attention.AttentionGenerationLog
 -- engine-specific: the Python body of dbo.sp_GenerateText on PostgreSQL, behind its PL/pgSQL front (which gives its errors as a caller reads them); SQL Server's procedure runs the same Python through sp_execute_external_script
 -- dbo.sp_GenerateText's work (see there): not granted to any tenant role; call dbo.sp_GenerateText.
 CREATE OR REPLACE FUNCTION dbo.fn_GenerateText(
@@ -76,5 +76,16 @@ stream = plpy.execute(plpy.prepare(
 # the provenance graph: the text DerivedFrom its prompt and its models (dbo.sp_GraphRecordGeneration)
 plpy.execute(plpy.prepare("CALL dbo.sp_GraphRecordGeneration($1, $2, $3, $4)", ["bigint", "text", "text", "integer"]),
              [atom, prompt, json.dumps(list(model_ids)), tenant])
+# what attention did (hartonomous_ext.generation.attention_record), with its stream
+watched = generation.attention_record(result)
+plpy.execute(plpy.prepare(
+    "INSERT INTO attention.AttentionGenerationLog (StreamId, RequestId, TenantId, ModelId, LayerCount, PromptTokens, "
+    "GeneratedTokens, Steps, LayerEntropy, MeanEntropy, TopPromptTokens, MeanTokenLogProb, Temperature, TopK, DurationMs) "
+    "VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15)",
+    ["bigint", "bigint", "integer", "integer", "integer", "integer", "integer", "integer", "jsonb", "double precision",
+     "jsonb", "double precision", "double precision", "integer", "double precision"]),
+    [stream, request, tenant, model_ids[0], watched["layer_count"], watched["prompt_tokens"], watched["generated_tokens"],
+     watched["steps"], json.dumps(watched["layer_entropy"]), watched["mean_entropy"],
+     json.dumps(watched["top_prompt_tokens"]), watched["mean_token_logprob"], temperature or 0.0, top_k or 0, duration])
 return [(stream, result["text"], len(result["token_ids"]), request)]
 $$;

@@ -1,12 +1,13 @@
 -- kind: procedure
--- requires: dbo.Models, dbo.ModelTensors, dbo.fn_StoredModel, dbo.fn_StoredModelChunks, dbo.InferenceRequests, dbo.GenerationStreams, dbo.sp_StoreAtom, hartonomous_ext, dbo.fn_ResolveTenant, dbo.TenantSecurityPolicy, dbo.sp_ChargeUsage, dbo.fn_CheckModelAccess, dbo.sp_GraphRecordGeneration
+-- requires: dbo.Models, dbo.ModelTensors, dbo.fn_StoredModel, dbo.fn_StoredModelChunks, dbo.InferenceRequests, dbo.GenerationStreams, dbo.sp_StoreAtom, hartonomous_ext, dbo.fn_ResolveTenant, dbo.TenantSecurityPolicy, dbo.sp_ChargeUsage, dbo.fn_CheckModelAccess, dbo.sp_GraphRecordGeneration, Attention.AttentionGenerationLog
 -- Generate text after a prompt with the stored Llama-architecture GGUF model(s) @ModelIds of the
 -- tenant (a comma-separated list '1,2,3' as the seeds write it, or a JSON array), in Machine Learning Services (hartonomous_ext.generation: numpy
 -- over the stored weights, handed to the script as its input data set). Greedy at temperature 0
 -- (deterministic); otherwise sampled from the @top_k most likely tokens (0: all), reproducibly with
 -- @seed. Several models generate as an ensemble: the average of their log-probabilities picks each
 -- token (one vocabulary needed). Records the request in dbo.InferenceRequests, the tokens and
--- lineage in dbo.GenerationStreams, stores the text as an atom; returns StreamId, GeneratedText,
+-- lineage in dbo.GenerationStreams, what attention did in Attention.AttentionGenerationLog
+-- (hartonomous_ext.generation.attention_record), stores the text as an atom; returns StreamId, GeneratedText,
 -- TokenCount, RequestId.
 -- Metered: the tokens generated ('generated_token', dbo.sp_ChargeUsage); a call whose @max_tokens would
 -- not fit in what is left of the tenant's monthly quota is refused before it generates.
@@ -31,6 +32,7 @@ BEGIN
     DECLARE @Text NVARCHAR(MAX), @PromptTokens NVARCHAR(MAX), @TokenIds NVARCHAR(MAX), @TokenCount INT;
     DECLARE @FirstTokenMs FLOAT, @TokensPerSecond FLOAT, @RequestId BIGINT, @StreamId BIGINT, @AtomId BIGINT;
     DECLARE @Models NVARCHAR(MAX), @FirstModel INT, @Payload VARBINARY(MAX), @Lineage NVARCHAR(MAX);
+    DECLARE @Attention NVARCHAR(MAX);  -- what attention did (hartonomous_ext.generation.attention_record)
     -- blank = spaces, tabs, line breaks, no-break spaces (LTRIM/RTRIM alone strip only spaces)
     DECLARE @Blank NVARCHAR(10) = CONCAT(N' ', NCHAR(9), NCHAR(10), NCHAR(11), NCHAR(12), NCHAR(13), NCHAR(160));
     IF @prompt IS NULL OR LEN(TRIM(@Blank FROM @prompt)) = 0
@@ -151,17 +153,19 @@ prompt_tokens = json.dumps(result["prompt_ids"])
 token_ids = json.dumps(result["token_ids"])
 first_token_ms = result["first_token_ms"]
 tokens_per_second = result["tokens_per_second"]
+attention = json.dumps(generation.attention_record(result))
 ',
         @input_data_1 = N'SELECT ModelId, TensorIndex, TensorName, DType, Shape, ByteSize, ChunkIndex, ChunkHash, Data
                           FROM #weights ORDER BY ModelId, TensorIndex, ChunkIndex',
         @params = N'@prompt NVARCHAR(MAX), @max_tokens INT, @temperature FLOAT, @top_k INT, @seed NVARCHAR(20),
                     @models NVARCHAR(MAX), @model_ids NVARCHAR(400), @text NVARCHAR(MAX) OUTPUT,
                     @prompt_tokens NVARCHAR(MAX) OUTPUT, @token_ids NVARCHAR(MAX) OUTPUT,
-                    @first_token_ms FLOAT OUTPUT, @tokens_per_second FLOAT OUTPUT',
+                    @first_token_ms FLOAT OUTPUT, @tokens_per_second FLOAT OUTPUT, @attention NVARCHAR(MAX) OUTPUT',
         @prompt = @prompt, @max_tokens = @max_tokens, @temperature = @temperature, @top_k = @top_k, @seed = @SeedDigits,
         @models = @Models, @model_ids = @ModelIds, @text = @Text OUTPUT, @prompt_tokens = @PromptTokens OUTPUT,
         @token_ids = @TokenIds OUTPUT, @first_token_ms = @FirstTokenMs OUTPUT,
-        @tokens_per_second = @TokensPerSecond OUTPUT;
+        @tokens_per_second = @TokensPerSecond OUTPUT, @attention = @Attention OUTPUT
+    WITH RESULT SETS NONE;  -- no rows: the reasoning procedures read this procedure's one result with INSERT ... EXEC
     SET @TokenCount = (SELECT COUNT(*) FROM OPENJSON(@TokenIds));
     -- the request, the stored text (an atom, within the tenant's MaxIngestBytes) and the stream go in
     -- together or not at all
@@ -189,6 +193,15 @@ tokens_per_second = result["tokens_per_second"]
     SET @StreamId = SCOPE_IDENTITY();
     -- the provenance graph: the text DerivedFrom its prompt and its models (dbo.sp_GraphRecordGeneration)
     EXEC dbo.sp_GraphRecordGeneration @AtomId = @AtomId, @Prompt = @prompt, @ModelIds = @ModelIds, @TenantId = @TenantId;
+    INSERT INTO Attention.AttentionGenerationLog (StreamId, RequestId, TenantId, ModelId, LayerCount, PromptTokens,
+                                                  GeneratedTokens, Steps, LayerEntropy, MeanEntropy, TopPromptTokens,
+                                                  MeanTokenLogProb, Temperature, TopK, DurationMs)
+    SELECT @StreamId, @RequestId, @TenantId, @FirstModel, a.layer_count, a.prompt_tokens, a.generated_tokens, a.steps,
+           a.layer_entropy, a.mean_entropy, a.top_prompt_tokens, a.mean_token_logprob, @temperature, @top_k,
+           DATEDIFF_BIG(MICROSECOND, @Started, SYSUTCDATETIME()) / 1000.0
+    FROM OPENJSON(@Attention) WITH (layer_count INT, prompt_tokens INT, generated_tokens INT, steps INT,
+                                    layer_entropy NVARCHAR(MAX) AS JSON, mean_entropy FLOAT,
+                                    top_prompt_tokens NVARCHAR(MAX) AS JSON, mean_token_logprob FLOAT) AS a;
     EXEC dbo.sp_ChargeUsage @TenantId = @TenantId, @Operation = 'generated_token', @Units = @TokenCount,
         @Source = N'sp_GenerateText', @QuotaCheckOnly = 0;
     COMMIT TRANSACTION;

@@ -6,7 +6,7 @@
 -- the top_k most likely tokens (0: all), reproducibly when seed is given. Several ModelIds generate
 -- as an ensemble: the average of their log-probabilities picks each token (one vocabulary needed).
 -- Records the request in dbo.InferenceRequests, the tokens and lineage in dbo.GenerationStreams,
--- and stores the generated text as an atom (OutputAtomId).
+-- what attention did in Attention.AttentionGenerationLog, and stores the generated text as an atom (OutputAtomId).
 -- Metered: the tokens generated ('generated_token', dbo.sp_ChargeUsage); a call whose max_tokens would
 -- not fit in what is left of the tenant's monthly quota is refused before it generates.
 -- ModelIds: a comma-separated list ('1,2,3', as the seeds write it) or a JSON array ('[1,2,3]').

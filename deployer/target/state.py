@@ -26,7 +26,7 @@ from deployer.source.render import RenderedObject
 from deployer.source.stages import Stage
 from deployer.target.schema_diff import TableDiff, compare_tables
 
-MANAGED_SCHEMAS = {"dbo", "graph", "provenance"}
+MANAGED_SCHEMAS = {"dbo", "graph", "provenance", "reasoning", "attention"}
 SHADOW_KINDS = {"schema", "extension", "table"}
 
 

@@ -130,14 +130,47 @@ def _rope(x: np.ndarray, positions: np.ndarray, base: float) -> np.ndarray:
     return out
 
 
+class AttentionWatch:
+    """What attention did while a generation chose its tokens, kept cheaply: for the query row that
+    predicts each next token (the prompt's last position, then each generated token), per layer the
+    entropy of its attention over the positions before it, as a share of the most it could be
+    (log of their number: 0 all on one position, 1 spread evenly; averaged over heads and steps),
+    and the attention the prompt's positions received (summed over heads and layers)."""
+
+    def __init__(self, layers: int, prompt_length: int):
+        self.entropy = np.zeros(layers)
+        self.observed = np.zeros(layers)
+        self.prompt = np.zeros(prompt_length)
+        self.steps = 0
+
+    def observe(self, layer: int, weights: np.ndarray) -> None:
+        """weights: (heads, positions) of the last query row, each row summing to 1."""
+        positions = weights.shape[-1]
+        if positions > 1:
+            w = weights.astype(np.float64)
+            entropy = -(w * np.log(np.where(w > 0, w, 1.0))).sum(axis=-1) / math.log(positions)
+            self.entropy[layer] += float(entropy.mean())
+            self.observed[layer] += 1
+        self.prompt += weights[:, :len(self.prompt)].sum(axis=0)
+
+    def summary(self, tokens: list[str], prompt_ids: list[int], top: int) -> dict:
+        layer_entropy = [round(float(e / c), 6) if c else None for e, c in zip(self.entropy, self.observed)]
+        share = self.prompt / self.prompt.sum() if self.prompt.sum() > 0 else self.prompt
+        order = sorted(range(len(share)), key=lambda p: (-share[p], p))[:top]
+        return {"layer_entropy": layer_entropy,
+                "top_prompt_tokens": [[p, tokens[prompt_ids[p]], round(float(share[p]), 6)] for p in order],
+                "steps": self.steps}
+
+
 class Session:
     """One generation: the key/value cache of every layer, fed token by token (or a prompt at once)."""
 
-    def __init__(self, llama: Llama):
+    def __init__(self, llama: Llama, watch: AttentionWatch | None = None):
         self.llama = llama
         self.keys = [np.zeros((0, llama.kv_heads, llama.head_dim), np.float32) for _ in llama.layers]
         self.values = [np.zeros((0, llama.kv_heads, llama.head_dim), np.float32) for _ in llama.layers]
         self.position = 0
+        self.watch = watch
 
     def forward(self, ids: list[int]) -> np.ndarray:
         """Log-probabilities of the next token after `ids` (appended to what came before)."""
@@ -165,12 +198,16 @@ class Session:
             scores -= scores.max(axis=-1, keepdims=True)
             weights = np.exp(scores)
             weights /= weights.sum(axis=-1, keepdims=True)
+            if self.watch is not None:
+                self.watch.observe(i, weights[:, -1, :])
             attended = np.einsum("hqk,khd->qhd", weights, values).reshape(n, m.heads * m.head_dim).astype(np.float32)
             x = x + attended @ w["attn_output"]
             h = _rms(x, w["ffn_norm"], m.eps)
             gate = h @ w["ffn_gate"]
             x = x + ((gate / (1.0 + np.exp(-gate))) * (h @ w["ffn_up"])) @ w["ffn_down"]
         self.position += n
+        if self.watch is not None:
+            self.watch.steps += 1
         logits = (m.output @ _rms(x[-1], m.output_norm, m.eps)).astype(np.float64)
         logits -= logits.max()
         return logits - np.log(np.exp(logits).sum())
@@ -216,7 +253,9 @@ def generate(models: list[Llama], prompt: str, max_tokens: int, temperature: flo
 def _generate(models: list[Llama], prompt: str, max_tokens: int, temperature: float, top_k: int,
               seed: int | None) -> dict:
     """Generate after a prompt: greedy at temperature 0 (deterministic), else sampled from the top_k
-    (0: all) most likely tokens at that temperature. Returns prompt and generated token ids, text."""
+    (0: all) most likely tokens at that temperature. Returns prompt and generated token ids, text,
+    each generated token's log-probability under the model(s) (before the temperature: what the
+    model believed, whatever the sampling), and what the first model's attention did (AttentionWatch)."""
     if not models:
         raise FormatError("no model to generate with")
     check_settings(max_tokens, temperature, top_k)
@@ -230,9 +269,13 @@ def _generate(models: list[Llama], prompt: str, max_tokens: int, temperature: fl
     ids = prompt_ids(first, tok, prompt)
     if not ids:
         raise FormatError("the prompt is empty")
-    sessions = [Session(m) for m in models]
+    from hartonomous_ext.policy import ATTENTION_TOP_PROMPT_TOKENS
+
+    watch = AttentionWatch(len(first.layers), len(ids))  # the first model's attention (an ensemble's others alike)
+    sessions = [Session(m, watch if i == 0 else None) for i, m in enumerate(models)]
     rng = np.random.default_rng(seed)
     generated: list[int] = []
+    logprob_of: list[float] = []
     feed = ids
     started = time.perf_counter()
     first_token = None
@@ -252,9 +295,25 @@ def _generate(models: list[Llama], prompt: str, max_tokens: int, temperature: fl
         if token == first.eos:
             break
         generated.append(token)
+        logprob_of.append(float(logprobs[token]))
         feed = [token]
     elapsed = time.perf_counter() - started
     return {"prompt_ids": ids, "token_ids": generated, "text": tok.decode(generated, skip_special_tokens=True),
+            "token_logprobs": logprob_of,
+            "attention": watch.summary(first.tokens, ids, ATTENTION_TOP_PROMPT_TOKENS),
             "first_token_ms": first_token * 1000,
             "tokens_per_second": len(generated) / (elapsed - first_token) if len(generated) > 1 and elapsed > first_token
             else None}
+
+
+def attention_record(result: dict) -> dict:
+    """A generation's row of Attention.AttentionGenerationLog (both engines write this), from generate's result."""
+    watched = result["attention"]
+    observed = [e for e in watched["layer_entropy"] if e is not None]
+    logprobs = result["token_logprobs"]
+    return {"layer_count": len(watched["layer_entropy"]), "prompt_tokens": len(result["prompt_ids"]),
+            "generated_tokens": len(result["token_ids"]), "steps": watched["steps"],
+            "layer_entropy": watched["layer_entropy"],
+            "mean_entropy": min(1.0, max(0.0, sum(observed) / len(observed))) if observed else None,
+            "top_prompt_tokens": watched["top_prompt_tokens"],
+            "mean_token_logprob": min(0.0, sum(logprobs) / len(logprobs)) if logprobs else None}

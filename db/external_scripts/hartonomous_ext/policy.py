@@ -113,3 +113,14 @@ GRAPH_SIMILAR_THRESHOLD = 0.8  # an ingested atom is SimilarTo an existing one o
 GRAPH_SIMILAR_MAX_NEIGHBOURS = 5  # ... at most this many, nearest first (a hub atom does not gather thousands of edges)
 GRAPH_MAX_DEPTH = 32  # the deepest a lineage call may walk (@MaxDepth above it is refused)
 GRAPH_DEFAULT_DEPTH = 10  # @MaxDepth NULL
+
+# attention and reasoning (hartonomous_ext.generation.AttentionWatch, hartonomous_ext.reasoning)
+ATTENTION_TOP_PROMPT_TOKENS = 5  # the prompt positions Attention.AttentionGenerationLog names as most attended
+REASONING_MAX_SAMPLES = 32  # sp_SelfConsistencyReasoning's @NumSamples, sp_MultiPathReasoning's @NumPaths: 1 to this
+REASONING_MAX_STEPS = 16  # sp_ChainOfThoughtReasoning's @MaxSteps, sp_MultiPathReasoning's @MaxDepth: 1 to this
+REASONING_MAX_TOKENS = 64  # the default @MaxTokens of each sample or step (sp_GenerateText's bound, 4096, applies)
+REASONING_SELF_CONSISTENCY_TEMPERATURE = 0.8  # sp_SelfConsistencyReasoning's default @Temperature (the original's)
+REASONING_STEP_TEMPERATURE = 0.7  # the default @Temperature of a chain-of-thought or multi-path step
+REASONING_ANSWER_CHARS = 200  # a normalised answer keeps this many characters (what the vote compares)
+# the prompt of step {number} after the steps so far (each "{number}. {text}" on a line of its own, or "(none)")
+REASONING_STEP_PROMPT = "{problem}\n\nThink step by step. Steps so far:\n{steps}\nWrite step {number} only."

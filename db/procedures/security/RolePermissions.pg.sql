@@ -1,5 +1,5 @@
 -- kind: grant
--- requires: role_admin, role_app, role_reader, role_system, dbo.TenantAccessPolicy, dbo.fn_TenantIsActive, dbo.sp_SetSessionTenant, dbo.fn_ResolveTenant, dbo.sp_IngestAtom, dbo.sp_IngestAtoms, dbo.sp_SemanticSearch, dbo.sp_GenerateText, dbo.sp_GenerateEmbedding, dbo.sp_StoreModel, dbo.sp_IngestModel, dbo.sp_UpdateTensor, dbo.sp_CreateWeightSnapshot, dbo.sp_RestoreWeightSnapshot, dbo.sp_RollbackWeightsToTimestamp, dbo.sp_VectorCosineSimilarity, dbo.sp_VectorDotProduct, dbo.sp_VectorL2Distance, dbo.sp_VectorNormalize, dbo.sp_VectorSoftmax, dbo.fn_DiscoverConcepts, dbo.sp_DiscoverConcepts, dbo.fn_CheckConceptDiscovery, dbo.fn_BindConcepts, provenance.Concepts, provenance.AtomConcepts, provenance.ConceptEvolution, dbo.fn_VectorToJson, dbo.fn_StoredModel, dbo.fn_StoredModelTensors, dbo.fn_TensorChunk, dbo.fn_PythonEnvironment, dbo.sp_BuildVectorIndex, dbo.sp_RecomputeAllSpatialProjections, dbo.vw_EmbeddingCountsByType, dbo.vw_SpatialProjectionCoverage, dbo.vw_BillingUsage, dbo.sp_ArchiveBillingUsage, dbo.AutonomousActions, dbo.AutonomousObservations, dbo.AutonomousSnapshots, dbo.AutonomousCycles, dbo.AutonomousImprovementHistory, dbo.AutonomousLoopMessages, dbo.AutonomousLoopDeadLetters, dbo.OODALoopMetrics, dbo.AutonomousLoopSettings, dbo.AutonomousActionCatalog, dbo.sp_RunAutonomousLoop, dbo.sp_ExecuteOnlineActions, dbo.sp_AutonomousImprovement, dbo.sp_ProcessLoopMessage, dbo.fn_ClaimLoopMessage, dbo.fn_NextOnlineAction, dbo.fn_OnlineActionSession, dbo.fn_OnlineRunner, dbo.sp_SendLoopMessage, dbo.sp_HealthCheck, dbo.sp_ArchiveInferenceRequests, dbo.sp_RebuildFragmentedIndexes, dbo.sp_ApproveAction, dbo.sp_RejectAction, dbo.fn_QueueIndexRebuilds, dbo.sp_StartAutonomousLoop, dbo.sp_StopAutonomousLoop, dbo.AnalyzeQueue, dbo.HypothesizeQueue, dbo.ActQueue, dbo.LearnQueue, graph.AtomGraphNodes, graph.AtomGraphEdges, dbo.sp_AtomLineage, dbo.sp_ModelDerivations, dbo.sp_AtomConceptMemberships, dbo.sp_SimilarAtoms
+-- requires: role_admin, role_app, role_reader, role_system, dbo.TenantAccessPolicy, dbo.fn_TenantIsActive, dbo.sp_SetSessionTenant, dbo.fn_ResolveTenant, dbo.sp_IngestAtom, dbo.sp_IngestAtoms, dbo.sp_SemanticSearch, dbo.sp_GenerateText, dbo.sp_GenerateEmbedding, dbo.sp_StoreModel, dbo.sp_IngestModel, dbo.sp_UpdateTensor, dbo.sp_CreateWeightSnapshot, dbo.sp_RestoreWeightSnapshot, dbo.sp_RollbackWeightsToTimestamp, dbo.sp_VectorCosineSimilarity, dbo.sp_VectorDotProduct, dbo.sp_VectorL2Distance, dbo.sp_VectorNormalize, dbo.sp_VectorSoftmax, dbo.fn_DiscoverConcepts, dbo.sp_DiscoverConcepts, dbo.fn_CheckConceptDiscovery, dbo.fn_BindConcepts, provenance.Concepts, provenance.AtomConcepts, provenance.ConceptEvolution, dbo.fn_VectorToJson, dbo.fn_StoredModel, dbo.fn_StoredModelTensors, dbo.fn_TensorChunk, dbo.fn_PythonEnvironment, dbo.sp_BuildVectorIndex, dbo.sp_RecomputeAllSpatialProjections, dbo.vw_EmbeddingCountsByType, dbo.vw_SpatialProjectionCoverage, dbo.vw_BillingUsage, dbo.sp_ArchiveBillingUsage, dbo.AutonomousActions, dbo.AutonomousObservations, dbo.AutonomousSnapshots, dbo.AutonomousCycles, dbo.AutonomousImprovementHistory, dbo.AutonomousLoopMessages, dbo.AutonomousLoopDeadLetters, dbo.OODALoopMetrics, dbo.AutonomousLoopSettings, dbo.AutonomousActionCatalog, dbo.sp_RunAutonomousLoop, dbo.sp_ExecuteOnlineActions, dbo.sp_AutonomousImprovement, dbo.sp_ProcessLoopMessage, dbo.fn_ClaimLoopMessage, dbo.fn_NextOnlineAction, dbo.fn_OnlineActionSession, dbo.fn_OnlineRunner, dbo.sp_SendLoopMessage, dbo.sp_HealthCheck, dbo.sp_ArchiveInferenceRequests, dbo.sp_RebuildFragmentedIndexes, dbo.sp_ApproveAction, dbo.sp_RejectAction, dbo.fn_QueueIndexRebuilds, dbo.sp_StartAutonomousLoop, dbo.sp_StopAutonomousLoop, dbo.AnalyzeQueue, dbo.HypothesizeQueue, dbo.ActQueue, dbo.LearnQueue, graph.AtomGraphNodes, graph.AtomGraphEdges, dbo.sp_AtomLineage, dbo.sp_ModelDerivations, dbo.sp_AtomConceptMemberships, dbo.sp_SimilarAtoms, dbo.sp_SelfConsistencyReasoning, dbo.sp_ChainOfThoughtReasoning, dbo.sp_MultiPathReasoning, Reasoning.ReasoningChains, Reasoning.MultiPathReasoning, Reasoning.SelfConsistencyResults, Attention.AttentionGenerationLog, dbo.ReasoningChains, dbo.MultiPathReasoning, dbo.SelfConsistencyResults
 -- What each role may do (README, "Security model"), granted from nothing on every publish, so a
 -- privilege granted by hand to one of the roles does not survive it (and shows as drift before).
 -- <database>_admin  every table, every routine (operations: sp_BuildVectorIndex, sp_IngestModel,
@@ -51,6 +51,15 @@ BEGIN
     EXECUTE format('GRANT SELECT, INSERT, UPDATE, DELETE ON ALL TABLES IN SCHEMA graph TO %I', admin);
     EXECUTE format('GRANT USAGE, SELECT ON ALL SEQUENCES IN SCHEMA graph TO %I', admin);
     EXECUTE format('GRANT SELECT ON graph.AtomGraphNodes, graph.AtomGraphEdges TO %I', reader);
+    -- the reasoning record and the attention log (schemas reasoning, attention): the same
+    EXECUTE format('REVOKE ALL ON SCHEMA reasoning, attention FROM PUBLIC, %I, %I, %I, %I', admin, app, reader, system);
+    EXECUTE format('REVOKE ALL ON ALL TABLES IN SCHEMA reasoning, attention FROM %I, %I, %I, %I', admin, app, reader, system);
+    EXECUTE format('REVOKE ALL ON ALL SEQUENCES IN SCHEMA reasoning, attention FROM %I, %I, %I, %I', admin, app, reader, system);
+    EXECUTE format('GRANT USAGE ON SCHEMA reasoning, attention TO %I, %I', admin, reader);
+    EXECUTE format('GRANT SELECT, INSERT, UPDATE, DELETE ON ALL TABLES IN SCHEMA reasoning, attention TO %I', admin);
+    EXECUTE format('GRANT USAGE, SELECT ON ALL SEQUENCES IN SCHEMA reasoning, attention TO %I', admin);
+    EXECUTE format('GRANT SELECT ON reasoning.ReasoningChains, reasoning.MultiPathReasoning, reasoning.SelfConsistencyResults, '
+                   'attention.AttentionGenerationLog TO %I', reader);
 
     EXECUTE format('GRANT SELECT, INSERT, UPDATE, DELETE ON ALL TABLES IN SCHEMA dbo TO %I', admin);
     EXECUTE format('GRANT USAGE, SELECT ON ALL SEQUENCES IN SCHEMA dbo TO %I', admin);
@@ -70,14 +79,15 @@ BEGIN
         'dbo.sp_RollbackWeightsToTimestamp', 'dbo.sp_VectorCosineSimilarity', 'dbo.sp_VectorDotProduct',
         'dbo.sp_VectorL2Distance', 'dbo.sp_VectorNormalize', 'dbo.sp_VectorSoftmax',
         'dbo.fn_DiscoverConcepts', 'dbo.fn_BindConcepts',
-        'dbo.sp_AtomLineage', 'dbo.sp_ModelDerivations', 'dbo.sp_AtomConceptMemberships', 'dbo.sp_SimilarAtoms'] LOOP
+        'dbo.sp_AtomLineage', 'dbo.sp_ModelDerivations', 'dbo.sp_AtomConceptMemberships', 'dbo.sp_SimilarAtoms',
+        'dbo.sp_SelfConsistencyReasoning', 'dbo.sp_ChainOfThoughtReasoning', 'dbo.sp_MultiPathReasoning'] LOOP
         EXECUTE format('GRANT EXECUTE ON ROUTINE %s TO %I', routine, app);
     END LOOP;
 
     EXECUTE format('GRANT SELECT ON dbo.Atoms, dbo.AtomEmbeddings, dbo.Models, dbo.ModelLayers, dbo.ModelTensors, '
                    'dbo.InferenceRequests, dbo.IngestionJobs, dbo.GenerationStreams, dbo.WeightSnapshots, '
                    'dbo.vw_EmbeddingCountsByType, dbo.vw_SpatialProjectionCoverage, '
-                   'dbo.vw_BillingUsage TO %I', reader);
+                   'dbo.vw_BillingUsage, dbo.ReasoningChains, dbo.MultiPathReasoning, dbo.SelfConsistencyResults TO %I', reader);
     EXECUTE format('REVOKE INSERT, UPDATE, DELETE, TRUNCATE ON dbo.AutonomousActions, dbo.AutonomousObservations, '
                    'dbo.AutonomousSnapshots, dbo.AutonomousCycles, dbo.AutonomousImprovementHistory, '
                    'dbo.AutonomousLoopMessages, dbo.AutonomousLoopDeadLetters, dbo.OODALoopMetrics FROM %I', admin);

@@ -1,5 +1,5 @@
 -- kind: policy
--- requires: dbo.Atoms, dbo.Models, dbo.InferenceRequests, dbo.IngestionJobs, dbo.GenerationStreams, dbo.VectorIndexSegments, dbo.WeightSnapshots, dbo.AtomEmbeddings, dbo.ModelLayers, dbo.ModelTensors, dbo.ModelTensorChunks, dbo.VectorIndexChunks, dbo.WeightSnapshotChunks, dbo.BillingAccounts, dbo.BillingUsagePeriods, provenance.Concepts, provenance.AtomConcepts, provenance.ConceptEvolution, graph.AtomGraphNodes, graph.AtomGraphEdges, dbo.fn_TenantAccessPredicate, dbo.fn_AtomAccessPredicate, dbo.fn_ModelAccessPredicate, dbo.fn_SegmentAccessPredicate, dbo.fn_SnapshotAccessPredicate, dbo.fn_TensorAccessPredicate
+-- requires: dbo.Atoms, dbo.Models, dbo.InferenceRequests, dbo.IngestionJobs, dbo.GenerationStreams, dbo.VectorIndexSegments, dbo.WeightSnapshots, dbo.AtomEmbeddings, dbo.ModelLayers, dbo.ModelTensors, dbo.ModelTensorChunks, dbo.VectorIndexChunks, dbo.WeightSnapshotChunks, dbo.BillingAccounts, dbo.BillingUsagePeriods, provenance.Concepts, provenance.AtomConcepts, provenance.ConceptEvolution, graph.AtomGraphNodes, graph.AtomGraphEdges, dbo.fn_TenantAccessPredicate, dbo.fn_AtomAccessPredicate, dbo.fn_ModelAccessPredicate, dbo.fn_SegmentAccessPredicate, dbo.fn_SnapshotAccessPredicate, dbo.fn_TensorAccessPredicate, Reasoning.ReasoningChains, Reasoning.MultiPathReasoning, Reasoning.SelfConsistencyResults, Attention.AttentionGenerationLog
 -- Row-level security on every tenant-owned table (seed 003's "CREATE SECURITY POLICY ... ADD FILTER
 -- PREDICATE dbo.fn_TenantAccessPredicate(TenantId)"; named TenantAccessPolicy because
 -- dbo.TenantSecurityPolicy is the seeds' table of each tenant's limits). Filter predicates hide other
@@ -80,5 +80,17 @@ CREATE SECURITY POLICY dbo.TenantAccessPolicy
     ADD BLOCK PREDICATE dbo.fn_TenantAccessPredicate(TenantId) ON graph.AtomGraphNodes AFTER UPDATE,
     ADD FILTER PREDICATE dbo.fn_TenantAccessPredicate(TenantId) ON graph.AtomGraphEdges,
     ADD BLOCK PREDICATE dbo.fn_TenantAccessPredicate(TenantId) ON graph.AtomGraphEdges AFTER INSERT,
-    ADD BLOCK PREDICATE dbo.fn_TenantAccessPredicate(TenantId) ON graph.AtomGraphEdges AFTER UPDATE
+    ADD BLOCK PREDICATE dbo.fn_TenantAccessPredicate(TenantId) ON graph.AtomGraphEdges AFTER UPDATE,
+    ADD FILTER PREDICATE dbo.fn_TenantAccessPredicate(TenantId) ON Reasoning.ReasoningChains,
+    ADD BLOCK PREDICATE dbo.fn_TenantAccessPredicate(TenantId) ON Reasoning.ReasoningChains AFTER INSERT,
+    ADD BLOCK PREDICATE dbo.fn_TenantAccessPredicate(TenantId) ON Reasoning.ReasoningChains AFTER UPDATE,
+    ADD FILTER PREDICATE dbo.fn_TenantAccessPredicate(TenantId) ON Reasoning.MultiPathReasoning,
+    ADD BLOCK PREDICATE dbo.fn_TenantAccessPredicate(TenantId) ON Reasoning.MultiPathReasoning AFTER INSERT,
+    ADD BLOCK PREDICATE dbo.fn_TenantAccessPredicate(TenantId) ON Reasoning.MultiPathReasoning AFTER UPDATE,
+    ADD FILTER PREDICATE dbo.fn_TenantAccessPredicate(TenantId) ON Reasoning.SelfConsistencyResults,
+    ADD BLOCK PREDICATE dbo.fn_TenantAccessPredicate(TenantId) ON Reasoning.SelfConsistencyResults AFTER INSERT,
+    ADD BLOCK PREDICATE dbo.fn_TenantAccessPredicate(TenantId) ON Reasoning.SelfConsistencyResults AFTER UPDATE,
+    ADD FILTER PREDICATE dbo.fn_TenantAccessPredicate(TenantId) ON Attention.AttentionGenerationLog,
+    ADD BLOCK PREDICATE dbo.fn_TenantAccessPredicate(TenantId) ON Attention.AttentionGenerationLog AFTER INSERT,
+    ADD BLOCK PREDICATE dbo.fn_TenantAccessPredicate(TenantId) ON Attention.AttentionGenerationLog AFTER UPDATE
 WITH (STATE = ON, SCHEMABINDING = ON);

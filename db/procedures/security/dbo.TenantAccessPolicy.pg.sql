@@ -1,5 +1,5 @@
 -- kind: policy
--- requires: dbo.Atoms, dbo.Models, dbo.InferenceRequests, dbo.IngestionJobs, dbo.GenerationStreams, dbo.VectorIndexSegments, dbo.WeightSnapshots, dbo.AtomEmbeddings, dbo.ModelLayers, dbo.ModelTensors, dbo.VectorIndexChunks, dbo.WeightSnapshotChunks, dbo.ModelTensorChunks, dbo.ModelTensorChunksHistory, dbo.BillingAccounts, dbo.BillingUsagePeriods, provenance.Concepts, provenance.AtomConcepts, provenance.ConceptEvolution, graph.AtomGraphNodes, graph.AtomGraphEdges, dbo.fn_TenantAccessPredicate
+-- requires: dbo.Atoms, dbo.Models, dbo.InferenceRequests, dbo.IngestionJobs, dbo.GenerationStreams, dbo.VectorIndexSegments, dbo.WeightSnapshots, dbo.AtomEmbeddings, dbo.ModelLayers, dbo.ModelTensors, dbo.VectorIndexChunks, dbo.WeightSnapshotChunks, dbo.ModelTensorChunks, dbo.ModelTensorChunksHistory, dbo.BillingAccounts, dbo.BillingUsagePeriods, provenance.Concepts, provenance.AtomConcepts, provenance.ConceptEvolution, graph.AtomGraphNodes, graph.AtomGraphEdges, dbo.fn_TenantAccessPredicate, Reasoning.ReasoningChains, Reasoning.MultiPathReasoning, Reasoning.SelfConsistencyResults, Attention.AttentionGenerationLog
 -- Row-level security on every tenant-owned table (seed 003's TenantSecurityPolicy; the table of
 -- that name holds each tenant's limits). A table with a TenantId column shows and accepts the rows
 -- dbo.fn_TenantAccessPredicate allows; a table owned through a parent (an atom's embeddings, a
@@ -8,7 +8,8 @@
 -- SECURITY DEFINER procedures they own, are not: the procedures resolve the tenant themselves).
 -- The concepts (provenance.Concepts, ConceptEvolution) carry their tenant; an atom's concept
 -- memberships (provenance.AtomConcepts) follow the atom's. The provenance graph's nodes and edges
--- (graph.AtomGraphNodes, graph.AtomGraphEdges) carry their tenant.
+-- (graph.AtomGraphNodes, graph.AtomGraphEdges), the reasoning record (Reasoning.*) and the attention
+-- log (Attention.AttentionGenerationLog) carry their tenant.
 -- dbo.TensorChunks is not here: its chunks are shared by content hash across tenants, so no
 -- tenant role is granted it at all; procedures reach it and never say whether a chunk existed. Nor
 -- is dbo.AtomPayloadStore, as on SQL Server (which refuses predicates on its FILESTREAM table): no
@@ -131,4 +132,24 @@ ALTER TABLE graph.AtomGraphEdges ENABLE ROW LEVEL SECURITY;
 ALTER TABLE graph.AtomGraphEdges FORCE ROW LEVEL SECURITY;
 DROP POLICY IF EXISTS tenant_access ON graph.AtomGraphEdges;
 CREATE POLICY tenant_access ON graph.AtomGraphEdges
+    USING (dbo.fn_TenantAccessPredicate(TenantId)) WITH CHECK (dbo.fn_TenantAccessPredicate(TenantId));
+ALTER TABLE reasoning.ReasoningChains ENABLE ROW LEVEL SECURITY;
+ALTER TABLE reasoning.ReasoningChains FORCE ROW LEVEL SECURITY;
+DROP POLICY IF EXISTS tenant_access ON reasoning.ReasoningChains;
+CREATE POLICY tenant_access ON reasoning.ReasoningChains
+    USING (dbo.fn_TenantAccessPredicate(TenantId)) WITH CHECK (dbo.fn_TenantAccessPredicate(TenantId));
+ALTER TABLE reasoning.MultiPathReasoning ENABLE ROW LEVEL SECURITY;
+ALTER TABLE reasoning.MultiPathReasoning FORCE ROW LEVEL SECURITY;
+DROP POLICY IF EXISTS tenant_access ON reasoning.MultiPathReasoning;
+CREATE POLICY tenant_access ON reasoning.MultiPathReasoning
+    USING (dbo.fn_TenantAccessPredicate(TenantId)) WITH CHECK (dbo.fn_TenantAccessPredicate(TenantId));
+ALTER TABLE reasoning.SelfConsistencyResults ENABLE ROW LEVEL SECURITY;
+ALTER TABLE reasoning.SelfConsistencyResults FORCE ROW LEVEL SECURITY;
+DROP POLICY IF EXISTS tenant_access ON reasoning.SelfConsistencyResults;
+CREATE POLICY tenant_access ON reasoning.SelfConsistencyResults
+    USING (dbo.fn_TenantAccessPredicate(TenantId)) WITH CHECK (dbo.fn_TenantAccessPredicate(TenantId));
+ALTER TABLE attention.AttentionGenerationLog ENABLE ROW LEVEL SECURITY;
+ALTER TABLE attention.AttentionGenerationLog FORCE ROW LEVEL SECURITY;
+DROP POLICY IF EXISTS tenant_access ON attention.AttentionGenerationLog;
+CREATE POLICY tenant_access ON attention.AttentionGenerationLog
     USING (dbo.fn_TenantAccessPredicate(TenantId)) WITH CHECK (dbo.fn_TenantAccessPredicate(TenantId));

@@ -310,7 +310,7 @@ UNMAP_ALL_SQL = "DELETE FROM dbo.TenantPrincipals WHERE PrincipalName = ?;"
 CHECKSUM_TABLES_SQL = """SELECT s.name, t.name
 FROM sys.tables AS t
 INNER JOIN sys.schemas AS s ON s.schema_id = t.schema_id
-WHERE s.name IN (N'dbo', N'graph', N'provenance', N'deploy') AND t.is_ms_shipped = 0
+WHERE s.name IN (N'dbo', N'graph', N'provenance', N'Reasoning', N'Attention', N'deploy') AND t.is_ms_shipped = 0
 ORDER BY s.name, t.name;"""
 
 

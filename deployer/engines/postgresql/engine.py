@@ -93,7 +93,7 @@ _EXISTS = {
 
 
 # what a backup's checksums cover: the package's schemas and the deployment history
-MANAGED_BACKUP_SCHEMAS = {"dbo", "graph", "provenance", "deploy"}
+MANAGED_BACKUP_SCHEMAS = {"dbo", "graph", "provenance", "reasoning", "attention", "deploy"}
 
 # The state of a role, of the row-level security and of the privileges, as text to hash: what
 # drift compares. NULL when there is none (the object is missing). The privileges are those the
