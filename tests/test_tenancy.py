@@ -264,6 +264,12 @@ def test_a_tenants_limits_refuse_what_exceeds_them(session, tenancy):
             error = alice.error("SELECT * FROM dbo.sp_GenerateText('hello', max_tokens => 16, ModelIds => '1')")
             assert error.sqlstate == "54000"
             assert "sp_GenerateText: max_tokens 16 is more than tenant 1's 8 (dbo.TenantSecurityPolicy)" in str(error)
+            # DBA review: the prompt is stored as an atom (the provenance graph): one longer than the tenant's
+            # MaxIngestBytes is refused before the model runs, not by sp_StoreAtom after it
+            error = alice.error("SELECT * FROM dbo.sp_GenerateText('a prompt too long', max_tokens => 4, ModelIds => '1')")
+            assert error.sqlstate == "54000"
+            assert ("sp_GenerateText: the prompt has 17 bytes (UTF-8), more than tenant 1's 10 (dbo.TenantSecurityPolicy)"
+                    in str(error))
             admin.execute("UPDATE dbo.TenantSecurityPolicy SET AllowGeneration = false WHERE TenantId = 1")
             error = alice.error("SELECT * FROM dbo.sp_GenerateText('hello', max_tokens => 4, ModelIds => '1')")
             assert error.sqlstate == "42501"

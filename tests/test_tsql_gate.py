@@ -1202,3 +1202,22 @@ def test_discoverys_script_takes_a_null_int_as_none_or_nan():
         assert names["problem"] == "", (null, names["problem"])
         from deployer.source.render import read_policy
         assert json.loads(names["summary_json"])["min_cluster_size_used"] == read_policy(DB_ROOT)["CONCEPT_MIN_CLUSTER_SIZE"]
+
+
+def test_sp_generate_text_refuses_a_prompt_too_large_to_store_before_the_model_runs():
+    # DBA review of the provenance graph: dbo.sp_GraphRecordGeneration stores the prompt as an atom
+    # (dbo.sp_StoreAtom: MAX_CONTENT_BYTES and the tenant's MaxIngestBytes, errors 50002/50034) inside
+    # the generation's write transaction, after Python has generated: a long prompt ran the model and
+    # then rolled the whole call back. The prompt's UTF-8 size is refused before the external script.
+    generate = next(r for r in render_package("mssql") if r.obj.name == "dbo.sp_GenerateText")
+    text = blank_comments_and_strings(generate.sql)
+    refusal = re.search(r"THROW\s+50610\b", text)
+    assert refusal, "sp_GenerateText does not refuse a prompt larger than an atom may be"
+    assert refusal.start() < text.find("sp_execute_external_script")
+    size = text[:refusal.start()]
+    assert re.search(r"DATALENGTH\s*\(\s*CAST\s*\(\s*@prompt\s+COLLATE\s+\w+_UTF8\s+AS\s+VARCHAR", size, re.IGNORECASE)
+    assert "@TenantMaxBytes" in size and re.search(r"@TenantMaxBytes\s*=\s*p\.MaxIngestBytes", size)
+    pg = next(r for r in render_package("postgresql") if r.obj.name == "dbo.fn_GenerateText").sql
+    check = pg.find('prompt.encode("utf-8")')
+    assert 0 < check < pg.find("generation.generate("), "fn_GenerateText does not refuse the prompt before generating"
+    assert "maxingestbytes" in pg[check:pg.find("generation.generate(")]

@@ -34,13 +34,23 @@ try:
 except FormatError as exc:
     plpy.error(f"sp_GenerateText: {exc}", sqlstate="22023")
 # the tenant's own limits (dbo.TenantSecurityPolicy; no row: the package's)
-limits = plpy.execute(plpy.prepare("SELECT AllowGeneration, MaxTokensPerCall FROM dbo.TenantSecurityPolicy "
+limits = plpy.execute(plpy.prepare("SELECT AllowGeneration, MaxTokensPerCall, MaxIngestBytes FROM dbo.TenantSecurityPolicy "
                                    "WHERE TenantId = $1", ["integer"]), [tenant])
 if limits and not limits[0]["allowgeneration"]:
     plpy.error(f"sp_GenerateText: tenant {tenant} may not generate text (dbo.TenantSecurityPolicy)", sqlstate="42501")
 if limits and limits[0]["maxtokenspercall"] is not None and tokens_wanted > limits[0]["maxtokenspercall"]:
     plpy.error(f"sp_GenerateText: max_tokens {tokens_wanted} is more than tenant {tenant}'s "
                f"{limits[0]['maxtokenspercall']} (dbo.TenantSecurityPolicy)", sqlstate="54000")
+# the prompt is stored as an atom of the tenant (dbo.sp_GraphRecordGeneration, the provenance graph), as
+# UTF-8, within the limits dbo.sp_StoreAtom holds it to: refused here, before the model runs, not by
+# sp_StoreAtom after the generation (which would roll the whole call back)
+prompt_bytes = len(prompt.encode("utf-8"))
+if prompt_bytes > {{ policy.MAX_CONTENT_BYTES }}:
+    plpy.error(f"sp_GenerateText: the prompt has {prompt_bytes} bytes (UTF-8), more than the "
+               f"{{ policy.MAX_CONTENT_BYTES }} allowed: it is stored as an atom", sqlstate="54000")
+if limits and limits[0]["maxingestbytes"] is not None and prompt_bytes > limits[0]["maxingestbytes"]:
+    plpy.error(f"sp_GenerateText: the prompt has {prompt_bytes} bytes (UTF-8), more than tenant {tenant}'s "
+               f"{limits[0]['maxingestbytes']} (dbo.TenantSecurityPolicy): it is stored as an atom", sqlstate="54000")
 plpy.execute(plpy.prepare("SELECT dbo.fn_CheckModelAccess($1, $2, 'sp_GenerateText')", ["integer", "jsonb"]),
              [tenant, json.dumps(list(model_ids))])
 started = time.perf_counter()

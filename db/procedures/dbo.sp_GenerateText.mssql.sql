@@ -49,8 +49,8 @@ BEGIN
     IF @top_k < 0
         THROW 50606, N'sp_GenerateText: top_k must be 0 (all tokens) or more', 1;
     -- the tenant's own limits (dbo.TenantSecurityPolicy; no row: the package's)
-    DECLARE @AllowGeneration BIT, @TenantMaxTokens INT, @Refused NVARCHAR(2048);
-    SELECT @AllowGeneration = p.AllowGeneration, @TenantMaxTokens = p.MaxTokensPerCall
+    DECLARE @AllowGeneration BIT, @TenantMaxTokens INT, @TenantMaxBytes BIGINT, @Refused NVARCHAR(2048);
+    SELECT @AllowGeneration = p.AllowGeneration, @TenantMaxTokens = p.MaxTokensPerCall, @TenantMaxBytes = p.MaxIngestBytes
     FROM dbo.TenantSecurityPolicy AS p WHERE p.TenantId = @TenantId;
     IF @AllowGeneration = 0
     BEGIN
@@ -62,6 +62,19 @@ BEGIN
         SET @Refused = CONCAT(N'sp_GenerateText: max_tokens ', @max_tokens, N' is more than tenant ', @TenantId, N'''s ',
                               @TenantMaxTokens, N' (dbo.TenantSecurityPolicy)');
         THROW 50036, @Refused, 1;
+    END;
+    -- the prompt is stored as an atom of the tenant (dbo.sp_GraphRecordGeneration, the provenance
+    -- graph), as UTF-8, within the limits dbo.sp_StoreAtom holds it to: refused here, before the model
+    -- runs, not by sp_StoreAtom after the generation (which would roll the whole call back)
+    DECLARE @PromptBytes BIGINT = DATALENGTH(CAST(@prompt COLLATE Latin1_General_100_CI_AS_SC_UTF8 AS VARCHAR(MAX)));
+    IF @PromptBytes > {{ policy.MAX_CONTENT_BYTES }} OR @PromptBytes > @TenantMaxBytes
+    BEGIN
+        SET @Refused = CONCAT(N'sp_GenerateText: the prompt has ', @PromptBytes, N' bytes (UTF-8), more than ',
+                              CASE WHEN @PromptBytes > {{ policy.MAX_CONTENT_BYTES }}
+                                   THEN N'the {{ policy.MAX_CONTENT_BYTES }} allowed'
+                                   ELSE CONCAT(N'tenant ', @TenantId, N'''s ', @TenantMaxBytes, N' (dbo.TenantSecurityPolicy)') END,
+                              N': it is stored as an atom');
+        THROW 50610, @Refused, 1;
     END;
     EXEC dbo.sp_ChargeUsage @TenantId = @TenantId, @Operation = 'generated_token', @Units = @max_tokens,
         @Source = N'sp_GenerateText', @QuotaCheckOnly = 1;
