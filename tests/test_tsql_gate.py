@@ -1071,7 +1071,9 @@ def test_discovery_runs_python_outside_any_transaction_of_its_own():
     assert re.search(r"IF @Own = 1\s+COMMIT TRANSACTION;\s+END TRY", code)
     catch = raw[raw.rindex("BEGIN CATCH"):raw.rindex("END CATCH")]
     assert re.search(r"IF XACT_STATE\(\) <> 0\s+ROLLBACK TRANSACTION;.*UPDATE dbo\.IngestionJobs SET Status = N'Failed'[^;]*"
-                     r"ErrorMessage = ERROR_MESSAGE\(\)\s+WHERE IngestionJobId = @Run;.*THROW;", catch, re.DOTALL)
+                     r"ErrorMessage = ERROR_MESSAGE\(\)[^;]*\s+WHERE IngestionJobId = @Run;.*THROW;", catch, re.DOTALL)
+    # and says the stage it failed in (Parameters' stage, which another session follows)
+    assert re.search(r"Parameters = JSON_MODIFY\(Parameters, '\$\.stage', N'failed'\)", catch)
     # the session's lock is released whether the run failed or not
     assert code.count("EXEC sys.sp_releaseapplock @Resource = @Resource, @LockOwner =") == 2
     # an atom deleted while Python ran is left out, not a foreign key error (547)
