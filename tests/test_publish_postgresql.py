@@ -206,14 +206,16 @@ def test_added_column_is_altered_in_place_keeping_rows(run, fresh_db, db_copy, t
     # the table, then what requires it: sp_StoreAtom and its front sp_IngestAtom, sp_IngestModel,
     # sp_BuildVectorIndex (procedures),
     # sp_SemanticSearch, sp_GenerateText and fn_GenerateText (its Python body), sp_IngestAtoms,
-    # fn_BuildVectorSegment, fn_VectorIndexSearch, fn_VectorIndexSearchMany (functions); the autonomous loop's measure of a
-    # vector index rebuild and its health check (functions), and what calls them: sp_Act, sp_Learn,
-    # the dispatcher's sp_ProcessLoopMessage and sp_RunAutonomousLoop, sp_AutonomousImprovement
-    # (procedures); concept discovery and binding, and discovery's Python body (functions); and the
-    # row-level security (its policies name the table) and the privileges, granted again
+    # fn_BuildVectorSegment, fn_VectorIndexSearch, fn_VectorIndexSearchMany (functions); the autonomous
+    # loop's measure of a vector index rebuild and its health check (functions), and what calls them:
+    # sp_Act, sp_Learn, the dispatcher's sp_ProcessLoopMessage and sp_RunAutonomousLoop,
+    # sp_AutonomousImprovement (procedures); concept discovery and binding, and discovery's Python body
+    # (functions); the provenance graph's writers sp_GraphRecordAtoms and sp_GraphRecordGeneration
+    # (procedures) and its readers sp_AtomLineage, sp_SimilarAtoms, sp_AtomConceptMemberships
+    # (functions); and the row-level security (its policies name the table) and the privileges, granted again
     seen = [command for command, _ in ddl_seen(fresh_db)]
     routines = [c for c in seen[1:] if c.startswith("CREATE F") or c.startswith("CREATE PROC")]
-    assert seen[0] == "ALTER TABLE" and sorted(routines) == ["CREATE FUNCTION"] * 12 + ["CREATE PROCEDURE"] * 9
+    assert seen[0] == "ALTER TABLE" and sorted(routines) == ["CREATE FUNCTION"] * 16 + ["CREATE PROCEDURE"] * 12
     assert set(seen[1:]) - set(routines) == {"ALTER TABLE", "CREATE POLICY", "GRANT", "REVOKE"}
     assert query(fresh_db, "SELECT count(*), count(note) FROM dbo.Atoms") == [(50, 0)]
     # the same table, not a rebuilt copy
