@@ -96,6 +96,75 @@ def test_a_batch_links_its_atoms_to_each_other_and_to_stored_ones(db):
                             (ids,)).fetchone()[0] == 3
 
 
+def batch_of(texts: list[str]) -> str:
+    return json.dumps([{"content": base64.b64encode(t.encode()).decode(), "contentType": "text/plain"} for t in texts])
+
+
+BICYCLES = [f"A {colour} bicycle with a broken chain leans against the {place} fence."
+            for colour in ("red", "blue", "green", "black") for place in ("old garden", "wooden")]
+FERRIES = [f"The {time} ferry to the island leaves from the {side} harbour pier." for time in ("morning", "evening")
+           for side in ("north", "south", "east")]
+
+
+def test_a_batch_writes_the_similar_to_edges_one_search_per_atom_finds(db):
+    # stored first: the batch's atoms find them and each other; eight near-identical bicycles each
+    # have more neighbours above the threshold than an atom keeps
+    with psycopg.connect(db, autocommit=True) as conn:
+        conn.execute("SELECT * FROM dbo.sp_IngestAtoms(%s, 7, true)", (batch_of(BICYCLES[:3] + FERRIES[:2]),)).fetchall()
+        rows = conn.execute("SELECT AtomId, AtomEmbeddingId FROM dbo.sp_IngestAtoms(%s, 7, true) ORDER BY Ordinal",
+                            (batch_of(BICYCLES[3:] + FERRIES[2:] + [TAXES]),)).fetchall()
+        wanted = policy.GRAPH_SIMILAR_MAX_NEIGHBOURS
+        expected = {}
+        for atom, embedding in rows:
+            # what the atom's own search gives: its nearest other atoms above the threshold, nearest first
+            found = conn.execute(
+                "SELECT e.AtomId, s.Score FROM dbo.AtomEmbeddings q, "
+                "LATERAL dbo.fn_VectorIndexSearch(7, q.EmbeddingType, q.EmbeddingVector, %s) s "
+                "JOIN dbo.AtomEmbeddings e ON e.AtomEmbeddingId = s.AtomEmbeddingId "
+                "WHERE q.AtomEmbeddingId = %s AND e.AtomId <> q.AtomId AND s.Score >= %s ORDER BY s.Score DESC, e.AtomId",
+                (wanted + 1, embedding, policy.GRAPH_SIMILAR_THRESHOLD)).fetchall()
+            expected[atom] = [(other, min(1.0, score)) for other, score in found[:wanted]]
+        written = {atom: conn.execute(
+            "SELECT t.AtomId, g.Weight FROM graph.AtomGraphEdges g JOIN graph.AtomGraphNodes f ON f.NodeId = g.FromNodeId "
+            "JOIN graph.AtomGraphNodes t ON t.NodeId = g.ToNodeId WHERE f.AtomId = %s AND g.EdgeType = 'SimilarTo' "
+            "ORDER BY g.Weight DESC, t.AtomId", (atom,)).fetchall() for atom, _ in rows}
+        assert written == expected
+        # the case the test is for: capped neighbours, stored ones and the batch's own, and none
+        assert sum(len(v) == wanted for v in expected.values()) >= 4
+        assert expected[rows[-1][0]] == []
+        stored = {a for a, in conn.execute("SELECT AtomId FROM dbo.Atoms WHERE TenantId = 7").fetchall()} - {a for a, _ in rows}
+        assert any(other in stored for v in expected.values() for other, _ in v)
+        assert any(other in expected for v in expected.values() for other, _ in v)
+
+
+def test_a_search_of_many_queries_answers_each_as_a_search_of_it_alone(db):
+    with psycopg.connect(db, autocommit=True) as conn:
+        texts = [f"Search many: note {i} about {topic}." for i in range(30)
+                 for topic in ("ferries", "bicycles", "taxes")][:60]
+        conn.execute("SELECT * FROM dbo.sp_IngestAtoms(%s, 8, true)", (batch_of(texts[:40]),)).fetchall()
+        # the first forty become a flat segment, the rest stay in the raw delta; one is deleted
+        conn.execute("SELECT * FROM dbo.fn_BuildVectorSegment(8, 'all-MiniLM-L6-v2', 'merge', false)").fetchall()
+        conn.execute("SELECT * FROM dbo.sp_IngestAtoms(%s, 8, true)", (batch_of(texts[40:]),)).fetchall()
+        gone = conn.execute("DELETE FROM dbo.AtomEmbeddings WHERE AtomEmbeddingId = (SELECT max(e.AtomEmbeddingId) "
+                            "FROM dbo.AtomEmbeddings e JOIN dbo.Atoms a USING (AtomId) WHERE a.TenantId = 8 AND e.Indexed) "
+                            "RETURNING AtomEmbeddingId").fetchone()[0]
+        vectors = [v for v, in conn.execute(
+            "SELECT e.EmbeddingVector FROM dbo.AtomEmbeddings e JOIN dbo.Atoms a USING (AtomId) WHERE a.TenantId = 8 "
+            "ORDER BY e.AtomEmbeddingId DESC LIMIT 25 OFFSET 10").fetchall()]
+        many = conn.execute("SELECT * FROM dbo.fn_VectorIndexSearchMany(8, NULL, %s, 7) ORDER BY QueryOrdinal, Score DESC, "
+                            "AtomEmbeddingId", (vectors,)).fetchall()
+        alone = [(n, *row) for n, v in enumerate(vectors, start=1) for row in conn.execute(
+            "SELECT * FROM dbo.fn_VectorIndexSearch(8, NULL, %s, 7) ORDER BY Score DESC, AtomEmbeddingId", (v,)).fetchall()]
+        assert many == alone
+        assert [n for n, *_ in many] == [n for n in range(1, 26) for _ in range(7)], many
+        assert {mode for *_, mode in many} == {"exact: 40 indexed + 20 delta"}
+        assert gone not in {row[1] for row in many}
+        with pytest.raises(psycopg.Error) as caught:
+            conn.execute("SELECT * FROM dbo.fn_VectorIndexSearchMany(8, NULL, %s, 7)", ([vectors[0], bytes(8)],)).fetchall()
+        assert caught.value.sqlstate == "22023" and "fn_VectorIndexSearchMany: query 2: the query is a zero vector" in str(
+            caught.value)
+
+
 def test_another_tenants_near_duplicate_is_not_linked_and_its_calls_see_nothing(db):
     with psycopg.connect(db, autocommit=True) as conn:
         theirs = ingest(conn, FOX, tenant=2)

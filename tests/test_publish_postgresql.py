@@ -203,19 +203,24 @@ def test_added_column_is_altered_in_place_keeping_rows(run, fresh_db, db_copy, t
     done = outcomes(latest_log(tmp_path))
     assert done["dbo.Atoms"] == ("alter", "applied")
     assert done["dbo.sp_IngestAtom"] == ("reapply", "applied")  # what requires the table follows it
-    # the table, then what requires it: sp_StoreAtom and its front sp_IngestAtom, sp_IngestModel,
-    # sp_BuildVectorIndex (procedures),
-    # sp_SemanticSearch, sp_GenerateText and fn_GenerateText (its Python body), sp_IngestAtoms,
-    # fn_BuildVectorSegment, fn_VectorIndexSearch (functions); the autonomous loop's measure of a
-    # vector index rebuild and its health check, and its measure of concept drift (functions), and
-    # what calls them: sp_Analyze, sp_Act, sp_Learn, the dispatcher's sp_ProcessLoopMessage and
-    # sp_RunAutonomousLoop, sp_AutonomousImprovement (procedures); concept discovery and binding, and
-    # discovery's Python body (functions); and the
-    # row-level security (its policies name the table) and the privileges, granted again
-    seen = [command for command, _ in ddl_seen(fresh_db)]
-    routines = [c for c in seen[1:] if c.startswith("CREATE F") or c.startswith("CREATE PROC")]
-    assert seen[0] == "ALTER TABLE" and sorted(routines) == ["CREATE FUNCTION"] * 12 + ["CREATE PROCEDURE"] * 10
-    assert set(seen[1:]) - set(routines) == {"ALTER TABLE", "CREATE POLICY", "GRANT", "REVOKE"}
+    # the table, then every routine that requires it, directly or through another (ingestion and its
+    # graph writers, search and the vector index, generation and the reasoning built on it, concept
+    # discovery and binding, the provenance graph's readers, the autonomous loop's measures and the
+    # phases that call them), then the row-level security (its policies name the table) and the
+    # privileges, granted again; nothing else
+    seen = ddl_seen(fresh_db)
+    routines = sorted(name.split("(")[0] for command, name in seen[1:]
+                      if command in ("CREATE FUNCTION", "CREATE PROCEDURE"))
+    assert seen[0][0] == "ALTER TABLE" and routines == sorted(f"dbo.{n.lower()}" for n in (
+        "fn_BuildVectorSegment", "fn_VectorIndexSearch", "fn_VectorIndexSearchMany", "fn_ConceptDrift",
+        "fn_RunConceptDiscovery", "sp_AtomConceptMemberships", "sp_AtomLineage", "sp_BindAtomConcepts",
+        "sp_BuildVectorIndex", "sp_GraphRecordAtoms", "sp_SimilarAtoms", "fn_AutonomousActionMetric", "fn_BindConcepts",
+        "fn_DiscoverConcepts", "sp_Analyze", "sp_DiscoverConcepts", "sp_HealthCheck", "sp_IngestAtoms", "sp_SemanticSearch",
+        "sp_StoreAtom", "sp_Act", "sp_GraphRecordGeneration", "sp_IngestAtom", "sp_IngestModel", "sp_Learn",
+        "fn_GenerateText", "sp_ProcessLoopMessage", "sp_AutonomousImprovement", "sp_GenerateText", "sp_RunAutonomousLoop",
+        "fn_Reasoning", "sp_ChainOfThoughtReasoning", "sp_MultiPathReasoning", "sp_SelfConsistencyReasoning"))
+    assert {command for command, _ in seen[1:]} - {"CREATE FUNCTION", "CREATE PROCEDURE"} == {
+        "ALTER TABLE", "CREATE POLICY", "GRANT", "REVOKE"}
     assert query(fresh_db, "SELECT count(*), count(note) FROM dbo.Atoms") == [(50, 0)]
     # the same table, not a rebuilt copy
     assert query(fresh_db, "SELECT 'dbo.atoms'::regclass::oid, pg_relation_filenode('dbo.atoms')") == oid_before

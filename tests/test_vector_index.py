@@ -197,3 +197,87 @@ def test_a_weak_graph_measures_the_recall_a_brute_force_count_finds(graph_and_da
     # the same graph at the ef_search its calibration chose is back at the target
     weak.ef_search = weak.info["ef_search"]
     assert vector_index.measure_recall([weak, flat], sample_size=20, k=10, seed=5).recall > measured.recall
+
+
+class CountingReader(vector_index.MemoryIndexReader):
+    """A memory reader that counts what a search reads from its engine."""
+
+    def __init__(self, *args):
+        super().__init__(*args)
+        self.calls = {"state": 0, "delta": 0, "segment": 0, "live": 0}
+
+    def state(self):
+        self.calls["state"] += 1
+        return super().state()
+
+    def delta(self, embedding_type, dimension):
+        self.calls["delta"] += 1
+        return super().delta(embedding_type, dimension)
+
+    def segment(self, segment_id):
+        self.calls["segment"] += 1
+        return super().segment(segment_id)
+
+    def live(self, ids, embedding_type, dimension):
+        self.calls["live"] += 1
+        return super().live(ids, embedding_type, dimension)
+
+
+def test_a_batch_search_answers_each_query_as_its_own_search_and_reads_once(graph_and_data):
+    graph, vectors, ids, queries = graph_and_data
+    delta_vectors = clustered(40, seed=22)
+    delta_ids = list(range(60_000, 60_040))
+    every = np.vstack([vectors, delta_vectors])
+    every_id = np.concatenate([ids, delta_ids])
+    batch = [q.astype("<f4").tobytes() for q in queries[:25]] + [delta_vectors[3].astype("<f4").tobytes()]
+    # deleted: the best three of the first query (its answer must reach past them) and most of the
+    # neighbours of the second (fewer than top_k left among the first candidates: a wider round)
+    deleted = set(exact_ids(every, every_id, queries[0], 3))
+    deleted |= set(exact_ids(every, every_id, queries[1], 150)[:140])
+    live = (set(ids.tolist()) | set(delta_ids)) - deleted
+
+    def reader():
+        return CountingReader([(7, "t", 64)], {("t", 64): 40}, {7: vector_index.serialize(graph)},
+                              (delta_ids, np.asarray(delta_vectors, "<f4").tobytes()), live)
+
+    for exact in (False, True):
+        cache = vector_index.SegmentCache(1 << 30)
+        one_by_one = [vector_index.search_index(reader(), cache, 0, "t", q, 10, exact) for q in batch]
+        batched_reader = reader()
+        batched = vector_index.search_many(batched_reader, vector_index.SegmentCache(1 << 30), 0, "t", batch, 10, exact)
+        assert [r.rows for r in batched] == [r.rows for r in one_by_one]
+        assert [(r.searched, r.examined, r.mode) for r in batched] == [(r.searched, r.examined, r.mode) for r in one_by_one]
+        # the segment and the delta read once for the batch, the candidates checked together
+        assert batched_reader.calls["state"] == 1 and batched_reader.calls["delta"] == 1
+        assert batched_reader.calls["segment"] == 1
+        assert batched_reader.calls["live"] <= 4
+        assert not deleted & {i for r in batched for i, _ in r.rows}
+        assert all(len(r.rows) == 10 for r in batched)
+    # the second query needed the wider round: its answer is still exact past the deleted ones
+    expected = [i for i in exact_ids(every, every_id, queries[1], 200) if i not in deleted][:10]
+    assert [i for i, _ in batched[1].rows] == expected
+    assert batched[25].rows[0] == (60_003, pytest.approx(1.0, abs=1e-5))  # a delta vector finds itself
+
+
+def test_a_batch_search_of_several_dimensions_resolves_each_and_refuses_a_bad_query_by_position():
+    small, large = clustered(50, dimension=8, seed=40), clustered(60, dimension=16, seed=41)
+    stored = {1: vector_index.serialize(vector_index.build_flat(np.arange(50), small)),
+              2: vector_index.serialize(vector_index.build_flat(np.arange(100, 160), large))}
+    reader = vector_index.MemoryIndexReader([(1, "eight", 8), (2, "sixteen", 16)], {}, stored, ([], b""),
+                                            set(range(50)) | set(range(100, 160)))
+    cache = vector_index.SegmentCache(1 << 30)
+    batch = [large[5].astype("<f4").tobytes(), small[7].astype("<f4").tobytes(), large[9].astype("<f4").tobytes()]
+    found = vector_index.search_many(reader, cache, 0, None, batch, 3)
+    assert [r.searched for r in found] == ["sixteen", "eight", "sixteen"]
+    assert [r.rows[0][0] for r in found] == [105, 7, 109]
+    assert [r.rows for r in found] == [vector_index.search_index(reader, cache, 0, None, q, 3).rows for q in batch]
+    assert vector_index.search_many(reader, cache, 0, None, [], 3) == []
+    with pytest.raises(vector_index.SearchError, match="query 2: the query is a zero vector"):
+        vector_index.search_many(reader, cache, 0, None, [batch[0], bytes(32)], 3)
+    with pytest.raises(vector_index.SearchError, match="query 3: the query must be float32 values as bytes"):
+        vector_index.search_many(reader, cache, 0, None, [batch[0], batch[1], None], 3)
+    with pytest.raises(vector_index.SearchError, match="embedding type eight has 8 dimensions; the query has 16"):
+        vector_index.search_many(reader, cache, 0, "eight", batch, 3)
+    # one query alone keeps the single search's words
+    with pytest.raises(vector_index.SearchError, match="^the query is a zero vector"):
+        vector_index.search_many(reader, cache, 0, None, [bytes(32)], 3)

@@ -466,28 +466,28 @@ class SearchResult:
 
 def search_index(reader: IndexReader, cache: SegmentCache, tenant: int, requested_type: str | None, query: bytes,
                  top_k: int, exact: bool = False) -> SearchResult:
-    """The top_k embeddings nearest the query by cosine (see the module's docstring)."""
-    if top_k is None or not 1 <= top_k <= policy.MAX_TOP_K:
-        raise SearchError(f"top_k must be between 1 and {policy.MAX_TOP_K}")
-    if query is None or len(query) == 0 or len(query) % 4:
-        raise SearchError("the query must be float32 values as bytes")
-    dimension = len(query) // 4
-    try:
-        unit = unit_query(query, dimension)
-    except VectorIndexError as exc:
-        raise SearchError(str(exc)) from None
-    active, pending = reader.state()
-    types: dict[str, set[int]] = {}
-    for _, embedding_type, dims in active:
-        types.setdefault(embedding_type, set()).add(dims)
-    for embedding_type, dims in pending:
-        types.setdefault(embedding_type, set()).add(dims)
-    searched = resolve_type(types, requested_type, dimension, tenant)
-    if searched is None:
-        return SearchResult([], None, 0, "index: nothing stored")
+    """The top_k embeddings nearest the query by cosine (see the module's docstring): search_many
+    of one query."""
+    return search_many(reader, cache, tenant, requested_type, [query], top_k, exact)[0]
+
+
+def _unit_queries(queries: list[bytes]) -> list[np.ndarray]:
+    units = []
+    for position, query in enumerate(queries):
+        where = f"query {position + 1}: " if len(queries) > 1 else ""
+        if query is None or len(query) == 0 or len(query) % 4:
+            raise SearchError(f"{where}the query must be float32 values as bytes")
+        try:
+            units.append(unit_query(query, len(query) // 4))
+        except VectorIndexError as exc:
+            raise SearchError(f"{where}{exc}") from None
+    return units
+
+
+def _load(reader: IndexReader, cache: SegmentCache, tenant: int, searched: str, dimension: int, active, pending):
+    """The segments and the raw delta (ids, unit rows; None when empty) of one type and dimension,
+    read once: (segments, delta ids, extra)."""
     live_ids = [s for s, t, d in active if t == searched and d == dimension]
-    k = search_candidates(top_k)
-    scan_exact = exact
     for attempt in range(3):
         try:
             delta_ids, delta_vectors = ([], b"")
@@ -515,29 +515,93 @@ def search_index(reader: IndexReader, cache: SegmentCache, tenant: int, requeste
     extra = None
     if delta_ids:
         extra = (np.asarray(delta_ids, np.int64), unit_rows(matrix_from_bytes(delta_vectors, dimension)))
+    return segments, delta_ids, extra
+
+
+def search_many(reader: IndexReader, cache: SegmentCache, tenant: int, requested_type: str | None,
+                queries: list[bytes], top_k: int, exact: bool = False) -> list[SearchResult]:
+    """search_index for each of many queries, one SearchResult per query in order, each the one a
+    search of that query alone gives: the state, the segments and the raw delta are read once per
+    (type, dimension) the queries search, not once per query, and the candidates of all the queries
+    are checked against the engine (reader.live) together."""
+    if top_k is None or not 1 <= top_k <= policy.MAX_TOP_K:
+        raise SearchError(f"top_k must be between 1 and {policy.MAX_TOP_K}")
+    if queries is None:
+        raise SearchError("the queries must be a list of float32 vectors as bytes")
+    units = _unit_queries(list(queries))
+    if not units:
+        return []
+    active, pending = reader.state()
+    types: dict[str, set[int]] = {}
+    for _, embedding_type, dims in active:
+        types.setdefault(embedding_type, set()).add(dims)
+    for embedding_type, dims in pending:
+        types.setdefault(embedding_type, set()).add(dims)
+    by_dimension: dict[int, list[int]] = {}
+    for position, unit in enumerate(units):
+        by_dimension.setdefault(unit.size, []).append(position)
+    results: list[SearchResult | None] = [None] * len(units)
+    for dimension, members in by_dimension.items():
+        searched = resolve_type(types, requested_type, dimension, tenant)
+        if searched is None:
+            for position in members:
+                results[position] = SearchResult([], None, 0, "index: nothing stored")
+            continue
+        segments, delta_ids, extra = _load(reader, cache, tenant, searched, dimension, active, pending)
+        for position, result in zip(members, _rank(reader, segments, delta_ids, extra, [units[i] for i in members],
+                                                   top_k, exact, searched, dimension)):
+            results[position] = result
+    return results
+
+
+def _rank(reader: IndexReader, segments: list[Segment], delta_ids: list[int], extra, units: list[np.ndarray],
+          top_k: int, exact: bool, searched: str, dimension: int) -> list[SearchResult]:
+    """Each unit query's top_k over the loaded segments and delta, its candidates checked with
+    reader.live (one call for all the queries of a round)."""
     total = sum(s.count for s in segments) + len(delta_ids)
-    while True:
+    # per query: candidates asked for, whether the scan is exact, and the answer once settled
+    k = [search_candidates(top_k)] * len(units)
+    scan_exact = [exact] * len(units)
+    settled: list[tuple | None] = [None] * len(units)
+    waiting = list(range(len(units)))
+    while waiting:
+        found = {}
         with _one_blas_thread():
-            ids, scores, examined = search(segments, unit, k, exact=scan_exact, extra=extra)
+            for q in waiting:
+                found[q] = search(segments, units[q], k[q], exact=scan_exact[q], extra=extra)
         # the best top_k first: when they all still exist (the usual case) that is the answer
-        live = reader.live(ids[:top_k].tolist(), searched, dimension)
-        if len(live) < min(top_k, len(ids)):
-            live = reader.live(ids.tolist(), searched, dimension)
-        keep = [i for i, found in enumerate(ids.tolist()) if found in live]
-        # deleted since indexed, or of another category: dropped; enough left, or nothing more to find
-        if len(keep) >= min(top_k, total) or k >= total:
-            break
-        k = min(k * 8, total)
-        scan_exact = scan_exact or k > 1000  # past a thousand candidates a graph walk costs more than a scan
+        asked = {i for q in waiting for i in found[q][0][:top_k].tolist()}
+        live = reader.live(sorted(asked), searched, dimension) if asked else set()
+        short = [q for q in waiting
+                 if sum(i in live for i in found[q][0][:top_k].tolist()) < min(top_k, len(found[q][0]))]
+        more = {i for q in short for i in found[q][0].tolist()} - asked
+        if more:
+            live = set(live) | reader.live(sorted(more), searched, dimension)
+        again = []
+        for q in waiting:
+            ids, scores, examined = found[q]
+            keep = [i for i, one in enumerate(ids.tolist()) if one in live]
+            # deleted since indexed, or of another category: dropped; enough left, or nothing more to find
+            if len(keep) >= min(top_k, total) or k[q] >= total:
+                settled[q] = (ids, scores, examined, keep)
+            else:
+                k[q] = min(k[q] * 8, total)
+                scan_exact[q] = scan_exact[q] or k[q] > 1000  # past a thousand candidates a graph walk costs more than a scan
+                again.append(q)
+        waiting = again
     graphs = [s for s in segments if s.kind == "hnsw"]
     flat = sum(s.count for s in segments if s.kind == "flat")
-    if scan_exact or not graphs:
-        mode = f"exact: {sum(s.count for s in segments)} indexed + {len(delta_ids)} delta"
-    else:
-        mode = f"index: hnsw of {graphs[0].count} (ef_search {graphs[0].ef_search}) + {flat} flat + {len(delta_ids)} delta"
-    # the scores are exact: a graph compares the query with each candidate's stored vector too
-    rows = [(int(ids[i]), float(scores[i])) for i in keep[:top_k]]
-    return SearchResult(rows, searched, examined, mode)
+    results = []
+    for q, (ids, scores, examined, keep) in enumerate(settled):
+        if scan_exact[q] or not graphs:
+            mode = f"exact: {sum(s.count for s in segments)} indexed + {len(delta_ids)} delta"
+        else:
+            mode = (f"index: hnsw of {graphs[0].count} (ef_search {graphs[0].ef_search}) + {flat} flat "
+                    f"+ {len(delta_ids)} delta")
+        # the scores are exact: a graph compares the query with each candidate's stored vector too
+        rows = [(int(ids[i]), float(scores[i])) for i in keep[:top_k]]
+        results.append(SearchResult(rows, searched, examined, mode))
+    return results
 
 
 class MemoryIndexReader:

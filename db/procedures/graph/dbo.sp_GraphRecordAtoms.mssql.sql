@@ -4,8 +4,10 @@
 -- (a JSON array of AtomIds of @TenantId, which the caller has resolved) gets its node, and each of
 -- its embeddings SimilarTo edges to the nearest atoms of the tenant with an embedding of the same
 -- type, at least {{ policy.GRAPH_SIMILAR_THRESHOLD }} close (cosine), at most {{ policy.GRAPH_SIMILAR_MAX_NEIGHBOURS }}, nearest first, found by the vector index's
--- search (hartonomous_ext.vector_index.search_index, as dbo.sp_SemanticSearch runs it: the segments,
--- the raw delta that holds what this transaction just stored, and the ids that still exist).
+-- search: hartonomous_ext.vector_index.search_many, one sp_execute_external_script for all the batch's
+-- embeddings of a type (and dimension), each query answered as search_index (dbo.sp_SemanticSearch)
+-- answers it alone; the script is handed the segments, the raw delta that holds what this
+-- transaction just stored, and the ids that still exist once per type rather than once per atom.
 -- Re-writing is idempotent: one node per atom, one edge per pair. Runs in the caller's transaction
 -- when there is one: dbo.sp_StoreAtom (sp_IngestAtom, and the text sp_GenerateText stores) and
 -- dbo.sp_IngestAtoms call it. Payloads are stored whole (dbo.AtomPayloadStore, one row per atom):
@@ -17,9 +19,8 @@ AS
 BEGIN
     SET NOCOUNT ON;
     SET XACT_ABORT ON;
-    DECLARE @Message NVARCHAR(2048), @Foreign BIGINT, @Source BIGINT, @SourceNode BIGINT, @Type NVARCHAR(64);
-    DECLARE @Dimension INT, @Query VARBINARY(MAX), @State NVARCHAR(MAX), @Results NVARCHAR(MAX), @Problem NVARCHAR(2048);
-    DECLARE @Searched NVARCHAR(64), @Compared INT, @Mode NVARCHAR(200);
+    DECLARE @Message NVARCHAR(2048), @Foreign BIGINT, @Type NVARCHAR(64);
+    DECLARE @Dimension INT, @State NVARCHAR(MAX), @Results NVARCHAR(MAX), @Problem NVARCHAR(2048);
     DECLARE @Wanted INT = {{ policy.GRAPH_SIMILAR_MAX_NEIGHBOURS }} + 1;  -- one more than kept: the atom finds itself first
     IF @TenantId IS NULL
         THROW 51600, N'sp_GraphRecordAtoms: TenantId is required (the caller resolves it)', 1;
@@ -40,32 +41,38 @@ BEGIN
         SET @Message = CONCAT(N'sp_GraphRecordAtoms: atom ', @Foreign, N' does not exist for tenant ', @TenantId);
         THROW 51602, @Message, 1;
     END;
-    CREATE TABLE #graph_neighbours (AtomId BIGINT NOT NULL PRIMARY KEY, Similarity FLOAT NOT NULL);
+    -- the neighbours of every type, written together after the searches
+    CREATE TABLE #graph_neighbours (SourceAtomId BIGINT NOT NULL, SourceNodeId BIGINT NOT NULL, EmbeddingType NVARCHAR(64) NOT NULL,
+                                    AtomId BIGINT NOT NULL, Similarity FLOAT NOT NULL,
+                                    PRIMARY KEY (SourceAtomId, EmbeddingType, AtomId));
     CREATE TABLE #graph_search (Part CHAR(1) NOT NULL, Id VARCHAR(20) NOT NULL, Ordinal INT NULL, Data VARBINARY(MAX) NULL);
     BEGIN TRANSACTION;
     INSERT INTO graph.AtomGraphNodes (TenantId, NodeKind, AtomId)
     SELECT DISTINCT @TenantId, N'atom', g.AtomId FROM #graph_atoms AS g
     WHERE NOT EXISTS (SELECT 1 FROM graph.AtomGraphNodes AS n WITH (UPDLOCK, HOLDLOCK)
                       WHERE n.NodeKind = N'atom' AND n.AtomId = g.AtomId);
-    -- each embedding of the atoms, one at a time (a search per embedding)
-    CREATE TABLE #graph_sources (Ordinal INT IDENTITY(1, 1) PRIMARY KEY, AtomId BIGINT NOT NULL, NodeId BIGINT NOT NULL,
-                                 EmbeddingType NVARCHAR(64) NOT NULL, Dimension INT NOT NULL, EmbeddingVector VARBINARY(MAX) NOT NULL);
-    INSERT INTO #graph_sources (AtomId, NodeId, EmbeddingType, Dimension, EmbeddingVector)
-    SELECT e.AtomId, n.NodeId, e.EmbeddingType, e.Dimension, e.EmbeddingVector
+    -- each embedding of the atoms: a query of its type's search (QueryOrdinal: its place in it)
+    CREATE TABLE #graph_sources (AtomId BIGINT NOT NULL, NodeId BIGINT NOT NULL, EmbeddingType NVARCHAR(64) NOT NULL,
+                                 Dimension INT NOT NULL, QueryOrdinal INT NOT NULL, EmbeddingVector VARBINARY(MAX) NOT NULL,
+                                 PRIMARY KEY (EmbeddingType, Dimension, QueryOrdinal));
+    INSERT INTO #graph_sources (AtomId, NodeId, EmbeddingType, Dimension, QueryOrdinal, EmbeddingVector)
+    SELECT e.AtomId, n.NodeId, e.EmbeddingType, e.Dimension,
+           ROW_NUMBER() OVER (PARTITION BY e.EmbeddingType, e.Dimension ORDER BY e.AtomId), e.EmbeddingVector
     FROM dbo.AtomEmbeddings AS e
     INNER JOIN #graph_atoms AS g ON g.AtomId = e.AtomId
-    INNER JOIN graph.AtomGraphNodes AS n ON n.NodeKind = N'atom' AND n.AtomId = e.AtomId
-    ORDER BY e.AtomId, e.EmbeddingType;
-    DECLARE @Next INT = 1, @Last INT = (SELECT COUNT(*) FROM #graph_sources);
+    INNER JOIN graph.AtomGraphNodes AS n ON n.NodeKind = N'atom' AND n.AtomId = e.AtomId;
+    CREATE TABLE #graph_kinds (Ordinal INT IDENTITY(1, 1) PRIMARY KEY, EmbeddingType NVARCHAR(64) NOT NULL, Dimension INT NOT NULL);
+    INSERT INTO #graph_kinds (EmbeddingType, Dimension)
+    SELECT g.EmbeddingType, g.Dimension FROM #graph_sources AS g GROUP BY g.EmbeddingType, g.Dimension
+    ORDER BY g.EmbeddingType, g.Dimension;
+    DECLARE @Next INT = 1, @Last INT = (SELECT COUNT(*) FROM #graph_kinds);
     WHILE @Next <= @Last
     BEGIN
-        SELECT @Source = g.AtomId, @SourceNode = g.NodeId, @Type = g.EmbeddingType, @Dimension = g.Dimension,
-               @Query = g.EmbeddingVector
-        FROM #graph_sources AS g WHERE g.Ordinal = @Next;
+        SELECT @Type = k.EmbeddingType, @Dimension = k.Dimension FROM #graph_kinds AS k WHERE k.Ordinal = @Next;
         SET @Next = @Next + 1;
-        -- what the script reads (it cannot query back), as dbo.sp_SemanticSearch hands it over
+        -- what the script reads (it cannot query back), as dbo.sp_SemanticSearch hands it over, and
+        -- the queries: one input data set, told apart by Part
         TRUNCATE TABLE #graph_search;
-        TRUNCATE TABLE #graph_neighbours;
         SET @State = (SELECT (SELECT s.SegmentId AS id, s.EmbeddingType AS type, s.Dimension AS dimension
                               FROM dbo.VectorIndexSegments AS s
                               WHERE s.TenantId = @TenantId AND s.IsActive = 1 AND s.EmbeddingType = @Type
@@ -87,6 +94,9 @@ BEGIN
         SELECT 'L', CONVERT(VARCHAR(20), e.AtomEmbeddingId), NULL, NULL
         FROM dbo.AtomEmbeddings AS e INNER JOIN dbo.Atoms AS a ON a.AtomId = e.AtomId
         WHERE a.TenantId = @TenantId AND e.Dimension = @Dimension AND e.EmbeddingType = @Type;
+        INSERT INTO #graph_search (Part, Id, Ordinal, Data)
+        SELECT 'Q', CONVERT(VARCHAR(20), g.AtomId), g.QueryOrdinal, g.EmbeddingVector
+        FROM #graph_sources AS g WHERE g.EmbeddingType = @Type AND g.Dimension = @Dimension;
         SELECT @Results = NULL, @Problem = NULL;
         EXEC sys.sp_execute_external_script
             @language = N'Python',
@@ -103,46 +113,58 @@ if "S" in parts:
         stored[int(segment)] = b"".join(chunks["Data"])
 delta = ([int(i) for i in parts["D"]["Id"]], b"".join(parts["D"]["Data"])) if "D" in parts else ([], b"")
 live = [int(i) for i in parts["L"]["Id"]] if "L" in parts else []
+asked = parts["Q"].sort_values("Ordinal") if "Q" in parts else None
+queries = [bytes(q) for q in asked["Data"]] if asked is not None else []
+ordinals = [int(o) for o in asked["Ordinal"]] if asked is not None else []
 reader = vector_index.MemoryIndexReader(segments, pending, stored, delta, live)
 # every OUTPUT parameter gets a value: one left unset (or None) stops BxlServer; empty reads back as NULL
-ranked, searched, examined, mode, problem = "[]", "", 0, "", ""
+ranked, problem = "[]", ""
 try:
-    found = vector_index.search_index(reader, vector_index.SegmentCache(0), tenant, requested, query, top_k, False)
-    ranked, searched, examined, mode = json.dumps(found.rows), found.searched or "", found.examined, found.mode
+    found = vector_index.search_many(reader, vector_index.SegmentCache(0), tenant, requested, queries, top_k, False)
+    ranked = json.dumps([[ordinal, i, score] for ordinal, result in zip(ordinals, found) for i, score in result.rows])
 except vector_index.SearchError as exc:
     problem = str(exc)
 ',
             @input_data_1 = N'SELECT Part, Id, Ordinal, Data FROM #graph_search',
-            @params = N'@state NVARCHAR(MAX), @query VARBINARY(MAX), @top_k INT, @tenant INT, @requested NVARCHAR(64),
-                        @ranked NVARCHAR(MAX) OUTPUT, @searched NVARCHAR(64) OUTPUT, @examined INT OUTPUT,
-                        @mode NVARCHAR(200) OUTPUT, @problem NVARCHAR(2048) OUTPUT',
-            @state = @State, @query = @Query, @top_k = @Wanted, @tenant = @TenantId, @requested = @Type,
-            @ranked = @Results OUTPUT, @searched = @Searched OUTPUT, @examined = @Compared OUTPUT,
-            @mode = @Mode OUTPUT, @problem = @Problem OUTPUT
+            @params = N'@state NVARCHAR(MAX), @top_k INT, @tenant INT, @requested NVARCHAR(64),
+                        @ranked NVARCHAR(MAX) OUTPUT, @problem NVARCHAR(2048) OUTPUT',
+            @state = @State, @top_k = @Wanted, @tenant = @TenantId, @requested = @Type,
+            @ranked = @Results OUTPUT, @problem = @Problem OUTPUT
         WITH RESULT SETS NONE;
         IF NULLIF(@Problem, N'') IS NOT NULL
         BEGIN
             SET @Message = CONCAT(N'sp_GraphRecordAtoms: ', @Problem);
             THROW 51603, @Message, 1;
         END;
-        INSERT INTO #graph_neighbours (AtomId, Similarity)
-        SELECT TOP ({{ policy.GRAPH_SIMILAR_MAX_NEIGHBOURS }}) e.AtomId, IIF(MAX(r.Score) > 1e0, 1e0, MAX(r.Score))
-        FROM OPENJSON(@Results) WITH (AtomEmbeddingId BIGINT '$[0]', Score FLOAT '$[1]') AS r
-        INNER JOIN dbo.AtomEmbeddings AS e ON e.AtomEmbeddingId = r.AtomEmbeddingId
-        WHERE e.AtomId <> @Source AND r.Score >= {{ policy.GRAPH_SIMILAR_THRESHOLD }}
-        GROUP BY e.AtomId
-        ORDER BY MAX(r.Score) DESC, e.AtomId;
-        INSERT INTO graph.AtomGraphNodes (TenantId, NodeKind, AtomId)
-        SELECT DISTINCT @TenantId, N'atom', h.AtomId FROM #graph_neighbours AS h
-        WHERE NOT EXISTS (SELECT 1 FROM graph.AtomGraphNodes AS n WITH (UPDLOCK, HOLDLOCK)
-                          WHERE n.NodeKind = N'atom' AND n.AtomId = h.AtomId);
-        INSERT INTO graph.AtomGraphEdges ($from_id, $to_id, TenantId, EdgeType, Weight, CreatedBy)
-        SELECT DISTINCT f.$node_id, t.$node_id, @TenantId, N'SimilarTo', h.Similarity, N'ingest'
-        FROM #graph_neighbours AS h
-        INNER JOIN graph.AtomGraphNodes AS t ON t.NodeKind = N'atom' AND t.AtomId = h.AtomId
-        INNER JOIN graph.AtomGraphNodes AS f ON f.NodeId = @SourceNode
-        WHERE NOT EXISTS (SELECT 1 FROM graph.AtomGraphEdges AS x WITH (UPDLOCK, HOLDLOCK)
-                          WHERE x.$from_id = f.$node_id AND x.$to_id = t.$node_id AND x.EdgeType = N'SimilarTo');
+        -- each source's nearest other atoms above the threshold, at most the policy's number
+        INSERT INTO #graph_neighbours (SourceAtomId, SourceNodeId, EmbeddingType, AtomId, Similarity)
+        SELECT x.SourceAtomId, x.SourceNodeId, @Type, x.AtomId, x.Similarity
+        FROM (SELECT g.AtomId AS SourceAtomId, g.NodeId AS SourceNodeId, e.AtomId,
+                     IIF(MAX(r.Score) > 1e0, 1e0, MAX(r.Score)) AS Similarity,
+                     ROW_NUMBER() OVER (PARTITION BY g.AtomId ORDER BY MAX(r.Score) DESC, e.AtomId) AS Nearness
+              FROM OPENJSON(@Results) WITH (QueryOrdinal INT '$[0]', AtomEmbeddingId BIGINT '$[1]', Score FLOAT '$[2]') AS r
+              INNER JOIN #graph_sources AS g
+                  ON g.EmbeddingType = @Type AND g.Dimension = @Dimension AND g.QueryOrdinal = r.QueryOrdinal
+              INNER JOIN dbo.AtomEmbeddings AS e ON e.AtomEmbeddingId = r.AtomEmbeddingId
+              WHERE e.AtomId <> g.AtomId AND r.Score >= {{ policy.GRAPH_SIMILAR_THRESHOLD }}
+              GROUP BY g.AtomId, g.NodeId, e.AtomId) AS x
+        WHERE x.Nearness <= {{ policy.GRAPH_SIMILAR_MAX_NEIGHBOURS }};
     END;
+    -- neighbours stored before the graph existed get their nodes; then one edge per pair (an atom
+    -- near another by two types: the first type's cosine)
+    INSERT INTO graph.AtomGraphNodes (TenantId, NodeKind, AtomId)
+    SELECT DISTINCT @TenantId, N'atom', h.AtomId FROM #graph_neighbours AS h
+    WHERE NOT EXISTS (SELECT 1 FROM graph.AtomGraphNodes AS n WITH (UPDLOCK, HOLDLOCK)
+                      WHERE n.NodeKind = N'atom' AND n.AtomId = h.AtomId);
+    INSERT INTO graph.AtomGraphEdges ($from_id, $to_id, TenantId, EdgeType, Weight, CreatedBy)
+    SELECT f.$node_id, t.$node_id, @TenantId, N'SimilarTo', p.Similarity, N'ingest'
+    FROM (SELECT h.SourceNodeId, h.AtomId, h.Similarity,
+                 ROW_NUMBER() OVER (PARTITION BY h.SourceAtomId, h.AtomId ORDER BY h.EmbeddingType) AS Pick
+          FROM #graph_neighbours AS h) AS p
+    INNER JOIN graph.AtomGraphNodes AS t ON t.NodeKind = N'atom' AND t.AtomId = p.AtomId
+    INNER JOIN graph.AtomGraphNodes AS f ON f.NodeId = p.SourceNodeId
+    WHERE p.Pick = 1
+      AND NOT EXISTS (SELECT 1 FROM graph.AtomGraphEdges AS x WITH (UPDLOCK, HOLDLOCK)
+                      WHERE x.$from_id = f.$node_id AND x.$to_id = t.$node_id AND x.EdgeType = N'SimilarTo');
     COMMIT TRANSACTION;
 END;
