@@ -1223,3 +1223,14 @@ def test_sp_generate_text_refuses_a_prompt_too_large_to_store_before_the_model_r
     check = pg.find('prompt.encode("utf-8")')
     assert 0 < check < pg.find("generation.generate("), "fn_GenerateText does not refuse the prompt before generating"
     assert "maxingestbytes" in pg[check:pg.find("generation.generate(")]
+
+
+def test_the_graph_writer_reads_other_sessions_rows_without_waiting_for_them():
+    # DBA review of the provenance graph: sp_GraphRecordAtoms runs in the ingest's transaction, which holds
+    # exclusive locks on its new atoms and embeddings; two sessions ingesting for one tenant each read
+    # the tenant's embeddings (READ_COMMITTED_SNAPSHOT is off by default) and wait on the other's: a
+    # deadlock. Every read of the tenant's atoms and embeddings there but the batch's own skips locked rows.
+    writer = blank_comments_and_strings(next(r for r in render_package("mssql") if r.obj.name == "dbo.sp_GraphRecordAtoms").sql)
+    assert re.search(r"SET TRANSACTION ISOLATION LEVEL READ COMMITTED;", writer)
+    reads = re.findall(r"FROM dbo\.AtomEmbeddings AS e( WITH \(READPAST\))? INNER JOIN dbo\.Atoms AS a( WITH \(READPAST\))?", writer)
+    assert len(reads) == 3 and all(e and a for e, a in reads), reads

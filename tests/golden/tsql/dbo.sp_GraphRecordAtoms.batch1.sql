@@ -12,6 +12,12 @@
 -- when there is one: dbo.sp_StoreAtom (sp_IngestAtom, and the text sp_GenerateText stores) and
 -- dbo.sp_IngestAtoms call it. Payloads are stored whole (dbo.AtomPayloadStore, one row per atom):
 -- there are no payload chunks to be ComponentOf an atom. No tenant role may execute it.
+-- Concurrency: the caller holds exclusive locks on the atoms and embeddings it has just written, and
+-- so does another session ingesting for the same tenant; READ_COMMITTED_SNAPSHOT is off by default,
+-- so reading the tenant's embeddings would wait on each other's: a deadlock, the victim's whole
+-- ingest lost. The reads of other rows skip what is locked (READPAST, at READ COMMITTED, which this
+-- procedure sets for itself): atoms ingested at the same moment by two sessions are not SimilarTo
+-- each other; each is to everything committed before it.
 CREATE OR ALTER PROCEDURE dbo.sp_GraphRecordAtoms
     @AtomIds NVARCHAR(MAX),
     @TenantId INT
@@ -19,6 +25,7 @@ AS
 BEGIN
     SET NOCOUNT ON;
     SET XACT_ABORT ON;
+    SET TRANSACTION ISOLATION LEVEL READ COMMITTED;  -- READPAST below needs it (a caller's level returns with it)
     DECLARE @Message NVARCHAR(2048), @Foreign BIGINT, @Type NVARCHAR(64);
     DECLARE @Dimension INT, @State NVARCHAR(MAX), @Results NVARCHAR(MAX), @Problem NVARCHAR(2048);
     DECLARE @Wanted INT = 5 + 1;  -- one more than kept: the atom finds itself first
@@ -78,7 +85,7 @@ BEGIN
                               WHERE s.TenantId = @TenantId AND s.IsActive = 1 AND s.EmbeddingType = @Type
                               FOR JSON PATH) AS segments,
                              (SELECT e.EmbeddingType AS type, e.Dimension AS dimension, COUNT_BIG(*) AS pending
-                              FROM dbo.AtomEmbeddings AS e INNER JOIN dbo.Atoms AS a ON a.AtomId = e.AtomId
+                              FROM dbo.AtomEmbeddings AS e WITH (READPAST) INNER JOIN dbo.Atoms AS a WITH (READPAST) ON a.AtomId = e.AtomId
                               WHERE e.Indexed = 0 AND a.TenantId = @TenantId AND e.EmbeddingType = @Type
                               GROUP BY e.EmbeddingType, e.Dimension FOR JSON PATH) AS pending
                       FOR JSON PATH, WITHOUT_ARRAY_WRAPPER);
@@ -88,11 +95,11 @@ BEGIN
         WHERE s.TenantId = @TenantId AND s.IsActive = 1 AND s.Dimension = @Dimension AND s.EmbeddingType = @Type;
         INSERT INTO #graph_search (Part, Id, Ordinal, Data)
         SELECT 'D', CONVERT(VARCHAR(20), e.AtomEmbeddingId), NULL, e.EmbeddingVector
-        FROM dbo.AtomEmbeddings AS e INNER JOIN dbo.Atoms AS a ON a.AtomId = e.AtomId
+        FROM dbo.AtomEmbeddings AS e WITH (READPAST) INNER JOIN dbo.Atoms AS a WITH (READPAST) ON a.AtomId = e.AtomId
         WHERE e.Indexed = 0 AND a.TenantId = @TenantId AND e.Dimension = @Dimension AND e.EmbeddingType = @Type;
         INSERT INTO #graph_search (Part, Id, Ordinal, Data)
         SELECT 'L', CONVERT(VARCHAR(20), e.AtomEmbeddingId), NULL, NULL
-        FROM dbo.AtomEmbeddings AS e INNER JOIN dbo.Atoms AS a ON a.AtomId = e.AtomId
+        FROM dbo.AtomEmbeddings AS e WITH (READPAST) INNER JOIN dbo.Atoms AS a WITH (READPAST) ON a.AtomId = e.AtomId
         WHERE a.TenantId = @TenantId AND e.Dimension = @Dimension AND e.EmbeddingType = @Type;
         INSERT INTO #graph_search (Part, Id, Ordinal, Data)
         SELECT 'Q', CONVERT(VARCHAR(20), g.AtomId), g.QueryOrdinal, g.EmbeddingVector
