@@ -642,6 +642,17 @@ def test_the_package_follows_the_server_behaviour_rules():
      "    import pandas as pd\n    OutputDataSet = pd.DataFrame([[''a'']])\n';\n", True),
     ("external-script-compiles", "EXEC sys.sp_execute_external_script @language = N'Python', @script = N'\n"
      "import pandas as pd\nOutputDataSet = pd.DataFrame([[''a'']])\n';\n", False),
+    # DBA review of the concept loop: dbo.fn_ConceptDrift compared each atom's first embedding with the
+    # run's start inside the SUM on an APPLY's right side (error 4101: its CREATE fails on every version)
+    ("apply-aggregate-outer-reference", "SELECT n.Added FROM dbo.Runs AS r\n"
+     "CROSS APPLY (SELECT SUM(CASE WHEN f.FirstAt >= r.StartTime THEN 1 ELSE 0 END) AS Added\n"
+     "             FROM (SELECT MIN(e.CreatedAt) AS FirstAt FROM dbo.E AS e GROUP BY e.AtomId) AS f) AS n;\n", True),
+    ("apply-aggregate-outer-reference", "SELECT n.Added FROM dbo.Runs AS r\n"
+     "CROSS APPLY (SELECT SUM(f.IsAdded) AS Added\n"
+     "             FROM (SELECT CASE WHEN MIN(e.CreatedAt) >= r.StartTime THEN 1 ELSE 0 END AS IsAdded\n"
+     "                   FROM dbo.E AS e GROUP BY e.AtomId) AS f) AS n;\n", False),
+    ("apply-aggregate-outer-reference", "SELECT n.Total FROM dbo.Runs AS r\n"
+     "OUTER APPLY (SELECT COUNT_BIG(x.Id) AS Total FROM dbo.X AS x WHERE x.RunId = r.RunId) AS n;\n", False),
 ])
 def test_each_server_behaviour_rule_catches_what_it_names(rule, text, caught):
     from tools.tsql_gate.rules import RULES
