@@ -684,6 +684,44 @@ def test_no_external_script_hands_none_to_an_output_parameter(rendered):
             assert not re.search(rf"\b{name}\b[^\n]*=\s*None\b", script), (rendered.obj.name, name)
 
 
+def test_sp_generate_text_hands_a_value_to_every_output_when_nothing_was_generated(monkeypatch):
+    # DBA review of the reasoning procedures: a generation of one token or none (the model ends a
+    # chain's step at once, the reasoning procedures' normal end) has no tokens_per_second; handed
+    # to its FLOAT OUTPUT as None it stopped BxlServer and failed the whole reasoning run. The script
+    # runs here over a stubbed generation whose result has the Nones generate() gives.
+    import sys
+    import types
+
+    generate_text = next(r for r in render_package("mssql") if r.obj.name == "dbo.sp_GenerateText")
+    (script, outputs, _), = _external_scripts(generate_text.sql)
+    generation = types.SimpleNamespace(
+        load=lambda model: model,
+        generate=lambda *args: {"text": "", "prompt_ids": [1, 2], "token_ids": [], "token_logprobs": [],
+                                "first_token_ms": 3.0, "tokens_per_second": None},
+        attention_record=lambda result: {"mean_token_logprob": None})
+    package = types.ModuleType("hartonomous_ext")
+    package.generation = generation
+    package.model_store = types.SimpleNamespace(from_chunk_rows=lambda row, rows: list(rows))
+    monkeypatch.setitem(sys.modules, "hartonomous_ext", package)
+
+    class Frame:  # the few pandas calls the script makes on its input data set
+        def groupby(self, column):
+            return [(11, self)]
+
+        def drop(self, columns):
+            return self
+
+        def itertuples(self, index, name):
+            return iter([])
+
+    scope = {"InputDataSet": Frame(), "models": '[{"model_id": 11}]', "model_ids": "[11]", "prompt": "2 + 2?",
+             "max_tokens": 4, "temperature": 0.0, "top_k": 0, "seed": None}
+    exec(script.replace("''", "'"), scope)
+    assert outputs and all(scope.get(name) is not None for name in outputs), \
+        [name for name in outputs if scope.get(name) is None]
+    assert "NULLIF(@TokensPerSecond, -1e0)" in generate_text.sql
+
+
 def test_sp_semantic_search_can_be_captured_with_insert_exec():
     # INSERT ... EXEC inside it would make a caller's INSERT ... EXEC fail (error 8164); results come
     # back through OUTPUT parameters, and WITH RESULT SETS NONE keeps any stray rows from the caller

@@ -165,7 +165,9 @@ text = result["text"]
 prompt_tokens = json.dumps(result["prompt_ids"])
 token_ids = json.dumps(result["token_ids"])
 first_token_ms = result["first_token_ms"]
-tokens_per_second = result["tokens_per_second"]
+# every OUTPUT parameter gets a value: None (a generation of one token or none, the reasoning
+# procedures'' end of a chain) stops BxlServer; -1 reads back as NULL
+tokens_per_second = -1.0 if result["tokens_per_second"] is None else result["tokens_per_second"]
 attention = json.dumps(generation.attention_record(result))
 ',
         @input_data_1 = N'SELECT ModelId, TensorIndex, TensorName, DType, Shape, ByteSize, ChunkIndex, ChunkHash, Data
@@ -179,6 +181,7 @@ attention = json.dumps(generation.attention_record(result))
         @token_ids = @TokenIds OUTPUT, @first_token_ms = @FirstTokenMs OUTPUT,
         @tokens_per_second = @TokensPerSecond OUTPUT, @attention = @Attention OUTPUT
     WITH RESULT SETS NONE;  -- no rows: the reasoning procedures read this procedure's one result with INSERT ... EXEC
+    SET @TokensPerSecond = NULLIF(@TokensPerSecond, -1e0);  -- fewer than two tokens: no rate
     SET @TokenCount = (SELECT COUNT(*) FROM OPENJSON(@TokenIds));
     -- the request, the stored text (an atom, within the tenant's MaxIngestBytes) and the stream go in
     -- together or not at all
