@@ -722,6 +722,22 @@ def test_sp_generate_text_hands_a_value_to_every_output_when_nothing_was_generat
     assert "NULLIF(@TokensPerSecond, -1e0)" in generate_text.sql
 
 
+@pytest.mark.parametrize("name", ["dbo.sp_GenerateText", "dbo.sp_SelfConsistencyReasoning",
+                                  "dbo.sp_ChainOfThoughtReasoning", "dbo.sp_MultiPathReasoning"])
+def test_generation_and_reasoning_refuse_before_xact_abort(name):
+    # DBA review of the reasoning procedures (as fn_DiscoverConcepts' suggestion 2): SET XACT_ABORT ON
+    # came first, so every refused argument (THROW honours XACT_ABORT) doomed the caller's
+    # transaction, tSQLt's own included (its rollback to the test's savepoint then fails). The
+    # refusals (their THROWs, and sp_CheckReasoningArguments') come before it; the work after it.
+    body = _body(next(r for r in render_package("mssql") if r.obj.name == name).sql)
+    xact = re.search(r"\bSET\s+XACT_ABORT\s+ON\b", body, re.IGNORECASE)
+    work = re.search(r"\bBEGIN\s+TRAN(?:SACTION)?\b|\bsp_execute_external_script\b", body, re.IGNORECASE)
+    assert xact and work and xact.start() < work.start(), name
+    refusals = [m.start() for m in re.finditer(r"\bTHROW\b|\bEXEC\s+dbo\.sp_CheckReasoningArguments\b", body[:work.start()],
+                                               re.IGNORECASE)]
+    assert refusals and max(refusals) < xact.start(), name
+
+
 def test_sp_semantic_search_can_be_captured_with_insert_exec():
     # INSERT ... EXEC inside it would make a caller's INSERT ... EXEC fail (error 8164); results come
     # back through OUTPUT parameters, and WITH RESULT SETS NONE keeps any stray rows from the caller

@@ -23,7 +23,6 @@ AS
 BEGIN
     SET NOCOUNT ON;
     SET TRANSACTION ISOLATION LEVEL READ COMMITTED;  -- its charge reaches the memory-optimized ledger (dbo.sp_ChargeUsage)
-    SET XACT_ABORT ON;  -- an error in the writes at the end rolls all of them back
     DECLARE @TenantRefusal NVARCHAR(400);  -- the session's tenant, or an administrator's choice (dbo.fn_ResolveTenant)
     SELECT @TenantId = r.TenantId, @TenantRefusal = r.Refusal FROM dbo.fn_ResolveTenant(@TenantId, N'sp_GenerateText') AS r;
     IF @TenantRefusal IS NOT NULL
@@ -145,6 +144,10 @@ BEGIN
                     FROM #weights AS w WHERE w.ChunkHash IS NOT NULL AND w.Data IS NULL);
     IF @Message IS NOT NULL
         THROW 50609, @Message, 1;
+    -- only now, after the refusals (50030, 50035-50043, 50601-50609): a refused call leaves a caller's
+    -- transaction committable (XACT_ABORT ON makes every THROW doom it); from here a script error or an
+    -- error in the writes at the end rolls all of them back
+    SET XACT_ABORT ON;
     -- a BIGINT parameter reaches Python as a float (exact only to 2^53): the seed goes as its digits
     DECLARE @SeedDigits NVARCHAR(20) = CONVERT(NVARCHAR(20), @seed);
     EXEC sys.sp_execute_external_script
