@@ -144,7 +144,7 @@ BEGIN
                     FROM #weights AS w WHERE w.ChunkHash IS NOT NULL AND w.Data IS NULL);
     IF @Message IS NOT NULL
         THROW 50609, @Message, 1;
-    -- only now, after the refusals (50030, 50035-50043, 50601-50609): a refused call leaves a caller's
+    -- only now, after the refusals (50030, 50035-50043, 50601-50610): a refused call leaves a caller's
     -- transaction committable (XACT_ABORT ON makes every THROW doom it); from here a script error or an
     -- error in the writes at the end rolls all of them back
     SET XACT_ABORT ON;
