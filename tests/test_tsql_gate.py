@@ -642,6 +642,17 @@ def test_the_package_follows_the_server_behaviour_rules():
      "    import pandas as pd\n    OutputDataSet = pd.DataFrame([[''a'']])\n';\n", True),
     ("external-script-compiles", "EXEC sys.sp_execute_external_script @language = N'Python', @script = N'\n"
      "import pandas as pd\nOutputDataSet = pd.DataFrame([[''a'']])\n';\n", False),
+    # DBA review of the concept loop: dbo.fn_ConceptDrift compared each atom's first embedding with the
+    # run's start inside the SUM on an APPLY's right side (error 4101: its CREATE fails on every version)
+    ("apply-aggregate-outer-reference", "SELECT n.Added FROM dbo.Runs AS r\n"
+     "CROSS APPLY (SELECT SUM(CASE WHEN f.FirstAt >= r.StartTime THEN 1 ELSE 0 END) AS Added\n"
+     "             FROM (SELECT MIN(e.CreatedAt) AS FirstAt FROM dbo.E AS e GROUP BY e.AtomId) AS f) AS n;\n", True),
+    ("apply-aggregate-outer-reference", "SELECT n.Added FROM dbo.Runs AS r\n"
+     "CROSS APPLY (SELECT SUM(f.IsAdded) AS Added\n"
+     "             FROM (SELECT CASE WHEN MIN(e.CreatedAt) >= r.StartTime THEN 1 ELSE 0 END AS IsAdded\n"
+     "                   FROM dbo.E AS e GROUP BY e.AtomId) AS f) AS n;\n", False),
+    ("apply-aggregate-outer-reference", "SELECT n.Total FROM dbo.Runs AS r\n"
+     "OUTER APPLY (SELECT COUNT_BIG(x.Id) AS Total FROM dbo.X AS x WHERE x.RunId = r.RunId) AS n;\n", False),
 ])
 def test_each_server_behaviour_rule_catches_what_it_names(rule, text, caught):
     from tools.tsql_gate.rules import RULES
@@ -671,6 +682,60 @@ def test_no_external_script_hands_none_to_an_output_parameter(rendered):
     for script, outputs, _ in _external_scripts(rendered.sql):
         for name in outputs:
             assert not re.search(rf"\b{name}\b[^\n]*=\s*None\b", script), (rendered.obj.name, name)
+
+
+def test_sp_generate_text_hands_a_value_to_every_output_when_nothing_was_generated(monkeypatch):
+    # DBA review of the reasoning procedures: a generation of one token or none (the model ends a
+    # chain's step at once, the reasoning procedures' normal end) has no tokens_per_second; handed
+    # to its FLOAT OUTPUT as None it stopped BxlServer and failed the whole reasoning run. The script
+    # runs here over a stubbed generation whose result has the Nones generate() gives.
+    import sys
+    import types
+
+    generate_text = next(r for r in render_package("mssql") if r.obj.name == "dbo.sp_GenerateText")
+    (script, outputs, _), = _external_scripts(generate_text.sql)
+    generation = types.SimpleNamespace(
+        load=lambda model: model,
+        generate=lambda *args: {"text": "", "prompt_ids": [1, 2], "token_ids": [], "token_logprobs": [],
+                                "first_token_ms": 3.0, "tokens_per_second": None},
+        attention_record=lambda result: {"mean_token_logprob": None})
+    package = types.ModuleType("hartonomous_ext")
+    package.generation = generation
+    package.model_store = types.SimpleNamespace(from_chunk_rows=lambda row, rows: list(rows))
+    monkeypatch.setitem(sys.modules, "hartonomous_ext", package)
+
+    class Frame:  # the few pandas calls the script makes on its input data set
+        def groupby(self, column):
+            return [(11, self)]
+
+        def drop(self, columns):
+            return self
+
+        def itertuples(self, index, name):
+            return iter([])
+
+    scope = {"InputDataSet": Frame(), "models": '[{"model_id": 11}]', "model_ids": "[11]", "prompt": "2 + 2?",
+             "max_tokens": 4, "temperature": 0.0, "top_k": 0, "seed": None}
+    exec(script.replace("''", "'"), scope)
+    assert outputs and all(scope.get(name) is not None for name in outputs), \
+        [name for name in outputs if scope.get(name) is None]
+    assert "NULLIF(@TokensPerSecond, -1e0)" in generate_text.sql
+
+
+@pytest.mark.parametrize("name", ["dbo.sp_GenerateText", "dbo.sp_SelfConsistencyReasoning",
+                                  "dbo.sp_ChainOfThoughtReasoning", "dbo.sp_MultiPathReasoning"])
+def test_generation_and_reasoning_refuse_before_xact_abort(name):
+    # DBA review of the reasoning procedures (as fn_DiscoverConcepts' suggestion 2): SET XACT_ABORT ON
+    # came first, so every refused argument (THROW honours XACT_ABORT) doomed the caller's
+    # transaction, tSQLt's own included (its rollback to the test's savepoint then fails). The
+    # refusals (their THROWs, and sp_CheckReasoningArguments') come before it; the work after it.
+    body = _body(next(r for r in render_package("mssql") if r.obj.name == name).sql)
+    xact = re.search(r"\bSET\s+XACT_ABORT\s+ON\b", body, re.IGNORECASE)
+    work = re.search(r"\bBEGIN\s+TRAN(?:SACTION)?\b|\bsp_execute_external_script\b", body, re.IGNORECASE)
+    assert xact and work and xact.start() < work.start(), name
+    refusals = [m.start() for m in re.finditer(r"\bTHROW\b|\bEXEC\s+dbo\.sp_CheckReasoningArguments\b", body[:work.start()],
+                                               re.IGNORECASE)]
+    assert refusals and max(refusals) < xact.start(), name
 
 
 def test_sp_semantic_search_can_be_captured_with_insert_exec():

@@ -23,7 +23,6 @@ AS
 BEGIN
     SET NOCOUNT ON;
     SET TRANSACTION ISOLATION LEVEL READ COMMITTED;  -- its charge reaches the memory-optimized ledger (dbo.sp_ChargeUsage)
-    SET XACT_ABORT ON;  -- an error in the writes at the end rolls all of them back
     DECLARE @TenantRefusal NVARCHAR(400);  -- the session's tenant, or an administrator's choice (dbo.fn_ResolveTenant)
     SELECT @TenantId = r.TenantId, @TenantRefusal = r.Refusal FROM dbo.fn_ResolveTenant(@TenantId, N'sp_GenerateText') AS r;
     IF @TenantRefusal IS NOT NULL
@@ -145,6 +144,10 @@ BEGIN
                     FROM #weights AS w WHERE w.ChunkHash IS NOT NULL AND w.Data IS NULL);
     IF @Message IS NOT NULL
         THROW 50609, @Message, 1;
+    -- only now, after the refusals (50030, 50035-50043, 50601-50610): a refused call leaves a caller's
+    -- transaction committable (XACT_ABORT ON makes every THROW doom it); from here a script error or an
+    -- error in the writes at the end rolls all of them back
+    SET XACT_ABORT ON;
     -- a BIGINT parameter reaches Python as a float (exact only to 2^53): the seed goes as its digits
     DECLARE @SeedDigits NVARCHAR(20) = CONVERT(NVARCHAR(20), @seed);
     EXEC sys.sp_execute_external_script
@@ -165,7 +168,9 @@ text = result["text"]
 prompt_tokens = json.dumps(result["prompt_ids"])
 token_ids = json.dumps(result["token_ids"])
 first_token_ms = result["first_token_ms"]
-tokens_per_second = result["tokens_per_second"]
+# every OUTPUT parameter gets a value: None (a generation of one token or none, the reasoning
+# procedures'' end of a chain) stops BxlServer; -1 reads back as NULL
+tokens_per_second = -1.0 if result["tokens_per_second"] is None else result["tokens_per_second"]
 attention = json.dumps(generation.attention_record(result))
 ',
         @input_data_1 = N'SELECT ModelId, TensorIndex, TensorName, DType, Shape, ByteSize, ChunkIndex, ChunkHash, Data
@@ -179,6 +184,7 @@ attention = json.dumps(generation.attention_record(result))
         @token_ids = @TokenIds OUTPUT, @first_token_ms = @FirstTokenMs OUTPUT,
         @tokens_per_second = @TokensPerSecond OUTPUT, @attention = @Attention OUTPUT
     WITH RESULT SETS NONE;  -- no rows: the reasoning procedures read this procedure's one result with INSERT ... EXEC
+    SET @TokensPerSecond = NULLIF(@TokensPerSecond, -1e0);  -- fewer than two tokens: no rate
     SET @TokenCount = (SELECT COUNT(*) FROM OPENJSON(@TokenIds));
     -- the request, the stored text (an atom, within the tenant's MaxIngestBytes) and the stream go in
     -- together or not at all

@@ -150,3 +150,23 @@ BEGIN
     EXEC tSQLt.AssertEquals @Expected = 0, @Actual = @Written;
 END;
 GO
+
+-- DBA review: SET XACT_ABORT ON came before the checks, so a refused argument doomed the caller's
+-- transaction (THROW honours XACT_ABORT); the refusals now come first, as in dbo.sp_GenerateText
+CREATE PROCEDURE test_sp_SelfConsistencyReasoning.[test a refused argument leaves the caller's transaction committable]
+AS
+BEGIN
+    DECLARE @Number INT, @State INT, @Calls INT;
+    BEGIN TRY
+        EXEC dbo.sp_SelfConsistencyReasoning @Prompt = N'What is 2 + 2?', @NumSamples = 0, @ModelIds = N'11',
+            @TenantId = 424242, @Seed = 10;
+    END TRY
+    BEGIN CATCH
+        SELECT @Number = ERROR_NUMBER(), @State = XACT_STATE();
+    END CATCH;
+    SELECT @Calls = COUNT(*) FROM dbo.sp_GenerateText_SpyProcedureLog;
+    EXEC tSQLt.AssertEquals @Expected = 51501, @Actual = @Number;
+    EXEC tSQLt.AssertEquals @Expected = 1, @Actual = @State;
+    EXEC tSQLt.AssertEquals @Expected = 0, @Actual = @Calls;
+END;
+GO

@@ -36,6 +36,10 @@ same mistake cannot come back:
   called a procedure that does (dbo.sp_ChargeUsage writes the in-memory billing ledger, so every
   metered procedure does): sp_IngestAtom's savepoint around binding, after sp_StoreAtom's charge,
   failed every ingest inside a caller's transaction.
+- apply-aggregate-outer-reference: an aggregate on the right side of a CROSS or OUTER APPLY may not
+  reference a column of the left side (error 4101, when the statement is bound: an inline function's
+  CREATE fails). dbo.fn_ConceptDrift's SUM(CASE WHEN f.FirstAt >= r.StartTime ...) inside its APPLY
+  would have failed its deployment on every version; compare in a derived table, aggregate the result.
 
 The rules read the rendered text with comments and string literals blanked, so a script inside a
 string (the Python of sp_execute_external_script) or a comment does not trip them; external-bigint
@@ -224,12 +228,51 @@ def external_input_reads_tables(raw: str) -> list[tuple[int, str]]:
     return problems
 
 
+_APPLY = re.compile(r"\b(?:CROSS|OUTER)\s+APPLY\s*\(", re.IGNORECASE)
+_AGGREGATE = re.compile(r"\b(?:SUM|COUNT|COUNT_BIG|AVG|MIN|MAX|STRING_AGG|STDEV|STDEVP|VAR|VARP)\s*\(", re.IGNORECASE)
+_ALIAS = re.compile(r"\bAS\s+\[?(\w+)\]?|\b(?:FROM|JOIN|APPLY)\s+[\w.\[\]#@]+\s+(?!(?:AS|ON|WHERE|INNER|LEFT|RIGHT|FULL|"
+                    r"CROSS|OUTER|JOIN|GROUP|ORDER|WITH)\b)\[?(\w+)\]?", re.IGNORECASE)
+_QUALIFIED = re.compile(r"\b(\w+)\s*\.\s*\[?\w+\]?")
+
+
+def _closing(code: str, opening: int) -> int:
+    """The position of the parenthesis that closes the one at `opening` (len(code) if none)."""
+    depth = 0
+    for position in range(opening, len(code)):
+        if code[position] == "(":
+            depth += 1
+        elif code[position] == ")":
+            depth -= 1
+            if depth == 0:
+                return position
+    return len(code)
+
+
+def apply_aggregate_outer_reference(code: str) -> list[tuple[int, str]]:
+    """An aggregate inside an APPLY's right-side query whose argument names a table alias that the
+    right side does not define: a column of the left side (error 4101)."""
+    problems = []
+    for apply in _APPLY.finditer(code):
+        body = code[apply.end():_closing(code, apply.end() - 1)]
+        defined = {(m.group(1) or m.group(2)).lower() for m in _ALIAS.finditer(body)}
+        for aggregate in _AGGREGATE.finditer(body):
+            argument = body[aggregate.end():_closing(body, aggregate.end() - 1)]
+            outer = sorted({m.group(1) for m in _QUALIFIED.finditer(argument)
+                            if m.group(1).lower() not in defined and m.group(1).lower() not in ("dbo", "sys")})
+            if outer:
+                problems.append((apply.end() + aggregate.start(), (
+                    f"an aggregate on the right side of an APPLY references {', '.join(outer)} of its left side "
+                    "(error 4101): compare in a derived table, aggregate the result")))
+    return problems
+
+
 # rule name -> check(code with comments and strings blanked, the text as written)
 RULES = {
     "output-reset": lambda code, raw: output_reset(code),
     "catch-xact-state": lambda code, raw: catch_xact_state(code),
     "spatial-nearest": lambda code, raw: spatial_nearest(code),
     "insert-absent-dedupes": lambda code, raw: insert_absent_dedupes(code),
+    "apply-aggregate-outer-reference": lambda code, raw: apply_aggregate_outer_reference(code),
     "external-bigint": external_bigint,
     "external-binary-result": lambda code, raw: external_binary_result(code),
     "external-input-reads-tables": lambda code, raw: external_input_reads_tables(raw),

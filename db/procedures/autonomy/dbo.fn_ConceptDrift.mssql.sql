@@ -21,9 +21,10 @@ FROM (SELECT TOP (1) j.IngestionJobId, j.AtomsProcessed, j.StartTime, j.Paramete
       WHERE j.TenantId = @TenantId AND j.JobType = N'concept-discovery' AND j.Status = N'Completed'
         AND j.Source = @EmbeddingType
       ORDER BY j.IngestionJobId DESC) AS r
-CROSS APPLY (SELECT COUNT_BIG(*) AS Atoms,
-                    COALESCE(SUM(CASE WHEN f.FirstAt >= r.StartTime THEN CAST(1 AS BIGINT) ELSE 0 END), 0) AS Added
-             FROM (SELECT MIN(e.CreatedAt) AS FirstAt
+CROSS APPLY (SELECT COUNT_BIG(*) AS Atoms, COALESCE(SUM(f.IsAdded), 0) AS Added
+             -- each atom's first embedding compared with the run's start here, outside the aggregate:
+             -- an aggregate on the right side of an APPLY may not reference the left side (error 4101)
+             FROM (SELECT CASE WHEN MIN(e.CreatedAt) >= r.StartTime THEN CAST(1 AS BIGINT) ELSE 0 END AS IsAdded
                    FROM dbo.AtomEmbeddings AS e
                    INNER JOIN dbo.Atoms AS a ON a.AtomId = e.AtomId
                    WHERE a.TenantId = @TenantId AND e.EmbeddingType = @EmbeddingType

@@ -24,7 +24,6 @@ AS
 BEGIN
     SET NOCOUNT ON;
     SET TRANSACTION ISOLATION LEVEL READ COMMITTED;  -- sp_GenerateText's charge reaches the memory-optimized ledger
-    SET XACT_ABORT ON;  -- a failed step rolls back every step before it, and their charges
     DECLARE @TenantRefusal NVARCHAR(400);  -- the session's tenant, or an administrator's choice (dbo.fn_ResolveTenant)
     SELECT @TenantId = r.TenantId, @TenantRefusal = r.Refusal
     FROM dbo.fn_ResolveTenant(@TenantId, N'sp_MultiPathReasoning') AS r;
@@ -34,6 +33,10 @@ BEGIN
         @CountName = N'NumPaths', @Count = @NumPaths, @DepthName = N'MaxDepth', @Depth = @MaxDepth,
         @Temperature = @Temperature, @MaxTokens = @MaxTokens, @Seed = @Seed, @TenantId = @TenantId,
         @ModelIdsGiven = @ModelIds, @ModelIds = @ModelIds OUTPUT;
+    -- only now, after the refusals (50030, 51500-51507): a refused argument leaves a caller's transaction
+    -- committable (XACT_ABORT ON makes every THROW doom it); from here a failed step rolls back every
+    -- step before it, and their charges
+    SET XACT_ABORT ON;
     SET @ProblemId = COALESCE(@ProblemId, NEWID());
     DECLARE @Started DATETIME2(7) = SYSUTCDATETIME(), @Path INT = 0, @Step INT, @StepSeed BIGINT, @Done NVARCHAR(MAX);
     DECLARE @StepPrompt NVARCHAR(MAX), @Text NVARCHAR(MAX), @PathsJson NVARCHAR(MAX), @Record NVARCHAR(MAX);

@@ -21,7 +21,6 @@ AS
 BEGIN
     SET NOCOUNT ON;
     SET TRANSACTION ISOLATION LEVEL READ COMMITTED;  -- sp_GenerateText's charge reaches the memory-optimized ledger
-    SET XACT_ABORT ON;  -- a failed sample rolls back every sample before it, and their charges
     DECLARE @TenantRefusal NVARCHAR(400);  -- the session's tenant, or an administrator's choice (dbo.fn_ResolveTenant)
     SELECT @TenantId = r.TenantId, @TenantRefusal = r.Refusal
     FROM dbo.fn_ResolveTenant(@TenantId, N'sp_SelfConsistencyReasoning') AS r;
@@ -31,6 +30,10 @@ BEGIN
         @CountName = N'NumSamples', @Count = @NumSamples, @DepthName = NULL, @Depth = NULL,
         @Temperature = @Temperature, @MaxTokens = @MaxTokens, @Seed = @Seed, @TenantId = @TenantId,
         @ModelIdsGiven = @ModelIds, @ModelIds = @ModelIds OUTPUT;
+    -- only now, after the refusals (50030, 51500-51507): a refused argument leaves a caller's transaction
+    -- committable (XACT_ABORT ON makes every THROW doom it); from here a failed sample rolls back every
+    -- sample before it, and their charges
+    SET XACT_ABORT ON;
     SET @ProblemId = COALESCE(@ProblemId, NEWID());
     DECLARE @Started DATETIME2(7) = SYSUTCDATETIME(), @Sample INT = 0, @SampleSeed BIGINT;
     DECLARE @SamplesJson NVARCHAR(MAX), @Record NVARCHAR(MAX), @ResultId BIGINT;
