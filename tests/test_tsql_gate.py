@@ -1299,3 +1299,17 @@ def test_the_graph_writer_reads_other_sessions_rows_without_waiting_for_them():
     assert re.search(r"SET TRANSACTION ISOLATION LEVEL READ COMMITTED;", writer)
     reads = re.findall(r"FROM dbo\.AtomEmbeddings AS e( WITH \(READPAST\))? INNER JOIN dbo\.Atoms AS a( WITH \(READPAST\))?", writer)
     assert len(reads) == 3 and all(e and a for e, a in reads), reads
+
+
+def test_a_temporary_table_a_called_procedure_also_creates_fails_the_gate(db_copy):
+    # DBA review of reasoning: sp_GenerateText created #weights (ModelId first) before calling sp_StoreAtom,
+    # which can reach sp_ComputeEmbedding, whose #weights has other columns; a nested procedure's
+    # statements may resolve to its caller's table of the same name
+    from tools.tsql_gate.rules import check_rules
+
+    generate = db_copy / "procedures" / "dbo.sp_GenerateText.mssql.sql"
+    assert check_rules(render_package("mssql", db_root=db_copy)) == []
+    generate.write_text(generate.read_text().replace("#generation_weights", "#weights"))
+    failures = check_rules(render_package("mssql", db_root=db_copy))
+    assert [(f.rule, f.object) for f in failures] == [("nested-temp-table", "dbo.sp_GenerateText")]
+    assert "#weights is also created, with other columns, by dbo.sp_computeembedding" in failures[0].message

@@ -131,17 +131,17 @@ BEGIN
                           m.Config AS config
                    FROM (SELECT DISTINCT ModelId FROM #models) AS r
                    CROSS APPLY dbo.fn_StoredModel(r.ModelId, @TenantId) AS m FOR JSON PATH);
-    CREATE TABLE #weights (ModelId INT, TensorIndex INT, TensorName NVARCHAR(512), DType NVARCHAR(16),
+    CREATE TABLE #generation_weights (ModelId INT, TensorIndex INT, TensorName NVARCHAR(512), DType NVARCHAR(16),
                            Shape NVARCHAR(400), ByteSize BIGINT, ChunkIndex INT, ChunkHash BINARY(32), Data VARBINARY(MAX));
     -- the store's one reader (dbo.fn_StoredModelChunks): a model given twice is read once
-    INSERT INTO #weights (ModelId, TensorIndex, TensorName, DType, Shape, ByteSize, ChunkIndex, ChunkHash, Data)
+    INSERT INTO #generation_weights (ModelId, TensorIndex, TensorName, DType, Shape, ByteSize, ChunkIndex, ChunkHash, Data)
     SELECT r.ModelId, w.TensorIndex, w.TensorName, w.DType, w.Shape, w.ByteSize, w.ChunkIndex, w.ChunkHash, w.Data
     FROM (SELECT DISTINCT ModelId FROM #models) AS r
     CROSS APPLY dbo.fn_StoredModelChunks(r.ModelId) AS w;
     -- a chunk the model maps to but dbo.TensorChunks lacks: named here, not as a script error
     SET @Message = (SELECT TOP (1) CONCAT(N'sp_GenerateText: tensor ', w.TensorName, N' of model ', w.ModelId,
                                           N' maps to chunk ', CONVERT(NVARCHAR(64), w.ChunkHash, 2), N', which is not stored')
-                    FROM #weights AS w WHERE w.ChunkHash IS NOT NULL AND w.Data IS NULL);
+                    FROM #generation_weights AS w WHERE w.ChunkHash IS NOT NULL AND w.Data IS NULL);
     IF @Message IS NOT NULL
         THROW 50609, @Message, 1;
     -- only now, after the refusals (50030, 50035-50043, 50601-50610): a refused call leaves a caller's
@@ -174,7 +174,7 @@ tokens_per_second = -1.0 if result["tokens_per_second"] is None else result["tok
 attention = json.dumps(generation.attention_record(result))
 ',
         @input_data_1 = N'SELECT ModelId, TensorIndex, TensorName, DType, Shape, ByteSize, ChunkIndex, ChunkHash, Data
-                          FROM #weights ORDER BY ModelId, TensorIndex, ChunkIndex',
+                          FROM #generation_weights ORDER BY ModelId, TensorIndex, ChunkIndex',
         @params = N'@prompt NVARCHAR(MAX), @max_tokens INT, @temperature FLOAT, @top_k INT, @seed NVARCHAR(20),
                     @models NVARCHAR(MAX), @model_ids NVARCHAR(400), @text NVARCHAR(MAX) OUTPUT,
                     @prompt_tokens NVARCHAR(MAX) OUTPUT, @token_ids NVARCHAR(MAX) OUTPUT,

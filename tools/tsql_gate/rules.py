@@ -36,6 +36,10 @@ same mistake cannot come back:
   called a procedure that does (dbo.sp_ChargeUsage writes the in-memory billing ledger, so every
   metered procedure does): sp_IngestAtom's savepoint around binding, after sp_StoreAtom's charge,
   failed every ingest inside a caller's transaction.
+- nested-temp-table: a procedure that creates #t must not call (directly or through others) one that
+  creates its own #t with other columns: the nested one's statements may resolve to the caller's
+  table (Microsoft, CREATE TABLE: a nested procedure's temporary table of the same name needs the same
+  structure). sp_GenerateText's #weights and sp_ComputeEmbedding's differed.
 - apply-aggregate-outer-reference: an aggregate on the right side of a CROSS or OUTER APPLY may not
   reference a column of the left side (error 4101, when the statement is bound: an inline function's
   CREATE fails). dbo.fn_ConceptDrift's SUM(CASE WHEN f.FirstAt >= r.StartTime ...) inside its APPLY
@@ -349,6 +353,38 @@ def savepoint_after_memory_optimized(procedures: dict[str, str], tables: Iterabl
     return problems
 
 
+_CREATE_TEMP = re.compile(r"\bCREATE\s+TABLE\s+(#\w+)\s*\((.*?)\);", re.IGNORECASE | re.DOTALL)
+
+
+def nested_temp_tables(procedures: dict[str, str]) -> dict[str, list[tuple[int, str]]]:
+    """procedures: schema.name (lower case) -> code. For each, the #tables it creates that a procedure
+    it EXECs (directly or through others) also creates with another definition."""
+    created = {name: {m.group(1).lower(): (m.start(), " ".join(m.group(2).split()).lower())
+                      for m in _CREATE_TEMP.finditer(code)} for name, code in procedures.items()}
+    calls = {name: [(m.start(), f"{m.group(1)}.{m.group(2)}".lower()) for m in _EXEC_PROCEDURE.finditer(code)
+                    if f"{m.group(1)}.{m.group(2)}".lower() in procedures]
+             for name, code in procedures.items()}
+
+    def reach(names: set[str]) -> set[str]:  # everything these call, to a fixed point
+        reached, frontier = set(), set(names)
+        while frontier:
+            reached |= frontier
+            frontier = {c for f in frontier for _, c in calls[f]} - reached
+        return reached
+
+    problems: dict[str, list[tuple[int, str]]] = {}
+    for name in procedures:
+        for table, (position, columns) in created[name].items():
+            # the table exists for the calls that follow its CREATE
+            for callee in sorted(reach({c for at, c in calls[name] if at > position}) - {name}):
+                theirs = created[callee].get(table)
+                if theirs is not None and theirs[1] != columns:
+                    problems.setdefault(name, []).append((position, (
+                        f"{table} is also created, with other columns, by {callee}, which this procedure calls: the "
+                        "nested procedure's statements may resolve to this one; give one of them another name")))
+    return problems
+
+
 def check_rules(rendered: Iterable[RenderedObject]) -> list[RuleFailure]:
     rendered = [item for item in rendered if item.obj.engine_name == "mssql"]
     in_memory = memory_optimized_tables(rendered)
@@ -358,9 +394,13 @@ def check_rules(rendered: Iterable[RenderedObject]) -> list[RuleFailure]:
                 for item in in_memory.values() if not item.obj.autocommit]
     bodies = {item.obj.name.lower(): "\n".join(blank_comments_and_strings(b) for b in item.batches)
               for item in rendered if item.obj.kind == "procedure"}
+    nested = nested_temp_tables(bodies)
     for item in rendered:
         for position, message in savepoint_after_memory_optimized(bodies, in_memory).get(item.obj.name.lower(), []):
             failures.append(RuleFailure("savepoint-after-memory-optimized", item.obj.name, item.obj.source_label, 1,
+                                        _line(bodies[item.obj.name.lower()], position), message))
+        for position, message in nested.get(item.obj.name.lower(), []):
+            failures.append(RuleFailure("nested-temp-table", item.obj.name, item.obj.source_label, 1,
                                         _line(bodies[item.obj.name.lower()], position), message))
     for item in rendered:
         if item.obj.kind not in ("procedure", "function", "check"):
