@@ -687,18 +687,23 @@ def test_no_external_script_hands_none_to_an_output_parameter(rendered):
 def test_sp_generate_text_hands_a_value_to_every_output_when_nothing_was_generated(monkeypatch):
     # DBA review of the reasoning procedures: a generation of one token or none (the model ends a
     # chain's step at once, the reasoning procedures' normal end) has no tokens_per_second; handed
-    # to its FLOAT OUTPUT as None it stopped BxlServer and failed the whole reasoning run. The script
-    # runs here over a stubbed generation whose result has the Nones generate() gives.
+    # to its FLOAT OUTPUT as None it stopped BxlServer and failed the whole reasoning run. The rendered
+    # script runs here with the result the real generate() gives for a one-token generation of the
+    # packaged SmolLM2 (computed outside the database first); only its reading of the stored model's
+    # chunk rows, which needs SQL Server's input data set, is bypassed.
     import sys
     import types
 
+    import hartonomous_ext.generation as real_generation
+    import hartonomous_ext.model_formats as formats
+    from conftest import smollm_path
+
+    one_token = real_generation.generate([real_generation.load(formats.read(smollm_path()))], "2 + 2?", 1)
+    assert one_token["tokens_per_second"] is None  # what the script must not hand back as it is
     generate_text = next(r for r in render_package("mssql") if r.obj.name == "dbo.sp_GenerateText")
     (script, outputs, _), = _external_scripts(generate_text.sql)
-    generation = types.SimpleNamespace(
-        load=lambda model: model,
-        generate=lambda *args: {"text": "", "prompt_ids": [1, 2], "token_ids": [], "token_logprobs": [],
-                                "first_token_ms": 3.0, "tokens_per_second": None},
-        attention_record=lambda result: {"mean_token_logprob": None})
+    generation = types.SimpleNamespace(load=lambda model: model, generate=lambda *args, **kwargs: one_token,
+                                       attention_record=real_generation.attention_record)
     package = types.ModuleType("hartonomous_ext")
     package.generation = generation
     package.model_store = types.SimpleNamespace(from_chunk_rows=lambda row, rows: list(rows))
