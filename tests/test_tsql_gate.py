@@ -1304,6 +1304,13 @@ def test_the_graph_writer_reads_other_sessions_rows_without_waiting_for_them():
     assert re.search(r"SET TRANSACTION ISOLATION LEVEL READ COMMITTED;", writer)
     reads = re.findall(r"FROM dbo\.AtomEmbeddings AS e( WITH \(READPAST\))? INNER JOIN dbo\.Atoms AS a( WITH \(READPAST\))?", writer)
     assert len(reads) == 3 and all(e and a for e, a in reads), reads
+    # and no key-range lock on the probes of its own atoms' nodes and edges (the caller holds those atoms'
+    # rows): HOLDLOCK past the last node queued every tenant's ingest behind this one; only the probe
+    # for a neighbour stored before the graph existed keeps it
+    probes = sorted((m.group(1), m.group(2), re.search(r"= (\w+\.\$?\w+)", writer[m.end():m.end() + 200]).group(1))
+                    for m in re.finditer(r"FROM graph\.AtomGraph(Nodes|Edges) AS \w+ WITH \(([^)]*)\)", writer))
+    assert probes == [("Edges", "UPDLOCK", "f.$node_id"), ("Nodes", "UPDLOCK", "g.AtomId"),
+                      ("Nodes", "UPDLOCK, HOLDLOCK", "h.AtomId")], probes
 
 
 def test_a_temporary_table_a_called_procedure_also_creates_fails_the_gate(db_copy):

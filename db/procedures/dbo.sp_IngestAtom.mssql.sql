@@ -16,7 +16,7 @@
 -- the helper has written nothing yet, as it writes only after every type is computed: no savepoint,
 -- which a transaction that wrote the memory-optimized billing ledger cannot take, error 12326) and
 -- PRINTed, the atom is stored and unbound, and the next discovery run binds it; a discovery run holding the type's concepts past 5 s skips the bind (a message). Only a
--- caller's transaction the error doomed (the caller's XACT_ABORT ON, or an error that always dooms)
+-- caller's transaction the error doomed (an error that dooms whatever XACT_ABORT says; this procedure sets it OFF)
 -- cannot be kept: error 50638 says so, and the caller's rollback takes the atom with it.
 -- Metered (dbo.sp_ChargeUsage): the bytes of new content ('ingested_byte'; content already stored
 -- costs nothing) and the embedding computed ('embedding'); past a quota it refuses before the work.
@@ -67,8 +67,8 @@ BEGIN
         BEGIN CATCH
             IF @Outer > 0 AND XACT_STATE() <> 1
             BEGIN
-                -- doomed (-1: the caller's XACT_ABORT ON, or an error that always dooms): nothing can
-                -- commit; or gone (0: a deadlock victim's whole
+                -- doomed (-1: an error that dooms whatever XACT_ABORT says; this procedure sets it OFF):
+                -- nothing can commit; or gone (0: a deadlock victim's whole
                 -- transaction was rolled back). The stored atom cannot be kept: tell the caller why
                 SET @Message = CONCAT(N'sp_IngestAtom: binding atom ', @AtomId, N' to its concepts failed (error ',
                                       ERROR_NUMBER(), N': ', ERROR_MESSAGE(), N') and ',

@@ -17,7 +17,10 @@
 -- so reading the tenant's embeddings would wait on each other's: a deadlock, the victim's whole
 -- ingest lost. The reads of other rows skip what is locked (READPAST, at READ COMMITTED, which this
 -- procedure sets for itself): atoms ingested at the same moment by two sessions are not SimilarTo
--- each other; each is to everything committed before it.
+-- each other; each is to everything committed before it. READPAST also skips committed rows another
+-- transaction holds locked at that moment (sp_BuildVectorIndex marking embeddings Indexed): no edge to
+-- those either. Only the probe for a neighbour stored before the graph existed, which another
+-- session may be giving its node, keeps HOLDLOCK.
 CREATE OR ALTER PROCEDURE dbo.sp_GraphRecordAtoms
     @AtomIds NVARCHAR(MAX),
     @TenantId INT
@@ -54,9 +57,12 @@ BEGIN
                                     PRIMARY KEY (SourceAtomId, EmbeddingType, AtomId));
     CREATE TABLE #graph_search (Part CHAR(1) NOT NULL, Id VARCHAR(20) NOT NULL, Ordinal INT NULL, Data VARBINARY(MAX) NULL);
     BEGIN TRANSACTION;
+    -- the caller holds its atoms' rows locked (inserted, or their ReferenceCount raised), so no other
+    -- session writes their nodes or edges now: no HOLDLOCK, whose key-range lock past the last node
+    -- would queue every tenant's ingest behind this transaction (DBA review)
     INSERT INTO graph.AtomGraphNodes (TenantId, NodeKind, AtomId)
     SELECT DISTINCT @TenantId, N'atom', g.AtomId FROM #graph_atoms AS g
-    WHERE NOT EXISTS (SELECT 1 FROM graph.AtomGraphNodes AS n WITH (UPDLOCK, HOLDLOCK)
+    WHERE NOT EXISTS (SELECT 1 FROM graph.AtomGraphNodes AS n WITH (UPDLOCK)
                       WHERE n.NodeKind = N'atom' AND n.AtomId = g.AtomId);
     -- each embedding of the atoms: a query of its type's search (QueryOrdinal: its place in it)
     CREATE TABLE #graph_sources (AtomId BIGINT NOT NULL, NodeId BIGINT NOT NULL, EmbeddingType NVARCHAR(64) NOT NULL,
@@ -171,7 +177,7 @@ except vector_index.SearchError as exc:
     INNER JOIN graph.AtomGraphNodes AS t ON t.NodeKind = N'atom' AND t.AtomId = p.AtomId
     INNER JOIN graph.AtomGraphNodes AS f ON f.NodeId = p.SourceNodeId
     WHERE p.Pick = 1
-      AND NOT EXISTS (SELECT 1 FROM graph.AtomGraphEdges AS x WITH (UPDLOCK, HOLDLOCK)
+      AND NOT EXISTS (SELECT 1 FROM graph.AtomGraphEdges AS x WITH (UPDLOCK)  -- from this call's atoms only
                       WHERE x.$from_id = f.$node_id AND x.$to_id = t.$node_id AND x.EdgeType = N'SimilarTo');
     COMMIT TRANSACTION;
 END;
